@@ -1,0 +1,234 @@
+#!/usr/bin/env python3
+"""Small DDPM UNet (Ho et al. 2020, scaled down) and the linear-beta DDPM schedule.
+
+Residual blocks with GroupNorm + SiLU and a timestep embedding (sinusoidal -> MLP),
+self-attention at the chosen resolutions (the lowest one by default), dropout,
+stride-2 conv downsampling, nearest + conv upsampling, skip connections.
+Only ops that export cleanly to ONNX opset 17 and run on onnxruntime CPU are used.
+
+Run `python3 unet.py --help` to print parameter counts of configurations.
+"""
+import argparse
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def timestep_embedding(t, dim):
+    """Sinusoidal embedding as in the DDPM/Transformer papers. t: [N] (int or float)."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32, device=t.device) / half)
+    args = t.to(torch.float32)[:, None] * freqs[None, :]
+    return torch.cat([torch.sin(args), torch.cos(args)], dim=1)
+
+
+def norm(ch, groups):
+    return nn.GroupNorm(min(groups, ch), ch, eps=1e-5)
+
+
+class ResBlock(nn.Module):
+    def __init__(self, in_ch, out_ch, temb_ch, dropout, groups):
+        super().__init__()
+        self.norm1 = norm(in_ch, groups)
+        self.conv1 = nn.Conv2d(in_ch, out_ch, 3, padding=1)
+        self.temb = nn.Linear(temb_ch, out_ch)
+        self.norm2 = norm(out_ch, groups)
+        self.dropout = nn.Dropout(dropout)
+        self.conv2 = nn.Conv2d(out_ch, out_ch, 3, padding=1)
+        nn.init.zeros_(self.conv2.weight)
+        nn.init.zeros_(self.conv2.bias)
+        self.skip = nn.Conv2d(in_ch, out_ch, 1) if in_ch != out_ch else nn.Identity()
+
+    def forward(self, x, temb):
+        h = self.conv1(F.silu(self.norm1(x)))
+        h = h + self.temb(F.silu(temb))[:, :, None, None]
+        h = self.conv2(self.dropout(F.silu(self.norm2(h))))
+        return self.skip(x) + h
+
+
+class AttnBlock(nn.Module):
+    """Single-head self-attention over spatial positions (plain matmul + softmax)."""
+
+    def __init__(self, ch, groups):
+        super().__init__()
+        self.norm = norm(ch, groups)
+        self.qkv = nn.Conv2d(ch, 3 * ch, 1)
+        self.proj = nn.Conv2d(ch, ch, 1)
+        nn.init.zeros_(self.proj.weight)
+        nn.init.zeros_(self.proj.bias)
+        self.scale = ch ** -0.5
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        q, k, v = self.qkv(self.norm(x)).reshape(n, 3, c, h * w).unbind(1)
+        attn = torch.softmax(torch.bmm(q.transpose(1, 2), k) * self.scale, dim=-1)  # [n, hw, hw]
+        out = torch.bmm(v, attn.transpose(1, 2)).reshape(n, c, h, w)
+        return x + self.proj(out)
+
+
+class Downsample(nn.Module):
+    def __init__(self, ch):
+        super().__init__()
+        self.conv = nn.Conv2d(ch, ch, 3, stride=2, padding=1)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+class Upsample(nn.Module):
+    def __init__(self, ch):
+        super().__init__()
+        self.conv = nn.Conv2d(ch, ch, 3, padding=1)
+
+    def forward(self, x, size):
+        # Explicit output size so odd resolutions (7 -> 14 -> 28) round-trip exactly.
+        return self.conv(F.interpolate(x, size=size, mode="nearest"))
+
+
+class UNet(nn.Module):
+    def __init__(self, in_channels=1, image_size=28, ch=32, ch_mult=(1, 2, 2), num_res_blocks=2,
+                 attn_resolutions=None, dropout=0.1, groups=8):
+        super().__init__()
+        self.config = dict(in_channels=in_channels, image_size=image_size, ch=ch, ch_mult=list(ch_mult),
+                           num_res_blocks=num_res_blocks, dropout=dropout, groups=groups)
+        resolutions = [image_size]
+        for _ in range(len(ch_mult) - 1):
+            resolutions.append((resolutions[-1] + 1) // 2)
+        if attn_resolutions is None:
+            attn_resolutions = [resolutions[-1]]
+        self.config["attn_resolutions"] = list(attn_resolutions)
+        self.ch = ch
+        temb_ch = 4 * ch
+        self.temb_mlp = nn.Sequential(nn.Linear(ch, temb_ch), nn.SiLU(), nn.Linear(temb_ch, temb_ch))
+        self.conv_in = nn.Conv2d(in_channels, ch, 3, padding=1)
+
+        self.down = nn.ModuleList()
+        skip_chs = [ch]
+        cur = ch
+        for level, mult in enumerate(ch_mult):
+            out = ch * mult
+            for _ in range(num_res_blocks):
+                blocks = [ResBlock(cur, out, temb_ch, dropout, groups)]
+                if resolutions[level] in attn_resolutions:
+                    blocks.append(AttnBlock(out, groups))
+                self.down.append(nn.ModuleList(blocks))
+                cur = out
+                skip_chs.append(cur)
+            if level != len(ch_mult) - 1:
+                self.down.append(Downsample(cur))
+                skip_chs.append(cur)
+
+        self.mid1 = ResBlock(cur, cur, temb_ch, dropout, groups)
+        self.mid_attn = AttnBlock(cur, groups)
+        self.mid2 = ResBlock(cur, cur, temb_ch, dropout, groups)
+
+        self.up = nn.ModuleList()
+        for level, mult in reversed(list(enumerate(ch_mult))):
+            out = ch * mult
+            for _ in range(num_res_blocks + 1):
+                blocks = [ResBlock(cur + skip_chs.pop(), out, temb_ch, dropout, groups)]
+                if resolutions[level] in attn_resolutions:
+                    blocks.append(AttnBlock(out, groups))
+                self.up.append(nn.ModuleList(blocks))
+                cur = out
+            if level != 0:
+                self.up.append(Upsample(cur))
+        assert not skip_chs
+
+        self.norm_out = norm(cur, groups)
+        self.conv_out = nn.Conv2d(cur, in_channels, 3, padding=1)
+        nn.init.zeros_(self.conv_out.weight)
+        nn.init.zeros_(self.conv_out.bias)
+
+    def forward(self, x, t):
+        temb = self.temb_mlp(timestep_embedding(t, self.ch))
+        h = self.conv_in(x)
+        hs = [h]
+        for mod in self.down:
+            if isinstance(mod, Downsample):
+                h = mod(h)
+            else:
+                h = mod[0](h, temb)
+                for m in mod[1:]:
+                    h = m(h)
+            hs.append(h)
+        h = self.mid2(self.mid_attn(self.mid1(h, temb)), temb)
+        for mod in self.up:
+            if isinstance(mod, Upsample):
+                h = mod(h, hs[-1].shape[-2:])
+            else:
+                h = mod[0](torch.cat([h, hs.pop()], dim=1), temb)
+                for m in mod[1:]:
+                    h = m(h)
+        return self.conv_out(F.silu(self.norm_out(h)))
+
+
+def count_params(model):
+    return sum(p.numel() for p in model.parameters())
+
+
+# Named configurations used by train.py (can be overridden on the command line).
+CONFIGS = {
+    "mnist": dict(in_channels=1, image_size=28, ch=32, ch_mult=(1, 2, 2), num_res_blocks=2, dropout=0.1),
+    "emoji": dict(in_channels=3, image_size=32, ch=32, ch_mult=(1, 2, 2), num_res_blocks=2, dropout=0.1),
+}
+
+
+class DDPMSchedule:
+    """Linear beta schedule (DDPM): betas 1e-4..0.02, T=1000."""
+
+    def __init__(self, num_train_timesteps=1000, beta_start=1e-4, beta_end=0.02):
+        self.T = num_train_timesteps
+        self.betas = torch.linspace(beta_start, beta_end, num_train_timesteps, dtype=torch.float64)
+        self.alphas_cumprod = torch.cumprod(1.0 - self.betas, dim=0)
+        self.sqrt_ac = self.alphas_cumprod.sqrt().float()
+        self.sqrt_1m_ac = (1.0 - self.alphas_cumprod).sqrt().float()
+
+    def q_sample(self, x0, t, noise):
+        return self.sqrt_ac[t][:, None, None, None] * x0 + self.sqrt_1m_ac[t][:, None, None, None] * noise
+
+
+@torch.no_grad()
+def ddpm_sample(model, shape, schedule, steps=None, generator=None):
+    """Ancestral DDPM sampling (fixed_small variance, x0 clipped to [-1,1]).
+    With `steps` < T uses 'leading' spaced timesteps (like diffusers DDPMScheduler)."""
+    T = schedule.T
+    if steps is None or steps >= T:
+        ts = list(range(T - 1, -1, -1))
+    else:
+        ratio = T // steps
+        ts = [i * ratio for i in range(steps)][::-1]
+    ac = schedule.alphas_cumprod
+    x = torch.randn(shape, generator=generator)
+    for i, t in enumerate(ts):
+        t_prev = ts[i + 1] if i + 1 < len(ts) else -1
+        a_t = ac[t].item()
+        a_prev = ac[t_prev].item() if t_prev >= 0 else 1.0
+        beta_t = 1 - a_t / a_prev
+        eps = model(x, torch.full((shape[0],), t, dtype=torch.int64))
+        x0 = ((x - math.sqrt(1 - a_t) * eps) / math.sqrt(a_t)).clamp(-1, 1)
+        mean = (math.sqrt(a_prev) * beta_t / (1 - a_t)) * x0 + (math.sqrt(1 - beta_t) * (1 - a_prev) / (1 - a_t)) * x
+        if t_prev >= 0:
+            var = (1 - a_prev) / (1 - a_t) * beta_t
+            x = mean + math.sqrt(max(var, 1e-20)) * torch.randn(shape, generator=generator)
+        else:
+            x = mean
+    return x
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", choices=sorted(CONFIGS), nargs="*", default=sorted(CONFIGS))
+    args = ap.parse_args()
+    for name in args.config:
+        m = UNet(**CONFIGS[name])
+        x = torch.randn(2, m.config["in_channels"], m.config["image_size"], m.config["image_size"])
+        y = m(x, torch.tensor([0, 999]))
+        assert y.shape == x.shape
+        print("%s: %d parameters, config %s" % (name, count_params(m), m.config))
+
+
+if __name__ == "__main__":
+    main()
