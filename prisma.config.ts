@@ -20,7 +20,8 @@ function poolConfig(url: string): pg.PoolConfig {
     password: u.password ? decodeURIComponent(u.password) : undefined,
     database: decodeURIComponent(u.pathname.replace(/^\//, '')) || undefined,
     Client: CatalogFriendlyClient,
-    max: 2,
+    // One connection: the embedded PGlite server is a single session (see src/db/embedded.ts).
+    max: 1,
   };
 }
 
