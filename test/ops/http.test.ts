@@ -1,0 +1,52 @@
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Health } from '../../src/ops/health.ts';
+import { opsRoutes } from '../../src/ops/http.ts';
+import { Metrics } from '../../src/ops/metrics.ts';
+
+let server: http.Server;
+let base = '';
+let dbUp = true;
+
+beforeAll(async () => {
+  const health = new Health({ timeoutMs: 200 }).register('database', async () => {
+    if (!dbUp) throw new Error('database unreachable');
+  });
+  const metrics = new Metrics({ processMetrics: false });
+  metrics.requestFinished('web', 'generate', 'succeeded');
+  const handle = opsRoutes({ health, metrics });
+  server = http.createServer((req, res) => {
+    void handle(req, res).then((handled) => {
+      if (!handled) res.writeHead(404).end();
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+describe('GET /healthz and /metrics', () => {
+  it('healthz is 200 with every check, then 503 naming the failing one', async () => {
+    const ok = await fetch(`${base}/healthz`);
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ status: 'ok', checks: { database: { ok: true } } });
+    dbUp = false;
+    const bad = await fetch(`${base}/healthz`);
+    expect(bad.status).toBe(503);
+    expect(await bad.json()).toMatchObject({ status: 'unhealthy', checks: { database: { ok: false, error: 'database unreachable' } } });
+    dbUp = true;
+  });
+
+  it('metrics is Prometheus text; other paths and methods are not served', async () => {
+    const res = await fetch(`${base}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(await res.text()).toContain('ddpm_requests_total{platform="web",kind="generate",status="succeeded"} 1');
+    expect((await fetch(`${base}/metrics`, { method: 'POST' })).status).toBe(405);
+    expect((await fetch(`${base}/other`)).status).toBe(404);
+  });
+});
