@@ -26,9 +26,6 @@ export interface ConnectOptions {
   readonly onPoolError?: (err: Error) => void;
 }
 
-// int8 (seeds) as JS numbers: every value we store fits in 2^53.
-pg.types.setTypeParser(20, (v: string) => Number(v));
-
 export function connectDatabase(url: string, options: ConnectOptions = {}): Database {
   const pool = new pg.Pool({
     connectionString: url,
