@@ -1,0 +1,284 @@
+/**
+ * DPM-Solver++ (Lu et al. 2022), multistep, orders 1-3, following diffusers' DPMSolverMultistepScheduler
+ * with algorithm_type "dpmsolver++" (data prediction) and solver_type "midpoint" or "heun".
+ * Deterministic: draws no noise.
+ */
+import { z } from 'zod';
+import type { Sampler, SamplerPlugin, SchedulerConfig, StepOutput } from '../../src/core/sampler.ts';
+import type { NoiseSource } from '../../src/core/rng.ts';
+import type { Tensor } from '../../src/core/tensor.ts';
+import {
+  checkStepCount,
+  checkStepInputs,
+  checkTimesteps,
+  commonConfigShape,
+  dpmSolverTimesteps,
+  parseConfig,
+  scheduleFromConfig,
+  thresholdSample,
+  type StepLimits,
+} from '../../src/core/timesteps.ts';
+
+const NAME = 'dpm-solver';
+const f = Math.fround;
+
+const mustBeFalse = (key: string) =>
+  z
+    .boolean()
+    .default(false)
+    .refine((v) => !v, { message: `${key}: true is not supported by this sampler` });
+
+export const dpmSolverConfigSchema = z.object({
+  ...commonConfigShape({ timestepSpacing: 'linspace' }),
+  solver_order: z.number().int().min(1).max(3).default(2),
+  // diffusers maps "deis" to dpmsolver++; dpmsolver / sde-* variants are not implemented here.
+  algorithm_type: z
+    .enum(['dpmsolver++', 'deis'])
+    .default('dpmsolver++')
+    .transform(() => 'dpmsolver++' as const),
+  // diffusers maps logrho / bh1 / bh2 (UniPC / DEIS names) to midpoint.
+  solver_type: z
+    .enum(['midpoint', 'heun', 'logrho', 'bh1', 'bh2'])
+    .default('midpoint')
+    .transform((v) => (v === 'heun' ? ('heun' as const) : ('midpoint' as const))),
+  lower_order_final: z.boolean().default(true),
+  euler_at_final: z.boolean().default(false),
+  use_karras_sigmas: mustBeFalse('use_karras_sigmas'),
+  use_exponential_sigmas: mustBeFalse('use_exponential_sigmas'),
+  use_beta_sigmas: mustBeFalse('use_beta_sigmas'),
+  use_lu_lambdas: mustBeFalse('use_lu_lambdas'),
+  use_flow_sigmas: mustBeFalse('use_flow_sigmas'),
+  use_dynamic_shifting: mustBeFalse('use_dynamic_shifting'),
+  final_sigmas_type: z.enum(['zero', 'sigma_min']).default('zero'),
+  lambda_min_clipped: z.number().default(-Infinity),
+  // Only learned / learned_range change DPMSolverMultistepScheduler (it slices the model output); any other value,
+  // e.g. a DDPM config's "fixed_small", is ignored there as here.
+  variance_type: z
+    .string()
+    .nullish()
+    .refine((v) => v !== 'learned' && v !== 'learned_range', {
+      message: 'variance_type: learned / learned_range (a model that predicts its variance) is not supported',
+    }),
+});
+export type DpmSolverConfig = z.output<typeof dpmSolverConfigSchema>;
+
+const options = z.object({}).strict();
+type DpmSolverOptions = z.output<typeof options>;
+
+/** Up to T - 1 steps: linspace(0, T - 1, n + 1) and leading's T // (n + 1) then never repeat a timestep. */
+function stepLimits(numTrainTimesteps: number): StepLimits {
+  const max = Math.max(1, numTrainTimesteps - 1);
+  return { min: 1, max, default: Math.min(20, max) };
+}
+
+interface AlphaSigma {
+  alpha: number;
+  sigma: number;
+  lambda: number;
+}
+
+/** alpha_t = 1 / sqrt(sigma^2 + 1), sigma_t = sigma * alpha_t, lambda_t = log alpha_t - log sigma_t (+inf at sigma 0). */
+function alphaSigma(sigma: number): AlphaSigma {
+  const alpha = 1 / Math.sqrt(sigma * sigma + 1);
+  const s = sigma * alpha;
+  return { alpha, sigma: s, lambda: Math.log(alpha) - Math.log(s) };
+}
+
+export class DpmSolverSampler implements Sampler {
+  readonly config: DpmSolverConfig;
+  private readonly alphasCumprod: Float32Array;
+  private steps: number[] = [];
+  /** sigmas[i] belongs to steps[i]; one more at the end (0 or sigma_min). float32, as diffusers stores them. */
+  private sigmas: Float32Array = new Float32Array(0);
+  private modelOutputs: (Float32Array | null)[] = [];
+  private lowerOrderNums = 0;
+  private stepIndex: number | null = null;
+
+  constructor(config: SchedulerConfig) {
+    this.config = parseConfig(NAME, dpmSolverConfigSchema, config);
+    this.alphasCumprod = scheduleFromConfig(NAME, this.config).alphasCumprod;
+  }
+
+  get timesteps(): readonly number[] {
+    return this.steps;
+  }
+
+  /** ((1 - abar) / abar) ** 0.5 in float32 torch arithmetic. */
+  private trainSigma(t: number): number {
+    const abar = this.alphasCumprod[t]!;
+    return f(Math.sqrt(f(f(1 - abar) / abar)));
+  }
+
+  /** T less the number of training steps whose lambda(t) is below lambda_min_clipped (torch.searchsorted). */
+  private lastTimestep(): number {
+    const T = this.config.num_train_timesteps;
+    const min = this.config.lambda_min_clipped;
+    if (min === -Infinity) return T;
+    let below = 0;
+    for (let t = 0; t < T; t++) {
+      const abar = this.alphasCumprod[t]!;
+      const lambda = f(f(Math.log(f(Math.sqrt(abar)))) - f(Math.log(f(Math.sqrt(f(1 - abar))))));
+      if (lambda < min) below++;
+    }
+    return T - below;
+  }
+
+  setTimesteps(numInferenceSteps: number): void {
+    const c = this.config;
+    const T = c.num_train_timesteps;
+    checkStepCount(NAME, numInferenceSteps, stepLimits(T));
+    const steps = dpmSolverTimesteps(c.timestep_spacing, T, this.lastTimestep(), numInferenceSteps, c.steps_offset);
+    checkTimesteps(NAME, steps, T, numInferenceSteps);
+    const sigmas = new Float32Array(steps.length + 1);
+    steps.forEach((t, i) => (sigmas[i] = this.trainSigma(t)));
+    sigmas[steps.length] = c.final_sigmas_type === 'zero' ? 0 : this.trainSigma(0);
+    this.steps = steps;
+    this.sigmas = sigmas;
+    this.modelOutputs = new Array<Float32Array | null>(c.solver_order).fill(null);
+    this.lowerOrderNums = 0;
+    this.stepIndex = null;
+  }
+
+  /** diffusers' index_for_timestep: the first step starts at t's index (the second one if t repeats). */
+  private initStepIndex(t: number): number {
+    const hits = this.steps.flatMap((s, i) => (s === t ? [i] : []));
+    if (hits.length === 0) return this.steps.length - 1;
+    return hits.length > 1 ? hits[1]! : hits[0]!;
+  }
+
+  step(modelOutput: Tensor, t: number, sample: Tensor, _rng: NoiseSource): StepOutput {
+    if (this.steps.length === 0) throw new Error(`${NAME}: call setTimesteps before step`);
+    const n = checkStepInputs(NAME, modelOutput, sample);
+    const c = this.config;
+    if (this.stepIndex === null) this.stepIndex = this.initStepIndex(t);
+    const index = this.stepIndex;
+    if (index >= this.steps.length) {
+      throw new Error(`${NAME}: all ${this.steps.length} steps are done; call setTimesteps to sample again`);
+    }
+    if (this.steps[index] !== t) {
+      throw new Error(`${NAME}: step ${index} expects timestep ${this.steps[index]}, got ${t}`);
+    }
+    const len = this.steps.length;
+    const lowerOrderFinal =
+      index === len - 1 && (c.euler_at_final || (c.lower_order_final && len < 15) || c.final_sigmas_type === 'zero');
+    const lowerOrderSecond = index === len - 2 && c.lower_order_final && len < 15;
+
+    // convert_model_output: the data prediction x0 (DPM-Solver++ solves the ODE in x0)
+    const x0 = this.convertModelOutput(modelOutput, sample, n);
+    for (let i = 0; i < c.solver_order - 1; i++) this.modelOutputs[i] = this.modelOutputs[i + 1]!;
+    this.modelOutputs[c.solver_order - 1] = x0;
+
+    let prev: Float32Array;
+    if (c.solver_order === 1 || this.lowerOrderNums < 1 || lowerOrderFinal) {
+      prev = this.firstOrder(x0, sample.data, index, n);
+    } else if (c.solver_order === 2 || this.lowerOrderNums < 2 || lowerOrderSecond) {
+      prev = this.secondOrder(index, sample.data, n);
+    } else {
+      prev = this.thirdOrder(index, sample.data, n);
+    }
+    if (this.lowerOrderNums < c.solver_order) this.lowerOrderNums++;
+    this.stepIndex = index + 1;
+    return { prevSample: { data: prev, shape: [...sample.shape] }, predOriginalSample: { data: x0, shape: [...sample.shape] } };
+  }
+
+  private convertModelOutput(modelOutput: Tensor, sample: Tensor, n: number): Float32Array {
+    const c = this.config;
+    const out = modelOutput.data;
+    const x = sample.data;
+    const x0 = new Float32Array(n);
+    const { alpha, sigma } = alphaSigma(this.sigmas[this.stepIndex!]!);
+    switch (c.prediction_type) {
+      case 'epsilon':
+        for (let i = 0; i < n; i++) x0[i] = (x[i]! - sigma * out[i]!) / alpha;
+        break;
+      case 'sample':
+        x0.set(out);
+        break;
+      case 'v_prediction':
+        for (let i = 0; i < n; i++) x0[i] = alpha * x[i]! - sigma * out[i]!;
+        break;
+    }
+    if (c.thresholding) thresholdSample(x0, sample.shape, c.dynamic_thresholding_ratio, c.sample_max_value);
+    return x0;
+  }
+
+  /** DPM-Solver++(1), i.e. DDIM in the data-prediction form: x_t = (sigma_t/sigma_s) x - alpha_t (e^{-h} - 1) D0. */
+  private firstOrder(d0: Float32Array, x: Float32Array, index: number, n: number): Float32Array {
+    const t = alphaSigma(this.sigmas[index + 1]!);
+    const s = alphaSigma(this.sigmas[index]!);
+    const h = t.lambda - s.lambda;
+    const cx = t.sigma / s.sigma;
+    const cd = -t.alpha * (Math.exp(-h) - 1);
+    const prev = new Float32Array(n);
+    // At sigma_t = 0: cx = 0, h = +inf, e^{-h} = 0, so x_t = D0 exactly (as long as x is finite).
+    for (let i = 0; i < n; i++) prev[i] = cx * x[i]! + cd * d0[i]!;
+    return prev;
+  }
+
+  /** Multistep second order (Lu et al. 2022, DPM-Solver++(2M)), midpoint or heun form of the D1 term. */
+  private secondOrder(index: number, x: Float32Array, n: number): Float32Array {
+    const t = alphaSigma(this.sigmas[index + 1]!);
+    const s0 = alphaSigma(this.sigmas[index]!);
+    const s1 = alphaSigma(this.sigmas[index - 1]!);
+    const m0 = this.modelOutputs[this.modelOutputs.length - 1]!;
+    const m1 = this.modelOutputs[this.modelOutputs.length - 2]!;
+    const h = t.lambda - s0.lambda;
+    const h0 = s0.lambda - s1.lambda;
+    const r0 = h0 / h;
+    const em1 = Math.exp(-h) - 1;
+    const cx = t.sigma / s0.sigma;
+    const cd0 = -t.alpha * em1;
+    // D1 = (m0 - m1) / r0
+    const cd1 = this.config.solver_type === 'midpoint' ? -0.5 * t.alpha * em1 : t.alpha * (em1 / h + 1);
+    const k = cd1 / r0;
+    const prev = new Float32Array(n);
+    for (let i = 0; i < n; i++) prev[i] = cx * x[i]! + cd0 * m0[i]! + k * (m0[i]! - m1[i]!);
+    return prev;
+  }
+
+  /** Multistep third order (DPM-Solver++(3M)). */
+  private thirdOrder(index: number, x: Float32Array, n: number): Float32Array {
+    const t = alphaSigma(this.sigmas[index + 1]!);
+    const s0 = alphaSigma(this.sigmas[index]!);
+    const s1 = alphaSigma(this.sigmas[index - 1]!);
+    const s2 = alphaSigma(this.sigmas[index - 2]!);
+    const L = this.modelOutputs.length;
+    const m0 = this.modelOutputs[L - 1]!;
+    const m1 = this.modelOutputs[L - 2]!;
+    const m2 = this.modelOutputs[L - 3]!;
+    const h = t.lambda - s0.lambda;
+    const h0 = s0.lambda - s1.lambda;
+    const h1 = s1.lambda - s2.lambda;
+    const r0 = h0 / h;
+    const r1 = h1 / h;
+    const em1 = Math.exp(-h) - 1;
+    const cx = t.sigma / s0.sigma;
+    const cD0 = -t.alpha * em1;
+    const cD1 = t.alpha * (em1 / h + 1);
+    const cD2 = -t.alpha * ((em1 + h) / (h * h) - 0.5);
+    const prev = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const a = m0[i]!;
+      const b = m1[i]!;
+      const d10 = (a - b) / r0;
+      const d11 = (b - m2[i]!) / r1;
+      const d1 = d10 + (r0 / (r0 + r1)) * (d10 - d11);
+      const d2 = (d10 - d11) / (r0 + r1);
+      prev[i] = cx * x[i]! + cD0 * a + cD1 * d1 + cD2 * d2;
+    }
+    return prev;
+  }
+}
+
+const plugin: SamplerPlugin<DpmSolverOptions> = {
+  name: NAME,
+  description: 'DPM-Solver++ (Lu et al. 2022): multistep ODE solver, deterministic, good images in 15-25 steps',
+  options,
+  stepLimits,
+  create(config: SchedulerConfig, opts: DpmSolverOptions): Sampler {
+    options.parse(opts ?? {});
+    return new DpmSolverSampler(config);
+  },
+};
+
+export default plugin;
