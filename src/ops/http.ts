@@ -5,6 +5,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Health } from './health.ts';
+import type { Logger, RequestLog } from './logger.ts';
+import { logRequest } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
@@ -35,5 +37,33 @@ export function opsRoutes(options: OpsRoutesOptions): RouteHandler {
     res.writeHead(200, { 'Content-Type': metrics.contentType, 'Cache-Control': 'no-store' });
     res.end(req.method === 'HEAD' ? undefined : text);
     return true;
+  };
+}
+
+/** `/api/requests/3f2a…/images/0.png` -> `/api/requests/:id/images/:n.png`, so route labels stay few. */
+export function routeLabel(path: string): string {
+  const p = path
+    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, ':id')
+    .replace(/\/(\d+|grid|gif)(\.png|\.gif)?(?=\/|$)/g, '/:n$2');
+  return p.length > 64 ? `${p.slice(0, 64)}…` : p;
+}
+
+/**
+ * Per-request logging and HTTP metrics in one call at the top of the server's request handler:
+ *   const { log } = observe(req, res);
+ * sets X-Request-Id, logs the request when it finishes and observes its duration.
+ */
+export function httpObserver(deps: { readonly logger: Logger; readonly metrics?: Metrics | undefined }) {
+  return (req: IncomingMessage, res: ServerResponse): RequestLog => {
+    const started = performance.now();
+    const entry = logRequest(deps.logger, req, res);
+    if (deps.metrics) {
+      const metrics = deps.metrics;
+      res.once('close', () => {
+        const path = (req.url ?? '/').split('?')[0] ?? '/';
+        metrics.observeHttp(req.method ?? 'GET', routeLabel(path), res.statusCode, (performance.now() - started) / 1000);
+      });
+    }
+    return entry;
   };
 }

@@ -16,6 +16,7 @@ export type { Logger } from './logger.ts';
 export { Metrics } from './metrics.ts';
 export { Health } from './health.ts';
 export type { RouteHandler } from './http.ts';
+export { httpObserver, routeLabel } from './http.ts';
 
 export interface OpsDeps {
   readonly config: OpsConfig;

@@ -50,3 +50,28 @@ describe('GET /healthz and /metrics', () => {
     expect((await fetch(`${base}/other`)).status).toBe(404);
   });
 });
+
+describe('httpObserver', () => {
+  it('labels routes without ids and observes each request once it closes', async () => {
+    const { routeLabel, httpObserver } = await import('../../src/ops/http.ts');
+    const { createLogger } = await import('../../src/ops/logger.ts');
+    const { Writable } = await import('node:stream');
+    expect(routeLabel('/api/requests/0b9c4d1e-2f3a-4b5c-8d6e-7f8091a2b3c4/images/3.png')).toBe('/api/requests/:id/images/:n.png');
+    expect(routeLabel('/api/requests/0b9c4d1e-2f3a-4b5c-8d6e-7f8091a2b3c4/images/grid.png')).toBe('/api/requests/:id/images/:n.png');
+    expect(routeLabel('/api/requests/0b9c4d1e-2f3a-4b5c-8d6e-7f8091a2b3c4/events')).toBe('/api/requests/:id/events');
+    const metrics = new Metrics({ processMetrics: false });
+    const logger = createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
+    const observe = httpObserver({ logger, metrics });
+    const s = http.createServer((req, res) => {
+      observe(req, res);
+      res.writeHead(201).end();
+    });
+    s.listen(0, '127.0.0.1');
+    await once(s, 'listening');
+    const res = await fetch(`http://127.0.0.1:${(s.address() as AddressInfo).port}/api/requests/0b9c4d1e-2f3a-4b5c-8d6e-7f8091a2b3c4`);
+    expect(res.headers.get('x-request-id')).toBeTruthy();
+    await new Promise((r) => setTimeout(r, 50));
+    s.close();
+    expect(await metrics.render()).toContain('ddpm_http_request_duration_seconds_count{method="GET",route="/api/requests/:id",status="201"} 1');
+  });
+});
