@@ -287,7 +287,9 @@ function setupActions(card, view) {
   $('.reroll', card).onclick = () => runAction(`reroll of ${view.sampler} seed ${view.seed}`, () => api.reroll(view.id));
   $('.replay-go', card).onclick = () => {
     const sampler = select.value;
-    runAction(`seed ${view.seed} with ${sampler}`, () => api.replay(view.id, { sampler, steps: stepsOf(sampler) }));
+    // The same sampler keeps the original's steps (a byte-identical rerun); another one starts at its default steps.
+    const overrides = sampler === view.sampler ? {} : { sampler, steps: stepsOf(sampler) };
+    runAction(`seed ${view.seed} with ${sampler}`, () => api.replay(view.id, overrides));
   };
   $('.compare', card).onclick = () => compare({ model: view.model, seed: view.seed });
 }
