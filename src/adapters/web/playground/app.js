@@ -485,7 +485,7 @@ async function submitCommand(text) {
   }
   state.history.push(text);
   state.historyAt = state.history.length;
-  userMessage(text + (file ? `  📎 ${file.name}` : ''));
+  userMessage(text + (file ? `  [image: ${file.name}]` : ''));
   input.value = '';
   if (command.name === '/generate') void generate(command.args);
   else if (command.name === '/noise-demo') {

@@ -52,11 +52,11 @@ export const renderPort: RenderPort = {
   previewPng: (tensor) => batchPng(tensor),
 };
 
-export async function startStack(label: string): Promise<Stack> {
+export async function startStack(label: string, options: { modelsDir?: string } = {}): Promise<Stack> {
   const silent = new Writable({ write: (_c, _e, cb) => cb() });
   const logger = createLogger({ level: process.env['TEST_LOG_LEVEL'] === 'debug' ? 'debug' : 'silent', destination: silent });
   const db: TestDatabase = await createTestDatabase(label);
-  const engine = await Engine.load({ modelsDir: 'test/fixtures', threads: 1 });
+  const engine = await Engine.load({ modelsDir: options.modelsDir ?? 'test/fixtures', threads: options.modelsDir ? 0 : 1 });
   const runtime = await startJobRuntime({
     config: testConfig({ DATABASE_URL: db.url, LIMIT_CONCURRENT_PER_USER: 8, LIMIT_PER_HOUR: 500, PROGRESS_MIN_INTERVAL_MS: 0 }),
     engine: enginePort(engine),
