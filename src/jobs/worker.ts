@@ -179,8 +179,9 @@ export class Worker {
   private async runJobs(jobs: FetchedJob[]): Promise<void> {
     const claimed: Claimed[] = [];
     const skip: FetchedJob[] = [];
+    const batchId = randomUUID();
     for (const job of jobs) {
-      const c = await this.retryDb(() => this.claim(job), `claim ${job.requestId}`);
+      const c = await this.retryDb(() => this.claim(job, batchId), `claim ${job.requestId}`);
       if (c) claimed.push(c);
       else skip.push(job);
     }
@@ -189,7 +190,6 @@ export class Worker {
       await this.retryDb(() => this.deps.queue.complete(skip[0]!.queue, skip.map((j) => j.id)), 'complete skipped jobs').catch(() => undefined);
     }
     if (claimed.length === 0) return;
-    const batchId = randomUUID();
     const abort = new AbortController();
     const entry = { abort, batch: claimed, cancelled: new Set<string>() };
     this.running.set(batchId, entry);
@@ -201,7 +201,7 @@ export class Worker {
   }
 
   /** Starts an attempt on the request; null when it should not run (already final, cancelled, or out of attempts). */
-  private async claim(job: FetchedJob): Promise<Claimed | null> {
+  private async claim(job: FetchedJob, batchId: string): Promise<Claimed | null> {
     return withTransaction(this.deps.db.pool, async (client) => {
       const { rows } = await client.query<ClaimedRow>(
         `UPDATE requests SET status = 'running', attempts = attempts + 1, worker_id = $2,
@@ -223,7 +223,7 @@ export class Worker {
         `UPDATE request_attempts SET outcome = 'expired', finished_at = now() WHERE request_id = $1 AND outcome IS NULL`,
         [row.id],
       );
-      await client.query(`INSERT INTO request_attempts (request_id, attempt, worker_id) VALUES ($1, $2, $3)`, [row.id, row.attempts, this.id]);
+      await client.query(`INSERT INTO request_attempts (request_id, attempt, worker_id, batch_id) VALUES ($1, $2, $3, $4)`, [row.id, row.attempts, this.id, batchId]);
       if (row.attempts > this.options.retryLimit + 1) {
         const error = `gave up after ${row.attempts - 1} attempts`;
         await client.query(`UPDATE requests SET status = 'failed', error = $2, finished_at = now(),
