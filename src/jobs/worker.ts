@@ -74,6 +74,9 @@ class CancelAbort extends Error {
   override readonly name = 'CancelAbort';
 }
 
+/** After the grace period, how long a stopping worker keeps retrying database writes (requeue, results). */
+const STOP_DB_RETRY_MS = 10_000;
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class Worker {
@@ -84,6 +87,8 @@ export class Worker {
   private wake: (() => void) | null = null;
   private unsubscribe: (() => void) | null = null;
   private graceTimer: NodeJS.Timeout | null = null;
+  /** Set on stop: database retries give up after this, leaving unfinished jobs to lease expiry. */
+  private giveUpAt = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly deps: WorkerDeps,
@@ -104,6 +109,7 @@ export class Worker {
    */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.giveUpAt = Date.now() + this.options.shutdownGraceMs + STOP_DB_RETRY_MS;
     this.wake?.();
     this.graceTimer = setTimeout(() => {
       for (const r of this.running.values()) r.abort.abort(new ShutdownAbort('worker shutting down'));
@@ -143,7 +149,11 @@ export class Worker {
         await this.idle();
         continue;
       }
-      await this.runJobs(jobs);
+      try {
+        await this.runJobs(jobs);
+      } catch (err) {
+        this.deps.log.error({ err }, 'worker: batch abandoned (its leases will expire and it will run again)');
+      }
     }
   }
 
@@ -415,7 +425,8 @@ export class Worker {
 
   /**
    * Retries a database write through outages (Postgres restarting) so finished work is not thrown
-   * away; gives up only when the lease would have expired anyway.
+   * away. Gives up after 10 minutes, or soon after a stop: the lease then expires and another
+   * worker runs the request again, so giving up loses time, never a request.
    */
   private async retryDb<T>(fn: () => Promise<T>, what: string): Promise<T> {
     const deadline = Date.now() + 10 * 60_000;
@@ -424,7 +435,7 @@ export class Worker {
       try {
         return await fn();
       } catch (err) {
-        if (Date.now() > deadline) throw err;
+        if (Date.now() > Math.min(deadline, this.giveUpAt)) throw err;
         this.deps.log.warn({ err, what }, 'database write failed, retrying');
         await sleep(delay);
         delay = Math.min(delay * 2, 5000);

@@ -28,6 +28,8 @@ let stopping = false;
 process.on('SIGTERM', () => {
   if (stopping) return;
   stopping = true;
+  // Never linger: unfinished leases expire and another worker takes over.
+  setTimeout(() => process.exit(2), (Number(env.SHUTDOWN_GRACE_SECONDS ?? 5) + 20) * 1000).unref();
   void rt.close().then(
     () => process.exit(0),
     () => process.exit(1),
