@@ -255,6 +255,15 @@ describe('state and misuse', () => {
     expect(() => sampler.step(t4(EPS1), t2!, x, noNoise)).toThrow(/steps are done/);
   });
 
+  it('may start mid-schedule (img2img): the first step takes its index from the timestep it is given', () => {
+    const sampler = create({}, 10);
+    const [, , t2, t3] = sampler.timesteps;
+    const out = sampler.step(t4(EPS1), t2!, t4(X), noNoise);
+    // a first-order (DDIM) step t2 -> t3, not a step from the schedule's first sigma
+    const x0 = x0FromEps(t2!, X, EPS1);
+    expectClose(out.prevSample.data, x0.map((x0i, i) => Math.sqrt(abar(t3!)) * x0i + Math.sqrt(1 - abar(t3!)) * EPS1[i]!));
+  });
+
   it('lambda_min_clipped drops the training steps whose lambda is below it (cosine schedule)', () => {
     const cos = makeSchedule('squaredcos_cap_v2', 1000, 0.0001, 0.02);
     const lam = (t: number) => 0.5 * Math.log(cos.alphasCumprod[t]! / (1 - cos.alphasCumprod[t]!));
