@@ -166,7 +166,8 @@ export class DpmSolverSampler implements Sampler {
     // convert_model_output: the data prediction x0 (DPM-Solver++ solves the ODE in x0)
     const x0 = this.convertModelOutput(modelOutput, sample, n);
     for (let i = 0; i < c.solver_order - 1; i++) this.modelOutputs[i] = this.modelOutputs[i + 1]!;
-    this.modelOutputs[c.solver_order - 1] = x0;
+    // The history keeps its own copy: callers may do what they like with the predOriginalSample they get.
+    this.modelOutputs[c.solver_order - 1] = c.solver_order > 1 ? x0.slice() : x0;
 
     let prev: Float32Array;
     if (c.solver_order === 1 || this.lowerOrderNums < 1 || lowerOrderFinal) {

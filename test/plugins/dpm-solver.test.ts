@@ -245,6 +245,20 @@ describe('state and misuse', () => {
     expect(runOnce()).toEqual(a);
   });
 
+  it('keeps its multistep history safe from callers that modify the returned x0 (e.g. a preview)', () => {
+    const runOnce = (scribble: boolean) => {
+      const sampler = create({ solver_order: 3 }, 6);
+      let x: Tensor = t4(X);
+      for (const [k, t] of sampler.timesteps.entries()) {
+        const out = sampler.step(t4(k % 2 ? EPS1 : EPS2), t, x, noNoise);
+        if (scribble) out.predOriginalSample.data.fill(0);
+        x = out.prevSample;
+      }
+      return Array.from(x.data);
+    };
+    expect(runOnce(true)).toEqual(runOnce(false));
+  });
+
   it('rejects an out-of-order timestep and a step past the end', () => {
     const sampler = create({}, 3);
     const [t0, t1, t2] = sampler.timesteps;
