@@ -8,10 +8,22 @@
  *   x_t = (sigma_t / sigma_s0) x_s0 - alpha_t (e^{-h} - 1) D.
  */
 import { describe, expect, it } from 'vitest';
+import ddim from '../../plugins/ddim/index.ts';
 import dpmSolver, { DpmSolverSampler } from '../../plugins/dpm-solver/index.ts';
 import type { NoiseSource } from '../../src/core/rng.ts';
 import { makeSchedule } from '../../src/core/schedule.ts';
 import type { Tensor } from '../../src/core/tensor.ts';
+
+class KnownNoise implements NoiseSource {
+  readonly shapes: number[][] = [];
+  private next = 0;
+  randn(shape: readonly number[]): Float32Array {
+    this.shapes.push([...shape]);
+    const out = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    for (let i = 0; i < out.length; i++) out[i] = Math.sin(1.3 * this.next++);
+    return out;
+  }
+}
 
 const noNoise: NoiseSource = {
   randn() {
@@ -291,9 +303,128 @@ describe('state and misuse', () => {
   });
 });
 
+/**
+ * SDE-DPM-Solver++ (Lu et al. 2022, sec. 5 / app. B): with h = lambda_t - lambda_s,
+ *   first order: x_t = (sigma_t / sigma_s) e^{-h} x_s + alpha_t (1 - e^{-2h}) x0 + sigma_t sqrt(1 - e^{-2h}) z,
+ * which is exactly the DDPM posterior sample (eq. 7 mean, beta~ variance), i.e. DDIM at eta = 1: with s the
+ * noisier time, e^{-h} = sigma_t alpha_s / (alpha_t sigma_s), so the x_s coefficient is
+ * (alpha_s / alpha_t)(sigma_t^2 / sigma_s^2), DDPM's sqrt(alpha_t)(1 - abar_{t-1}) / (1 - abar_t).
+ */
+describe('SDE-DPM-Solver++', () => {
+  it('first order equals DDIM eta = 1 on the same timesteps and noise, step by step', () => {
+    const model = (x: Tensor, t: number): Tensor => ({
+      data: Float32Array.from(x.data, (v, i) => 0.7 * v + 0.2 * Math.cos(i + t / 50)),
+      shape: SHAPE,
+    });
+    const a = ddim.create({ timestep_spacing: 'trailing', clip_sample: false }, ddim.options.parse({ eta: 1 }));
+    const b = dpmSolver.create({ timestep_spacing: 'trailing', solver_order: 1, algorithm_type: 'sde-dpmsolver++' }, {});
+    a.setTimesteps(10);
+    b.setTimesteps(10);
+    const noiseA = new KnownNoise();
+    const noiseB = new KnownNoise();
+    let xa: Tensor = t4(X);
+    let xb: Tensor = t4(X);
+    for (const t of a.timesteps) {
+      xa = a.step(model(xa, t), t, xa, noiseA).prevSample;
+      xb = b.step(model(xb, t), t, xb, noiseB).prevSample;
+      expectClose(xb.data, xa.data, 2e-5);
+    }
+    expect(noiseB.shapes).toEqual(Array(10).fill(SHAPE));
+  });
+
+  it('first order by hand: mean of DDPM eq. 7 plus the posterior std times z', () => {
+    const sampler = create({ algorithm_type: 'sde-dpmsolver++', solver_order: 1 }, 20);
+    const noise = new KnownNoise();
+    const out = sampler.step(t4(EPS1), 999, t4(X), noise);
+    const z = Array.from({ length: 6 }, (_, i) => Math.sin(1.3 * i));
+    const x0 = x0FromEps(999, X, EPS1);
+    const beta = 1 - abar(999) / abar(949);
+    const mean = X.map(
+      (x, i) =>
+        (Math.sqrt(abar(949)) * beta * x0[i]!) / (1 - abar(999)) + (Math.sqrt(1 - beta) * (1 - abar(949)) * x) / (1 - abar(999)),
+    );
+    const std = Math.sqrt(((1 - abar(949)) / (1 - abar(999))) * beta);
+    expectClose(out.prevSample.data, mean.map((m, i) => m + std * z[i]!));
+  });
+
+  it('second order (midpoint): adds alpha_t (1 - e^{-2h}) D1 / 2 with D1 = (m0 - m1) / r0', () => {
+    const sampler = create({ algorithm_type: 'sde-dpmsolver++' }, 20);
+    const noise = new KnownNoise();
+    const first = sampler.step(t4(EPS1), 999, t4(X), noise);
+    const second = sampler.step(t4(EPS2), 949, first.prevSample, noise);
+    const z = Array.from({ length: 6 }, (_, i) => Math.sin(1.3 * (6 + i)));
+    const m1 = x0FromEps(999, X, EPS1);
+    const m0 = x0FromEps(949, first.prevSample.data, EPS2);
+    const h = lambda(899) - lambda(949);
+    const r0 = (lambda(949) - lambda(999)) / h;
+    const e2 = 1 - Math.exp(-2 * h);
+    const expected = Array.from(
+      first.prevSample.data,
+      (x, i) =>
+        (sigma(899) / sigma(949)) * Math.exp(-h) * x +
+        alpha(899) * e2 * m0[i]! +
+        0.5 * alpha(899) * e2 * ((m0[i]! - m1[i]!) / r0) +
+        sigma(899) * Math.sqrt(e2) * z[i]!,
+    );
+    expectClose(second.prevSample.data, expected);
+  });
+
+  it('heun: exact in its deterministic part for a data prediction linear in lambda', () => {
+    // 2 alpha_t int_{lambda_s}^{lambda_t} e^{-2(lambda_t - l)} (A + B l) dl
+    //   = alpha_t [(1 - e^{-2h}) (A + B lambda_s) + B (h - (1 - e^{-2h}) / 2)]
+    const A = [0.4, -0.7, 0.1, 0.9, -0.2, 0.0];
+    const B = [0.05, 0.1, -0.08, 0.02, 0.0, -0.03];
+    const errors = (solver_type: string) => {
+      const sampler = create(
+        { algorithm_type: 'sde-dpmsolver++', solver_type, prediction_type: 'sample', final_sigmas_type: 'sigma_min' },
+        20,
+      );
+      const ts = sampler.timesteps;
+      const noise = new KnownNoise();
+      let drawn = 0;
+      let x: Tensor = t4(X);
+      const errs: number[] = [];
+      for (let k = 0; k < ts.length - 1; k++) {
+        const [s0, t] = [ts[k]!, ts[k + 1]!];
+        const out = sampler.step(t4(A.map((a, i) => a + B[i]! * lambda(s0))), s0, x, noise);
+        const h = lambda(t) - lambda(s0);
+        const e2 = 1 - Math.exp(-2 * h);
+        const expected = Array.from(x.data, (xi, i) => {
+          const z = Math.sin(1.3 * (drawn + i));
+          const mean = alpha(t) * (e2 * (A[i]! + B[i]! * lambda(s0)) + B[i]! * (h - e2 / 2));
+          return (sigma(t) / sigma(s0)) * Math.exp(-h) * xi + mean + sigma(t) * Math.sqrt(e2) * z;
+        });
+        drawn += 6;
+        if (k >= 1) errs.push(Math.max(...expected.map((e, i) => Math.abs(e - out.prevSample.data[i]!))));
+        x = out.prevSample;
+      }
+      return Math.max(...errs);
+    };
+    expect(errors('heun')).toBeLessThan(2e-5);
+    expect(errors('midpoint')).toBeGreaterThan(1e-4);
+  });
+
+  it('refuses third order, whose diffusers formula is inconsistent (see the plugin)', () => {
+    expect(() => create({ algorithm_type: 'sde-dpmsolver++', solver_order: 3 }, 5)).toThrow(/solver_order: 3/);
+  });
+
+  it('draws noise at every step and still ends exactly on the last x0 at sigma 0', () => {
+    const sampler = create({ algorithm_type: 'sde-dpmsolver++', solver_order: 2 }, 5);
+    const noise = new KnownNoise();
+    let x: Tensor = t4(X);
+    let last = null;
+    for (const t of sampler.timesteps) {
+      last = sampler.step(t4(EPS1), t, x, noise);
+      x = last.prevSample;
+    }
+    expect(noise.shapes).toHaveLength(5);
+    expect(Array.from(last!.prevSample.data)).toEqual(Array.from(last!.predOriginalSample.data));
+  });
+});
+
 describe('DPM-Solver config', () => {
   it('rejects what it does not implement, naming the key', () => {
-    expect(() => dpmSolver.create({ algorithm_type: 'sde-dpmsolver++' }, {})).toThrow(/algorithm_type/);
+    expect(() => dpmSolver.create({ algorithm_type: 'sde-dpmsolver' }, {})).toThrow(/algorithm_type/);
     expect(() => dpmSolver.create({ algorithm_type: 'dpmsolver' }, {})).toThrow(/algorithm_type/);
     expect(() => dpmSolver.create({ use_karras_sigmas: true }, {})).toThrow(/use_karras_sigmas/);
     expect(() => dpmSolver.create({ solver_order: 4 }, {})).toThrow(/solver_order/);

@@ -93,6 +93,8 @@ describe('recovering x0 with an exact model', () => {
     [{ timestep_spacing: 'trailing' }, 25],
     [{ final_sigmas_type: 'sigma_min', lower_order_final: false }, 20],
     [{ beta_schedule: 'squaredcos_cap_v2', lambda_min_clipped: -5.1 }, 20],
+    [{ algorithm_type: 'sde-dpmsolver++' }, 20],
+    [{ algorithm_type: 'sde-dpmsolver++', solver_type: 'heun' }, 12],
   ] as const) {
     it(`DPM-Solver++ ${JSON.stringify(config)}, ${n} steps`, () => {
       const out = run(dpmSolver, config, {}, n);
