@@ -17,16 +17,11 @@ import {
   scheduleFromConfig,
   thresholdSample,
   type StepLimits,
+  unsupportedFlag,
 } from '../../src/core/timesteps.ts';
 
 const NAME = 'dpm-solver';
 const f = Math.fround;
-
-const mustBeFalse = (key: string) =>
-  z
-    .boolean()
-    .default(false)
-    .refine((v) => !v, { message: `${key}: true is not supported by this sampler` });
 
 export const dpmSolverConfigSchema = z.object({
   ...commonConfigShape({ timestepSpacing: 'linspace' }),
@@ -44,12 +39,12 @@ export const dpmSolverConfigSchema = z.object({
     .transform((v) => (v === 'heun' ? ('heun' as const) : ('midpoint' as const))),
   lower_order_final: z.boolean().default(true),
   euler_at_final: z.boolean().default(false),
-  use_karras_sigmas: mustBeFalse('use_karras_sigmas'),
-  use_exponential_sigmas: mustBeFalse('use_exponential_sigmas'),
-  use_beta_sigmas: mustBeFalse('use_beta_sigmas'),
-  use_lu_lambdas: mustBeFalse('use_lu_lambdas'),
-  use_flow_sigmas: mustBeFalse('use_flow_sigmas'),
-  use_dynamic_shifting: mustBeFalse('use_dynamic_shifting'),
+  use_karras_sigmas: unsupportedFlag(),
+  use_exponential_sigmas: unsupportedFlag(),
+  use_beta_sigmas: unsupportedFlag(),
+  use_lu_lambdas: unsupportedFlag(),
+  use_flow_sigmas: unsupportedFlag(),
+  use_dynamic_shifting: unsupportedFlag(),
   final_sigmas_type: z.enum(['zero', 'sigma_min']).default('zero'),
   lambda_min_clipped: z.number().default(-Infinity),
   // Only learned / learned_range change DPMSolverMultistepScheduler (it slices the model output); any other value,
@@ -58,7 +53,7 @@ export const dpmSolverConfigSchema = z.object({
     .string()
     .nullish()
     .refine((v) => v !== 'learned' && v !== 'learned_range', {
-      message: 'variance_type: learned / learned_range (a model that predicts its variance) is not supported',
+      message: 'learned / learned_range (a model that predicts its variance) is not supported',
     }),
 });
 export type DpmSolverConfig = z.output<typeof dpmSolverConfigSchema>;
