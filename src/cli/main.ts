@@ -1,0 +1,253 @@
+/**
+ * `ddpm-bot`: generate images, show the forward process, list models and samplers, or run the
+ * service. Bad input exits with code 2 and one line naming the bad value and what is allowed.
+ */
+import { existsSync } from 'node:fs';
+import { writeFile, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { MAX_SEED } from '../core/rng.ts';
+import type { StepProgress } from '../engine/index.ts';
+import { DEFAULT_SAMPLER, Engine, MAX_COUNT, ParamError } from '../engine/index.ts';
+import { ManifestError } from '../model/manifest.ts';
+import type { ExecutionProvider } from '../model/session.ts';
+import type { Pixels } from '../render/index.ts';
+import { animation, batchPixels, batchPng, evenlySpaced } from '../render/index.ts';
+import { ImageInputError } from '../render/input.ts';
+
+/** Exit code for input the user can fix. */
+const USAGE_ERROR = 2;
+
+class UsageError extends Error {}
+
+function integer(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be an integer in ${min}..${max}`);
+    }
+    return n;
+  };
+}
+
+function decimal(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number`);
+    return n;
+  };
+}
+
+function timestepList(value: string): number[] {
+  const parts = value.split(',').map((s) => s.trim());
+  if (parts.some((p) => !/^\d+$/.test(p))) throw new InvalidArgumentError('timesteps must be comma-separated integers, e.g. 0,100,500,999');
+  return parts.map(Number);
+}
+
+function engineOptions(): { executionProvider?: ExecutionProvider; threads?: number } {
+  const provider = process.env['DDPM_EXECUTION_PROVIDER'];
+  if (provider !== undefined && provider !== 'cpu' && provider !== 'cuda' && provider !== 'webgpu') {
+    throw new UsageError(`DDPM_EXECUTION_PROVIDER must be cuda, webgpu or cpu (got "${provider}")`);
+  }
+  const threads = process.env['DDPM_THREADS'];
+  if (threads !== undefined && !/^\d+$/.test(threads)) throw new UsageError(`DDPM_THREADS must be a whole number (got "${threads}")`);
+  return { ...(provider ? { executionProvider: provider } : {}), ...(threads ? { threads: Number(threads) } : {}) };
+}
+
+async function openEngine(modelsDir: string | undefined): Promise<Engine> {
+  return Engine.load({
+    ...engineOptions(),
+    ...(modelsDir ? { modelsDir } : {}),
+    logger: {
+      info: (obj, msg) => process.env['DDPM_VERBOSE'] && process.stderr.write(`${msg ?? ''} ${JSON.stringify(obj)}\n`),
+      warn: (obj, msg) => process.stderr.write(`warning: ${msg ?? ''} ${JSON.stringify(obj)}\n`),
+    },
+  });
+}
+
+/** `--model` takes an installed model's name or a path to a model folder. */
+async function resolveModel(engine: Engine, value: string | undefined): Promise<string | undefined> {
+  if (value === undefined) return undefined;
+  if (engine.models.find(value)) return value;
+  if (existsSync(path.join(value, 'model.json'))) return (await engine.models.addFolder(value)).name;
+  return value;
+}
+
+function progressBar(label: string): ((p: StepProgress) => void) | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  return (p) => {
+    const width = 30;
+    const filled = Math.round((p.step / p.totalSteps) * width);
+    process.stderr.write(`\r${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${p.step}/${p.totalSteps} t=${p.timestep}   `);
+    if (p.step === p.totalSteps) process.stderr.write('\n');
+  };
+}
+
+async function generateCommand(opts: {
+  model?: string;
+  modelsDir?: string;
+  sampler: string;
+  steps?: number;
+  eta?: number;
+  seed?: number;
+  count: number;
+  out: string;
+  gif?: string;
+}): Promise<void> {
+  const engine = await openEngine(opts.modelsDir);
+  try {
+    const params = engine.validate({
+      model: await resolveModel(engine, opts.model),
+      sampler: opts.sampler,
+      steps: opts.steps,
+      seed: opts.seed,
+      count: opts.count,
+      eta: opts.eta,
+    });
+    const bar = progressBar(`${params.sampler} ${params.steps} steps`);
+    const trajectory: Pixels[] = [];
+    const result = await engine.generate(params, (p) => {
+      bar?.(p);
+      if (opts.gif) trajectory.push(batchPixels(p.predictedX0));
+    });
+    await writeFile(opts.out, await batchPng(result.images));
+    if (opts.gif) await writeFile(opts.gif, await animation(evenlySpaced(trajectory, 60), { scale: 4 }));
+    process.stdout.write(`seed ${params.seed}\n`);
+    process.stderr.write(
+      `wrote ${opts.out} (${params.model}, ${params.sampler}, ${params.steps} steps, ${params.count} image${params.count > 1 ? 's' : ''}, ${(result.samplingMs / 1000).toFixed(2)} s)\n`,
+    );
+  } finally {
+    await engine.close();
+  }
+}
+
+async function noiseDemoCommand(opts: {
+  model?: string;
+  modelsDir?: string;
+  image?: string;
+  seed?: number;
+  timesteps?: number[];
+  denoiseFrom?: number;
+  out: string;
+  gif?: string;
+  reconstruction?: string;
+}): Promise<void> {
+  const engine = await openEngine(opts.modelsDir);
+  try {
+    const model = (await resolveModel(engine, opts.model)) ?? engine.models.list()[0]?.name;
+    if (!model) throw new ParamError('model', 'no models are installed');
+    const seed = opts.seed ?? engine.validate({ model }).seed;
+    const image = opts.image ? await readFile(opts.image).catch(() => Promise.reject(new UsageError(`cannot read --image ${opts.image}`))) : undefined;
+    if (opts.reconstruction && opts.denoiseFrom === undefined) throw new UsageError('--reconstruction needs --denoise-from <t>');
+    const result = await engine.noiseDemo({
+      model,
+      seed,
+      ...(image ? { image } : {}),
+      ...(opts.timesteps ? { timesteps: opts.timesteps } : {}),
+      ...(opts.denoiseFrom !== undefined ? { denoiseFrom: opts.denoiseFrom } : {}),
+    });
+    await writeFile(opts.out, result.gridPng);
+    if (opts.gif) await writeFile(opts.gif, result.gif);
+    if (opts.reconstruction && result.reconstructionPng) await writeFile(opts.reconstruction, result.reconstructionPng);
+    process.stdout.write(`seed ${seed}\n`);
+    process.stderr.write(`wrote ${opts.out} (timesteps ${result.timesteps.join(',')})\n`);
+  } finally {
+    await engine.close();
+  }
+}
+
+async function listModels(modelsDir: string | undefined): Promise<void> {
+  const engine = await openEngine(modelsDir);
+  for (const m of engine.models.list()) {
+    const { channels, height, width } = m.manifest.image;
+    process.stdout.write(`${m.name.padEnd(12)} ${width}x${height}x${channels}  ${m.manifest.description ?? ''}\n`);
+  }
+  await engine.close();
+}
+
+async function listSamplers(): Promise<void> {
+  const engine = await openEngine(undefined);
+  for (const p of engine.samplers.list()) {
+    const limits = p.stepLimits(1000);
+    process.stdout.write(`${p.name.padEnd(12)} steps ${limits.min}..${limits.max} (default ${limits.default})  ${p.description}\n`);
+  }
+  await engine.close();
+}
+
+function modelsDirOption(): Option {
+  return new Option('--models-dir <dir>', 'folder of installed models (default: ./models)');
+}
+
+export function buildProgram(): Command {
+  const program = new Command('ddpm-bot')
+    .description('Denoising diffusion image generation: CLI, and the Discord/Slack/web service (serve).')
+    .showHelpAfterError(false)
+    .exitOverride();
+
+  program
+    .command('generate')
+    .description('generate images; prints the seed (same seed and options => same PNG)')
+    .option('-m, --model <name|dir>', 'installed model name or a model folder (default: first installed)')
+    .addOption(new Option('-s, --sampler <name>', 'sampler plugin (see `ddpm-bot samplers`)').default(DEFAULT_SAMPLER))
+    .option('-n, --steps <n>', 'inference steps (default: the sampler\'s, e.g. 50 for ddim)', integer('--steps', 1, 100_000))
+    .option('--eta <f>', 'DDIM eta in 0..1 (0 = deterministic)', decimal('--eta'))
+    .option('--seed <s>', `seed 0..${MAX_SEED} (default: random, printed)`, integer('--seed', 0, MAX_SEED))
+    .option('-c, --count <k>', `images in one batch, 1..${MAX_COUNT} (a grid when > 1)`, integer('--count', 1, MAX_COUNT), 1)
+    .requiredOption('-o, --out <file.png>', 'output PNG')
+    .option('--gif <file.gif>', 'also write the predicted-x0 trajectory as an animated GIF')
+    .addOption(modelsDirOption())
+    .action(generateCommand);
+
+  program
+    .command('noise-demo')
+    .description('forward diffusion frames x_t of an image (or a generated one) as a labelled grid')
+    .option('-m, --model <name|dir>', 'model whose schedule and size to use (default: first installed)')
+    .option('-i, --image <file>', 'PNG/JPEG/WebP/GIF, at most 10 MB and 4096x4096 (default: generate one)')
+    .option('--seed <s>', `seed of the noise 0..${MAX_SEED} (default: random, printed)`, integer('--seed', 0, MAX_SEED))
+    .option('-t, --timesteps <list>', 'comma-separated timesteps (default 0,50,100,200,300,500,700,999)', timestepList)
+    .option('--denoise-from <t>', 'also run the model back from x_t to show the reconstruction', integer('--denoise-from', 1, 100_000))
+    .requiredOption('-o, --out <grid.png>', 'output grid PNG')
+    .option('--gif <anim.gif>', 'also write the frames as an animated GIF')
+    .option('--reconstruction <file.png>', 'with --denoise-from: write the reconstructed image')
+    .addOption(modelsDirOption())
+    .action(noiseDemoCommand);
+
+  program
+    .command('models')
+    .description('list installed models')
+    .addOption(modelsDirOption())
+    .action((opts: { modelsDir?: string }) => listModels(opts.modelsDir));
+
+  program.command('samplers').description('list sampler plugins').action(listSamplers);
+
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+function userMessage(error: unknown): string | undefined {
+  if (error instanceof ParamError || error instanceof ImageInputError || error instanceof UsageError || error instanceof ManifestError) {
+    return error.message;
+  }
+  return undefined;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version are successful exits; every parse error is a usage error.
+      return error.exitCode === 0 ? 0 : USAGE_ERROR;
+    }
+    const message = userMessage(error);
+    if (message) {
+      process.stderr.write(`error: ${message}\n`);
+      return USAGE_ERROR;
+    }
+    throw error;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

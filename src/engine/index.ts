@@ -1,0 +1,291 @@
+/**
+ * The engine: installed models and sampler plugins, request validation, batched generation and
+ * the forward-process demo. Every adapter (CLI, HTTP, Discord, Slack) reaches the math through here.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { z } from 'zod';
+import { addNoise } from '../core/forward.ts';
+import { MAX_SEED, TorchGenerator, randomSeed } from '../core/rng.ts';
+import type { SamplerPlugin } from '../core/sampler.ts';
+import { makeSchedule } from '../core/schedule.ts';
+import type { Tensor } from '../core/tensor.ts';
+import { sliceBatch } from '../core/tensor.ts';
+import type { InstalledModel } from '../model/registry.ts';
+import { DEFAULT_MODELS_DIR, ModelRegistry } from '../model/registry.ts';
+import type { ExecutionProvider } from '../model/session.ts';
+import type { Pixels } from '../render/index.ts';
+import { animation, fromPixels, gridPng, imagePng, toPixels } from '../render/index.ts';
+import { loadImageForModel } from '../render/input.ts';
+import type { Denoiser } from './pipeline.ts';
+import { PerRequestNoise, denoise, initialNoise, memberSlice } from './pipeline.ts';
+import { DEFAULT_PLUGINS_DIR, SamplerRegistry } from './samplers.ts';
+import type { GenerationParams, GenerationResult, StepProgress } from './types.ts';
+
+export type { GenerationParams, GenerationResult, StepProgress } from './types.ts';
+
+export const DEFAULT_SAMPLER = 'ddim';
+export const MAX_COUNT = 16;
+export const DEFAULT_NOISE_DEMO_TIMESTEPS: readonly number[] = [0, 50, 100, 200, 300, 500, 700, 999];
+
+/** Bad user input, naming the field, so every adapter can show the user what to fix. */
+export class ParamError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ParamError';
+  }
+}
+
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface EngineOptions {
+  readonly modelsDir?: string;
+  readonly pluginsDir?: string;
+  readonly executionProvider?: ExecutionProvider;
+  readonly threads?: number;
+  readonly logger?: Logger;
+}
+
+const rawParamsSchema = z
+  .object({
+    model: z.string().min(1).optional(),
+    sampler: z.string().min(1).optional(),
+    steps: z.number().int().optional(),
+    seed: z.number().int().min(0).max(MAX_SEED).optional(),
+    count: z.number().int().min(1).max(MAX_COUNT).optional(),
+    eta: z.number().optional(),
+    options: z.record(z.unknown()).optional(),
+  })
+  .strict();
+
+export interface NoiseDemoInput {
+  readonly model: string;
+  /** Any common image; without one, an image is generated with the model from the same seed. */
+  readonly image?: Uint8Array;
+  readonly seed: number;
+  readonly timesteps?: readonly number[];
+  /** Also run the reverse process back from x_t at this timestep (DDIM) to show the reconstruction. */
+  readonly denoiseFrom?: number;
+}
+
+export interface NoiseDemoResult {
+  readonly timesteps: readonly number[];
+  readonly frames: readonly Pixels[];
+  /** The labelled grid of x_t frames (t=...). */
+  readonly gridPng: Buffer;
+  readonly gif: Buffer;
+  readonly sourcePng: Buffer;
+  readonly reconstructionPng?: Buffer;
+}
+
+export class Engine {
+  private readonly loggedProviders = new Set<string>();
+
+  private constructor(
+    readonly models: ModelRegistry,
+    readonly samplers: SamplerRegistry,
+    private readonly logger?: Logger,
+  ) {}
+
+  static async load(options: EngineOptions = {}): Promise<Engine> {
+    const logger = options.logger;
+    const models = await ModelRegistry.open(options.modelsDir ?? DEFAULT_MODELS_DIR, {
+      ...(options.executionProvider ? { executionProvider: options.executionProvider } : {}),
+      ...(options.threads !== undefined ? { threads: options.threads } : {}),
+      onProviderFallback: (provider, error) =>
+        logger?.warn({ provider, error }, `execution provider ${provider} unavailable; trying the next one`),
+    });
+    const samplers = await SamplerRegistry.discover(options.pluginsDir ?? DEFAULT_PLUGINS_DIR);
+    return new Engine(models, samplers, logger);
+  }
+
+  model(name: string): InstalledModel {
+    const model = this.models.find(name);
+    if (!model) {
+      const names = this.models.list().map((m) => m.name);
+      throw new ParamError('model', `unknown model "${name}"; installed: ${names.join(', ') || 'none'}`);
+    }
+    return model;
+  }
+
+  sampler(name: string): SamplerPlugin {
+    const plugin = this.samplers.find(name);
+    if (!plugin) {
+      const names = this.samplers.list().map((p) => p.name);
+      throw new ParamError('sampler', `unknown sampler "${name}"; available: ${names.join(', ')}`);
+    }
+    return plugin;
+  }
+
+  /**
+   * Turns untrusted input into complete parameters, filling defaults (first model, ddim, the
+   * sampler's default steps, a random seed, one image). `eta` is a shorthand for `options.eta`.
+   */
+  validate(input: unknown): GenerationParams {
+    const parsed = rawParamsSchema.safeParse(input);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const field = issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : 'request');
+      throw new ParamError(field, `${field}: ${issue.message}`);
+    }
+    const raw = parsed.data;
+    const firstModel = this.models.list()[0];
+    if (!raw.model && !firstModel) throw new ParamError('model', 'no models are installed');
+    const model = this.model(raw.model ?? firstModel!.name);
+    const plugin = this.sampler(raw.sampler ?? DEFAULT_SAMPLER);
+    const limits = plugin.stepLimits(model.manifest.scheduler.num_train_timesteps);
+    const steps = raw.steps ?? limits.default;
+    if (steps < limits.min || steps > limits.max) {
+      throw new ParamError('steps', `steps must be ${limits.min}..${limits.max} for ${plugin.name} (got ${steps})`);
+    }
+    const optionInput: Record<string, unknown> = { ...raw.options };
+    if (raw.eta !== undefined) optionInput['eta'] = raw.eta;
+    const options = plugin.options.safeParse(optionInput);
+    if (!options.success) {
+      const issue = options.error.issues[0]!;
+      const key = issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : 'options');
+      throw new ParamError(key, `${key}: ${issue.message} (sampler ${plugin.name})`);
+    }
+    return {
+      model: model.name,
+      sampler: plugin.name,
+      steps,
+      options: options.data,
+      seed: raw.seed ?? randomSeed(),
+      count: raw.count ?? 1,
+    };
+  }
+
+  /** The ONNX session of a model, loaded on first use; logs the execution provider it runs on. */
+  async denoiser(modelName: string): Promise<Denoiser & { provider: ExecutionProvider }> {
+    this.model(modelName);
+    const session = await this.models.session(modelName);
+    if (!this.loggedProviders.has(modelName)) {
+      this.loggedProviders.add(modelName);
+      this.logger?.info({ model: modelName, provider: session.provider, file: session.file }, 'model session ready');
+    }
+    return session;
+  }
+
+  /**
+   * Runs requests that share model, sampler, steps and options as one ONNX batch. Request i's
+   * images equal what `generate(params[i])` returns alone.
+   */
+  async generateBatch(
+    params: readonly GenerationParams[],
+    onProgress?: (requestIndex: number, progress: StepProgress) => void,
+    signal?: AbortSignal,
+  ): Promise<GenerationResult[]> {
+    const first = params[0];
+    if (!first) return [];
+    for (const p of params) {
+      if (p.model !== first.model || p.sampler !== first.sampler || p.steps !== first.steps || !isDeepStrictEqual(p.options, first.options)) {
+        throw new Error('a batch must share model, sampler, steps and options');
+      }
+    }
+    const model = this.model(first.model);
+    const plugin = this.sampler(first.sampler);
+    const sampler = plugin.create(model.manifest.scheduler, first.options);
+    sampler.setTimesteps(first.steps);
+    const { channels, height, width } = model.manifest.image;
+    const members = params.map((p) => ({ seed: p.seed, count: p.count }));
+    const noise = new PerRequestNoise(members);
+    const start = initialNoise(noise, members, [channels, height, width]);
+    const denoiser = await this.denoiser(first.model);
+    const totalSteps = sampler.timesteps.length;
+    const result = await denoise(
+      denoiser,
+      sampler,
+      start,
+      sampler.timesteps,
+      noise,
+      onProgress &&
+        ((step) =>
+          params.forEach((_, i) =>
+            onProgress(i, {
+              step: step.index + 1,
+              totalSteps,
+              timestep: step.timestep,
+              predictedX0: memberSlice(step.predOriginalSample, members, i),
+            }),
+          )),
+      signal,
+    );
+    return params.map((p, i) => ({
+      images: memberSlice(result.sample, members, i),
+      seed: p.seed,
+      samplingMs: result.totalMs,
+      modelMs: result.modelMs,
+    }));
+  }
+
+  async generate(
+    params: GenerationParams,
+    onProgress?: (progress: StepProgress) => void,
+    signal?: AbortSignal,
+  ): Promise<GenerationResult> {
+    const [result] = await this.generateBatch([params], onProgress && ((_, p) => onProgress(p)), signal);
+    return result!;
+  }
+
+  /**
+   * Forward-process frames x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps for one image, with ONE
+   * noise draw eps from the seed shared by every frame, as a labelled grid and an animation.
+   */
+  async noiseDemo(input: NoiseDemoInput): Promise<NoiseDemoResult> {
+    const model = this.model(input.model);
+    const { scheduler, image } = model.manifest;
+    const T = scheduler.num_train_timesteps;
+    const timesteps = [...(input.timesteps ?? DEFAULT_NOISE_DEMO_TIMESTEPS.filter((t) => t < T))];
+    for (const t of timesteps) {
+      if (!Number.isInteger(t) || t < 0 || t >= T) throw new ParamError('timesteps', `timesteps must be integers in 0..${T - 1} (got ${t})`);
+    }
+    if (timesteps.length === 0 || timesteps.length > 32) throw new ParamError('timesteps', 'give 1 to 32 timesteps');
+    if (input.denoiseFrom !== undefined && (!Number.isInteger(input.denoiseFrom) || input.denoiseFrom < 1 || input.denoiseFrom >= T)) {
+      throw new ParamError('denoise_from', `denoise_from must be an integer in 1..${T - 1}`);
+    }
+    const x0 = input.image
+      ? fromPixels(await loadImageForModel(input.image, image))
+      : sliceBatch((await this.generate(this.validate({ model: model.name, seed: input.seed }))).images, 0, 1);
+    const schedule = makeSchedule(scheduler.beta_schedule, T, scheduler.beta_start, scheduler.beta_end);
+    const eps = new TorchGenerator(input.seed).randn(x0.shape);
+    const frames = timesteps.map((t) => toPixels(addNoise(schedule, x0, eps, t)));
+    const labels = timesteps.map((t) => `t=${t}`);
+    const scale = Math.max(1, Math.ceil(64 / image.width));
+    const [grid, gif, sourcePng] = await Promise.all([
+      gridPng(frames, { labels, scale, columns: Math.min(frames.length, 8) }),
+      animation(frames, { labels, scale: Math.max(1, Math.ceil(128 / image.width)), delayMs: 400 }),
+      imagePng(x0),
+    ]);
+    const reconstructionPng =
+      input.denoiseFrom === undefined ? undefined : await this.reconstruct(model, x0, eps, input.denoiseFrom, schedule);
+    return { timesteps, frames, gridPng: grid, gif, sourcePng, ...(reconstructionPng ? { reconstructionPng } : {}) };
+  }
+
+  /** Reverse process from x_t back to x_0 with DDIM (eta 0) over its 50-step schedule's timesteps <= t. */
+  private async reconstruct(
+    model: InstalledModel,
+    x0: Tensor,
+    eps: Float32Array,
+    from: number,
+    schedule: ReturnType<typeof makeSchedule>,
+  ): Promise<Buffer> {
+    const plugin = this.sampler(DEFAULT_SAMPLER);
+    const sampler = plugin.create(model.manifest.scheduler, plugin.options.parse({}));
+    sampler.setTimesteps(Math.min(50, from));
+    const timesteps = sampler.timesteps.filter((t) => t <= from);
+    const start = addNoise(schedule, x0, eps, timesteps[0]!);
+    const denoiser = await this.denoiser(model.name);
+    const result = await denoise(denoiser, sampler, start, timesteps, new PerRequestNoise([{ seed: 0, count: 1 }]));
+    return imagePng(result.sample);
+  }
+
+  async close(): Promise<void> {
+    await this.models.close();
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The denoising loop, written once (DDPMPipeline / DDIMPipeline): x_T = randn((count, C, H, W)) in
+ * one call from each request's seed, then for each timestep t: prediction = model(x, t);
+ * x = sampler.step(prediction, t, x). Several requests can share one ONNX batch: each keeps its own
+ * generator, so every request gets exactly the images it would get alone.
+ */
+import type { NoiseSource } from '../core/rng.ts';
+import { TorchGenerator } from '../core/rng.ts';
+import type { Sampler } from '../core/sampler.ts';
+import type { Tensor } from '../core/tensor.ts';
+import { concatBatch, numel, sliceBatch } from '../core/tensor.ts';
+
+/** What the loop needs from a model: one batched forward pass. */
+export interface Denoiser {
+  predict(sample: Tensor, timestep: number): Promise<Tensor>;
+}
+
+export interface BatchMember {
+  readonly seed: number;
+  readonly count: number;
+}
+
+/**
+ * Noise for a batch of requests: a draw of shape [N, ...] is split into each request's
+ * [count_i, ...] draw from that request's own generator, in request order.
+ */
+export class PerRequestNoise implements NoiseSource {
+  readonly generators: TorchGenerator[];
+
+  constructor(private readonly members: readonly BatchMember[]) {
+    this.generators = members.map((m) => new TorchGenerator(m.seed));
+  }
+
+  get batchSize(): number {
+    return this.members.reduce((n, m) => n + m.count, 0);
+  }
+
+  randn(shape: readonly number[]): Float32Array {
+    const rest = shape.slice(1);
+    if (shape[0] !== this.batchSize) {
+      throw new Error(`noise of batch ${shape[0]} asked for a batch of ${this.batchSize} images`);
+    }
+    const out = new Float32Array(numel(shape));
+    let offset = 0;
+    this.members.forEach((m, i) => {
+      const part = this.generators[i]!.randn([m.count, ...rest]);
+      out.set(part, offset);
+      offset += part.length;
+    });
+    return out;
+  }
+}
+
+export interface LoopStep {
+  readonly index: number;
+  readonly timestep: number;
+  readonly sample: Tensor;
+  readonly predOriginalSample: Tensor;
+}
+
+export interface LoopResult {
+  readonly sample: Tensor;
+  readonly modelMs: number;
+  readonly totalMs: number;
+}
+
+/** Runs `sampler` over `timesteps` from `start`. `onStep` sees every step (the batch as a whole). */
+export async function denoise(
+  model: Denoiser,
+  sampler: Sampler,
+  start: Tensor,
+  timesteps: readonly number[],
+  noise: NoiseSource,
+  onStep?: (step: LoopStep) => void,
+  signal?: AbortSignal,
+): Promise<LoopResult> {
+  const began = performance.now();
+  let modelMs = 0;
+  let sample = start;
+  for (const [index, t] of timesteps.entries()) {
+    signal?.throwIfAborted();
+    const forwardStart = performance.now();
+    const prediction = await model.predict(sample, t);
+    modelMs += performance.now() - forwardStart;
+    const { prevSample, predOriginalSample } = sampler.step(prediction, t, sample, noise);
+    sample = prevSample;
+    onStep?.({ index, timestep: t, sample, predOriginalSample });
+  }
+  return { sample, modelMs, totalMs: performance.now() - began };
+}
+
+/** x_T for a batch: each request's ONE randn((count, C, H, W)) call, concatenated. */
+export function initialNoise(noise: PerRequestNoise, members: readonly BatchMember[], imageShape: readonly number[]): Tensor {
+  return concatBatch(
+    members.map((m, i) => ({ data: noise.generators[i]!.randn([m.count, ...imageShape]), shape: [m.count, ...imageShape] })),
+  );
+}
+
+/** Request i's images [start, end) inside the batch. */
+export function memberRange(members: readonly BatchMember[], i: number): [number, number] {
+  const start = members.slice(0, i).reduce((n, m) => n + m.count, 0);
+  return [start, start + members[i]!.count];
+}
+
+export function memberSlice(t: Tensor, members: readonly BatchMember[], i: number): Tensor {
+  const [start, end] = memberRange(members, i);
+  return sliceBatch(t, start, end);
+}

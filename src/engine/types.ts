@@ -1,0 +1,36 @@
+/**
+ * The engine's public surface: what jobs, adapters and the CLI call. Everything here is
+ * deterministic in (model, sampler, steps, options, seed, count).
+ */
+import type { Tensor } from '../core/tensor.ts';
+
+/** One user request for images; `options` are the sampler plugin's per-request options (e.g. `{ eta }`). */
+export interface GenerationParams {
+  readonly model: string;
+  readonly sampler: string;
+  readonly steps: number;
+  readonly options: Readonly<Record<string, unknown>>;
+  /** 0..2^32-1; fully determines the images together with the other fields. */
+  readonly seed: number;
+  /** Images in this request (its x_T is ONE randn((count, C, H, W)) call from the seed). */
+  readonly count: number;
+}
+
+export interface StepProgress {
+  /** 1-based index of the step just taken, out of `totalSteps`. */
+  readonly step: number;
+  readonly totalSteps: number;
+  /** The timestep t the model was evaluated at. */
+  readonly timestep: number;
+  /** This request's predicted x_0 after the step, [count, C, H, W] in [-1, 1]. */
+  readonly predictedX0: Tensor;
+}
+
+export interface GenerationResult {
+  /** Final samples [count, C, H, W], model space (about [-1, 1]); render with src/render. */
+  readonly images: Tensor;
+  readonly seed: number;
+  /** Wall time of the whole denoising loop and the part spent inside the ONNX model, in ms. */
+  readonly samplingMs: number;
+  readonly modelMs: number;
+}

@@ -1,0 +1,52 @@
+/** The `model.json` manifest: validated on load so a broken model fails with a message, not a crash mid-request. */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+
+const positiveInt = z.number().int().positive();
+
+export const manifestSchema = z.object({
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, "-" or "_"'),
+  description: z.string().optional(),
+  license: z.string().optional(),
+  attribution: z.string().optional(),
+  image: z.object({ channels: z.union([z.literal(1), z.literal(3)]), height: positiveInt, width: positiveInt }),
+  onnx: z.string().min(1),
+  /** diffusers scheduler_config.json keys; each sampler reads the ones it knows. */
+  scheduler: z
+    .object({
+      num_train_timesteps: positiveInt,
+      beta_start: z.number().positive(),
+      beta_end: z.number().positive(),
+      beta_schedule: z.enum(['linear', 'scaled_linear', 'squaredcos_cap_v2']),
+      prediction_type: z.enum(['epsilon', 'v_prediction', 'sample']),
+    })
+    .passthrough(),
+  metrics: z.record(z.unknown()).optional(),
+  training: z.record(z.unknown()).optional(),
+});
+
+export type ModelManifest = z.infer<typeof manifestSchema>;
+
+export class ManifestError extends Error {
+  constructor(file: string, problem: string) {
+    super(`${file}: ${problem}`);
+    this.name = 'ManifestError';
+  }
+}
+
+export async function readManifest(modelDir: string): Promise<ModelManifest> {
+  const file = path.join(modelDir, 'model.json');
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new ManifestError(file, error instanceof Error ? error.message : String(error));
+  }
+  const parsed = manifestSchema.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new ManifestError(file, `invalid manifest (${issues})`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,147 @@
+/**
+ * One ONNX noise-prediction network: session creation with an explicit execution-provider
+ * fallback, a graph check against the manifest, and a typed forward pass.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import ort from 'onnxruntime-node';
+import type { Tensor } from '../core/tensor.ts';
+import type { ModelManifest } from './manifest.ts';
+import { ManifestError } from './manifest.ts';
+
+export type ExecutionProvider = 'cuda' | 'webgpu' | 'cpu';
+
+export interface SessionOptions {
+  /** Preferred provider; the rest of cuda -> webgpu -> cpu is tried after it. Default: cuda first. */
+  readonly executionProvider?: ExecutionProvider;
+  /** Intra-op threads for the CPU provider (0 = onnxruntime's default: one per core). */
+  readonly threads?: number;
+  /** Told which provider was chosen and why others failed (the caller logs). */
+  readonly onProviderFallback?: (provider: ExecutionProvider, error: string) => void;
+}
+
+const FALLBACK_ORDER: readonly ExecutionProvider[] = ['cuda', 'webgpu', 'cpu'];
+
+const ortBinaryDir = path.join(
+  path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json')),
+  'bin', 'napi-v6', process.platform, process.arch,
+);
+
+/**
+ * Whether a provider can possibly load here. The CUDA provider library only exists after an install
+ * with ONNXRUNTIME_NODE_INSTALL=cuda12 and WebGPU (Dawn) needs a Vulkan loader: probing them when
+ * absent costs start-up time and prints native errors, so they are skipped unless asked for.
+ */
+function installed(provider: ExecutionProvider): boolean {
+  if (provider === 'cuda') return existsSync(path.join(ortBinaryDir, 'libonnxruntime_providers_cuda.so'));
+  if (provider === 'webgpu') return ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib'].some((dir) => existsSync(path.join(dir, 'libvulkan.so.1')));
+  return true;
+}
+
+/** Providers to try in order: the preferred one (always tried when named), then the installed rest of cuda -> webgpu -> cpu. */
+export function providerCandidates(preferred: ExecutionProvider | undefined): ExecutionProvider[] {
+  if (preferred === 'cpu') return ['cpu'];
+  const start = preferred ? FALLBACK_ORDER.indexOf(preferred) : 0;
+  return FALLBACK_ORDER.slice(start).filter((p) => p === preferred || installed(p));
+}
+
+export class NoiseModel {
+  private constructor(
+    readonly manifest: ModelManifest,
+    readonly file: string,
+    readonly provider: ExecutionProvider,
+    private readonly session: ort.InferenceSession,
+    private readonly timestepType: 'int64' | 'float32',
+    private readonly outputName: string,
+  ) {}
+
+  static async load(modelDir: string, manifest: ModelManifest, options: SessionOptions = {}): Promise<NoiseModel> {
+    const file = path.join(modelDir, manifest.onnx);
+    // A session asked for ["cuda", "cpu"] does not fall back by itself: creation throws when the
+    // CUDA libraries are absent, so each provider is tried on its own.
+    let lastError = '';
+    for (const provider of providerCandidates(options.executionProvider)) {
+      let session: ort.InferenceSession;
+      try {
+        session = await ort.InferenceSession.create(file, {
+          executionProviders: [provider],
+          intraOpNumThreads: options.threads ?? 0,
+          graphOptimizationLevel: 'all',
+          // A provider that cannot load is expected during fallback; its error is reported via onProviderFallback.
+          logSeverityLevel: provider === 'cpu' ? 2 : 4,
+        });
+      } catch (error) {
+        lastError = error instanceof Error ? error.message : String(error);
+        if (provider !== 'cpu') options.onProviderFallback?.(provider, lastError);
+        continue;
+      }
+      const { timestepType, outputName } = checkGraph(session, manifest, file);
+      return new NoiseModel(manifest, file, provider, session, timestepType, outputName);
+    }
+    throw new ManifestError(file, `no execution provider could load the model (${lastError})`);
+  }
+
+  /** eps/v/x0 prediction for a batch at one timestep. Rejects NaN/Inf: such output is an error, not an image. */
+  async predict(sample: Tensor, timestep: number): Promise<Tensor> {
+    const batch = sample.shape[0]!;
+    const t =
+      this.timestepType === 'int64'
+        ? new ort.Tensor('int64', BigInt64Array.from({ length: batch }, () => BigInt(timestep)), [batch])
+        : new ort.Tensor('float32', new Float32Array(batch).fill(timestep), [batch]);
+    const input = new ort.Tensor('float32', sample.data, [...sample.shape]);
+    const outputs = await this.session.run({ sample: input, timestep: t });
+    const out = outputs[this.outputName]!;
+    const data = out.data;
+    if (!(data instanceof Float32Array) || data.length !== sample.data.length) {
+      throw new Error(`${this.file}: output "${this.outputName}" has ${data.length} values, expected ${sample.data.length} float32`);
+    }
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i]!)) {
+        throw new Error(`${this.file}: the model produced a non-finite value at timestep ${timestep}`);
+      }
+    }
+    return { data, shape: sample.shape };
+  }
+
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function checkGraph(session: ort.InferenceSession, manifest: ModelManifest, file: string) {
+  const inputs = new Map(session.inputMetadata.map((m) => [m.name, m]));
+  const sample = inputs.get('sample');
+  const timestep = inputs.get('timestep');
+  if (!sample || !timestep) {
+    throw new ManifestError(file, `expected inputs "sample" and "timestep", found ${[...inputs.keys()].map((n) => `"${n}"`).join(', ')}`);
+  }
+  if (!sample.isTensor || sample.type !== 'float32') throw new ManifestError(file, 'input "sample" must be a float32 tensor');
+  const { channels, height, width } = manifest.image;
+  const expected = [channels, height, width];
+  const shape = sample.shape;
+  if (shape.length !== 4) throw new ManifestError(file, `input "sample" has rank ${shape.length}, expected [N, C, H, W]`);
+  if (typeof shape[0] === 'number' && shape[0] !== -1) {
+    throw new ManifestError(file, `input "sample" has a fixed batch of ${shape[0]}; the batch axis must be dynamic`);
+  }
+  shape.slice(1).forEach((dim, i) => {
+    if (typeof dim === 'number' && dim !== expected[i]) {
+      throw new ManifestError(file, `input "sample" is [N, ${shape.slice(1).join(', ')}] but model.json says [N, ${expected.join(', ')}]`);
+    }
+  });
+  if (!timestep.isTensor || (timestep.type !== 'int64' && timestep.type !== 'float32')) {
+    throw new ManifestError(file, 'input "timestep" must be an int64 or float32 tensor of shape [N]');
+  }
+  const outputName = session.outputNames[0];
+  if (!outputName) throw new ManifestError(file, 'the graph has no outputs');
+  const output = session.outputMetadata[0]!;
+  if (output.isTensor && output.type !== 'float32') throw new ManifestError(file, `output "${outputName}" must be float32`);
+  if (output.isTensor && output.shape.length === 4) {
+    output.shape.slice(1).forEach((dim, i) => {
+      if (typeof dim === 'number' && dim !== expected[i]) {
+        throw new ManifestError(file, `output "${outputName}" is [N, ${output.shape.slice(1).join(', ')}] but model.json says [N, ${expected.join(', ')}]`);
+      }
+    });
+  }
+  return { timestepType: timestep.type, outputName };
+}
