@@ -12,7 +12,7 @@ import type { Database } from '../db/client.ts';
 import { withTransaction } from '../db/client.ts';
 import { MAX_INLINE_PREVIEW_BASE64, truncateError, type BusMessage, type EventBus } from './bus.ts';
 import type { EnginePort, GenerationParams, RenderPort, StepProgress } from './engine-port.ts';
-import { GIF_INDEX, GRID_INDEX } from './job-service.ts';
+import { GIF_INDEX, GRID_INDEX, RECONSTRUCTION_INDEX } from './job-service.ts';
 import type { FetchedJob, JobQueue } from './queue.ts';
 import type { Platform } from './types.ts';
 
@@ -295,16 +295,17 @@ export class Worker {
       const result = await this.deps.engine.noiseDemo({
         model: first.row.model,
         seed: Number(first.row.seed),
-        ...(first.row.input_image ? { image: Buffer.from(first.row.input_image) } : {}),
+        ...(first.row.input_image ? { image: new Uint8Array(first.row.input_image) } : {}),
         ...(nd.timesteps ? { timesteps: nd.timesteps } : {}),
         ...(nd.denoiseFrom !== undefined ? { denoiseFrom: nd.denoiseFrom } : {}),
       });
-      return [
-        [
-          { index: GRID_INDEX, contentType: 'image/png', data: result.gridPng },
-          { index: GIF_INDEX, contentType: 'image/gif', data: result.gif },
-        ],
+      const images: EncodedImage[] = [
+        { index: 0, contentType: 'image/png', data: result.sourcePng },
+        { index: GRID_INDEX, contentType: 'image/png', data: result.gridPng },
+        { index: GIF_INDEX, contentType: 'image/gif', data: result.gif },
       ];
+      if (result.reconstructionPng) images.push({ index: RECONSTRUCTION_INDEX, contentType: 'image/png', data: result.reconstructionPng });
+      return [images];
     }
     const params: GenerationParams[] = claimed.map((c) => ({
       model: c.row.model,
@@ -322,8 +323,8 @@ export class Worker {
       const images = results[i]!.images;
       const count = params[i]!.count;
       const encoded: EncodedImage[] = [];
-      for (let k = 0; k < count; k++) encoded.push({ index: k, contentType: 'image/png', data: await this.deps.render.toPng(images, k) });
-      if (count > 1) encoded.push({ index: GRID_INDEX, contentType: 'image/png', data: await this.deps.render.toPng(images) });
+      for (let k = 0; k < count; k++) encoded.push({ index: k, contentType: 'image/png', data: await this.deps.render.imagePng(images, k) });
+      if (count > 1) encoded.push({ index: GRID_INDEX, contentType: 'image/png', data: await this.deps.render.batchPng(images) });
       out.push(encoded);
     }
     return out;
@@ -466,7 +467,8 @@ class ProgressReporter {
 
   private async send(p: StepProgress): Promise<void> {
     let png: Buffer | null = null;
-    if (this.options.previews && p.predOriginalSample) png = await this.deps.render.previewPng(p.predOriginalSample);
+    // The first image of the request stands for it in previews (chat edits show one picture).
+    if (this.options.previews) png = await this.deps.render.imagePng(p.predictedX0, 0);
     const base64 = png ? png.toString('base64') : null;
     const inline = base64 !== null && base64.length <= MAX_INLINE_PREVIEW_BASE64;
     await this.deps.db.pool.query(

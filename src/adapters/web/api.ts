@@ -14,6 +14,7 @@ import {
   RateLimitError,
   ValidationError,
   type GenerationService,
+  type ImageIndex,
   type ImageRef,
   type RequestEvent,
   type RequestView,
@@ -75,11 +76,11 @@ export function imageFileName(index: ImageRef['index']): string {
   return index === 'gif' ? 'animation.gif' : `${index}.png`;
 }
 
-function parseImageName(name: string): number | 'grid' | 'gif' | null {
+function parseImageName(name: string): ImageIndex | null {
   if (name === 'animation.gif') return 'gif';
-  const m = /^(\d{1,2}|grid)\.png$/.exec(name);
+  const m = /^(\d{1,2}|grid|reconstruction)\.png$/.exec(name);
   if (!m) return null;
-  return m[1] === 'grid' ? 'grid' : Number(m[1]);
+  return m[1] === 'grid' || m[1] === 'reconstruction' ? m[1] : Number(m[1]);
 }
 
 export function requestJson(view: RequestView, position: number | null): Record<string, unknown> {
