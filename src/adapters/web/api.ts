@@ -59,7 +59,8 @@ const replayBody = z
 /** Converts the first zod issue to a 400 naming the field. */
 function zodToHttp(err: z.ZodError): HttpError {
   const issue = err.issues[0];
-  return new HttpError(400, { error: 'validation', field: issue?.path.join('.') || 'body', message: issue?.message ?? 'invalid request' });
+  const field = issue?.path.join('.') || (issue?.code === 'unrecognized_keys' ? issue.keys.join(', ') : 'body');
+  return new HttpError(400, { error: 'validation', field, message: issue ? `${field}: ${issue.message}` : 'invalid request' });
 }
 
 function mapServiceError(err: unknown): never {
