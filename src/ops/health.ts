@@ -103,6 +103,14 @@ export function queueDepth(db: Queryable): () => Promise<number> {
   };
 }
 
+/** Requests by platform, kind and status, for the ddpm_requests gauge. */
+export function requestCounts(db: Queryable): () => Promise<Array<{ platform: string; kind: string; status: string; count: number }>> {
+  return async () => {
+    const { rows } = await db.query('SELECT platform::text AS platform, kind::text AS kind, status::text AS status, count(*)::int AS count FROM requests GROUP BY 1, 2, 3');
+    return (rows as Array<{ platform: string; kind: string; status: string; count: number }>).map((r) => ({ ...r, count: Number(r.count) }));
+  };
+}
+
 /** What the models check needs from the engine (the real Engine fits). */
 export interface ModelSessions {
   readonly models: { list(): readonly { readonly name: string }[] };

@@ -4,14 +4,18 @@
  */
 import type { OpsConfig } from './config.ts';
 import type { HealthCheck, ModelSessions, Queryable } from './health.ts';
-import { Health, databaseCheck, modelsCheck, queueCheck, queueDepth } from './health.ts';
+import type { HttpServer } from '../server/http.ts';
+import { Health, databaseCheck, modelsCheck, queueCheck, queueDepth, requestCounts } from './health.ts';
 import type { RouteHandler } from './http.ts';
-import { opsRoutes } from './http.ts';
+import { httpObserver, opsRoutes } from './http.ts';
+import { instrumentServer } from './instrument.ts';
+import type { Logger } from './logger.ts';
 import { Metrics } from './metrics.ts';
 
 export { loadOpsConfig } from './config.ts';
 export type { OpsConfig } from './config.ts';
-export { createLogger, logRequest, requestIdFor } from './logger.ts';
+export { createLogger, logRequest, requestContext, requestIdFor } from './logger.ts';
+export { instrumentEngine, instrumentServer } from './instrument.ts';
 export type { Logger } from './logger.ts';
 export { Metrics } from './metrics.ts';
 export { Health } from './health.ts';
@@ -22,8 +26,8 @@ export interface OpsDeps {
   readonly config: OpsConfig;
   /** The process's pg pool (database and queue checks, queue depth). */
   readonly db?: Queryable | undefined;
-  /** The engine when this process runs models (ROLE all/worker); the models check loads each session once. */
-  readonly engine?: ModelSessions | undefined;
+  /** The engine when this process runs models (ROLE all/worker); the models check loads each session once. Anything without model sessions is ignored. */
+  readonly engine?: ModelSessions | object | undefined;
   /** More checks, e.g. { discord: () => client.ws.ping >= 0 ... }. */
   readonly checks?: Readonly<Record<string, HealthCheck>>;
   readonly metrics?: Metrics;
@@ -42,8 +46,24 @@ export function createOps(deps: OpsDeps): Ops {
   if (deps.db) {
     health.register('database', databaseCheck(deps.db)).register('queue', queueCheck(deps.db));
     metrics.setQueueDepthSource(queueDepth(deps.db));
+    metrics.setRequestCountsSource(requestCounts(deps.db));
   }
-  if (deps.engine) health.register('models', modelsCheck(deps.engine));
+  const engine = deps.engine as Partial<ModelSessions> | undefined;
+  if (engine && typeof engine.models?.list === 'function' && typeof engine.denoiser === 'function') health.register('models', modelsCheck(engine as ModelSessions));
   for (const [name, check] of Object.entries(deps.checks ?? {})) health.register(name, check);
   return { metrics, health, routes: opsRoutes({ health, metrics: deps.config.METRICS ? metrics : undefined }) };
+}
+
+/**
+ * Puts the ops surface on the service's HTTP server: GET /healthz, GET /metrics (unless METRICS=off),
+ * and request ids + one log line + HTTP metrics for every request the server handles.
+ */
+export function registerOps(http: HttpServer, ops: Ops, logger: Logger): void {
+  const serve = async (req: Parameters<RouteHandler>[0], res: Parameters<RouteHandler>[1]) => {
+    if (await ops.routes(req, res)) return;
+    res.writeHead(404, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error: 'not_found', message: 'metrics are off (METRICS=off)' }));
+  };
+  http.route('GET', '/healthz', serve);
+  http.route('GET', '/metrics', serve);
+  instrumentServer(http.server, httpObserver({ logger, metrics: ops.metrics }));
 }

@@ -3,6 +3,7 @@
  * belongs to an HTTP request. The id comes from the caller's `X-Request-Id` when it is sane (so a
  * proxy's id carries through) and is echoed back in the response header.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import pino from 'pino';
@@ -19,6 +20,9 @@ export interface LoggerOptions {
   readonly destination?: DestinationStream;
 }
 
+/** The request being handled, if any: loggers from createLogger add its `reqId` to every line. */
+export const requestContext = new AsyncLocalStorage<{ readonly reqId: string }>();
+
 /** The process logger. Secrets never reach it: adapters log ids, not tokens or headers. */
 export function createLogger(options: LoggerOptions = {}): Logger {
   return pino(
@@ -27,6 +31,11 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       base: { service: 'ddpm-bot', pid: process.pid, ...options.base },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      // Lines written while handling a request carry its id (child loggers with their own reqId win).
+      mixin: (_obj, _level, logger) => {
+        const ctx = requestContext.getStore();
+        return ctx && logger.bindings()['reqId'] === undefined ? { reqId: ctx.reqId } : {};
+      },
       redact: { paths: ['token', '*.token', 'authorization', '*.authorization', 'headers.authorization', 'headers.cookie'], censor: '[redacted]' },
     },
     options.destination ?? pino.destination({ dest: 1, sync: false }),

@@ -3,17 +3,26 @@
  * owns one `Metrics` with its own registry, so tests and several services in one process never
  * collide on prom-client's global registry.
  *
- * Where the calls go:
- *   - submit (service):       metrics.requestSubmitted(platform, kind)
- *   - final state (worker):   metrics.requestFinished(platform, kind, status)
- *   - after each batch:       metrics.observeBatch({ model, sampler, samplingSeconds, modelSeconds, forwardPasses, images })
- *   - per ONNX forward, if you can hook it: metrics.observeForward(model, seconds)
- *   - queue depth:            metrics.setQueueDepthSource(async () => <queued count>)  (read at scrape time)
+ * What feeds it:
+ *   - per batch, via instrumentEngine() around the engine the worker uses: sampling seconds,
+ *     mean ONNX forward seconds, images (for images/s)
+ *   - at scrape time, from the database: ddpm_requests{platform,kind,status} and ddpm_queue_depth
+ *   - optional calls for per-process counters, where the job system decides:
+ *       submit (service):      metrics.requestSubmitted(platform, kind)
+ *       final state (worker):  metrics.requestFinished(platform, kind, status)
+ *       per ONNX forward:      metrics.observeForward(model, seconds)
  */
 import client from 'prom-client';
 import type { Platform, RequestKind, RequestStatus } from '../jobs/types.ts';
 
 export type { Platform, RequestKind, RequestStatus };
+
+export interface RequestCount {
+  readonly platform: string;
+  readonly kind: string;
+  readonly status: string;
+  readonly count: number;
+}
 
 export interface BatchObservation {
   readonly model: string;
@@ -50,6 +59,7 @@ export class Metrics {
   private readonly imagesTotal: client.Counter<'model'>;
   private readonly http: client.Histogram<'method' | 'route' | 'status'>;
   private queueDepthSource: (() => Promise<number>) | undefined;
+  private requestCountsSource: (() => Promise<readonly RequestCount[]>) | undefined;
   /** (time ms, images) of recent batches, for the images/s gauge. */
   private recentImages: Array<[number, number]> = [];
   private readonly windowMs: number;
@@ -122,6 +132,21 @@ export class Metrics {
         }
       },
     });
+    new client.Gauge({
+      name: 'ddpm_requests',
+      help: 'Requests in the database by platform, kind and status (all processes; read at scrape time, so every replica reports the same: use max, not sum).',
+      labelNames: ['platform', 'kind', 'status'],
+      registers,
+      async collect() {
+        if (!self.requestCountsSource) return;
+        this.reset();
+        try {
+          for (const c of await self.requestCountsSource()) this.set({ platform: c.platform, kind: c.kind, status: c.status }, c.count);
+        } catch {
+          // Left empty for this scrape; /healthz reports the database error.
+        }
+      },
+    });
     if (options.processMetrics ?? true) client.collectDefaultMetrics({ register: this.registry, prefix: 'ddpm_' });
   }
 
@@ -157,6 +182,11 @@ export class Metrics {
 
   observeHttp(method: string, route: string, status: number, seconds: number): void {
     this.http.observe({ method, route, status: String(status) }, seconds);
+  }
+
+  /** Where `ddpm_requests{platform,kind,status}` comes from (a GROUP BY over the requests table). */
+  setRequestCountsSource(source: () => Promise<readonly RequestCount[]>): void {
+    this.requestCountsSource = source;
   }
 
   /** Where `ddpm_queue_depth` comes from (e.g. a count of queued requests). */

@@ -8,7 +8,7 @@
 
 class ApiError extends Error {
   constructor(status, body) {
-    super((body && body.error) || `HTTP ${status}`);
+    super((body && (body.message || body.error)) || `HTTP ${status}`);
     this.status = status;
     this.field = body && body.field;
     this.retryAfterSeconds = body && body.retryAfterSeconds;
@@ -44,21 +44,36 @@ async function call(method, url, body) {
   return json;
 }
 
+/** The API's request JSON ({ params: {...}, images: [{ index, url }] }) flattened for rendering. */
+function normalize(v) {
+  const p = v.params || {};
+  return {
+    ...v,
+    model: p.model ?? v.model,
+    sampler: p.sampler ?? v.sampler ?? null,
+    steps: p.steps ?? v.steps ?? null,
+    eta: p.eta ?? v.eta ?? null,
+    count: p.count ?? v.count ?? 1,
+    seed: v.seed ?? p.seed,
+    timesteps: p.timesteps ?? null,
+    images: v.images || [],
+  };
+}
+
 const api = {
   models: () => call('GET', '/api/models'),
   samplers: (model) => call('GET', `/api/samplers${model ? `?model=${encodeURIComponent(model)}` : ''}`),
-  recent: (n) => call('GET', `/api/requests?recent=${n}`),
-  generate: (params) => call('POST', '/api/generate', params),
+  recent: async (n) => (await call('GET', `/api/requests?limit=${n}`)).requests.map(normalize),
+  generate: (params) => call('POST', '/api/generate', { model: defaultModel(), ...params }),
   noiseDemo: (params, file) => {
     const form = new FormData();
     for (const [k, v] of Object.entries(params)) form.append(k, Array.isArray(v) ? v.join(',') : String(v));
     if (file) form.append('image', file, file.name);
     return call('POST', '/api/noise-demo', form);
   },
-  request: (id) => call('GET', `/api/requests/${id}`),
-  reroll: (id) => call('POST', `/api/requests/${id}/reroll`),
+  request: async (id) => normalize(await call('GET', `/api/requests/${id}`)),
+  reroll: (id) => call('POST', `/api/requests/${id}/replay`, { newSeed: true }),
   replay: (id, overrides) => call('POST', `/api/requests/${id}/replay`, overrides || {}),
-  imageUrl: (id, index) => `/api/requests/${id}/images/${index}.png`,
   events: (id) => new EventSource(`/api/requests/${id}/events`),
 };
 
@@ -183,11 +198,14 @@ function follow(id, handlers) {
       } catch {
         return;
       }
-      const kind = data.type || type;
+      // The API names the final event "done" (succeeded) or "failed" (with cancelled: true when cancelled).
+      let kind = data.type || type;
+      if (kind === 'done') kind = data.status || 'succeeded';
+      if (kind === 'failed' && data.cancelled) kind = 'cancelled';
       handlers[kind] && handlers[kind](data);
       if (kind === 'succeeded' || kind === 'failed' || kind === 'cancelled') finish({ ...data, type: kind });
     };
-    for (const type of ['queued', 'running', 'progress', 'succeeded', 'failed', 'cancelled']) {
+    for (const type of ['queued', 'running', 'progress', 'done', 'succeeded', 'failed', 'cancelled']) {
       source.addEventListener(type, (e) => dispatch(type, e.data));
     }
     source.onmessage = (e) => dispatch('message', e.data);
@@ -237,7 +255,7 @@ function renderParams(card, view) {
       ? [
           ['model', view.model],
           ['seed', view.seed],
-          ['timesteps', view.noiseDemo && view.noiseDemo.timesteps ? view.noiseDemo.timesteps.join(',') : 'default'],
+          ['timesteps', view.timesteps ? view.timesteps.join(',') : 'default'],
           ['total', seconds(view.timings && view.timings.totalMs)],
         ]
       : [
@@ -261,17 +279,21 @@ function renderImages(card, view) {
   const singles = images.filter((i) => typeof i.index === 'number');
   const grid = images.find((i) => i.index === 'grid');
   if (view.kind === 'noise_demo') {
-    for (const img of images) {
-      const name = img.index === 'gif' ? 'animation' : img.index === 'grid' ? 'x_t at each timestep' : 'image';
-      box.append(el('figure', {}, el('img', { class: 'wide result', src: api.imageUrl(view.id, img.index), alt: `${label}: ${name}, seed ${view.seed}` }), el('figcaption', { text: name })));
+    const names = { grid: 'x_t at each timestep', gif: 'animation', 0: 'x₀ (the input)', reconstruction: 'denoised back from x_t' };
+    const order = ['grid', 'gif', 0, 'reconstruction'];
+    for (const index of order) {
+      const img = images.find((i) => i.index === index);
+      if (!img) continue;
+      const cls = index === 'grid' || index === 'gif' ? 'wide result' : 'sample result';
+      box.append(el('figure', {}, el('img', { class: cls, src: img.url, alt: `${label}: ${names[index]}, seed ${view.seed}` }), el('figcaption', { text: names[index] })));
     }
   } else {
     singles.forEach((img, i) =>
       box.append(
-        el('figure', {}, el('img', { class: 'sample result', src: api.imageUrl(view.id, img.index), alt: `Image ${i + 1} of ${singles.length}: ${label}` }), el('figcaption', {}, el('a', { href: api.imageUrl(view.id, img.index), download: `ddpm-${view.seed}-${i}.png`, text: `PNG ${i + 1}` }))),
+        el('figure', {}, el('img', { class: 'sample result', src: img.url, alt: `Image ${i + 1} of ${singles.length}: ${label}` }), el('figcaption', {}, el('a', { href: img.url, download: `ddpm-${view.seed}-${i}.png`, text: `PNG ${i + 1}` }))),
       ),
     );
-    if (singles.length === 0 && grid) box.append(el('img', { class: 'wide result', src: api.imageUrl(view.id, 'grid'), alt: label }));
+    if (singles.length === 0 && grid) box.append(el('img', { class: 'wide result', src: grid.url, alt: label }));
   }
 }
 
@@ -452,7 +474,8 @@ async function runColumn(c, model, seed) {
     return;
   }
   const view = await api.request(submitted.id);
-  c.img.src = api.imageUrl(submitted.id, 0);
+  const first = view.images.find((i) => i.index === 0);
+  if (first) c.img.src = first.url;
   c.img.alt = `${c.sampler}, ${view.steps} steps, seed ${seed}`;
   c.img.classList.add('result');
   c.status.textContent = `${view.steps} steps · ${seconds(view.timings && view.timings.samplingMs)}`;
@@ -515,7 +538,7 @@ async function loadGallery() {
   const list = $('#gallery');
   const err = $('#gallery-error');
   try {
-    const { requests } = await api.recent(24);
+    const requests = await api.recent(24);
     err.textContent = '';
     list.replaceChildren(
       ...requests.map((r) => {
