@@ -128,6 +128,17 @@ describe('playground in Chromium', () => {
     expect(await page.locator('#attachment').textContent()).toBe('');
   });
 
+  it('shows a bad upload inline in its message', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ddpm-upload-'));
+    const file = path.join(dir, 'notes.png');
+    writeFileSync(file, 'this is not a picture');
+    await page.locator('#image').setInputFiles(file);
+    await send('/noise-demo seed:1');
+    const card = await lastFinishedCard();
+    expect(await card.evaluate((n) => n.className)).toContain('failed');
+    expect(await card.getByRole('alert').textContent()).toMatch(/not an image/);
+  });
+
   it('compares one seed through DDPM, DDIM and DPM-Solver++ with steps and times', async () => {
     await send('/compare seed:5');
     const grid = page.locator('.compare-card').last();

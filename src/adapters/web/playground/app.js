@@ -340,10 +340,14 @@ async function track(card, submitted) {
   card.dataset.requestId = submitted.id;
   setStatus(card, `Queued${submitted.position ? ` (position ${submitted.position})` : ''}`, 'queued');
   let preview = null;
+  let lastStep = 0;
   const final = await follow(submitted.id, {
     queued: (e) => setStatus(card, `Queued (position ${e.position})`, 'queued'),
     running: () => setStatus(card, 'Running…', 'running'),
     progress: (e) => {
+      // Progress can arrive out of order (previews are fetched asynchronously): never step back.
+      if (e.step <= lastStep) return;
+      lastStep = e.step;
       setStatus(card, `Step ${e.step} of ${e.totalSteps}`, 'running');
       progress.max = e.totalSteps;
       progress.value = e.step;
@@ -457,9 +461,12 @@ async function runColumn(c, model, seed) {
     }
   }
   c.status.textContent = 'Queued';
+  let lastStep = 0;
   const final = await follow(submitted.id, {
     running: () => (c.status.textContent = 'Running…'),
     progress: (e) => {
+      if (e.step <= lastStep) return;
+      lastStep = e.step;
       c.meter.max = e.totalSteps;
       c.meter.value = e.step;
       c.status.textContent = `Step ${e.step} of ${e.totalSteps}`;
