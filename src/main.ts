@@ -118,7 +118,7 @@ export async function startService(options: StartOptions): Promise<ServiceHandle
 /** The process entry point: env config, the engine, the service, and signal handling. */
 export async function runService(adapters: readonly AdapterFactory[] = []): Promise<void> {
   const config = loadConfig();
-  const log = createLogger({ level: config.LOG_LEVEL, base: { role: config.ROLE } }); // ops (issue 7): JSON logs with request ids
+  const log = createLogger({ level: config.LOG_LEVEL }); // ops (issue 7): JSON logs with request ids
   const engine = await Engine.load({
     ...(config.MODELS_DIR ? { modelsDir: config.MODELS_DIR } : {}),
     ...(config.PLUGINS_DIR ? { pluginsDir: config.PLUGINS_DIR } : {}),
