@@ -220,6 +220,15 @@ export function buildProgram(): Command {
 
   program.command('samplers').description('list sampler plugins').action(listSamplers);
 
+  // --- ops & playground (issue 7): `npm start` = `ddpm-bot serve` runs the service (src/main.ts) ---
+  program
+    .command('serve')
+    .description('run the service: HTTP API, playground, /healthz, /metrics, a worker (configured by env; see the README)')
+    .action(async () => {
+      const { runService } = await import('../main.ts');
+      await runService();
+    });
+
   for (const command of program.commands) command.exitOverride();
   return program;
 }
