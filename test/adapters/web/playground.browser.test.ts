@@ -149,6 +149,16 @@ describe('playground in Chromium', () => {
     }
   });
 
+  it('works from the keyboard: "/" focuses the command box, arrow up recalls the last command, Escape clears', async () => {
+    await page.locator('h1').click();
+    await page.keyboard.press('/');
+    expect(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } } }).document.activeElement.id)).toBe('command');
+    await page.keyboard.press('ArrowUp');
+    expect(await page.getByLabel('Command', { exact: true }).inputValue()).toBe('/compare seed:5');
+    await page.keyboard.press('Escape');
+    expect(await page.getByLabel('Command', { exact: true }).inputValue()).toBe('');
+  });
+
   it('shows past requests in the gallery and reopens one by keyboard', async () => {
     await page.getByRole('button', { name: 'Refresh' }).click();
     const items = page.locator('#gallery button');
