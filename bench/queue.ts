@@ -60,7 +60,7 @@ async function workerMain(): Promise<void> {
   const engine = await Engine.load({
     ...(config.MODELS_DIR ? { modelsDir: config.MODELS_DIR } : {}),
     executionProvider: 'cpu',
-    ...(config.ENGINE_THREADS > 0 ? { threads: config.ENGINE_THREADS } : {}),
+    ...(config.DDPM_THREADS ? { threads: config.DDPM_THREADS } : {}),
   });
   // Load the ONNX session, run once and encode once so the measurement excludes start-up.
   const warm = await engine.generate(engine.validate({ model: process.env['BENCH_MODEL_NAME'], steps: 2, seed: 0 }));
@@ -109,7 +109,7 @@ async function scenario(admin: pg.Client, template: string, model: { modelsDir: 
     ...process.env,
     DATABASE_URL: url,
     BATCH_SIZE: String(batchSize),
-    ENGINE_THREADS: String(threads),
+    DDPM_THREADS: String(threads),
     WORKER_POLL_MS: '50',
     PROGRESS_MIN_INTERVAL_MS: '250',
     LOG_LEVEL: 'error',
