@@ -459,7 +459,6 @@ export class Worker {
 class ProgressReporter {
   private lastAt = 0;
   private chain: Promise<void> = Promise.resolve();
-  private latest: StepProgress | null = null;
 
   constructor(
     private readonly c: Claimed,
@@ -468,7 +467,6 @@ class ProgressReporter {
   ) {}
 
   report(p: StepProgress): void {
-    this.latest = p;
     const now = Date.now();
     if (p.step < p.totalSteps && now - this.lastAt < this.options.progressMinIntervalMs) return;
     this.lastAt = now;

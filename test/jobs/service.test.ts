@@ -130,6 +130,28 @@ describe('job service against Postgres', () => {
     await waitFor(async () => events.some((e) => e.type === 'cancelled'));
   });
 
+  it('a restarted process neither re-runs finished requests nor lists claimed ones for delivery', async () => {
+    const user = newUser('discord');
+    const a = await rt.service.submitGeneration({ requester: user, params: { model: 'fake', steps: 1, seed: 21 }, replyTo: { channel: 'x' } });
+    const b = await rt.service.submitGeneration({ requester: user, params: { model: 'fake', steps: 1, seed: 22 }, replyTo: { channel: 'x' } });
+    await finished(a.id);
+    await finished(b.id);
+    expect(await rt.service.claimDelivery(a.id)).toBe(true); // replied before the "crash"; b was not
+    const attemptsBefore = (await rt.db.pool.query('SELECT count(*)::int AS n FROM request_attempts')).rows[0].n as number;
+    const restarted = await startJobRuntime({ config: testConfig({ DATABASE_URL: db.url }), engine, render: fakeRender, log: testLog });
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      const pending = (await restarted.service.pendingDeliveries('discord')).map((r) => r.id);
+      expect(pending).toContain(b.id);
+      expect(pending).not.toContain(a.id);
+      expect(await restarted.service.claimDelivery(b.id)).toBe(true);
+      expect(await rt.service.claimDelivery(b.id)).toBe(false);
+      expect((await rt.db.pool.query('SELECT count(*)::int AS n FROM request_attempts')).rows[0].n).toBe(attemptsBefore);
+    } finally {
+      await restarted.close();
+    }
+  });
+
   it('lists recent requests newest first', async () => {
     const user = newUser();
     const a = await rt.service.submitGeneration({ requester: user, params: { model: 'fake', steps: 1, seed: 1 }, replyTo: null });
