@@ -51,7 +51,12 @@ async function ensureTemplate(base: string): Promise<string> {
       if (rowCount === 0) {
         const building = `${name}_building_${randomBytes(3).toString('hex')}`;
         await c.query(`CREATE DATABASE ${building}`);
-        await migrateDeploy(urlFor(building, base));
+        try {
+          await migrateDeploy(urlFor(building, base));
+        } catch (err) {
+          await c.query(`DROP DATABASE IF EXISTS ${building} WITH (FORCE)`);
+          throw err;
+        }
         await c.query(`ALTER DATABASE ${building} RENAME TO ${name}`);
       }
     } finally {
