@@ -17,7 +17,8 @@ let page: Page;
 const errors: string[] = [];
 
 beforeAll(async () => {
-  [stack, browser] = await Promise.all([startStack('browser'), launchBrowser()]);
+  // One request at a time per user: /compare must wait for a free slot (429 concurrent) and still finish.
+  [stack, browser] = await Promise.all([startStack('browser', { env: { LIMIT_CONCURRENT_PER_USER: '1' } }), launchBrowser()]);
   page = await browser.context.newPage();
   page.on('pageerror', (e) => errors.push(String(e)));
   page.on('console', (m) => m.type() === 'error' && !m.text().includes('status of 4') && errors.push(m.text()));

@@ -12,6 +12,7 @@ class ApiError extends Error {
     this.status = status;
     this.field = body && body.field;
     this.retryAfterSeconds = body && body.retryAfterSeconds;
+    this.reason = body && body.reason;
   }
 }
 
@@ -444,14 +445,16 @@ async function compare(args) {
 
 async function runColumn(c, model, seed) {
   let submitted;
-  for (let attempt = 0; ; attempt++) {
+  const giveUpAt = Date.now() + 10 * 60 * 1000;
+  for (;;) {
     try {
       submitted = await api.generate({ ...(model ? { model } : {}), sampler: c.sampler, steps: c.steps, seed });
       break;
     } catch (error) {
-      if (error instanceof ApiError && error.status === 429 && attempt < 20) {
+      // Too many of your own requests at once: wait for one to finish. Other limits (hourly, queue full) are shown.
+      if (error instanceof ApiError && error.status === 429 && error.reason === 'concurrent' && Date.now() < giveUpAt) {
         c.status.textContent = 'Waiting for a free slot…';
-        await new Promise((r) => setTimeout(r, Math.min(5, error.retryAfterSeconds || 2) * 1000));
+        await new Promise((r) => setTimeout(r, Math.min(2, error.retryAfterSeconds || 1) * 1000));
         continue;
       }
       c.status.textContent = 'Not accepted';
