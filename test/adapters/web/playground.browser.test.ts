@@ -73,7 +73,7 @@ describe('playground in Chromium', () => {
         for (const r of records) if (r.target.classList.contains('preview')) seen.push(Number(r.target.dataset.step));
       }).observe(document.getElementById('log'), { subtree: true, attributes: true, attributeFilter: ['data-step'] });
     })()`);
-    await send('/generate sampler:ddpm steps:400 seed:42');
+    await send('/generate sampler:ddpm steps:600 seed:42');
     const card = await lastFinishedCard();
     expect(await card.evaluate((n) => n.className)).toContain('succeeded');
     const steps = (await page.evaluate('window.previewSteps')) as number[];
@@ -83,7 +83,7 @@ describe('playground in Chromium', () => {
     await expect.poll(() => naturalWidth(img)).toBe(8);
     expect(await param(card, 'seed')).toBe('42');
     expect(await param(card, 'sampler')).toBe('ddpm');
-    expect(await param(card, 'steps')).toBe('400');
+    expect(await param(card, 'steps')).toBe('600');
     expect(await card.locator('.status').textContent()).toMatch(/^Done in \d+\.\d\d s$/);
   });
 
