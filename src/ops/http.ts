@@ -61,7 +61,9 @@ export function httpObserver(deps: { readonly logger: Logger; readonly metrics?:
       const metrics = deps.metrics;
       res.once('close', () => {
         const path = (req.url ?? '/').split('?')[0] ?? '/';
-        metrics.observeHttp(req.method ?? 'GET', routeLabel(path), res.statusCode, (performance.now() - started) / 1000);
+        // 404s get one label: random paths must not create a time series each.
+        const route = res.statusCode === 404 ? '(not found)' : routeLabel(path);
+        metrics.observeHttp(req.method ?? 'GET', route, res.statusCode, (performance.now() - started) / 1000);
       });
     }
     return entry;

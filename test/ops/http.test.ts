@@ -62,16 +62,22 @@ describe('httpObserver', () => {
     const metrics = new Metrics({ processMetrics: false });
     const logger = createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
     const observe = httpObserver({ logger, metrics });
+    let status = 201;
     const s = http.createServer((req, res) => {
       observe(req, res);
-      res.writeHead(201).end();
+      res.writeHead(status).end();
     });
     s.listen(0, '127.0.0.1');
     await once(s, 'listening');
     const res = await fetch(`http://127.0.0.1:${(s.address() as AddressInfo).port}/api/requests/0b9c4d1e-2f3a-4b5c-8d6e-7f8091a2b3c4`);
+    status = 404;
+    await fetch(`http://127.0.0.1:${(s.address() as AddressInfo).port}/wp-admin/x.php`);
     expect(res.headers.get('x-request-id')).toBeTruthy();
     await new Promise((r) => setTimeout(r, 50));
     s.close();
-    expect(await metrics.render()).toContain('ddpm_http_request_duration_seconds_count{method="GET",route="/api/requests/:id",status="201"} 1');
+    const text = await metrics.render();
+    expect(text).toContain('ddpm_http_request_duration_seconds_count{method="GET",route="/api/requests/:id",status="201"} 1');
+    expect(text).toContain('ddpm_http_request_duration_seconds_count{method="GET",route="(not found)",status="404"} 1');
+    expect(text).not.toContain('wp-admin');
   });
 });
