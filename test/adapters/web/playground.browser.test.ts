@@ -110,6 +110,14 @@ describe('playground in Chromium', () => {
     expect(await param(rerolled, 'seed')).not.toBe('7');
   });
 
+  it('cancels a running request from its message', async () => {
+    await send('/generate sampler:ddpm steps:1000 seed:9');
+    const card = page.locator('article.request').nth((await page.locator('article.request').count()) - 1);
+    await card.getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(() => card.locator('.status').textContent(), { timeout: 30_000 }).toBe('Cancelled');
+    expect(await card.getByRole('button', { name: 'Cancel' }).isHidden()).toBe(true);
+  });
+
   it('runs the noise demo on an uploaded image', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ddpm-upload-'));
     const file = path.join(dir, 'gradient.png');

@@ -73,6 +73,7 @@ const api = {
     return call('POST', '/api/noise-demo', form);
   },
   request: async (id) => normalize(await call('GET', `/api/requests/${id}`)),
+  cancel: (id) => call('DELETE', `/api/requests/${id}`),
   reroll: (id) => call('POST', `/api/requests/${id}/replay`, { newSeed: true }),
   replay: (id, overrides) => call('POST', `/api/requests/${id}/replay`, overrides || {}),
   events: (id) => new EventSource(`/api/requests/${id}/events`),
@@ -342,6 +343,18 @@ async function track(card, submitted) {
   setStatus(card, `Queued${submitted.position ? ` (position ${submitted.position})` : ''}`, 'queued');
   let preview = null;
   let lastStep = 0;
+  const cancel = $('.cancel', card);
+  cancel.hidden = false;
+  cancel.onclick = async () => {
+    cancel.disabled = true;
+    try {
+      await api.cancel(submitted.id);
+      setStatus(card, 'Cancelling…', 'running');
+    } catch (error) {
+      $('.error', card).textContent = errorText(error);
+      cancel.disabled = false;
+    }
+  };
   const final = await follow(submitted.id, {
     queued: (e) => setStatus(card, `Queued (position ${e.position})`, 'queued'),
     running: () => setStatus(card, 'Running…', 'running'),
@@ -365,6 +378,7 @@ async function track(card, submitted) {
     },
   });
   progress.hidden = true;
+  cancel.hidden = true;
   const view = await api.request(submitted.id).catch(() => null);
   if (final.type === 'succeeded' && view) {
     setStatus(card, view.kind === 'noise_demo' ? 'Done' : `Done in ${seconds(view.timings && view.timings.samplingMs)}`, 'succeeded');
