@@ -21,7 +21,7 @@ import { imagePng, batchPng } from './render/index.ts';
 import { HttpServer, sendJson } from './server/http.ts';
 // --- ops & playground (issue 7) ---
 import { asCatalog, registerPlayground } from './adapters/web/playground.ts';
-import { Metrics, createLogger, createOps, instrumentEngine, loadOpsConfig, registerOps, type OpsConfig } from './ops/index.ts';
+import { Metrics, createLogger, createOps, instrumentEngine, loadOpsConfig, registerOps, startOpsServer, type OpsConfig } from './ops/index.ts';
 // --- end ops & playground ---
 
 export interface AdapterContext {
@@ -70,6 +70,7 @@ export async function startService(options: StartOptions): Promise<ServiceHandle
   const runtime = await startJobRuntime({ config, engine, render: options.render ?? realRender, log });
   let http: HttpServer | null = null;
   let port: number | null = null;
+  let opsServer: { readonly port: number; close(): Promise<void> } | null = null; // ops (issue 7): ROLE=worker with METRICS_PORT
   const adapters: RunningAdapter[] = [];
   try {
     if (config.ROLE !== 'worker') {
@@ -95,6 +96,9 @@ export async function startService(options: StartOptions): Promise<ServiceHandle
       }
       port = await http.listen(config.PORT);
       log.info({ port, role: config.ROLE }, 'http server listening');
+    } else if (opsConfig.METRICS_PORT !== undefined) {
+      // --- ops (issue 7): a worker serves /healthz and /metrics on METRICS_PORT when it is set ---
+      opsServer = await startOpsServer(opsConfig.METRICS_PORT, createOps({ config: opsConfig, metrics, db: runtime.db.pool, engine: options.engine }), log);
     }
   } catch (err) {
     await runtime.close();
@@ -109,6 +113,7 @@ export async function startService(options: StartOptions): Promise<ServiceHandle
       if (stopped) return;
       stopped = true;
       await http?.close();
+      await opsServer?.close(); // ops (issue 7)
       for (const a of adapters.reverse()) await a.stop().catch((err: unknown) => log.warn({ err }, 'adapter stop failed'));
       await runtime.close();
     },

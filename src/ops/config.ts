@@ -22,6 +22,8 @@ export const opsConfigSchema = z.object({
   PLAYGROUND: onOff.default('on'),
   /** `off` hides GET /metrics (e.g. when the port is public and no proxy guards it). */
   METRICS: onOff.default('on'),
+  /** ROLE=worker has no HTTP server; with this set it serves /healthz and /metrics on this port. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 });
 
 export type OpsConfig = z.infer<typeof opsConfigSchema>;
@@ -36,7 +38,7 @@ export function loadOpsConfig(env: NodeJS.ProcessEnv = process.env): OpsConfig {
     const v = env[name];
     return v === undefined || v.trim() === '' ? undefined : v;
   };
-  const parsed = opsConfigSchema.safeParse({ LOG_LEVEL: pick('LOG_LEVEL'), PLAYGROUND: pick('PLAYGROUND'), METRICS: pick('METRICS') });
+  const parsed = opsConfigSchema.safeParse({ LOG_LEVEL: pick('LOG_LEVEL'), PLAYGROUND: pick('PLAYGROUND'), METRICS: pick('METRICS'), METRICS_PORT: pick('METRICS_PORT') });
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     throw new OpsConfigError(`invalid configuration: ${lines.join('; ')}`);

@@ -4,7 +4,7 @@
  */
 import type { OpsConfig } from './config.ts';
 import type { HealthCheck, ModelSessions, Queryable } from './health.ts';
-import type { HttpServer } from '../server/http.ts';
+import { HttpServer } from '../server/http.ts';
 import { Health, databaseCheck, modelsCheck, queueCheck, queueDepth, requestCounts } from './health.ts';
 import type { RouteHandler } from './http.ts';
 import { httpObserver, opsRoutes } from './http.ts';
@@ -66,4 +66,16 @@ export function registerOps(http: HttpServer, ops: Ops, logger: Logger): void {
   http.route('GET', '/healthz', serve);
   http.route('GET', '/metrics', serve);
   instrumentServer(http.server, httpObserver({ logger, metrics: ops.metrics }));
+}
+
+/**
+ * ROLE=worker runs no HTTP server, so its sampling metrics would be invisible: with METRICS_PORT
+ * set, a small server answers /healthz and /metrics (nothing else) on that port.
+ */
+export async function startOpsServer(port: number, ops: Ops, logger: Logger): Promise<{ readonly port: number; close(): Promise<void> }> {
+  const http = new HttpServer({ log: logger });
+  registerOps(http, ops, logger);
+  const bound = await http.listen(port);
+  logger.info({ port: bound }, 'ops server listening (/healthz, /metrics)');
+  return { port: bound, close: () => http.close() };
 }

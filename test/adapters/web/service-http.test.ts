@@ -110,4 +110,19 @@ describe('switches', () => {
       await off.close();
     }
   });
+
+  it('ROLE=worker serves only /healthz and /metrics, on METRICS_PORT', async () => {
+    const worker = await startStack('opsworker', { env: { ROLE: 'worker' }, metricsPort: 0 });
+    try {
+      expect(worker.app.port).toBeNull();
+      const line = worker.logs.find((l) => l['msg'] === 'ops server listening (/healthz, /metrics)');
+      const base = `http://127.0.0.1:${String(line?.['port'])}`;
+      expect(await (await fetch(`${base}/healthz`)).json()).toMatchObject({ status: 'ok', checks: { models: { ok: true } } });
+      expect(await (await fetch(`${base}/metrics`)).text()).toContain('# TYPE ddpm_onnx_forward_seconds histogram');
+      expect((await fetch(`${base}/`)).status).toBe(404);
+      expect((await fetch(`${base}/api/generate`, { method: 'POST' })).status).toBe(404);
+    } finally {
+      await worker.close();
+    }
+  });
 });

@@ -24,6 +24,7 @@ export interface StackOptions {
   readonly env?: Record<string, string>;
   readonly playground?: boolean;
   readonly metrics?: boolean;
+  readonly metricsPort?: number;
 }
 
 export async function startStack(label: string, options: StackOptions = {}): Promise<Stack> {
@@ -51,7 +52,7 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
     config,
     log,
     engine,
-    ops: { LOG_LEVEL: 'debug', PLAYGROUND: options.playground ?? true, METRICS: options.metrics ?? true },
+    ops: { LOG_LEVEL: 'debug', PLAYGROUND: options.playground ?? true, METRICS: options.metrics ?? true, ...(options.metricsPort !== undefined ? { METRICS_PORT: options.metricsPort } : {}) },
   });
   return {
     url: `http://127.0.0.1:${app.port}`,
