@@ -70,7 +70,7 @@ except Exception as error:  # newer diffusers' pipeline modules need torch >= 2 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 # Model-input samples are recorded for diagnosis at most this many times per case.
-MAX_TRAJECTORY_POINTS = 10
+MAX_TRAJECTORY_POINTS = 8
 
 
 def _load_module(name, path):
@@ -139,7 +139,8 @@ def b64_f32(t):
 
 SCHEDULERS = {"ddpm": DDPMScheduler, "ddim": DDIMScheduler, "dpm-solver": DPMSolverMultistepScheduler}
 
-# (model, id, sampler, steps, eta, seed, batch, scheduler-config overrides on the model's manifest).
+# (model, id, sampler, steps, eta or per-request options, seed, batch, scheduler-config overrides on the
+# model's manifest).
 # Seeds cover 0, small, >= 2^31 and 2^32 - 1.
 CASES = [
     # test/fixtures/tiny: untrained; DPM-Solver++ and unclipped runs saturate to 0 / 255 (pixels say little there).
@@ -174,6 +175,32 @@ CASES = [
     ("parity-gauss", "gauss-dpm-10-trailing-noclip", "dpm-solver", 10, None, 25, 1, {"timestep_spacing": "trailing", "clip_sample": False}),
     ("parity-gauss", "gauss-ddpm-50-linspace-noclip", "ddpm", 50, None, 26, 1, {"timestep_spacing": "linspace", "clip_sample": False}),
     ("parity-gauss", "gauss-ddim-10-trailing-noclip", "ddim", 10, 0.0, 27, 1, {"timestep_spacing": "trailing", "clip_sample": False}),
+    # Less common settings our samplers accept (the thresholding ratios / maxima make diffusers' quantile
+    # threshold land strictly between 1 and sample_max_value in some steps): per-request options and scheduler-config keys.
+    ("parity-gauss", "gauss-ddim-eta0.5-20-clipped-eps", "ddim", 20, {"eta": 0.5, "use_clipped_model_output": True}, 28, 1, {}),
+    ("parity-gauss", "gauss-ddpm-50-fixed_large", "ddpm", 50, None, 29, 1, {"variance_type": "fixed_large"}),
+    ("parity-gauss", "gauss-ddpm-50-fixed_small_log", "ddpm", 50, None, 30, 1, {"variance_type": "fixed_small_log"}),
+    # (variance_type "fixed_large_log" is left out on purpose: diffusers' step takes sqrt(log(beta_t)) and
+    # returns NaN images; plugins/ddpm documents that it uses exp(0.5 * log(beta_t)) instead.)
+    # (algorithm_type "deis" needs final_sigmas_type "sigma_min": diffusers raises for "zero".)
+    ("parity-gauss", "gauss-ddpm-50-steps_offset1", "ddpm", 50, None, 32, 1, {"steps_offset": 1}),
+    ("parity-gauss", "gauss-ddpm-50-cosine", "ddpm", 50, None, 33, 1, {"beta_schedule": "squaredcos_cap_v2"}),
+    ("parity-gauss", "gauss-ddpm-50-threshold", "ddpm", 50, None, 34, 1, {"thresholding": True, "dynamic_thresholding_ratio": 0.995, "sample_max_value": 1.5}),
+    ("parity-gauss", "gauss-ddim-20-threshold-batch3", "ddim", 20, 0.0, 35, 3, {"thresholding": True, "dynamic_thresholding_ratio": 0.8, "sample_max_value": 10.0}),
+    ("parity-gauss", "gauss-dpm-20-threshold", "dpm-solver", 20, None, 36, 1, {"thresholding": True, "dynamic_thresholding_ratio": 0.8, "sample_max_value": 10.0}),
+    ("parity-gauss", "gauss-ddim-20-sample-pred", "ddim", 20, 0.0, 37, 1, {"prediction_type": "sample"}),
+    ("parity-gauss", "gauss-ddim-20-sd-scaled_linear", "ddim", 20, 0.0, 38, 1, {"beta_schedule": "scaled_linear", "beta_start": 0.00085, "beta_end": 0.012, "steps_offset": 1, "set_alpha_to_one": False}),
+    ("parity-gauss", "gauss-ddim-20-cosine", "ddim", 20, 0.0, 39, 1, {"beta_schedule": "squaredcos_cap_v2"}),
+    ("parity-gauss", "gauss-dpm-20-order3", "dpm-solver", 20, None, 40, 1, {"solver_order": 3}),
+    ("parity-gauss", "gauss-dpm-20-heun", "dpm-solver", 20, None, 41, 1, {"solver_type": "heun"}),
+    ("parity-gauss", "gauss-dpm-10-sigma_min-no-lof", "dpm-solver", 10, None, 42, 1, {"final_sigmas_type": "sigma_min", "lower_order_final": False}),
+    ("parity-gauss", "gauss-dpm-10-euler_at_final", "dpm-solver", 10, None, 43, 1, {"euler_at_final": True}),
+    ("parity-gauss", "gauss-dpm-20-cosine-lambda_min", "dpm-solver", 20, None, 44, 1, {"beta_schedule": "squaredcos_cap_v2", "lambda_min_clipped": -5.1, "timestep_spacing": "linspace"}),
+    ("parity-gauss", "gauss-dpm-20-deis", "dpm-solver", 20, None, 45, 1, {"algorithm_type": "deis", "final_sigmas_type": "sigma_min"}),
+    ("parity-gauss", "gauss-ddpm-1", "ddpm", 1, None, 46, 1, {}),
+    ("parity-gauss", "gauss-ddim-1", "ddim", 1, 0.0, 47, 1, {}),
+    ("parity-gauss", "gauss-dpm-1", "dpm-solver", 1, None, 48, 1, {}),
+    ("parity-gauss", "gauss-dpm-2-linspace", "dpm-solver", 2, None, 49, 1, {"timestep_spacing": "linspace"}),
 ]
 
 
@@ -191,7 +218,7 @@ class PipelineLoop:
 
     numpy_to_pil = staticmethod(numpy_to_pil)
 
-    def __call__(self, batch_size, generator, num_inference_steps, output_type, eta=0.0):
+    def __call__(self, batch_size, generator, num_inference_steps, output_type, eta=0.0, use_clipped_model_output=None):
         c = self.unet.config
         image_shape = (batch_size, c.in_channels, c.sample_size, c.sample_size)
         image = randn_tensor(image_shape, generator=generator, device=torch.device("cpu"), dtype=self.unet.dtype)
@@ -200,7 +227,7 @@ class PipelineLoop:
             model_output = self.unet(image, t).sample
             if self.ddim:
                 image = self.scheduler.step(
-                    model_output, t, image, eta=eta, use_clipped_model_output=None, generator=generator
+                    model_output, t, image, eta=eta, use_clipped_model_output=use_clipped_model_output, generator=generator
                 ).prev_sample
             else:
                 image = self.scheduler.step(model_output, t, image, generator=generator).prev_sample
@@ -224,6 +251,7 @@ def record_final_sample(scheduler):
 
 def run_case(unet, manifest, case, loop=False):
     model, case_id, sampler, steps, eta, seed, batch, overrides = case
+    options = {} if eta is None else dict(eta) if isinstance(eta, dict) else {"eta": eta}
     config = {**manifest["scheduler"], **overrides}
     scheduler = SCHEDULERS[sampler].from_config(config)
     generator = torch.Generator(device="cpu").manual_seed(seed)
@@ -233,7 +261,10 @@ def run_case(unet, manifest, case, loop=False):
         pipe = PipelineLoop(unet, scheduler, ddim=True) if loop else DDIMPipeline(unet=unet, scheduler=scheduler)
         pipe.set_progress_bar_config(disable=True)
         record_final_sample(pipe.scheduler)
-        out = pipe(batch_size=batch, generator=generator, eta=eta, num_inference_steps=steps, output_type="np")
+        out = pipe(
+            batch_size=batch, generator=generator, eta=options.get("eta", 0.0), num_inference_steps=steps,
+            output_type="np", use_clipped_model_output=options.get("use_clipped_model_output"),
+        )
         pipeline = "DDIMPipeline loop" if loop else "DDIMPipeline"
     else:
         # DDPMPipeline with the scheduler swapped in: diffusers' documented way to sample with DPM-Solver++.
@@ -262,7 +293,7 @@ def run_case(unet, manifest, case, loop=False):
         "schedulerConfig": config,
         "sampler": sampler,
         "steps": steps,
-        "options": {} if eta is None else {"eta": eta},
+        "options": options,
         "seed": seed,
         "count": batch,
         "timesteps": timesteps,
