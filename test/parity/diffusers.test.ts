@@ -241,3 +241,27 @@ describe(`our images equal diffusers ${reference.diffusers} pipelines' within 1 
     });
   }
 });
+
+describe('requests batched together (generateBatch) still equal diffusers, each its own pipeline run', () => {
+  const groups = new Map<string, ReferenceCase[]>();
+  for (const c of reference.cases) {
+    const key = `${variantKey(c)} ${c.sampler} ${c.steps} ${JSON.stringify(c.options)}`;
+    groups.set(key, [...(groups.get(key) ?? []), c]);
+  }
+  for (const group of [...groups.values()].filter((g) => g.length > 1)) {
+    it(group.map((c) => c.id).join(' + '), async () => {
+      const first = group[0]!;
+      const variant = variantModel.get(variantKey(first));
+      const eng = variant ? variantEngine : engines.get(first.modelsDir)!;
+      const model = variant ?? first.model;
+      const params = group.map((c) => eng.validate({ model, sampler: c.sampler, steps: c.steps, seed: c.seed, count: c.count, options: c.options }));
+      const results = await eng.generateBatch(params);
+      group.forEach((c, r) => {
+        c.images.forEach((img, i) => {
+          const ours = toPixels(results[r]!.images, i).data;
+          expect(maxAbsDiff(ours, bytes(img.pixels)), `${c.id} image ${i}`).toBeLessThanOrEqual(1);
+        });
+      });
+    });
+  }
+});
