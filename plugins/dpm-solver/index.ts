@@ -1,7 +1,7 @@
 /**
  * DPM-Solver++ (Lu et al. 2022), multistep, orders 1-3, following diffusers' DPMSolverMultistepScheduler
- * with algorithm_type "dpmsolver++" (data prediction) and solver_type "midpoint" or "heun".
- * Deterministic: draws no noise.
+ * with algorithm_type "dpmsolver++" (data prediction ODE solver, deterministic) or "sde-dpmsolver++"
+ * (its SDE counterpart, one noise draw per step) and solver_type "midpoint" or "heun".
  */
 import { z } from 'zod';
 import type { Sampler, SamplerPlugin, SchedulerConfig, StepOutput } from '../../src/core/sampler.ts';
@@ -17,25 +17,21 @@ import {
   scheduleFromConfig,
   thresholdSample,
   type StepLimits,
+  unsupportedFlag,
 } from '../../src/core/timesteps.ts';
 
 const NAME = 'dpm-solver';
 const f = Math.fround;
 
-const mustBeFalse = (key: string) =>
-  z
-    .boolean()
-    .default(false)
-    .refine((v) => !v, { message: `${key}: true is not supported by this sampler` });
-
 export const dpmSolverConfigSchema = z.object({
   ...commonConfigShape({ timestepSpacing: 'linspace' }),
   solver_order: z.number().int().min(1).max(3).default(2),
-  // diffusers maps "deis" to dpmsolver++; dpmsolver / sde-* variants are not implemented here.
+  // diffusers maps "deis" to dpmsolver++; the noise-prediction "dpmsolver" / "sde-dpmsolver" variants are not
+  // implemented here (diffusers deprecates them).
   algorithm_type: z
-    .enum(['dpmsolver++', 'deis'])
+    .enum(['dpmsolver++', 'sde-dpmsolver++', 'deis'])
     .default('dpmsolver++')
-    .transform(() => 'dpmsolver++' as const),
+    .transform((v) => (v === 'sde-dpmsolver++' ? ('sde-dpmsolver++' as const) : ('dpmsolver++' as const))),
   // diffusers maps logrho / bh1 / bh2 (UniPC / DEIS names) to midpoint.
   solver_type: z
     .enum(['midpoint', 'heun', 'logrho', 'bh1', 'bh2'])
@@ -43,12 +39,12 @@ export const dpmSolverConfigSchema = z.object({
     .transform((v) => (v === 'heun' ? ('heun' as const) : ('midpoint' as const))),
   lower_order_final: z.boolean().default(true),
   euler_at_final: z.boolean().default(false),
-  use_karras_sigmas: mustBeFalse('use_karras_sigmas'),
-  use_exponential_sigmas: mustBeFalse('use_exponential_sigmas'),
-  use_beta_sigmas: mustBeFalse('use_beta_sigmas'),
-  use_lu_lambdas: mustBeFalse('use_lu_lambdas'),
-  use_flow_sigmas: mustBeFalse('use_flow_sigmas'),
-  use_dynamic_shifting: mustBeFalse('use_dynamic_shifting'),
+  use_karras_sigmas: unsupportedFlag(),
+  use_exponential_sigmas: unsupportedFlag(),
+  use_beta_sigmas: unsupportedFlag(),
+  use_lu_lambdas: unsupportedFlag(),
+  use_flow_sigmas: unsupportedFlag(),
+  use_dynamic_shifting: unsupportedFlag(),
   final_sigmas_type: z.enum(['zero', 'sigma_min']).default('zero'),
   lambda_min_clipped: z.number().default(-Infinity),
   // Only learned / learned_range change DPMSolverMultistepScheduler (it slices the model output); any other value,
@@ -57,10 +53,24 @@ export const dpmSolverConfigSchema = z.object({
     .string()
     .nullish()
     .refine((v) => v !== 'learned' && v !== 'learned_range', {
-      message: 'variance_type: learned / learned_range (a model that predicts its variance) is not supported',
+      message: 'learned / learned_range (a model that predicts its variance) is not supported',
     }),
 });
 export type DpmSolverConfig = z.output<typeof dpmSolverConfigSchema>;
+
+/**
+ * diffusers' third-order sde-dpmsolver++ update weights D2 (~ h^2 x0''/2) by alpha_t ((1 - e^{-2h} - 2h) / (2h)^2 - 1/2),
+ * which tends to -alpha_t, not to 0, as h -> 0: an O(h^2) error per step that makes it worse than second order.
+ * Rather than reproduce that, the combination is refused.
+ */
+function checkSupported(c: DpmSolverConfig): DpmSolverConfig {
+  if (c.algorithm_type === 'sde-dpmsolver++' && c.solver_order === 3) {
+    throw new Error(
+      `${NAME}: invalid scheduler config: solver_order: 3 is not supported with algorithm_type "sde-dpmsolver++" (use 1 or 2)`,
+    );
+  }
+  return c;
+}
 
 const options = z.object({}).strict();
 type DpmSolverOptions = z.output<typeof options>;
@@ -95,7 +105,7 @@ export class DpmSolverSampler implements Sampler {
   private stepIndex: number | null = null;
 
   constructor(config: SchedulerConfig) {
-    this.config = parseConfig(NAME, dpmSolverConfigSchema, config);
+    this.config = checkSupported(parseConfig(NAME, dpmSolverConfigSchema, config));
     this.alphasCumprod = scheduleFromConfig(NAME, this.config).alphasCumprod;
   }
 
@@ -146,7 +156,7 @@ export class DpmSolverSampler implements Sampler {
     return hits.length > 1 ? hits[1]! : hits[0]!;
   }
 
-  step(modelOutput: Tensor, t: number, sample: Tensor, _rng: NoiseSource): StepOutput {
+  step(modelOutput: Tensor, t: number, sample: Tensor, rng: NoiseSource): StepOutput {
     if (this.steps.length === 0) throw new Error(`${NAME}: call setTimesteps before step`);
     const n = checkStepInputs(NAME, modelOutput, sample);
     const c = this.config;
@@ -166,15 +176,18 @@ export class DpmSolverSampler implements Sampler {
     // convert_model_output: the data prediction x0 (DPM-Solver++ solves the ODE in x0)
     const x0 = this.convertModelOutput(modelOutput, sample, n);
     for (let i = 0; i < c.solver_order - 1; i++) this.modelOutputs[i] = this.modelOutputs[i + 1]!;
-    this.modelOutputs[c.solver_order - 1] = x0;
+    // The history keeps its own copy: callers may do what they like with the predOriginalSample they get.
+    this.modelOutputs[c.solver_order - 1] = c.solver_order > 1 ? x0.slice() : x0;
 
+    // SDE variant: one randn of the model output's shape every step, the last included
+    const noise = c.algorithm_type === 'sde-dpmsolver++' ? rng.randn(modelOutput.shape) : null;
     let prev: Float32Array;
     if (c.solver_order === 1 || this.lowerOrderNums < 1 || lowerOrderFinal) {
-      prev = this.firstOrder(x0, sample.data, index, n);
+      prev = this.update(1, index, sample.data, noise, n);
     } else if (c.solver_order === 2 || this.lowerOrderNums < 2 || lowerOrderSecond) {
-      prev = this.secondOrder(index, sample.data, n);
+      prev = this.update(2, index, sample.data, noise, n);
     } else {
-      prev = this.thirdOrder(index, sample.data, n);
+      prev = this.update(3, index, sample.data, noise, n);
     }
     if (this.lowerOrderNums < c.solver_order) this.lowerOrderNums++;
     this.stepIndex = index + 1;
@@ -202,77 +215,74 @@ export class DpmSolverSampler implements Sampler {
     return x0;
   }
 
-  /** DPM-Solver++(1), i.e. DDIM in the data-prediction form: x_t = (sigma_t/sigma_s) x - alpha_t (e^{-h} - 1) D0. */
-  private firstOrder(d0: Float32Array, x: Float32Array, index: number, n: number): Float32Array {
-    const t = alphaSigma(this.sigmas[index + 1]!);
-    const s = alphaSigma(this.sigmas[index]!);
-    const h = t.lambda - s.lambda;
-    const cx = t.sigma / s.sigma;
-    const cd = -t.alpha * (Math.exp(-h) - 1);
-    const prev = new Float32Array(n);
-    // At sigma_t = 0: cx = 0, h = +inf, e^{-h} = 0, so x_t = D0 exactly (as long as x is finite).
-    for (let i = 0; i < n; i++) prev[i] = cx * x[i]! + cd * d0[i]!;
-    return prev;
-  }
-
-  /** Multistep second order (Lu et al. 2022, DPM-Solver++(2M)), midpoint or heun form of the D1 term. */
-  private secondOrder(index: number, x: Float32Array, n: number): Float32Array {
+  /**
+   * One multistep update of the given order from sigmas[index] to sigmas[index + 1], with m0 the newest x0:
+   *   x_t = cx x + c0 D0 + c1 D1 + c2 D2 (+ cn z for the SDE),  D0 = m0,
+   * order 2: D1 = (m0 - m1) / r0; order 3: D1 = D1_0 + r0 / (r0 + r1) (D1_0 - D1_1), D2 = (D1_0 - D1_1) / (r0 + r1).
+   * ODE (DPM-Solver++): cx = sigma_t / sigma_s, c0 = -alpha_t (e^{-h} - 1); at sigma_t = 0, h = +inf gives x_t = D0.
+   * SDE (SDE-DPM-Solver++, orders 1-2): cx = sigma_t / sigma_s e^{-h}, c0 = alpha_t (1 - e^{-2h}),
+   * cn = sigma_t sqrt(1 - e^{-2h}).
+   */
+  private update(order: 1 | 2 | 3, index: number, x: Float32Array, noise: Float32Array | null, n: number): Float32Array {
     const t = alphaSigma(this.sigmas[index + 1]!);
     const s0 = alphaSigma(this.sigmas[index]!);
-    const s1 = alphaSigma(this.sigmas[index - 1]!);
-    const m0 = this.modelOutputs[this.modelOutputs.length - 1]!;
-    const m1 = this.modelOutputs[this.modelOutputs.length - 2]!;
     const h = t.lambda - s0.lambda;
-    const h0 = s0.lambda - s1.lambda;
-    const r0 = h0 / h;
-    const em1 = Math.exp(-h) - 1;
-    const cx = t.sigma / s0.sigma;
-    const cd0 = -t.alpha * em1;
-    // D1 = (m0 - m1) / r0
-    const cd1 = this.config.solver_type === 'midpoint' ? -0.5 * t.alpha * em1 : t.alpha * (em1 / h + 1);
-    const k = cd1 / r0;
-    const prev = new Float32Array(n);
-    for (let i = 0; i < n; i++) prev[i] = cx * x[i]! + cd0 * m0[i]! + k * (m0[i]! - m1[i]!);
-    return prev;
-  }
+    const sde = noise !== null;
+    const midpoint = this.config.solver_type === 'midpoint';
+    let cx: number, c0: number, c1 = 0, c2 = 0, cn = 0;
+    if (sde) {
+      const em2 = Math.exp(-2 * h);
+      cx = (t.sigma / s0.sigma) * Math.exp(-h);
+      c0 = t.alpha * (1 - em2);
+      cn = t.sigma * Math.sqrt(1 - em2);
+      if (order === 2 && midpoint) c1 = 0.5 * t.alpha * (1 - em2);
+      else c1 = t.alpha * ((1 - em2) / (-2 * h) + 1);
+      // no third order: see checkSupported
+    } else {
+      const em1 = Math.exp(-h) - 1;
+      cx = t.sigma / s0.sigma;
+      c0 = -t.alpha * em1;
+      if (order === 2 && midpoint) c1 = -0.5 * t.alpha * em1;
+      else c1 = t.alpha * (em1 / h + 1);
+      c2 = -t.alpha * ((em1 + h) / (h * h) - 0.5);
+    }
 
-  /** Multistep third order (DPM-Solver++(3M)). */
-  private thirdOrder(index: number, x: Float32Array, n: number): Float32Array {
-    const t = alphaSigma(this.sigmas[index + 1]!);
-    const s0 = alphaSigma(this.sigmas[index]!);
-    const s1 = alphaSigma(this.sigmas[index - 1]!);
-    const s2 = alphaSigma(this.sigmas[index - 2]!);
     const L = this.modelOutputs.length;
     const m0 = this.modelOutputs[L - 1]!;
-    const m1 = this.modelOutputs[L - 2]!;
-    const m2 = this.modelOutputs[L - 3]!;
-    const h = t.lambda - s0.lambda;
-    const h0 = s0.lambda - s1.lambda;
-    const h1 = s1.lambda - s2.lambda;
-    const r0 = h0 / h;
-    const r1 = h1 / h;
-    const em1 = Math.exp(-h) - 1;
-    const cx = t.sigma / s0.sigma;
-    const cD0 = -t.alpha * em1;
-    const cD1 = t.alpha * (em1 / h + 1);
-    const cD2 = -t.alpha * ((em1 + h) / (h * h) - 0.5);
     const prev = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      const a = m0[i]!;
-      const b = m1[i]!;
-      const d10 = (a - b) / r0;
-      const d11 = (b - m2[i]!) / r1;
-      const d1 = d10 + (r0 / (r0 + r1)) * (d10 - d11);
-      const d2 = (d10 - d11) / (r0 + r1);
-      prev[i] = cx * x[i]! + cD0 * a + cD1 * d1 + cD2 * d2;
+    if (order === 1) {
+      for (let i = 0; i < n; i++) prev[i] = cx * x[i]! + c0 * m0[i]!;
+    } else if (order === 2) {
+      const m1 = this.modelOutputs[L - 2]!;
+      const s1 = alphaSigma(this.sigmas[index - 1]!);
+      const r0 = (s0.lambda - s1.lambda) / h;
+      const k = c1 / r0;
+      for (let i = 0; i < n; i++) prev[i] = cx * x[i]! + c0 * m0[i]! + k * (m0[i]! - m1[i]!);
+    } else {
+      const m1 = this.modelOutputs[L - 2]!;
+      const m2 = this.modelOutputs[L - 3]!;
+      const s1 = alphaSigma(this.sigmas[index - 1]!);
+      const s2 = alphaSigma(this.sigmas[index - 2]!);
+      const r0 = (s0.lambda - s1.lambda) / h;
+      const r1 = (s1.lambda - s2.lambda) / h;
+      const w = r0 / (r0 + r1);
+      for (let i = 0; i < n; i++) {
+        const a = m0[i]!;
+        const b = m1[i]!;
+        const d10 = (a - b) / r0;
+        const d11 = (b - m2[i]!) / r1;
+        const d2 = (d10 - d11) / (r0 + r1);
+        prev[i] = cx * x[i]! + c0 * a + c1 * (d10 + w * (d10 - d11)) + c2 * d2;
+      }
     }
+    if (noise) for (let i = 0; i < n; i++) prev[i] = prev[i]! + cn * noise[i]!;
     return prev;
   }
 }
 
 const plugin: SamplerPlugin<DpmSolverOptions> = {
   name: NAME,
-  description: 'DPM-Solver++ (Lu et al. 2022): multistep ODE solver, deterministic, good images in 15-25 steps',
+  description: 'DPM-Solver++ (Lu et al. 2022): fast multistep solver, good images in 15-25 steps (deterministic unless sde-dpmsolver++)',
   options,
   stepLimits,
   create(config: SchedulerConfig, opts: DpmSolverOptions): Sampler {

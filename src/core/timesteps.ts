@@ -139,11 +139,12 @@ export function checkTimesteps(sampler: string, timesteps: readonly number[], nu
 // Config keys every scheduler here knows (diffusers' from_config: known keys override defaults, unknown keys
 // are ignored). Values diffusers accepts but these plugins do not implement are rejected naming the key.
 
-const mustBeFalse = (key: string) =>
+/** A diffusers boolean option these samplers do not implement: false (the default) or an error naming it. */
+export const unsupportedFlag = () =>
   z
     .boolean()
     .default(false)
-    .refine((v) => !v, { message: `${key}: true is not supported by this sampler` });
+    .refine((v) => !v, { message: 'true is not supported by this sampler' });
 
 export function commonConfigShape(defaults: { timestepSpacing: TimestepSpacing }) {
   return {
@@ -158,7 +159,7 @@ export function commonConfigShape(defaults: { timestepSpacing: TimestepSpacing }
     sample_max_value: z.number().positive().default(1.0),
     timestep_spacing: z.enum(['linspace', 'leading', 'trailing']).default(defaults.timestepSpacing),
     steps_offset: z.number().int().min(0).default(0),
-    rescale_betas_zero_snr: mustBeFalse('rescale_betas_zero_snr'),
+    rescale_betas_zero_snr: unsupportedFlag(),
   };
 }
 

@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import ddim from '../../plugins/ddim/index.ts';
 import ddpm from '../../plugins/ddpm/index.ts';
 import dpmSolver from '../../plugins/dpm-solver/index.ts';
+import type { SamplerPlugin } from '../../src/core/sampler.ts';
 import { npArange, npLinspace, roundHalfEven } from '../../src/core/timesteps.ts';
 
 const reversedRange = (from: number, step: number, count: number) => Array.from({ length: count }, (_, i) => from - i * step);
 
-function timesteps(plugin: typeof ddpm | typeof ddim | typeof dpmSolver, config: Record<string, unknown>, n: number) {
+function timesteps(plugin: SamplerPlugin, config: Record<string, unknown>, n: number) {
   const s = plugin.create(config, plugin.options.parse({}));
   s.setTimesteps(n);
   return [...s.timesteps];
@@ -34,7 +35,7 @@ describe('numpy semantics', () => {
 });
 
 describe('DDPM / DDIM set_timesteps', () => {
-  for (const plugin of [ddpm, ddim]) {
+  for (const plugin of [ddpm, ddim] as SamplerPlugin[]) {
     describe(plugin.name, () => {
       it('leading (default), n = 10: 900, 800, ..., 0', () => {
         expect(timesteps(plugin, {}, 10)).toEqual(reversedRange(900, 100, 10));
