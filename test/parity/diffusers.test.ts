@@ -90,6 +90,17 @@ function maxScaledDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
+/**
+ * Cases where our samplers knowingly differ from diffusers (plugins/README.md, "Where these follow
+ * diffusers only approximately"). The test checks that the difference is exactly the documented one and
+ * reports the resulting pixel difference, instead of asserting the 1-gray-level promise.
+ */
+const KNOWN_DEVIATIONS: Readonly<Record<string, string>> = {
+  'gauss-ddim-61-trailing': 'trailing-minus-one',
+  'gauss-ddpm-61-trailing': 'trailing-minus-one',
+  'gauss-dpm-61-trailing': 'trailing-minus-one',
+};
+
 /** Our final sample before quantization agrees with diffusers' this closely (scaled by 1 + |value|). */
 const FINAL_SAMPLE_TOLERANCE = 1e-3;
 
@@ -233,6 +244,15 @@ describe(`our images equal diffusers ${reference.diffusers} pipelines' within 1 
       });
 
       const context = `timesteps ours [${sampler.timesteps.slice(0, 4).join(', ')} ...] diffusers [${c.timesteps.slice(0, 4).join(', ')} ...]; sample diverges ${firstDivergence}`;
+      if (KNOWN_DEVIATIONS[c.id] === 'trailing-minus-one') {
+        // numpy's arange gave diffusers n + 1 trailing timesteps ending at -1 (a last model call and step
+        // at t = -1, i.e. alphas_cumprod[-1]); we take the n non-negative ones and nothing else differs.
+        reports.at(-1)!.firstDivergence = `known deviation: diffusers adds a step at t=-1 (${c.timesteps.length} steps for ${c.steps})`;
+        expect(c.timesteps.at(-1)).toBe(-1);
+        expect(sampler.timesteps).toEqual(c.timesteps.slice(0, -1));
+        expect(stepDiffs.filter((p) => p.step < c.steps).every((p) => p.diff <= FINAL_SAMPLE_TOLERANCE)).toBe(true);
+        return;
+      }
       expect.soft(sampler.timesteps, 'inference timesteps').toEqual(c.timesteps);
       expect.soft(maxDiff, `max |ours - diffusers| in gray levels; ${context}`).toBeLessThanOrEqual(1);
       // Pixels say little where images saturate (the untrained tiny model with DPM-Solver++ or without

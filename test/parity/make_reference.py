@@ -201,6 +201,16 @@ CASES = [
     ("parity-gauss", "gauss-ddim-1", "ddim", 1, 0.0, 47, 1, {}),
     ("parity-gauss", "gauss-dpm-1", "dpm-solver", 1, None, 48, 1, {}),
     ("parity-gauss", "gauss-dpm-2-linspace", "dpm-solver", 2, None, 49, 1, {"timestep_spacing": "linspace"}),
+    # sde-dpmsolver++ (stochastic: one randn(model_output.shape) per step from the pipeline's generator)
+    ("parity-gauss", "gauss-sde-dpm-20", "dpm-solver", 20, None, 50, 1, {"algorithm_type": "sde-dpmsolver++"}),
+    ("parity-gauss", "gauss-sde-dpm-10-batch3-order1", "dpm-solver", 10, None, 51, 3, {"algorithm_type": "sde-dpmsolver++", "solver_order": 1}),
+    ("parity-gauss", "gauss-sde-dpm-25-linspace-threshold", "dpm-solver", 25, None, 52, 1, {"algorithm_type": "sde-dpmsolver++", "timestep_spacing": "linspace", "thresholding": True, "dynamic_thresholding_ratio": 0.8, "sample_max_value": 10.0}),
+    # "trailing" with n = 61 (one of 62 step counts <= 1000): numpy's arange(1000, 0, -1000 / 61) has 62
+    # elements, so diffusers' timesteps end with -1 and it takes 62 steps, the last at t = -1 (torch reads
+    # alphas_cumprod[-1]). plugins/README.md documents that our samplers drop it and take exactly 61.
+    ("parity-gauss", "gauss-ddim-61-trailing", "ddim", 61, 0.0, 53, 1, {"timestep_spacing": "trailing"}),
+    ("parity-gauss", "gauss-ddpm-61-trailing", "ddpm", 61, None, 54, 1, {"timestep_spacing": "trailing"}),
+    ("parity-gauss", "gauss-dpm-61-trailing", "dpm-solver", 61, None, 55, 1, {"timestep_spacing": "trailing"}),
 ]
 
 
