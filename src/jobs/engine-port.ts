@@ -1,0 +1,38 @@
+/**
+ * The seam between the job system and the diffusion engine: exactly the parts of `Engine`
+ * (src/engine) and src/render the queue uses. The real ones satisfy these shapes; tests plug a
+ * fast fake in below this seam.
+ */
+import type { Tensor } from '../core/tensor.ts';
+import type { NoiseDemoInput, NoiseDemoResult } from '../engine/index.ts';
+import type { GenerationParams, GenerationResult, StepProgress } from '../engine/types.ts';
+
+export type { GenerationParams, GenerationResult, NoiseDemoInput, NoiseDemoResult, StepProgress };
+
+/** What the service reads of a model to validate noise-demo timesteps at submit time. */
+export interface ModelInfoPort {
+  readonly name: string;
+  readonly manifest: { readonly scheduler: { readonly num_train_timesteps: number } };
+}
+
+/** The subset of `Engine` the job system uses. Errors with a string `field` (ParamError) are user errors. */
+export interface EnginePort {
+  /** Throws ParamError('model') for an unknown model. */
+  model(name: string): ModelInfoPort;
+  /** Fills defaults (model, sampler, steps, random seed, count) and throws ParamError on bad input. */
+  validate(params: unknown): GenerationParams;
+  generateBatch(
+    params: readonly GenerationParams[],
+    onProgress?: (requestIndex: number, p: StepProgress) => void,
+    signal?: AbortSignal,
+  ): Promise<GenerationResult[]>;
+  noiseDemo(input: NoiseDemoInput): Promise<NoiseDemoResult>;
+}
+
+/** PNG encoding, from src/render. */
+export interface RenderPort {
+  /** One image of a batch at native size (also used for previews of predicted x_0). */
+  imagePng(images: Tensor, index?: number): Promise<Buffer>;
+  /** All images of a request: a labelled grid when there are several. */
+  batchPng(images: Tensor): Promise<Buffer>;
+}
