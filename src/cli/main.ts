@@ -220,11 +220,11 @@ export function buildProgram(): Command {
 
   program.command('samplers').description('list sampler plugins').action(listSamplers);
 
-  // --- ops & playground (issue 7): `npm start` = `ddpm-bot serve` runs the service (src/main.ts) ---
   program
     .command('serve')
-    .description('run the service: HTTP API, playground, /healthz, /metrics, a worker (configured by env; see the README)')
+    .description('run the service: HTTP API and playground on PORT, chat adapters whose tokens are set, workers by ROLE (see README "Configuration")')
     .action(async () => {
+      // Loaded on demand: the database and chat clients are not needed by the other commands.
       const { runService } = await import('../main.ts');
       await runService();
     });

@@ -555,6 +555,7 @@ class EventSink {
   private finished = false;
   private closed = false;
   private lastProgressAt = 0;
+  private lastStep = 0;
   private pendingProgress: RequestEvent | null = null;
   private timer: NodeJS.Timeout | null = null;
   onFinal: (() => void) | null = null;
@@ -575,6 +576,13 @@ class EventSink {
 
   private offer(ev: RequestEvent): void {
     if (this.finished || this.closed) return;
+    // The initial state read and NOTIFYs can interleave: never show progress going backwards,
+    // except when a new attempt starts over.
+    if (ev.type === 'running' || ev.type === 'queued') this.lastStep = 0;
+    if (ev.type === 'progress') {
+      if (ev.step <= this.lastStep) return;
+      this.lastStep = ev.step;
+    }
     if (ev.type === 'progress' && this.minProgressIntervalMs > 0) {
       const wait = this.lastProgressAt + this.minProgressIntervalMs - Date.now();
       if (wait > 0) {
@@ -588,12 +596,13 @@ class EventSink {
         return;
       }
     }
-    if (isFinal(ev)) {
-      this.finished = true;
+    // Anything emitted now supersedes a coalesced progress event still waiting for its slot.
+    if (ev.type === 'progress' || isFinal(ev)) {
       this.pendingProgress = null;
       if (this.timer) clearTimeout(this.timer);
       this.timer = null;
     }
+    if (isFinal(ev)) this.finished = true;
     this.emit(ev);
     if (this.finished) this.onFinal?.();
   }
