@@ -169,8 +169,10 @@ describe('playground in Chromium', () => {
   });
 
   it('shows past requests in the gallery and reopens one by keyboard', async () => {
-    await page.getByRole('button', { name: 'Refresh' }).click();
+    await send('/history');
     const items = page.locator('#gallery button');
+    await expect.poll(() => page.locator('#gallery button:focus').count()).toBe(1);
+    await page.getByRole('button', { name: 'Refresh' }).click();
     await expect.poll(() => items.count()).toBeGreaterThanOrEqual(6);
     const cards = await page.locator('article.request').count();
     await items.first().focus();

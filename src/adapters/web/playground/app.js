@@ -90,6 +90,9 @@ const COMMANDS = {
   '/noise-demo': { model: 'string', seed: 'int', timesteps: 'intlist', denoise_from: 'int' },
   '/compare': { model: 'string', seed: 'int' },
   '/help': {},
+  // As in Discord: /info lists models and samplers, /history shows your past requests.
+  '/info': {},
+  '/history': {},
 };
 
 class CommandError extends Error {}
@@ -100,7 +103,7 @@ export function parseCommand(text) {
   const name = (parts.shift() || '').toLowerCase().replace('/noise_demo', '/noise-demo');
   if (!name) throw new CommandError('Type a command, e.g. /generate seed:42');
   const spec = COMMANDS[name];
-  if (!spec) throw new CommandError(`Unknown command "${name}". Try /generate, /noise-demo, /compare or /help.`);
+  if (!spec) throw new CommandError(`Unknown command "${name}". Try /generate, /noise-demo, /compare, /history or /help.`);
   const args = {};
   for (const part of parts) {
     const m = /^([a-z_-]+)[:=](.*)$/i.exec(part);
@@ -539,7 +542,11 @@ async function submitCommand(text) {
     clearAttachment();
     void noiseDemo(command.args, file);
   } else if (command.name === '/compare') void compare(command.args);
-  else help();
+  else if (command.name === '/history') {
+    await loadGallery();
+    addMessage(el('article', { class: 'msg bot' }, el('p', { text: 'Your past requests are in the Gallery; open one to see it here.' })));
+    $('#gallery button')?.focus();
+  } else help();
   return true;
 }
 
