@@ -1,0 +1,79 @@
+/**
+ * Process configuration from the environment, validated once at start. Everything tunable about
+ * the queue and limits is here so operators find it in one place (documented in the README).
+ */
+import { z } from 'zod';
+
+const intFromEnv = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+const boolFromEnv = (def: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(def ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+export const configSchema = z.object({
+  PORT: intFromEnv(3000, 0),
+  /** Postgres connection string. Unset: embedded PGlite under DATA_DIR/pglite (single machine only). */
+  DATABASE_URL: z
+    .string()
+    .url()
+    .refine((u) => /^postgres(ql)?:/.test(u), 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  /** all: one process does everything; bot: adapters + HTTP only; worker: generation only. */
+  ROLE: z.enum(['all', 'bot', 'worker']).default('all'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  MODELS_DIR: z.string().min(1).default('./models'),
+  PLUGINS_DIR: z.string().min(1).default('./plugins'),
+  EXECUTION_PROVIDER: z.enum(['cpu', 'cuda']).default('cpu'),
+  /** ONNX intra-op threads per worker; 0 = onnxruntime default. */
+  ENGINE_THREADS: intFromEnv(0),
+
+  /** Most queued+running requests one user may have. */
+  LIMIT_CONCURRENT_PER_USER: intFromEnv(2, 1),
+  /** Most requests one user may submit per rolling hour. */
+  LIMIT_PER_HOUR: intFromEnv(30, 1),
+  /** Most queued requests overall; beyond it everyone is asked to retry later. */
+  LIMIT_QUEUE_CAP: intFromEnv(200, 1),
+
+  /** Micro-batch size B: jobs with equal model/sampler/steps/options run as one ONNX batch. 1 disables batching. */
+  BATCH_SIZE: intFromEnv(4, 1),
+  /** How many batches one worker process runs at once (ONNX already uses all cores, so 1). */
+  WORKER_CONCURRENCY: intFromEnv(1, 1),
+  /**
+   * Lease: a job not completed this long after a worker took it is handed to another worker.
+   * Must exceed the slowest batch; it is also how long a crashed worker's jobs wait.
+   */
+  JOB_EXPIRE_SECONDS: intFromEnv(300, 1),
+  /** Attempts after the first before a request is failed (crash loops, repeated errors). */
+  JOB_RETRY_LIMIT: intFromEnv(3, 0),
+  /** How often pg-boss sweeps expired leases. */
+  QUEUE_MAINTENANCE_SECONDS: intFromEnv(30, 1),
+  /** Idle workers poll this often (they are also woken by NOTIFY on submit). */
+  WORKER_POLL_MS: intFromEnv(1000, 50),
+  /** On SIGTERM, running batches get this long to finish before they are aborted and requeued. */
+  SHUTDOWN_GRACE_SECONDS: intFromEnv(20, 0),
+  /** Minimum ms between progress preview writes per request (each is a row update + NOTIFY). */
+  PROGRESS_MIN_INTERVAL_MS: intFromEnv(250, 0),
+  /** Whether to render predicted-x0 previews at all. */
+  PROGRESS_PREVIEWS: boolFromEnv(true),
+  /** Whether to apply migrations at start (prisma migrate deploy). */
+  MIGRATE_ON_START: boolFromEnv(true),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses the environment; throws ConfigError listing every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = configSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,178 @@
+/**
+ * Cross-process events: workers publish request events, whichever process owns the chat reply
+ * (or an SSE stream) listens. With a real Postgres this is LISTEN/NOTIFY on one channel; payloads
+ * stay far below NOTIFY's 8000-byte limit by inlining only small previews (larger ones are read
+ * from the request row). The embedded PGlite is a single process, so it uses an in-memory bus.
+ */
+import { EventEmitter } from 'node:events';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { Platform } from './types.ts';
+
+export const EVENTS_CHANNEL = 'ddpm_request_events';
+/** Base64 previews up to this size travel in the NOTIFY payload itself. */
+export const MAX_INLINE_PREVIEW_BASE64 = 6000;
+const MAX_ERROR_CHARS = 500;
+
+export type BusMessage =
+  | { readonly t: 'queued'; readonly id: string; readonly p: Platform; readonly pos: number; readonly q: string }
+  | { readonly t: 'running'; readonly id: string; readonly p: Platform; readonly a: number }
+  | {
+      readonly t: 'progress';
+      readonly id: string;
+      readonly p: Platform;
+      readonly s: number;
+      readonly n: number;
+      /** Inline preview PNG, base64. */
+      readonly png?: string;
+      /** 1 when a preview too large to inline was stored in requests.preview_png. */
+      readonly row?: 1;
+    }
+  | { readonly t: 'succeeded'; readonly id: string; readonly p: Platform }
+  | { readonly t: 'failed'; readonly id: string; readonly p: Platform; readonly e: string }
+  | { readonly t: 'cancelled'; readonly id: string; readonly p: Platform }
+  /** Asks the worker running `id` to abort it (user cancelled). */
+  | { readonly t: 'abort'; readonly id: string };
+
+export type BusListener = (message: BusMessage) => void;
+
+export interface EventBus {
+  publish(message: BusMessage): Promise<void>;
+  subscribe(listener: BusListener): () => void;
+  /** Called after the listening connection was lost and re-established: events may have been missed. */
+  onReconnect(listener: () => void): () => void;
+  close(): Promise<void>;
+}
+
+export function truncateError(message: string): string {
+  return message.length > MAX_ERROR_CHARS ? `${message.slice(0, MAX_ERROR_CHARS - 1)}…` : message;
+}
+
+function isBusMessage(value: unknown): value is BusMessage {
+  return typeof value === 'object' && value !== null && typeof (value as { t?: unknown }).t === 'string' && typeof (value as { id?: unknown }).id === 'string';
+}
+
+/** In-process bus (embedded database, tests). */
+export class LocalEventBus implements EventBus {
+  private readonly emitter = new EventEmitter();
+  constructor() {
+    this.emitter.setMaxListeners(0);
+  }
+  async publish(message: BusMessage): Promise<void> {
+    // Asynchronous like NOTIFY, so publishers never run listeners inside their own critical sections.
+    setImmediate(() => this.emitter.emit('message', message));
+  }
+  subscribe(listener: BusListener): () => void {
+    this.emitter.on('message', listener);
+    return () => this.emitter.off('message', listener);
+  }
+  onReconnect(): () => void {
+    return () => undefined;
+  }
+  async close(): Promise<void> {
+    this.emitter.removeAllListeners();
+  }
+}
+
+/** LISTEN/NOTIFY bus with a dedicated listening connection that reconnects with backoff. */
+export class PgEventBus implements EventBus {
+  private readonly emitter = new EventEmitter();
+  private client: pg.Client | null = null;
+  private closed = false;
+  private reconnectDelayMs = 250;
+  private everConnected = false;
+
+  private constructor(
+    private readonly url: string,
+    private readonly pool: pg.Pool,
+    private readonly log: Logger,
+  ) {
+    this.emitter.setMaxListeners(0);
+  }
+
+  /** Resolves once listening (retrying while the database is unreachable). */
+  static async start(url: string, pool: pg.Pool, log: Logger): Promise<PgEventBus> {
+    const bus = new PgEventBus(url, pool, log);
+    await bus.connectUntilListening();
+    return bus;
+  }
+
+  private async connectUntilListening(): Promise<void> {
+    while (!this.closed) {
+      try {
+        await this.connect();
+        return;
+      } catch (err) {
+        this.log.warn({ err }, 'event bus: cannot listen yet, retrying');
+        await new Promise((r) => setTimeout(r, this.reconnectDelayMs));
+        this.reconnectDelayMs = Math.min(this.reconnectDelayMs * 2, 5000);
+      }
+    }
+  }
+
+  private async connect(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.url, application_name: 'ddpm-bot-events', keepAlive: true });
+    client.on('error', (err) => {
+      this.log.warn({ err }, 'event bus: listening connection failed');
+      this.handleLost(client);
+    });
+    client.on('end', () => this.handleLost(client));
+    client.on('notification', (n) => {
+      if (n.channel !== EVENTS_CHANNEL || !n.payload) return;
+      try {
+        const parsed: unknown = JSON.parse(n.payload);
+        if (isBusMessage(parsed)) this.emitter.emit('message', parsed);
+      } catch (err) {
+        this.log.warn({ err }, 'event bus: unreadable payload');
+      }
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${EVENTS_CHANNEL}`);
+    } catch (err) {
+      client.removeAllListeners('end');
+      await client.end().catch(() => undefined);
+      throw err;
+    }
+    this.client = client;
+    this.reconnectDelayMs = 250;
+    if (this.everConnected) {
+      this.log.info('event bus: listening again');
+      this.emitter.emit('reconnect');
+    }
+    this.everConnected = true;
+  }
+
+  private handleLost(client: pg.Client): void {
+    if (this.client !== client) return;
+    this.client = null;
+    client.removeAllListeners('end');
+    client.end().catch(() => undefined);
+    if (!this.closed) void this.connectUntilListening();
+  }
+
+  async publish(message: BusMessage): Promise<void> {
+    await this.pool.query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, JSON.stringify(message)]);
+  }
+
+  subscribe(listener: BusListener): () => void {
+    this.emitter.on('message', listener);
+    return () => this.emitter.off('message', listener);
+  }
+
+  onReconnect(listener: () => void): () => void {
+    this.emitter.on('reconnect', listener);
+    return () => this.emitter.off('reconnect', listener);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const client = this.client;
+    this.client = null;
+    this.emitter.removeAllListeners();
+    if (client) {
+      client.removeAllListeners('end');
+      await client.end().catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,647 @@
+/**
+ * The GenerationService implementation (see service.ts for the contract adapters rely on).
+ *
+ * Submission is one Postgres transaction: a per-user advisory lock serialises that user's
+ * submissions so limits cannot be raced, the row is inserted and the pg-boss job is sent on the
+ * same connection, so a request exists exactly when its job does.
+ */
+import { randomInt, randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import type { Database } from '../db/client.ts';
+import { withTransaction } from '../db/client.ts';
+import type { Request as RequestRow } from '../db/generated/client.ts';
+import type { EventBus, BusMessage } from './bus.ts';
+import type { EnginePort, GenerationParams } from './engine-port.ts';
+import { checkLimits, type LimitConfig } from './limits.ts';
+import { batchKeyOf, canonicalJson, NOISE_DEMO_QUEUE, queueNameForBatchKey, type JobQueue } from './queue.ts';
+import type {
+  GenerationService,
+  ReplayOverrides,
+  StoredImage,
+  SubmitGenerationInput,
+  SubmitNoiseDemoInput,
+  Submitted,
+  WatchOptions,
+} from './service.ts';
+import {
+  FINAL_STATUSES,
+  ForbiddenError,
+  NotFoundError,
+  ValidationError,
+  type ImageRef,
+  type Json,
+  type NoiseDemoParams,
+  type Platform,
+  type RequestEvent,
+  type RequestEventListener,
+  type RequestStatus,
+  type RequestView,
+  type Requester,
+} from './types.ts';
+
+export const MAX_SEED = 2 ** 32 - 1;
+/** Image index values stored for the non-numbered images. */
+export const GRID_INDEX = -1;
+export const GIF_INDEX = -2;
+
+export function userKeyOf(r: Requester): string {
+  return `${r.platform}:${r.workspaceId ?? ''}:${r.userId}`;
+}
+
+export function randomSeed(): number {
+  return randomInt(0, 2 ** 32 - 1);
+}
+
+const noiseDemoSchema = z
+  .object({
+    model: z.string().min(1),
+    seed: z.number().int().min(0).max(MAX_SEED).optional(),
+    timesteps: z.array(z.number().int().min(0)).min(1).max(16).optional(),
+    denoiseFrom: z.number().int().min(0).optional(),
+  })
+  .strict();
+
+/** Errors from engine.validate carry the offending field (ParamError); zod errors carry a path. */
+function toValidationError(err: unknown): ValidationError | null {
+  if (err instanceof ValidationError) return err;
+  if (err instanceof z.ZodError) {
+    const issue = err.issues[0];
+    return new ValidationError(issue?.path.join('.') || 'params', issue?.message ?? 'invalid parameters');
+  }
+  if (err instanceof Error && typeof (err as { field?: unknown }).field === 'string') {
+    return new ValidationError((err as Error & { field: string }).field, err.message);
+  }
+  return null;
+}
+
+/**
+ * Adapters send flat parameters ({ model, sampler, steps, eta, seed, count }); the engine keeps
+ * sampler-specific ones under `options`. A missing seed becomes a random one here, so it is stored.
+ */
+export function normalizeRawParams(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+  const { eta, options, seed, ...rest } = raw as Record<string, unknown>;
+  const opts: Record<string, unknown> = typeof options === 'object' && options !== null && !Array.isArray(options) ? { ...(options as Record<string, unknown>) } : {};
+  if (eta !== undefined && opts.eta === undefined) opts.eta = eta;
+  return { ...rest, seed: seed === undefined || seed === null ? randomSeed() : seed, options: options !== undefined && typeof options !== 'object' ? options : opts };
+}
+
+function jsonRecord(value: unknown): Record<string, Json> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, Json>) : {};
+}
+
+function imageRefFromRow(row: { index: number; contentType: string; bytes: number; sha256: string }): ImageRef {
+  return {
+    index: row.index === GRID_INDEX ? 'grid' : row.index === GIF_INDEX ? 'gif' : row.index,
+    contentType: row.contentType === 'image/gif' ? 'image/gif' : 'image/png',
+    bytes: row.bytes,
+    sha256: row.sha256,
+  };
+}
+
+type ImageMeta = { index: number; contentType: string; bytes: number; sha256: string };
+
+export function toRequestView(row: RequestRow, images: readonly ImageMeta[]): RequestView {
+  const nd = row.noiseDemo as { timesteps?: number[]; denoiseFrom?: number } | null;
+  return {
+    id: row.id,
+    kind: row.kind,
+    status: row.status,
+    requester: { platform: row.platform, workspaceId: row.workspaceId ?? undefined, channelId: row.channelId ?? undefined, userId: row.userId },
+    model: row.model,
+    sampler: row.sampler,
+    steps: row.steps,
+    eta: row.eta,
+    seed: Number(row.seed),
+    count: row.count,
+    options: jsonRecord(row.options),
+    noiseDemo: row.kind === 'noise_demo' ? { model: row.model, seed: Number(row.seed), timesteps: nd?.timesteps, denoiseFrom: nd?.denoiseFrom } : null,
+    progress: row.progressStep !== null && row.progressTotal !== null ? { step: row.progressStep, totalSteps: row.progressTotal } : null,
+    error: row.error,
+    attempts: row.attempts,
+    createdAt: row.createdAt,
+    startedAt: row.startedAt,
+    finishedAt: row.finishedAt,
+    timings: { queueMs: row.queueMs, samplingMs: row.samplingMs, totalMs: row.totalMs },
+    replyTo: (row.replyTo ?? null) as Json,
+    deliveredAt: row.deliveredAt,
+    derivedFrom: row.derivedFromId,
+    images: [...images].sort((a, b) => (a.index < 0 ? 1000 - a.index : a.index) - (b.index < 0 ? 1000 - b.index : b.index)).map(imageRefFromRow),
+  };
+}
+
+const IMAGE_META = { index: true, contentType: true, bytes: true, sha256: true } as const;
+
+interface NewRequest {
+  readonly kind: 'generate' | 'noise_demo';
+  readonly requester: Requester;
+  readonly model: string;
+  readonly sampler: string | null;
+  readonly steps: number | null;
+  readonly eta: number | null;
+  readonly seed: number;
+  readonly count: number;
+  readonly options: Record<string, unknown>;
+  readonly noiseDemo: Record<string, unknown> | null;
+  readonly inputImage: Buffer | null;
+  readonly batchKey: string;
+  readonly queueName: string;
+  readonly replyTo: Json;
+  readonly derivedFromId: string | null;
+}
+
+export interface JobServiceDeps {
+  readonly db: Database;
+  readonly queue: JobQueue;
+  readonly bus: EventBus;
+  /** Only validate and models are used on the submitting side. */
+  readonly engine: Pick<EnginePort, 'validate' | 'models'>;
+  readonly limits: LimitConfig;
+  readonly log: Logger;
+}
+
+export class JobService implements GenerationService {
+  private readonly db: Database;
+  private readonly queue: JobQueue;
+  private readonly bus: EventBus;
+  private readonly engine: Pick<EnginePort, 'validate' | 'models'>;
+  private readonly limits: LimitConfig;
+  private readonly log: Logger;
+
+  constructor(deps: JobServiceDeps) {
+    this.db = deps.db;
+    this.queue = deps.queue;
+    this.bus = deps.bus;
+    this.engine = deps.engine;
+    this.limits = deps.limits;
+    this.log = deps.log;
+  }
+
+  // ---- submission -------------------------------------------------------------------------
+
+  private validateGeneration(raw: unknown): GenerationParams {
+    try {
+      return this.engine.validate(normalizeRawParams(raw));
+    } catch (err) {
+      const v = toValidationError(err);
+      if (v) throw v;
+      throw err;
+    }
+  }
+
+  async submitGeneration(input: SubmitGenerationInput): Promise<Submitted> {
+    return this.submitValidatedGeneration(input.requester, this.validateGeneration(input.params), input.replyTo, null);
+  }
+
+  private async submitValidatedGeneration(requester: Requester, p: GenerationParams, replyTo: Json, derivedFromId: string | null): Promise<Submitted> {
+    const batchKey = batchKeyOf(p);
+    const eta = typeof p.options.eta === 'number' ? p.options.eta : null;
+    return this.insertAndEnqueue({
+      kind: 'generate',
+      requester,
+      model: p.model,
+      sampler: p.sampler,
+      steps: p.steps,
+      eta,
+      seed: p.seed,
+      count: p.count,
+      options: { ...p.options },
+      noiseDemo: null,
+      inputImage: null,
+      batchKey,
+      queueName: queueNameForBatchKey(batchKey),
+      replyTo,
+      derivedFromId,
+    });
+  }
+
+  async submitNoiseDemo(input: SubmitNoiseDemoInput): Promise<Submitted> {
+    let parsed: z.infer<typeof noiseDemoSchema>;
+    try {
+      parsed = noiseDemoSchema.parse(input.params);
+      this.engine.models.get(parsed.model);
+    } catch (err) {
+      const v = toValidationError(err);
+      if (v) throw v;
+      throw new ValidationError('model', err instanceof Error ? err.message : String(err));
+    }
+    return this.submitValidatedNoiseDemo(input.requester, { ...parsed, seed: parsed.seed ?? randomSeed() }, input.image ?? null, input.replyTo, null);
+  }
+
+  private async submitValidatedNoiseDemo(requester: Requester, p: NoiseDemoParams, image: Buffer | null, replyTo: Json, derivedFromId: string | null): Promise<Submitted> {
+    const noiseDemo: Record<string, unknown> = {};
+    if (p.timesteps) noiseDemo.timesteps = p.timesteps;
+    if (p.denoiseFrom !== undefined) noiseDemo.denoiseFrom = p.denoiseFrom;
+    return this.insertAndEnqueue({
+      kind: 'noise_demo',
+      requester,
+      model: p.model,
+      sampler: null,
+      steps: null,
+      eta: null,
+      seed: p.seed,
+      count: 1,
+      options: {},
+      noiseDemo,
+      inputImage: image,
+      batchKey: `noise_demo:${canonicalJson({ model: p.model })}`,
+      queueName: NOISE_DEMO_QUEUE,
+      replyTo,
+      derivedFromId,
+    });
+  }
+
+  private async insertAndEnqueue(r: NewRequest): Promise<Submitted> {
+    const id = randomUUID();
+    const userKey = userKeyOf(r.requester);
+    await this.queue.ensureQueue(r.queueName);
+    const position = await withTransaction(this.db.pool, async (client) => {
+      // Serialise this user's submissions so two concurrent ones cannot both pass the limits.
+      await client.query('SELECT 1 FROM pg_advisory_xact_lock(hashtext($1))', [userKey]);
+      const { rows } = await client.query<{ active: number; last_hour: number; oldest: Date | null; queued: number }>(
+        `SELECT
+           (SELECT count(*)::int FROM requests WHERE user_key = $1 AND status IN ('queued', 'running')) AS active,
+           (SELECT count(*)::int FROM requests WHERE user_key = $1 AND created_at > now() - interval '1 hour') AS last_hour,
+           (SELECT min(created_at) FROM requests WHERE user_key = $1 AND created_at > now() - interval '1 hour') AS oldest,
+           (SELECT count(*)::int FROM requests WHERE status = 'queued') AS queued`,
+        [userKey],
+      );
+      const counts = rows[0]!;
+      const refusal = checkLimits(
+        { userActive: counts.active, userLastHour: counts.last_hour, oldestInHourAt: counts.oldest, queued: counts.queued },
+        this.limits,
+        new Date(),
+      );
+      if (refusal) throw refusal;
+      await insertRequestRow(client, id, userKey, r);
+      await this.queue.send(r.queueName, id, client);
+      return await queuePositionOn(client, id);
+    });
+    this.publish({ t: 'queued', id, p: r.requester.platform, pos: position ?? 1, q: r.queueName });
+    return { id, position: position ?? 1 };
+  }
+
+  private publish(message: BusMessage): void {
+    this.bus.publish(message).catch((err: unknown) => this.log.warn({ err, id: message.id }, 'could not publish event'));
+  }
+
+  // ---- reading ----------------------------------------------------------------------------
+
+  async getRequest(id: string): Promise<RequestView | null> {
+    if (!isUuid(id)) return null;
+    const row = await this.db.prisma.request.findUnique({ where: { id }, include: { images: { select: IMAGE_META } } });
+    return row ? toRequestView(row, row.images) : null;
+  }
+
+  async listRecentRequests(requester: Requester, limit = 10): Promise<RequestView[]> {
+    const rows = await this.db.prisma.request.findMany({
+      where: { userKey: userKeyOf(requester) },
+      orderBy: { createdAt: 'desc' },
+      take: Math.max(1, Math.min(100, limit)),
+      include: { images: { select: IMAGE_META } },
+    });
+    return rows.map((r) => toRequestView(r, r.images));
+  }
+
+  async queuePosition(id: string): Promise<number | null> {
+    if (!isUuid(id)) return null;
+    return queuePositionOn(this.db.pool, id);
+  }
+
+  async getImage(id: string, index: number | 'grid' | 'gif'): Promise<StoredImage | null> {
+    if (!isUuid(id)) return null;
+    const i = index === 'grid' ? GRID_INDEX : index === 'gif' ? GIF_INDEX : index;
+    if (!Number.isInteger(i)) return null;
+    const img = await this.db.prisma.requestImage.findUnique({ where: { requestId_index: { requestId: id, index: i } } });
+    if (!img) {
+      // A single-image request's grid is its only image.
+      if (index === 'grid') return this.getImage(id, 0);
+      return null;
+    }
+    return { bytes: Buffer.from(img.data), contentType: img.contentType === 'image/gif' ? 'image/gif' : 'image/png', sha256: img.sha256 };
+  }
+
+  // ---- derived requests -------------------------------------------------------------------
+
+  private async original(id: string): Promise<RequestRow> {
+    const row = isUuid(id) ? await this.db.prisma.request.findUnique({ where: { id } }) : null;
+    if (!row) throw new NotFoundError(`no request ${id}`);
+    return row;
+  }
+
+  async reroll(id: string, requester: Requester, replyTo: Json): Promise<Submitted> {
+    const row = await this.original(id);
+    return this.resubmit(row, requester, replyTo, randomSeed(), {});
+  }
+
+  async replay(id: string, requester: Requester, replyTo: Json, overrides: ReplayOverrides = {}): Promise<Submitted> {
+    const row = await this.original(id);
+    return this.resubmit(row, requester, replyTo, Number(row.seed), overrides);
+  }
+
+  private async resubmit(row: RequestRow, requester: Requester, replyTo: Json, seed: number, o: ReplayOverrides): Promise<Submitted> {
+    if (row.kind === 'noise_demo') {
+      const nd = jsonRecord(row.noiseDemo);
+      const params: NoiseDemoParams = {
+        model: row.model,
+        seed,
+        timesteps: Array.isArray(nd.timesteps) ? (nd.timesteps as number[]) : undefined,
+        denoiseFrom: typeof nd.denoiseFrom === 'number' ? nd.denoiseFrom : undefined,
+      };
+      return this.submitValidatedNoiseDemo(requester, params, row.inputImage ? Buffer.from(row.inputImage) : null, replyTo, row.id);
+    }
+    const samplerChanged = o.sampler !== undefined && o.sampler !== row.sampler;
+    // Options belong to a sampler: switching sampler starts from that sampler's defaults.
+    const options = o.options ?? (samplerChanged ? {} : jsonRecord(row.options));
+    const params = this.validateGeneration({
+      model: row.model,
+      sampler: o.sampler ?? row.sampler,
+      steps: o.steps ?? (samplerChanged ? undefined : row.steps),
+      seed,
+      count: o.count ?? row.count,
+      options,
+    });
+    return this.submitValidatedGeneration(requester, params, replyTo, row.id);
+  }
+
+  // ---- cancellation and delivery ------------------------------------------------------------
+
+  async cancel(id: string, requester: Requester): Promise<boolean> {
+    const row = await this.original(id);
+    if (row.userKey !== userKeyOf(requester)) throw new ForbiddenError('only the requester can cancel this request');
+    const queued = await this.db.prisma.request.updateMany({
+      where: { id, status: 'queued' },
+      data: { status: 'cancelled', finishedAt: new Date(), error: 'cancelled by the requester' },
+    });
+    if (queued.count === 1) {
+      await this.queue.cancel(row.queueName, id).catch((err: unknown) => this.log.warn({ err, id }, 'could not cancel job'));
+      this.publish({ t: 'cancelled', id, p: row.platform });
+      return true;
+    }
+    const running = await this.db.prisma.request.updateMany({ where: { id, status: 'running', cancelRequested: false }, data: { cancelRequested: true } });
+    if (running.count === 1) this.publish({ t: 'abort', id });
+    return running.count === 1;
+  }
+
+  async claimDelivery(id: string): Promise<boolean> {
+    if (!isUuid(id)) return false;
+    const res = await this.db.prisma.request.updateMany({
+      where: { id, deliveredAt: null, status: { in: [...FINAL_STATUSES] } },
+      data: { deliveredAt: new Date() },
+    });
+    return res.count === 1;
+  }
+
+  async pendingDeliveries(platform: Platform, limit = 50): Promise<RequestView[]> {
+    const rows = await this.db.prisma.request.findMany({
+      where: { platform, deliveredAt: null, status: { in: [...FINAL_STATUSES] } },
+      orderBy: { finishedAt: 'asc' },
+      take: Math.max(1, Math.min(500, limit)),
+      include: { images: { select: IMAGE_META } },
+    });
+    return rows.map((r) => toRequestView(r, r.images));
+  }
+
+  async activeRequests(platform: Platform): Promise<RequestView[]> {
+    const rows = await this.db.prisma.request.findMany({
+      where: { platform, status: { in: ['queued', 'running'] } },
+      orderBy: { createdAt: 'asc' },
+      include: { images: { select: IMAGE_META } },
+    });
+    return rows.map((r) => toRequestView(r, r.images));
+  }
+
+  // ---- watching -----------------------------------------------------------------------------
+
+  watch(id: string, listener: RequestEventListener, options: WatchOptions = {}): () => void {
+    const sink = new EventSink(listener, options.minProgressIntervalMs ?? 0);
+    const deliverCurrent = () =>
+      sink.enqueue(async () => {
+        const ev = await this.currentStateEvent(id);
+        return ev ? [ev] : [];
+      });
+    const unsubscribe = this.bus.subscribe((m) => {
+      if (m.id !== id || m.t === 'abort') return;
+      sink.enqueue(async () => [await this.toEvent(m)]);
+    });
+    // Missed NOTIFYs while the listening connection was down: re-read the row.
+    const unReconnect = this.bus.onReconnect(deliverCurrent);
+    deliverCurrent();
+    const unsubscribeAll = () => {
+      unsubscribe();
+      unReconnect();
+      sink.close();
+    };
+    sink.onFinal = unsubscribeAll;
+    return unsubscribeAll;
+  }
+
+  watchPlatform(platform: Platform, listener: RequestEventListener, options: WatchOptions = {}): () => void {
+    const sinks = new Map<string, EventSink>();
+    const sinkFor = (id: string) => {
+      let s = sinks.get(id);
+      if (!s) {
+        s = new EventSink(listener, options.minProgressIntervalMs ?? 0);
+        s.onFinal = () => sinks.delete(id);
+        sinks.set(id, s);
+      }
+      return s;
+    };
+    const unsubscribe = this.bus.subscribe((m) => {
+      if (m.t === 'abort' || m.p !== platform) return;
+      sinkFor(m.id).enqueue(async () => [await this.toEvent(m)]);
+    });
+    const unReconnect = this.bus.onReconnect(() => {
+      // Final events possibly missed while disconnected: whatever is still undelivered.
+      void this.pendingDeliveries(platform)
+        .then((views) => {
+          for (const v of views) {
+            const ev = finalEventOf(v);
+            if (ev) sinkFor(v.id).enqueue(async () => [ev]);
+          }
+        })
+        .catch((err: unknown) => this.log.warn({ err }, 'could not re-read pending deliveries'));
+    });
+    return () => {
+      unsubscribe();
+      unReconnect();
+      for (const s of sinks.values()) s.close();
+      sinks.clear();
+    };
+  }
+
+  private async currentStateEvent(id: string): Promise<RequestEvent | null> {
+    const view = await this.getRequest(id);
+    if (!view) return null;
+    const final = finalEventOf(view);
+    if (final) return final;
+    if (view.status === 'queued') return { type: 'queued', requestId: id, position: (await this.queuePosition(id)) ?? 1 };
+    if (view.progress) return { type: 'progress', requestId: id, step: view.progress.step, totalSteps: view.progress.totalSteps, previewPng: null };
+    return { type: 'running', requestId: id, attempt: view.attempts };
+  }
+
+  private async toEvent(m: Exclude<BusMessage, { t: 'abort' }>): Promise<RequestEvent> {
+    switch (m.t) {
+      case 'queued':
+        return { type: 'queued', requestId: m.id, position: m.pos };
+      case 'running':
+        return { type: 'running', requestId: m.id, attempt: m.a };
+      case 'progress': {
+        let previewPng: Buffer | null = m.png ? Buffer.from(m.png, 'base64') : null;
+        if (!previewPng && m.row) {
+          const row = await this.db.prisma.request.findUnique({ where: { id: m.id }, select: { previewPng: true } });
+          previewPng = row?.previewPng ? Buffer.from(row.previewPng) : null;
+        }
+        return { type: 'progress', requestId: m.id, step: m.s, totalSteps: m.n, previewPng };
+      }
+      case 'succeeded': {
+        const images = await this.db.prisma.requestImage.findMany({ where: { requestId: m.id }, select: IMAGE_META });
+        return { type: 'succeeded', requestId: m.id, images: toRequestViewImages(images) };
+      }
+      case 'failed':
+        return { type: 'failed', requestId: m.id, error: m.e };
+      case 'cancelled':
+        return { type: 'cancelled', requestId: m.id };
+    }
+  }
+}
+
+function toRequestViewImages(images: readonly ImageMeta[]): ImageRef[] {
+  return [...images].sort((a, b) => (a.index < 0 ? 1000 - a.index : a.index) - (b.index < 0 ? 1000 - b.index : b.index)).map(imageRefFromRow);
+}
+
+export function finalEventOf(v: RequestView): RequestEvent | null {
+  switch (v.status as RequestStatus) {
+    case 'succeeded':
+      return { type: 'succeeded', requestId: v.id, images: v.images };
+    case 'failed':
+      return { type: 'failed', requestId: v.id, error: v.error ?? 'failed' };
+    case 'cancelled':
+      return { type: 'cancelled', requestId: v.id };
+    default:
+      return null;
+  }
+}
+
+function isFinal(e: RequestEvent): boolean {
+  return e.type === 'succeeded' || e.type === 'failed' || e.type === 'cancelled';
+}
+
+/**
+ * Orders one request's events (async conversions run one at a time), drops everything after the
+ * final event, and coalesces progress to at most one per interval (latest wins).
+ */
+class EventSink {
+  private chain: Promise<void> = Promise.resolve();
+  private finished = false;
+  private closed = false;
+  private lastProgressAt = 0;
+  private pendingProgress: RequestEvent | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  onFinal: (() => void) | null = null;
+
+  constructor(
+    private readonly listener: RequestEventListener,
+    private readonly minProgressIntervalMs: number,
+  ) {}
+
+  enqueue(produce: () => Promise<RequestEvent[]>): void {
+    this.chain = this.chain
+      .then(async () => {
+        if (this.finished || this.closed) return;
+        for (const ev of await produce()) this.offer(ev);
+      })
+      .catch(() => undefined);
+  }
+
+  private offer(ev: RequestEvent): void {
+    if (this.finished || this.closed) return;
+    if (ev.type === 'progress' && this.minProgressIntervalMs > 0) {
+      const wait = this.lastProgressAt + this.minProgressIntervalMs - Date.now();
+      if (wait > 0) {
+        this.pendingProgress = ev;
+        this.timer ??= setTimeout(() => {
+          this.timer = null;
+          const p = this.pendingProgress;
+          this.pendingProgress = null;
+          if (p) this.emit(p);
+        }, wait);
+        return;
+      }
+    }
+    if (isFinal(ev)) {
+      this.finished = true;
+      this.pendingProgress = null;
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+    }
+    this.emit(ev);
+    if (this.finished) this.onFinal?.();
+  }
+
+  private emit(ev: RequestEvent): void {
+    if (this.closed) return;
+    if (ev.type === 'progress') this.lastProgressAt = Date.now();
+    try {
+      this.listener(ev);
+    } catch {
+      // A throwing listener must not break delivery to others or the ordering chain.
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export function isUuid(id: string): boolean {
+  return UUID_RE.test(id);
+}
+
+type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
+
+async function queuePositionOn(q: Queryable, id: string): Promise<number | null> {
+  const { rows } = await q.query<{ position: number | null }>(
+    `SELECT CASE WHEN r.status = 'queued' THEN
+       (SELECT count(*)::int FROM requests o WHERE o.status = 'queued' AND (o.created_at, o.id) <= (r.created_at, r.id))
+     END AS position
+     FROM requests r WHERE r.id = $1`,
+    [id],
+  );
+  return rows[0]?.position ?? null;
+}
+
+async function insertRequestRow(client: pg.PoolClient, id: string, userKey: string, r: NewRequest): Promise<void> {
+  await client.query(
+    `INSERT INTO requests (id, kind, status, platform, workspace_id, channel_id, user_id, user_key, model, sampler, steps, eta, seed, count,
+       options, noise_demo, input_image, batch_key, queue_name, boss_job_id, reply_to, derived_from_id)
+     VALUES ($1, $2::"RequestKind", 'queued', $3::"Platform", $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15::jsonb, $16, $17, $18, $1, $19::jsonb, $20)`,
+    [
+      id,
+      r.kind,
+      r.requester.platform,
+      r.requester.workspaceId ?? null,
+      r.requester.channelId ?? null,
+      r.requester.userId,
+      userKey,
+      r.model,
+      r.sampler,
+      r.steps,
+      r.eta,
+      r.seed,
+      r.count,
+      JSON.stringify(r.options),
+      r.noiseDemo === null ? null : JSON.stringify(r.noiseDemo),
+      r.inputImage,
+      r.batchKey,
+      r.queueName,
+      JSON.stringify(r.replyTo ?? null),
+      r.derivedFromId,
+    ],
+  );
+}

@@ -1,0 +1,133 @@
+/**
+ * The durable queue: pg-boss 10 on the shared pool. pg-boss owns leases (expireInSeconds), retries
+ * and SKIP LOCKED fetching; the requests table stays the source of truth for what a user sees.
+ *
+ * One pg-boss queue per batch key (model, sampler, steps, options): a worker fetching up to B jobs
+ * from one queue gets jobs that can share an ONNX batch. Job ids equal request ids.
+ */
+import { createHash } from 'node:crypto';
+import PgBoss from 'pg-boss';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+
+export const NOISE_DEMO_QUEUE = 'noise-demo';
+
+export interface QueueOptions {
+  readonly expireInSeconds: number;
+  readonly retryLimit: number;
+  readonly maintenanceIntervalSeconds: number;
+}
+
+export interface JobData {
+  readonly requestId: string;
+}
+
+export interface FetchedJob {
+  readonly id: string;
+  readonly queue: string;
+  readonly requestId: string;
+  /** How many times pg-boss handed this job out before (crashes, expiries, failures). */
+  readonly retryCount: number;
+}
+
+/** Something that runs SQL: the pool, or a client inside an open transaction. */
+export interface SqlRunner {
+  query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
+/** Stable JSON (sorted keys) so equal options give equal batch keys. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function batchKeyOf(p: { model: string; sampler: string; steps: number; options: Readonly<Record<string, unknown>> }): string {
+  return canonicalJson({ model: p.model, sampler: p.sampler, steps: p.steps, options: p.options });
+}
+
+export function queueNameForBatchKey(batchKey: string): string {
+  return `gen-${createHash('sha1').update(batchKey).digest('hex').slice(0, 20)}`;
+}
+
+function asDb(runner: SqlRunner): PgBoss.Db {
+  return { executeSql: (text: string, values: unknown[]) => runner.query(text, values) as Promise<{ rows: never[] }> };
+}
+
+export class JobQueue {
+  private readonly knownQueues = new Set<string>();
+
+  private constructor(
+    private readonly boss: PgBoss,
+    private readonly options: QueueOptions,
+  ) {}
+
+  /** Starts pg-boss (creating/migrating its schema) on `pool`. `supervise` runs lease-expiry maintenance (workers do). */
+  static async start(pool: pg.Pool, options: QueueOptions, log: Logger, supervise: boolean): Promise<JobQueue> {
+    const boss = new PgBoss({
+      db: asDb(pool),
+      supervise,
+      schedule: false,
+      migrate: true,
+      maintenanceIntervalSeconds: options.maintenanceIntervalSeconds,
+    });
+    boss.on('error', (err) => log.warn({ err }, 'pg-boss error'));
+    await boss.start();
+    return new JobQueue(boss, options);
+  }
+
+  /** Creates the queue once per process (idempotent in the database too). */
+  async ensureQueue(name: string): Promise<void> {
+    if (this.knownQueues.has(name)) return;
+    await this.boss.createQueue(name, {
+      name,
+      expireInSeconds: this.options.expireInSeconds,
+      retryLimit: this.options.retryLimit,
+      retryDelay: 0,
+      // Keep finished jobs briefly; the requests table is the long-term record.
+      retentionMinutes: 60 * 24,
+    });
+    this.knownQueues.add(name);
+  }
+
+  /** Enqueues the job for `requestId` inside the caller's transaction (`runner`), so row and job commit together. */
+  async send(queue: string, requestId: string, runner: SqlRunner): Promise<void> {
+    const data: JobData = { requestId };
+    const id = await this.boss.send(queue, data, {
+      id: requestId,
+      expireInSeconds: this.options.expireInSeconds,
+      retryLimit: this.options.retryLimit,
+      retryDelay: 0,
+      db: asDb(runner),
+    });
+    if (!id) throw new Error(`pg-boss refused job ${requestId} on ${queue}`);
+  }
+
+  /** Leases up to `batchSize` available jobs from `queue`. */
+  async fetch(queue: string, batchSize: number): Promise<FetchedJob[]> {
+    const jobs = await this.boss.fetch<JobData>(queue, { batchSize, includeMetadata: true });
+    return jobs.map((j) => ({ id: j.id, queue, requestId: j.data.requestId, retryCount: j.retryCount }));
+  }
+
+  async complete(queue: string, ids: string[]): Promise<void> {
+    if (ids.length > 0) await this.boss.complete(queue, ids);
+  }
+
+  /** Marks jobs failed; pg-boss re-offers them while retries remain. */
+  async fail(queue: string, ids: string[], reason: string): Promise<void> {
+    for (const id of ids) await this.boss.fail(queue, id, { reason });
+  }
+
+  async cancel(queue: string, id: string): Promise<void> {
+    await this.boss.cancel(queue, id);
+  }
+
+  async stop(): Promise<void> {
+    await this.boss.stop({ graceful: false, close: false, wait: true });
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The service adapters call. Discord, Slack, the web API and the CLI only translate their
+ * platform's gestures into these calls and render the events back; all persistence, limits,
+ * queueing and cross-process progress live behind this interface.
+ *
+ * One `GenerationService` instance exists per process (built by src/main.ts, handed to adapters).
+ * It works the same in every ROLE: submit/read/watch go through Postgres, so a bot process and the
+ * worker processes that run its jobs may live on different machines.
+ */
+import type {
+  Json,
+  NoiseDemoParams,
+  Platform,
+  RequestEventListener,
+  RequestKind,
+  RequestView,
+  Requester,
+} from './types.ts';
+
+export * from './types.ts';
+
+export interface SubmitGenerationInput {
+  readonly requester: Requester;
+  /** Raw user parameters: { model, sampler, steps, seed?, count?, options? | eta? }. Validated by engine.validate. Omitted seed = random. */
+  readonly params: unknown;
+  /** Adapter-specific data needed to reply later (interaction token, channel + thread ts, ...). Stored as jsonb. */
+  readonly replyTo: Json;
+}
+
+export interface SubmitNoiseDemoInput {
+  readonly requester: Requester;
+  /** Raw { model, seed?, timesteps?, denoiseFrom? }; validated here. */
+  readonly params: unknown;
+  /** Optional input image (PNG/JPEG/WebP bytes); the model's own sample is used otherwise. */
+  readonly image?: Buffer | undefined;
+  readonly replyTo: Json;
+}
+
+export interface Submitted {
+  readonly id: string;
+  /** 1 = next to run. */
+  readonly position: number;
+}
+
+export interface ReplayOverrides {
+  readonly sampler?: string;
+  readonly steps?: number;
+  readonly options?: Record<string, unknown>;
+  readonly count?: number;
+}
+
+export interface StoredImage {
+  readonly bytes: Buffer;
+  readonly contentType: 'image/png' | 'image/gif';
+  readonly sha256: string;
+}
+
+export interface WatchOptions {
+  /**
+   * Coalesce progress events to at most one per this many ms (the latest wins); queued/running and
+   * final events are never dropped. Chat adapters use this to respect edit rate limits. Default 0.
+   */
+  readonly minProgressIntervalMs?: number;
+}
+
+export interface GenerationService {
+  /**
+   * Validates (engine.validate; ValidationError naming the field), applies limits (RateLimitError with
+   * retryAfterSeconds and a user-facing message), stores the request with its seed and enqueues it.
+   * Returns the new id and the queue position (1 = next).
+   */
+  submitGeneration(input: SubmitGenerationInput): Promise<Submitted>;
+
+  /** Same contract as submitGeneration for a forward-noising demo (grid PNG + GIF result). */
+  submitNoiseDemo(input: SubmitNoiseDemoInput): Promise<Submitted>;
+
+  /** The request with status, parameters, seed, timings and image refs; null if unknown. */
+  getRequest(id: string): Promise<RequestView | null>;
+
+  /** The requester's most recent requests, newest first (limit capped at 100). */
+  listRecentRequests(requester: Requester, limit?: number): Promise<RequestView[]>;
+
+  /** Same parameters as `id` with a fresh random seed, submitted for `requester`. */
+  reroll(id: string, requester: Requester, replyTo: Json): Promise<Submitted>;
+
+  /**
+   * Same seed (and parameters) as `id`, optionally with another sampler / steps / options, submitted
+   * for `requester`. Without overrides the images are byte-identical to the original's.
+   */
+  replay(id: string, requester: Requester, replyTo: Json, overrides?: ReplayOverrides): Promise<Submitted>;
+
+  /** Cancels a queued request (running ones are aborted at the next step). Only its requester may. Returns whether it changed. */
+  cancel(id: string, requester: Requester): Promise<boolean>;
+
+  /**
+   * Subscribes to one request's events from whichever process runs it. The current state is
+   * delivered first (queued with position, running, or the final event if already finished), so a
+   * late watcher never misses the end. Returns unsubscribe.
+   */
+  watch(id: string, listener: RequestEventListener, options?: WatchOptions): () => void;
+
+  /**
+   * Subscribes to events of every request of one platform (e.g. a bot delivering final replies for
+   * requests it did not watch individually, or after a restart). Returns unsubscribe.
+   */
+  watchPlatform(platform: Platform, listener: RequestEventListener, options?: WatchOptions): () => void;
+
+  /**
+   * Atomically marks the final reply of a finished request as delivered. Returns true for exactly one
+   * caller across all processes and restarts; only that caller sends the final reply. False if already
+   * claimed or not finished yet.
+   */
+  claimDelivery(id: string): Promise<boolean>;
+
+  /** Finished requests of `platform` whose final reply was never claimed (for a restarted bot), oldest first. */
+  pendingDeliveries(platform: Platform, limit?: number): Promise<RequestView[]>;
+
+  /** Queued or running requests of `platform` (a restarted bot re-attaches watchers to them). */
+  activeRequests(platform: Platform): Promise<RequestView[]>;
+
+  /** Image bytes: index 0..count-1, 'grid' (all images, labelled) or 'gif' (noise demo). Null if absent. */
+  getImage(id: string, index: number | 'grid' | 'gif'): Promise<StoredImage | null>;
+
+  /** Current 1-based queue position of a queued request; null if not queued. */
+  queuePosition(id: string): Promise<number | null>;
+}
+
+export type { RequestKind };
+export type { NoiseDemoParams };

@@ -1,0 +1,130 @@
+/**
+ * The vocabulary adapters (Discord, Slack, web, CLI) share with the job system. Everything here is
+ * plain data so it can cross process boundaries (NOTIFY payloads, HTTP JSON) unchanged.
+ */
+
+export type Platform = 'discord' | 'slack' | 'web' | 'cli';
+export const PLATFORMS: readonly Platform[] = ['discord', 'slack', 'web', 'cli'];
+
+export type RequestKind = 'generate' | 'noise_demo';
+export type RequestStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export const FINAL_STATUSES: readonly RequestStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+/** JSON as stored in Postgres `jsonb` (reply targets, sampler options). */
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+/** Who asked. `workspaceId` is a Discord guild or Slack team; `channelId` is where they asked. */
+export interface Requester {
+  readonly platform: Platform;
+  readonly workspaceId?: string | undefined;
+  readonly channelId?: string | undefined;
+  readonly userId: string;
+}
+
+/** Noise-demo parameters (the input image, if any, travels separately as bytes). */
+export interface NoiseDemoParams {
+  readonly model: string;
+  readonly seed: number;
+  readonly timesteps?: number[] | undefined;
+  readonly denoiseFrom?: number | undefined;
+}
+
+export interface ImageRef {
+  /** 0..count-1 for single images; 'grid' for the labelled grid of a multi-image request; 'gif' for a noise-demo animation. */
+  readonly index: number | 'grid' | 'gif';
+  readonly contentType: 'image/png' | 'image/gif';
+  readonly bytes: number;
+  readonly sha256: string;
+}
+
+export interface RequestTimings {
+  /** Created -> first started. */
+  readonly queueMs: number | null;
+  /** Time inside the engine for the successful attempt. */
+  readonly samplingMs: number | null;
+  /** Created -> finished. */
+  readonly totalMs: number | null;
+}
+
+/** A request as adapters see it. */
+export interface RequestView {
+  readonly id: string;
+  readonly kind: RequestKind;
+  readonly status: RequestStatus;
+  readonly requester: Requester;
+  readonly model: string;
+  readonly sampler: string | null;
+  readonly steps: number | null;
+  readonly eta: number | null;
+  readonly seed: number;
+  readonly count: number;
+  readonly options: Readonly<Record<string, Json>>;
+  /** Noise demo only. */
+  readonly noiseDemo: NoiseDemoParams | null;
+  readonly progress: { readonly step: number; readonly totalSteps: number } | null;
+  readonly error: string | null;
+  readonly attempts: number;
+  readonly createdAt: Date;
+  readonly startedAt: Date | null;
+  readonly finishedAt: Date | null;
+  readonly timings: RequestTimings;
+  /** Adapter-specific reply target given at submit time. */
+  readonly replyTo: Json;
+  readonly deliveredAt: Date | null;
+  /** The request this one re-rolled or replayed, if any. */
+  readonly derivedFrom: string | null;
+  readonly images: readonly ImageRef[];
+}
+
+/** Events for one request, in order. Exactly one final event (succeeded | failed | cancelled). */
+export type RequestEvent =
+  | { readonly type: 'queued'; readonly requestId: string; readonly position: number }
+  | { readonly type: 'running'; readonly requestId: string; readonly attempt: number }
+  | {
+      readonly type: 'progress';
+      readonly requestId: string;
+      readonly step: number;
+      readonly totalSteps: number;
+      /** PNG of the predicted x_0 after this step, when the worker produced one. */
+      readonly previewPng: Buffer | null;
+    }
+  | { readonly type: 'succeeded'; readonly requestId: string; readonly images: readonly ImageRef[] }
+  | { readonly type: 'failed'; readonly requestId: string; readonly error: string }
+  | { readonly type: 'cancelled'; readonly requestId: string };
+
+export type RequestEventListener = (event: RequestEvent) => void;
+
+/** A parameter was invalid; `field` names it (e.g. "steps", "options.eta"). HTTP maps it to 400. */
+export class ValidationError extends Error {
+  override readonly name = 'ValidationError';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type RateLimitReason = 'concurrent' | 'hourly' | 'queue_full';
+
+/** The request was refused by a limit; retry after `retryAfterSeconds`. HTTP maps it to 429 + Retry-After. */
+export class RateLimitError extends Error {
+  override readonly name = 'RateLimitError';
+  constructor(
+    readonly retryAfterSeconds: number,
+    readonly reason: RateLimitReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** No such request (or image). HTTP maps it to 404. */
+export class NotFoundError extends Error {
+  override readonly name = 'NotFoundError';
+}
+
+/** The requester may not act on this request (e.g. cancel someone else's). HTTP maps it to 403. */
+export class ForbiddenError extends Error {
+  override readonly name = 'ForbiddenError';
+}
