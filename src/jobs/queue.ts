@@ -59,8 +59,18 @@ function asDb(runner: SqlRunner): PgBoss.Db {
   return { executeSql: (text: string, values: unknown[]) => runner.query(text, values) as Promise<{ rows: never[] }> };
 }
 
+/**
+ * pg-boss gets two more retries than our own limit: if it gave up first (a job expiring on its last
+ * attempt), the request row would stay "running" forever. This way the worker always sees the job
+ * once more and fails the request itself, in our table, with a message.
+ */
+function bossRetryLimit(ourRetryLimit: number): number {
+  return ourRetryLimit + 2;
+}
+
 export class JobQueue {
   private readonly knownQueues = new Set<string>();
+  private readonly creating = new Map<string, Promise<void>>();
 
   private constructor(
     private readonly boss: PgBoss,
@@ -81,18 +91,41 @@ export class JobQueue {
     return new JobQueue(boss, options);
   }
 
-  /** Creates the queue once per process (idempotent in the database too). */
+  /**
+   * Creates the queue if needed: once per process (concurrent callers share one attempt), and
+   * across processes by retrying, because pg-boss creating the same partition concurrently can
+   * deadlock; the loser finds the queue made by the winner.
+   */
   async ensureQueue(name: string): Promise<void> {
     if (this.knownQueues.has(name)) return;
-    await this.boss.createQueue(name, {
-      name,
-      expireInSeconds: this.options.expireInSeconds,
-      retryLimit: this.options.retryLimit,
-      retryDelay: 0,
-      // Keep finished jobs briefly; the requests table is the long-term record.
-      retentionMinutes: 60 * 24,
-    });
-    this.knownQueues.add(name);
+    let pending = this.creating.get(name);
+    if (!pending) {
+      pending = this.createQueueWithRetry(name).finally(() => this.creating.delete(name));
+      this.creating.set(name, pending);
+    }
+    await pending;
+  }
+
+  private async createQueueWithRetry(name: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (!(await this.boss.getQueue(name))) {
+          await this.boss.createQueue(name, {
+            name,
+            expireInSeconds: this.options.expireInSeconds,
+            retryLimit: bossRetryLimit(this.options.retryLimit),
+            retryDelay: 0,
+            // Keep finished jobs briefly; the requests table is the long-term record.
+            retentionMinutes: 60 * 24,
+          });
+        }
+        this.knownQueues.add(name);
+        return;
+      } catch (err) {
+        if (attempt >= 5) throw err;
+        await new Promise((r) => setTimeout(r, 20 + Math.random() * 100 * attempt));
+      }
+    }
   }
 
   /** Enqueues the job for `requestId` inside the caller's transaction (`runner`), so row and job commit together. */
@@ -101,7 +134,7 @@ export class JobQueue {
     const id = await this.boss.send(queue, data, {
       id: requestId,
       expireInSeconds: this.options.expireInSeconds,
-      retryLimit: this.options.retryLimit,
+      retryLimit: bossRetryLimit(this.options.retryLimit),
       retryDelay: 0,
       db: asDb(runner),
     });

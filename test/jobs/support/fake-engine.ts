@@ -1,0 +1,122 @@
+/**
+ * A fast, deterministic stand-in below the engine seam: images depend only on (seed, sampler,
+ * steps, options, image index), like the real engine's, so batching and replay can be checked
+ * byte for byte without ONNX. `stepMs` controls how long a job holds its lease.
+ */
+import { z } from 'zod';
+import type { Tensor } from '../../../src/core/tensor.ts';
+import type { EnginePort, GenerationParams, GenerationResult, NoiseDemoInput, NoiseDemoResult, RenderPort, StepProgress } from '../../../src/jobs/engine-port.ts';
+
+export class FakeParamError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const paramsSchema = z
+  .object({
+    model: z.literal('fake'),
+    sampler: z.enum(['ddpm', 'ddim']).default('ddim'),
+    steps: z.number().int().min(1).max(100).default(4),
+    seed: z.number().int().min(0).max(2 ** 32 - 1),
+    count: z.number().int().min(1).max(16).default(1),
+    options: z.object({ eta: z.number().min(0).max(1).default(0) }).strict().default({}),
+  })
+  .strict();
+
+const SIZE = 4;
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function hashString(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+export interface FakeEngineOptions {
+  stepMs?: number;
+}
+
+export class FakeEngine implements EnginePort {
+  /** Sizes of every generateBatch call, to observe micro-batching. */
+  readonly batchSizes: number[] = [];
+  stepMs: number;
+
+  constructor(options: FakeEngineOptions = {}) {
+    this.stepMs = options.stepMs ?? 5;
+  }
+
+  readonly models = {
+    get(name: string) {
+      if (name !== 'fake') throw new FakeParamError('model', `unknown model "${name}"`);
+      return { name };
+    },
+  };
+
+  validate(params: unknown): GenerationParams {
+    const r = paramsSchema.safeParse(params);
+    if (!r.success) {
+      const issue = r.error.issues[0]!;
+      throw new FakeParamError(issue.path.join('.') || 'params', issue.message);
+    }
+    return r.data;
+  }
+
+  async generateBatch(params: GenerationParams[], onProgress?: (i: number, p: StepProgress) => void, signal?: AbortSignal): Promise<GenerationResult[]> {
+    this.batchSizes.push(params.length);
+    const first = params[0]!;
+    for (const p of params) {
+      if (p.model !== first.model || p.sampler !== first.sampler || p.steps !== first.steps || JSON.stringify(p.options) !== JSON.stringify(first.options)) {
+        throw new Error('batch mixes parameters');
+      }
+    }
+    for (let step = 1; step <= first.steps; step++) {
+      if (signal?.aborted) throw signal.reason;
+      await new Promise((r) => setTimeout(r, this.stepMs));
+      params.forEach((p, i) => onProgress?.(i, { step, totalSteps: p.steps, predOriginalSample: imagesFor(p, step) }));
+    }
+    if (signal?.aborted) throw signal.reason;
+    return params.map((p) => ({ images: imagesFor(p, p.steps) }));
+  }
+
+  async noiseDemo(input: NoiseDemoInput): Promise<NoiseDemoResult> {
+    const tag = `${input.model}:${input.seed}:${(input.timesteps ?? []).join(',')}:${input.image?.length ?? 0}`;
+    return { gridPng: Buffer.from(`grid:${tag}`), gif: Buffer.from(`GIF89a:${tag}`) };
+  }
+}
+
+function imagesFor(p: GenerationParams, step: number): Tensor {
+  const per = SIZE * SIZE;
+  const data = new Float32Array(p.count * per);
+  for (let k = 0; k < p.count; k++) {
+    const rand = mulberry32(p.seed ^ hashString(`${p.sampler}:${p.steps}:${JSON.stringify(p.options)}:${k}:${step}`));
+    for (let j = 0; j < per; j++) data[k * per + j] = rand() * 2 - 1;
+  }
+  return { data, shape: [p.count, 1, SIZE, SIZE] };
+}
+
+/** "PNG" bytes: the PNG signature followed by the quantised pixels; deterministic like the real encoder. */
+export const fakeRender: RenderPort = {
+  async toPng(images: Tensor, index?: number): Promise<Buffer> {
+    const per = images.data.length / images.shape[0]!;
+    const slice = index === undefined ? images.data : images.data.subarray(index * per, (index + 1) * per);
+    const pixels = Buffer.from(Array.from(slice, (v) => Math.round((v + 1) * 127.5)));
+    return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pixels]);
+  },
+  async previewPng(t: Tensor): Promise<Buffer> {
+    return this.toPng(t, 0);
+  },
+};
