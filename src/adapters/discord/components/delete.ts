@@ -1,0 +1,29 @@
+/** 🗑️ Delete: removes a result message; only its requester or a member with Manage Messages may. */
+import { MessageFlags, PermissionFlagsBits } from 'discord.js';
+import { ForbiddenError, NotFoundError } from '../../../jobs/service.ts';
+import type { AdapterContext, ComponentHandler, ComponentInteraction } from '../context.ts';
+import { respondWithError } from '../context.ts';
+import { loggableError, userMessage } from '../errors.ts';
+
+async function execute(interaction: ComponentInteraction, requestId: string, ctx: AdapterContext): Promise<void> {
+  try {
+    const view = await ctx.service.getRequest(requestId);
+    if (!view) throw new NotFoundError('That request no longer exists.');
+    const isRequester = view.requester.userId === interaction.user.id;
+    const canManage = interaction.memberPermissions?.has(PermissionFlagsBits.ManageMessages) ?? false;
+    if (!isRequester && !canManage) throw new ForbiddenError('Only the person who asked for this image or a member with Manage Messages can delete it.');
+  } catch (error) {
+    await respondWithError(interaction, error, ctx);
+    return;
+  }
+  // @original of a component interaction is the message the button is on.
+  await interaction.deferUpdate();
+  try {
+    await interaction.deleteReply();
+  } catch (error) {
+    ctx.logger.warn({ err: loggableError(error), requestId }, 'could not delete a result message');
+    await interaction.followUp({ content: userMessage(error), flags: MessageFlags.Ephemeral }).catch(() => undefined);
+  }
+}
+
+export const deleteButton: ComponentHandler = { action: 'delete', execute };

@@ -1,0 +1,101 @@
+/**
+ * The Discord adapter: logs the bot in (Guilds intent only: slash commands and buttons need no
+ * privileged intents), turns interactions into GenerationService calls and renders each request's
+ * events back into its message. Commands are registered separately (`npm run discord:register`).
+ */
+import type { Interaction } from 'discord.js';
+import { Client, Events, GatewayIntentBits } from 'discord.js';
+import type { GenerationService } from '../../jobs/service.ts';
+import { COMMANDS_BY_NAME } from './commands/index.ts';
+import { COMPONENT_HANDLERS } from './components/index.ts';
+import { loadDiscordEnv } from './config.ts';
+import type { AdapterContext, AdapterLogger, AdapterTuning, EngineCatalog } from './context.ts';
+import { DEFAULT_TUNING, respondWithError } from './context.ts';
+import { parseComponentId } from './custom-id.ts';
+import { DeliveryManager } from './delivery.ts';
+import { loggableError, UserInputError } from './errors.ts';
+import { DiscordMessenger } from './reply-target.ts';
+
+export { loadDiscordEnv } from './config.ts';
+export type { DiscordEnv } from './config.ts';
+
+export interface DiscordAdapterOptions {
+  readonly service: GenerationService;
+  readonly engine: EngineCatalog;
+  readonly logger: AdapterLogger;
+  /** The process environment (or a test's); only DISCORD_* variables are read. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Timing knobs; tests shorten them. */
+  readonly tuning?: Partial<AdapterTuning>;
+}
+
+export interface DiscordAdapter {
+  /** Stops taking interactions, lets edits under way finish, logs out. */
+  stop(): Promise<void>;
+}
+
+/** Resolves once the bot is connected and has re-attached to requests it was answering before. */
+export async function startDiscordAdapter(options: DiscordAdapterOptions): Promise<DiscordAdapter> {
+  const env = loadDiscordEnv(options.env);
+  const tuning: AdapterTuning = { ...DEFAULT_TUNING, ...options.tuning };
+  const logger = options.logger;
+  const client = new Client({
+    intents: [GatewayIntentBits.Guilds],
+    ...(env.DISCORD_API_BASE ? { rest: { api: env.DISCORD_API_BASE } } : {}),
+  });
+  const messenger = new DiscordMessenger(client.rest);
+  const deliveries = new DeliveryManager({ service: options.service, engine: options.engine, messenger, logger, tuning });
+  const ctx: AdapterContext = { service: options.service, engine: options.engine, logger, env, tuning, deliveries, messenger };
+  const inFlight = new Set<Promise<void>>();
+  let stopping = false;
+
+  client.on(Events.InteractionCreate, (interaction) => {
+    if (stopping) return;
+    const handling = handleInteraction(interaction, ctx).catch((error: unknown) => logger.error({ err: loggableError(error) }, 'discord interaction handler crashed'));
+    inFlight.add(handling);
+    void handling.finally(() => inFlight.delete(handling));
+  });
+  client.on(Events.Error, (error) => logger.error({ err: loggableError(error) }, 'discord client error'));
+  client.on(Events.ShardDisconnect, (event) => logger.warn({ code: event.code }, 'discord gateway disconnected'));
+
+  const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
+  await client.login(env.DISCORD_TOKEN);
+  await ready;
+  if (client.application?.id && client.application.id !== env.DISCORD_APPLICATION_ID) {
+    logger.warn({ configured: env.DISCORD_APPLICATION_ID, actual: client.application.id }, 'DISCORD_APPLICATION_ID does not match the token');
+  }
+  await deliveries.resume();
+  logger.info({ user: client.user?.tag }, 'discord adapter ready');
+
+  return {
+    async stop() {
+      stopping = true;
+      await Promise.allSettled([...inFlight]);
+      await deliveries.stop();
+      await client.destroy();
+      logger.info({}, 'discord adapter stopped');
+    },
+  };
+}
+
+async function handleInteraction(interaction: Interaction, ctx: AdapterContext): Promise<void> {
+  if (interaction.isChatInputCommand()) {
+    const command = COMMANDS_BY_NAME.get(interaction.commandName);
+    if (!command) {
+      await respondWithError(interaction, new UserInputError(`Unknown command /${interaction.commandName}; the commands may need re-registering.`), ctx);
+      return;
+    }
+    ctx.logger.debug({ command: command.name, user: interaction.user.id }, 'discord command');
+    await command.execute(interaction, ctx);
+    return;
+  }
+  if (interaction.isButton() || interaction.isStringSelectMenu()) {
+    const parsed = parseComponentId(interaction.customId);
+    if (!parsed) {
+      await respondWithError(interaction, new UserInputError('This button belongs to an older version of the bot and no longer works.'), ctx);
+      return;
+    }
+    ctx.logger.debug({ action: parsed.action, requestId: parsed.requestId, user: interaction.user.id }, 'discord component');
+    await COMPONENT_HANDLERS[parsed.action].execute(interaction, parsed.requestId, ctx);
+  }
+}

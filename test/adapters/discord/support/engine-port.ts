@@ -1,0 +1,55 @@
+/**
+ * The real Engine behind the job system's EnginePort/RenderPort seam, rendering exactly as the CLI
+ * does (imagePng per image, batchPng for the grid), plus a gate tests close to hold jobs "running"
+ * (bot restarts, expiring tokens, rate limits) without changing what the engine computes.
+ */
+import type { Engine } from '../../../../src/engine/index.ts';
+import type { EnginePort, RenderPort } from '../../../../src/jobs/engine-port.ts';
+import { batchPixels, batchPng, imagePng, pixelsToPng } from '../../../../src/render/index.ts';
+
+export class JobGate {
+  private opened: Promise<void> = Promise.resolve();
+  private release: (() => void) | null = null;
+  /** Jobs that reached the gate since it was last closed. */
+  waiting = 0;
+
+  close(): void {
+    if (this.release) return;
+    this.waiting = 0;
+    this.opened = new Promise((resolve) => (this.release = resolve));
+  }
+
+  open(): void {
+    this.release?.();
+    this.release = null;
+  }
+
+  async pass(): Promise<void> {
+    if (this.release) this.waiting += 1;
+    await this.opened;
+  }
+}
+
+export function realEnginePort(engine: Engine, gate: JobGate): EnginePort {
+  return {
+    models: { get: (name) => engine.model(name) },
+    validate: (params) => engine.validate(params),
+    async generateBatch(params, onProgress, signal) {
+      await gate.pass();
+      return engine.generateBatch(
+        params,
+        onProgress && ((i, p) => onProgress(i, { step: p.step, totalSteps: p.totalSteps, predOriginalSample: p.predictedX0 })),
+        signal,
+      );
+    },
+    async noiseDemo(input) {
+      await gate.pass();
+      return engine.noiseDemo(input);
+    },
+  };
+}
+
+export const realRender: RenderPort = {
+  toPng: (images, index) => (index === undefined ? batchPng(images) : imagePng(images, index)),
+  previewPng: (tensor) => pixelsToPng(batchPixels(tensor)),
+};
