@@ -64,6 +64,8 @@ export interface FakeInteraction {
   readonly callbacks: CallbackRecord[];
   /** The message `@original` refers to: the response (commands) or the clicked message (components). */
   original: FakeMessage | null;
+  /** The message the bot created as its initial response (callback 4 or 5), if any. */
+  response: FakeMessage | null;
   readonly followups: FakeMessage[];
   /** Edits of `@original` (each PATCH), in order. */
   readonly edits: FakeMessage['history'];
@@ -353,6 +355,7 @@ export class FakeDiscord {
       createdAt: Date.now(),
       callbacks: [],
       original: message ?? null,
+      response: null,
       followups: [],
       edits: [],
     };
@@ -542,6 +545,7 @@ export class FakeDiscord {
       case 4: // CHANNEL_MESSAGE_WITH_SOURCE
       case 5: // DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE
         interaction.original = this.createMessage(type === 5 ? { flags: data?.['flags'] } : (data ?? {}), files, interaction.token);
+        interaction.response = interaction.original;
         break;
       case 6: // DEFERRED_UPDATE_MESSAGE
         break;

@@ -99,9 +99,9 @@ export class Harness {
     await this.database.drop();
   }
 
-  /** Waits for the interaction's @original message to satisfy `check`. */
+  /** Waits for the message the bot created in response to the interaction to satisfy `check`. */
   async original(interaction: FakeInteraction, check: (m: FakeMessage) => boolean, what: string, timeoutMs = 30_000): Promise<FakeMessage> {
-    return this.fake.waitFor(() => (interaction.original && check(interaction.original) ? interaction.original : null), timeoutMs, what);
+    return this.fake.waitFor(() => (interaction.response && check(interaction.response) ? interaction.response : null), timeoutMs, what);
   }
 
   /** The finished result: @original carrying the final embed (title starts with ✨, 🌫️, 🎞️, ❌). */
@@ -117,7 +117,7 @@ export class Harness {
         if (direct) return String(direct.data?.['content'] ?? '');
         const followup = interaction.followups.find((f) => (f.flags & 64) !== 0);
         if (followup) return followup.content;
-        if (interaction.original && (interaction.original.flags & 64) !== 0 && interaction.original.content) return interaction.original.content;
+        if (interaction.response && (interaction.response.flags & 64) !== 0 && interaction.response.content) return interaction.response.content;
         return null;
       },
       timeoutMs,
