@@ -3,6 +3,7 @@
  * no redirects, bounded in bytes and time, and checked before a single pixel is decoded.
  */
 import type { Attachment } from 'discord.js';
+import sharp from 'sharp';
 import type { ModelManifest } from '../../model/manifest.ts';
 import { ImageInputError, MAX_INPUT_BYTES, MAX_INPUT_SIDE, loadImageForModel } from '../../render/input.ts';
 import { UserInputError } from './errors.ts';
@@ -74,7 +75,21 @@ export async function downloadAttachment(url: string, policy: DownloadPolicy): P
   }
 }
 
-/** Decodes (under sharp's pixel limit) as the worker will, so a bad image is refused now, privately. */
+/**
+ * Refuses a bad image now, privately, instead of failing the job later. The header is read first
+ * without the pixel limit (reading a header decodes nothing) so that a decompression bomb is named
+ * as too large (sharp's limit would only report "not an image"); then the image is decoded under
+ * sharp's pixel limit as the worker will decode it.
+ */
 export async function checkImageBytes(bytes: Buffer, manifest: Pick<ModelManifest, 'image'>): Promise<void> {
+  const header = await sharp(bytes, { limitInputPixels: false, pages: 1 })
+    .metadata()
+    .catch(() => null);
+  const width = header?.width ?? 0;
+  const height = header?.pageHeight ?? header?.height ?? 0;
+  if (width > MAX_INPUT_SIDE || height > MAX_INPUT_SIDE) {
+    const megapixels = Math.round((width * height) / 1e6);
+    throw new ImageInputError(`the image is ${width}x${height} (${megapixels} megapixels); the limit is ${MAX_INPUT_SIDE}x${MAX_INPUT_SIDE}`);
+  }
   await loadImageForModel(bytes, manifest.image);
 }
