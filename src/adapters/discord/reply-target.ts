@@ -88,7 +88,7 @@ export class DiscordMessenger {
   ) {}
 
   /** Whether the interaction token is still good for at least `marginMs`. */
-  tokenUsable(target: ReplyTarget, marginMs = 5_000): boolean {
+  tokenUsable(target: ReplyTarget, marginMs = 1_000): boolean {
     return target.tokenExpiresAt - this.now() > marginMs;
   }
 
