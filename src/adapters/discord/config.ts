@@ -4,10 +4,10 @@
  */
 import { z } from 'zod';
 
-const snowflake = z.string().regex(/^\d{15,22}$/, 'must be a Discord id (a 15-22 digit number)');
+const snowflake = z.string({ required_error: 'is required' }).regex(/^\d{15,22}$/, 'must be a Discord id (a 15-22 digit number)');
 
 export const discordEnvSchema = z.object({
-  DISCORD_TOKEN: z.string().min(1, 'is required'),
+  DISCORD_TOKEN: z.string({ required_error: 'is required' }).min(1, 'is required'),
   DISCORD_APPLICATION_ID: snowflake,
   /** Register commands in this guild only (instant updates while developing); global otherwise. */
   DISCORD_GUILD_ID: snowflake.optional(),

@@ -3,6 +3,8 @@
  * and sampler plugins) once, instead of on every start: global registration propagates slowly and
  * is rate limited. With DISCORD_GUILD_ID set, registers in that guild only (instant, for development).
  */
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { REST, Routes } from 'discord.js';
 import type { RESTPutAPIApplicationCommandsResult } from 'discord.js';
 import { Engine } from '../../engine/index.ts';
@@ -24,7 +26,7 @@ export async function registerCommands(env: DiscordEnv, engine: EngineCatalog): 
   return (await rest.put(route, { body: commandDefinitions(engine) })) as RESTPutAPIApplicationCommandsResult;
 }
 
-async function main(): Promise<void> {
+export async function main(): Promise<void> {
   const env = loadDiscordEnv(process.env);
   const engine = await Engine.load({
     ...(process.env['MODELS_DIR'] ? { modelsDir: process.env['MODELS_DIR'] } : {}),
@@ -39,7 +41,8 @@ async function main(): Promise<void> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+// Run as a script (`npm run discord:register`), not when imported by tests.
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
   main().catch((error: unknown) => {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
