@@ -32,14 +32,15 @@ export function linspaceFloat32(start: number, end: number, steps: number): Floa
   return out;
 }
 
-/** diffusers' betas_for_alpha_bar with the cosine alpha_bar (computed in double, stored float32). */
-function squaredCosCapV2(steps: number, maxBeta = 0.999): Float32Array {
+/** Beta i of diffusers' betas_for_alpha_bar with the cosine alpha_bar, in double. */
+function squaredCosCapV2Beta(i: number, steps: number, maxBeta = 0.999): number {
   const alphaBar = (t: number) => Math.cos(((t + 0.008) / 1.008) * Math.PI / 2) ** 2;
-  const out = new Float32Array(steps);
-  for (let i = 0; i < steps; i++) {
-    out[i] = Math.min(1 - alphaBar((i + 1) / steps) / alphaBar(i / steps), maxBeta);
-  }
-  return out;
+  return Math.min(1 - alphaBar((i + 1) / steps) / alphaBar(i / steps), maxBeta);
+}
+
+/** diffusers' cosine betas: computed in double, stored float32. */
+function squaredCosCapV2(steps: number): Float32Array {
+  return Float32Array.from({ length: steps }, (_, i) => squaredCosCapV2Beta(i, steps));
 }
 
 export function makeBetas(schedule: BetaSchedule, numTrainTimesteps: number, betaStart: number, betaEnd: number): Float32Array {
@@ -51,6 +52,24 @@ export function makeBetas(schedule: BetaSchedule, numTrainTimesteps: number, bet
     case 'squaredcos_cap_v2':
       return squaredCosCapV2(numTrainTimesteps);
   }
+}
+
+/**
+ * The same betas in double precision, as the DDPM reference code (numpy float64) builds them; used where
+ * float32 cancellation would bias a result (e.g. 1 - abar_0 in the variational bound).
+ */
+export function makeBetasFloat64(schedule: BetaSchedule, numTrainTimesteps: number, betaStart: number, betaEnd: number): Float64Array {
+  const lerp = (a: number, b: number, i: number) => (numTrainTimesteps === 1 ? a : a + ((b - a) * i) / (numTrainTimesteps - 1));
+  return Float64Array.from({ length: numTrainTimesteps }, (_, i) => {
+    switch (schedule) {
+      case 'linear':
+        return lerp(betaStart, betaEnd, i);
+      case 'scaled_linear':
+        return lerp(Math.sqrt(betaStart), Math.sqrt(betaEnd), i) ** 2;
+      case 'squaredcos_cap_v2':
+        return squaredCosCapV2Beta(i, numTrainTimesteps);
+    }
+  });
 }
 
 export function scheduleFromBetas(betas: Float32Array): NoiseSchedule {

@@ -22,8 +22,8 @@ describe('forward process q(x_t | x_0) (DDPM eq. 4)', () => {
     for (let seed = 0; seed < seeds; seed++) {
       const xt = addNoise(schedule, x0, new TorchGenerator(seed).randn(x0.shape), t);
       for (let i = 0; i < 64; i++) {
-        sum[i] += xt.data[i]!;
-        sumSq[i] += xt.data[i]! ** 2;
+        sum[i] = sum[i]! + xt.data[i]!;
+        sumSq[i] = sumSq[i]! + xt.data[i]! ** 2;
       }
     }
     const abar = alphaBar(t);

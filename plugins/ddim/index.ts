@@ -1,0 +1,151 @@
+/**
+ * DDIM (Song et al. 2021), following diffusers' DDIMScheduler: eq. 12 with sigma_t(eta) of eq. 16.
+ * Deterministic at eta = 0; eta = 1 is DDPM-like ancestral sampling on the strided schedule.
+ */
+import { z } from 'zod';
+import type { Sampler, SamplerPlugin, SchedulerConfig, StepOutput } from '../../src/core/sampler.ts';
+import type { NoiseSource } from '../../src/core/rng.ts';
+import type { Tensor } from '../../src/core/tensor.ts';
+import {
+  checkStepCount,
+  checkStepInputs,
+  checkTimesteps,
+  clipOrThreshold,
+  commonConfigShape,
+  ddpmTimesteps,
+  parseConfig,
+  scheduleFromConfig,
+  type StepLimits,
+} from '../../src/core/timesteps.ts';
+
+const NAME = 'ddim';
+
+export const ddimConfigSchema = z.object({
+  ...commonConfigShape({ timestepSpacing: 'leading' }),
+  clip_sample: z.boolean().default(true),
+  clip_sample_range: z.number().positive().default(1.0),
+  set_alpha_to_one: z.boolean().default(true),
+});
+export type DdimConfig = z.output<typeof ddimConfigSchema>;
+
+const options = z
+  .object({
+    /** Weight of the eq. 16 noise: 0 = deterministic DDIM, 1 = DDPM-like. */
+    eta: z.number().min(0).max(1).default(0),
+    /** Re-derive epsilon from the clipped x0 (GLIDE); diffusers' DDIMPipeline passes None, i.e. off. */
+    use_clipped_model_output: z.boolean().optional(),
+  })
+  .strict();
+export type DdimOptions = z.output<typeof options>;
+
+function stepLimits(numTrainTimesteps: number): StepLimits {
+  return { min: 1, max: numTrainTimesteps, default: Math.min(50, numTrainTimesteps) };
+}
+
+export class DdimSampler implements Sampler {
+  readonly config: DdimConfig;
+  readonly eta: number;
+  readonly useClippedModelOutput: boolean;
+  private readonly alphasCumprod: Float32Array;
+  private readonly finalAlphaCumprod: number;
+  private numInferenceSteps: number | null = null;
+  private steps: number[];
+
+  constructor(config: SchedulerConfig, opts: DdimOptions) {
+    this.config = parseConfig(NAME, ddimConfigSchema, config);
+    this.eta = opts.eta;
+    this.useClippedModelOutput = opts.use_clipped_model_output ?? false;
+    this.alphasCumprod = scheduleFromConfig(NAME, this.config).alphasCumprod;
+    this.finalAlphaCumprod = this.config.set_alpha_to_one ? 1 : this.alphasCumprod[0]!;
+    this.steps = Array.from({ length: this.config.num_train_timesteps }, (_, i) => this.config.num_train_timesteps - 1 - i);
+  }
+
+  get timesteps(): readonly number[] {
+    return this.steps;
+  }
+
+  setTimesteps(numInferenceSteps: number): void {
+    const T = this.config.num_train_timesteps;
+    checkStepCount(NAME, numInferenceSteps, stepLimits(T));
+    const steps = ddpmTimesteps(this.config.timestep_spacing, T, numInferenceSteps, this.config.steps_offset);
+    checkTimesteps(NAME, steps, T, numInferenceSteps);
+    this.steps = steps;
+    this.numInferenceSteps = numInferenceSteps;
+  }
+
+  step(modelOutput: Tensor, t: number, sample: Tensor, rng: NoiseSource): StepOutput {
+    if (this.numInferenceSteps === null) throw new Error(`${NAME}: call setTimesteps before step`);
+    const n = checkStepInputs(NAME, modelOutput, sample);
+    const c = this.config;
+    if (!Number.isInteger(t) || t < 0 || t >= c.num_train_timesteps) {
+      throw new Error(`${NAME}: timestep ${t} outside 0..${c.num_train_timesteps - 1}`);
+    }
+
+    // 1. previous timestep: diffusers strides by T // n whatever the spacing (not the next list entry)
+    const prevT = t - Math.floor(c.num_train_timesteps / this.numInferenceSteps);
+
+    // 2. alphas, betas
+    const alphaProdT = this.alphasCumprod[t]!;
+    const alphaProdPrev = prevT >= 0 ? this.alphasCumprod[prevT]! : this.finalAlphaCumprod;
+    const betaProdT = 1 - alphaProdT;
+    const betaProdPrev = 1 - alphaProdPrev;
+    const sqrtA = Math.sqrt(alphaProdT);
+    const sqrtB = Math.sqrt(betaProdT);
+
+    // 3. predicted x0 and epsilon ("predicted x0" of eq. 12)
+    const out = modelOutput.data;
+    const x = sample.data;
+    const x0 = new Float32Array(n);
+    const epsilon = new Float32Array(n);
+    switch (c.prediction_type) {
+      case 'epsilon':
+        for (let i = 0; i < n; i++) x0[i] = (x[i]! - sqrtB * out[i]!) / sqrtA;
+        epsilon.set(out);
+        break;
+      case 'sample':
+        x0.set(out);
+        for (let i = 0; i < n; i++) epsilon[i] = (x[i]! - sqrtA * x0[i]!) / sqrtB;
+        break;
+      case 'v_prediction':
+        for (let i = 0; i < n; i++) {
+          x0[i] = sqrtA * x[i]! - sqrtB * out[i]!;
+          epsilon[i] = sqrtA * out[i]! + sqrtB * x[i]!;
+        }
+        break;
+    }
+
+    // 4. clip or threshold x0
+    clipOrThreshold(x0, sample.shape, c);
+
+    // 5. sigma_t(eta) of eq. 16
+    const variance = (betaProdPrev / betaProdT) * (1 - alphaProdT / alphaProdPrev);
+    const std = this.eta * Math.sqrt(variance);
+    if (this.useClippedModelOutput) {
+      for (let i = 0; i < n; i++) epsilon[i] = (x[i]! - sqrtA * x0[i]!) / sqrtB;
+    }
+
+    // 6-7. x_{t-1} = sqrt(abar_prev) x0 + sqrt(1 - abar_prev - sigma^2) eps (+ sigma z)
+    const dirCoeff = Math.sqrt(Math.max(0, 1 - alphaProdPrev - std * std));
+    const x0Coeff = Math.sqrt(alphaProdPrev);
+    const prev = epsilon; // reuse: each element is read before it is overwritten
+    if (this.eta > 0) {
+      const noise = rng.randn(modelOutput.shape);
+      for (let i = 0; i < n; i++) prev[i] = x0Coeff * x0[i]! + dirCoeff * epsilon[i]! + std * noise[i]!;
+    } else {
+      for (let i = 0; i < n; i++) prev[i] = x0Coeff * x0[i]! + dirCoeff * epsilon[i]!;
+    }
+    return { prevSample: { data: prev, shape: [...sample.shape] }, predOriginalSample: { data: x0, shape: [...sample.shape] } };
+  }
+}
+
+const plugin: SamplerPlugin<DdimOptions> = {
+  name: NAME,
+  description: 'DDIM (Song et al. 2021): deterministic at eta = 0, any step count',
+  options,
+  stepLimits,
+  create(config: SchedulerConfig, opts: DdimOptions): Sampler {
+    return new DdimSampler(config, options.parse(opts ?? {}));
+  },
+};
+
+export default plugin;

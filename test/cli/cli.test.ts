@@ -1,0 +1,121 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Engine } from '../../src/engine/index.ts';
+import { imagePng } from '../../src/render/index.ts';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const bin = path.join(root, 'bin/ddpm-bot.js');
+const models = ['--models-dir', path.join(root, 'test/fixtures')];
+let out: string;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function cli(...args: string[]): Promise<Run> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], { cwd: root });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+beforeAll(async () => {
+  out = await mkdtemp(path.join(tmpdir(), 'ddpm-cli-'));
+});
+
+describe('ddpm-bot CLI', () => {
+  it('generates a PNG at the native size, prints the seed, and the same seed gives the same bytes', async () => {
+    const a = path.join(out, 'a.png');
+    const b = path.join(out, 'b.png');
+    const c = path.join(out, 'c.png');
+    const args = ['generate', ...models, '--model', 'tiny', '--sampler', 'ddim', '--steps', '20'];
+    const first = await cli(...args, '--seed', '4294967295', '--out', a);
+    expect(first).toMatchObject({ code: 0, stdout: 'seed 4294967295\n' });
+    expect((await cli(...args, '--seed', '4294967295', '--out', b)).code).toBe(0);
+    expect((await cli(...args, '--seed', '1', '--out', c)).code).toBe(0);
+    const [pa, pb, pc] = await Promise.all([a, b, c].map((f) => readFile(f)));
+    expect(pa!.equals(pb!)).toBe(true);
+    expect(pa!.equals(pc!)).toBe(false);
+    const meta = await sharp(pa).metadata();
+    expect([meta.width, meta.height, meta.channels]).toEqual([8, 8, 1]);
+  });
+
+  it('writes what the engine computes for the same parameters (the image adapters deliver)', async () => {
+    const file = path.join(out, 'engine.png');
+    expect((await cli('generate', ...models, '--sampler', 'dpm-solver', '--steps', '12', '--seed', '99', '--out', file)).code).toBe(0);
+    const engine = await Engine.load({ modelsDir: path.join(root, 'test/fixtures') });
+    const result = await engine.generate(engine.validate({ model: 'tiny', sampler: 'dpm-solver', steps: 12, seed: 99 }));
+    expect((await readFile(file)).equals(await imagePng(result.images))).toBe(true);
+    await engine.close();
+  });
+
+  it('prints a random seed when none is given, which reproduces the image', async () => {
+    const first = await cli('generate', ...models, '--steps', '5', '--out', path.join(out, 'r1.png'));
+    const seed = /^seed (\d+)\n$/.exec(first.stdout)?.[1];
+    expect(seed).toBeDefined();
+    await cli('generate', ...models, '--steps', '5', '--seed', seed!, '--out', path.join(out, 'r2.png'));
+    expect((await readFile(path.join(out, 'r1.png'))).equals(await readFile(path.join(out, 'r2.png')))).toBe(true);
+  });
+
+  it('writes a grid for --count and a trajectory GIF', async () => {
+    const grid = path.join(out, 'grid.png');
+    const gif = path.join(out, 'traj.gif');
+    const run = await cli('generate', ...models, '--sampler', 'ddpm', '--steps', '30', '--count', '4', '--seed', '2', '--out', grid, '--gif', gif);
+    expect(run.code).toBe(0);
+    expect((await sharp(grid).metadata()).width).toBeGreaterThan(16);
+    expect((await sharp(gif, { animated: true }).metadata()).pages).toBe(30);
+  });
+
+  it('runs the noise demo on an image file', async () => {
+    const input = path.join(out, 'in.png');
+    await writeFile(input, await sharp({ create: { width: 50, height: 30, channels: 3, background: '#3060a0' } }).png().toBuffer());
+    const grid = path.join(out, 'noise.png');
+    const run = await cli('noise-demo', ...models, '--image', input, '--seed', '8', '--timesteps', '0,100,999', '--out', grid, '--gif', path.join(out, 'noise.gif'));
+    expect(run).toMatchObject({ code: 0, stdout: 'seed 8\n' });
+    expect((await sharp(grid).metadata()).format).toBe('png');
+  });
+
+  it('lists models and samplers', async () => {
+    expect((await cli('models', ...models)).stdout).toMatch(/^tiny\s+8x8x1/);
+    const samplers = (await cli('samplers')).stdout;
+    for (const name of ['ddpm', 'ddim', 'dpm-solver']) expect(samplers).toMatch(new RegExp(`^${name}\\s+steps 1\\.\\.`, 'm'));
+  });
+
+  it('has --help everywhere', async () => {
+    for (const args of [['--help'], ['generate', '--help'], ['noise-demo', '--help'], ['models', '--help']]) {
+      const run = await cli(...args);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/Usage: ddpm-bot/);
+    }
+  });
+
+  it.each([
+    [['generate', '--steps', 'ten', '--out', 'x.png'], /--steps must be an integer in 1..100000/],
+    [['generate', '--seed', '4294967296', '--out', 'x.png'], /--seed must be an integer in 0..4294967295/],
+    [['generate', '--count', '0', '--out', 'x.png'], /--count must be an integer in 1..16/],
+    [['generate', ...models, '--sampler', 'ddpm', '--steps', '5000', '--out', 'x.png'], /steps must be 1..1000 for ddpm \(got 5000\)/],
+    [['generate', ...models, '--sampler', 'euler', '--out', 'x.png'], /unknown sampler "euler"; available: ddim, ddpm, dpm-solver/],
+    [['generate', ...models, '--model', 'nope', '--out', 'x.png'], /unknown model "nope"; installed: tiny/],
+    [['generate', ...models, '--sampler', 'ddim', '--eta', '3', '--out', 'x.png'], /eta/],
+    [['generate'], /required option '-o, --out <file.png>' not specified/],
+    [['noise-demo', ...models, '--timesteps', '5,x', '--out', 'x.png'], /timesteps must be comma-separated integers/],
+    [['noise-demo', ...models, '--timesteps', '0,1000', '--out', 'x.png'], /timesteps must be integers in 0..999 \(got 1000\)/],
+    [['noise-demo', ...models, '--image', 'package.json', '--out', 'x.png'], /not an image/],
+    [['frobnicate'], /unknown command 'frobnicate'/],
+  ])('exits 2 with one line for bad input: %j', async (args, message) => {
+    const run = await cli(...args);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});

@@ -1,0 +1,130 @@
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TorchGenerator } from '../../src/core/rng.ts';
+import { Engine, ParamError } from '../../src/engine/index.ts';
+import { batchPng, imagePng, toPixels } from '../../src/render/index.ts';
+
+const modelsDir = path.resolve(import.meta.dirname, '../fixtures');
+let engine: Engine;
+
+beforeAll(async () => {
+  engine = await Engine.load({ modelsDir, executionProvider: 'cpu' });
+});
+afterAll(async () => engine.close());
+
+describe('engine', () => {
+  it('discovers the models and the sampler plugins', () => {
+    expect(engine.models.list().map((m) => m.name)).toEqual(['tiny']);
+    expect(engine.samplers.list().map((p) => p.name)).toEqual(expect.arrayContaining(['ddim', 'ddpm', 'dpm-solver']));
+  });
+
+  it('starts every request from ONE randn((count, C, H, W)) call of its seed', async () => {
+    // With zero steps of denoising nothing would change x_T; instead check through a 1-step DDIM:
+    // the first model input is x_T, which must be torch.randn((2,1,8,8)) of the seed.
+    const seen: Float32Array[] = [];
+    const session = await engine.denoiser('tiny');
+    const original = session.predict.bind(session);
+    session.predict = async (sample, t) => {
+      seen.push(Float32Array.from(sample.data));
+      return original(sample, t);
+    };
+    try {
+      await engine.generate(engine.validate({ model: 'tiny', sampler: 'ddim', steps: 1, seed: 77, count: 2 }));
+    } finally {
+      session.predict = original;
+    }
+    expect(Array.from(seen[0]!)).toEqual(Array.from(new TorchGenerator(77).randn([2, 1, 8, 8])));
+  });
+
+  it.each(['ddpm', 'ddim', 'dpm-solver'])('%s: a micro-batch gives every request exactly its solo images', async (sampler) => {
+    const steps = sampler === 'ddpm' ? 30 : 10;
+    const a = engine.validate({ model: 'tiny', sampler, steps, seed: 11, count: 2, ...(sampler === 'ddim' ? { eta: 0.5 } : {}) });
+    const b = { ...a, seed: 4_000_000_000, count: 1 };
+    const c = { ...a, seed: 12, count: 3 };
+    const batch = await engine.generateBatch([a, b, c]);
+    for (const [i, params] of [a, b, c].entries()) {
+      const alone = await engine.generate(params);
+      expect(batch[i]!.images.shape).toEqual([params.count, 1, 8, 8]);
+      expect(Array.from(batch[i]!.images.data)).toEqual(Array.from(alone.images.data));
+    }
+  });
+
+  it('a request with count K returns K images, and its grid PNG holds exactly those K images', async () => {
+    const result = await engine.generate(engine.validate({ model: 'tiny', steps: 5, seed: 3, count: 3 }));
+    expect(result.images.shape).toEqual([3, 1, 8, 8]);
+    const grid = await sharp(await batchPng(result.images)).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
+    for (let i = 0; i < 3; i++) {
+      const single = await sharp(await imagePng(result.images, i)).toColourspace('b-w').raw().toBuffer();
+      const expected = toPixels(result.images, i).data;
+      expect(Array.from(single)).toEqual(Array.from(expected));
+      // Grid cell i (2 columns for 3 images, 4 px padding, 16 px caption) starts at x = 4 + (i % 2) * 12, y = 4 + floor(i / 2) * 28.
+      const x0 = 4 + (i % 2) * 12;
+      const y0 = 4 + Math.floor(i / 2) * 28;
+      for (let y = 0; y < 8; y++) {
+        for (let x = 0; x < 8; x++) expect(grid.data[(y0 + y) * grid.info.width + x0 + x]).toBe(expected[y * 8 + x]);
+      }
+    }
+  });
+
+  it('reports progress for every step with the predicted x_0 of the request', async () => {
+    const steps: number[] = [];
+    await engine.generate(engine.validate({ model: 'tiny', sampler: 'ddim', steps: 7, seed: 1, count: 2 }), (p) => {
+      steps.push(p.step);
+      expect(p.totalSteps).toBe(7);
+      expect(p.predictedX0.shape).toEqual([2, 1, 8, 8]);
+    });
+    expect(steps).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('stops at the next step when aborted', async () => {
+    const controller = new AbortController();
+    const run = engine.generate(engine.validate({ model: 'tiny', sampler: 'ddpm', steps: 1000, seed: 1 }), (p) => {
+      if (p.step === 3) controller.abort(new Error('cancelled by user'));
+    }, controller.signal);
+    await expect(run).rejects.toThrow('cancelled by user');
+  });
+
+  it('fills defaults: first model, ddim, its default steps, a random seed, one image', () => {
+    const params = engine.validate({});
+    expect(params).toMatchObject({ model: 'tiny', sampler: 'ddim', steps: 50, count: 1, options: { eta: 0 } });
+    expect(params.seed).toBeGreaterThanOrEqual(0);
+    expect(params.seed).toBeLessThanOrEqual(2 ** 32 - 1);
+  });
+
+  it.each([
+    [{ model: 'nope' }, 'model', /unknown model "nope"; installed: tiny/],
+    [{ sampler: 'euler' }, 'sampler', /unknown sampler "euler"; available: .*ddim/],
+    [{ sampler: 'ddpm', steps: 1001 }, 'steps', /steps must be 1..1000 for ddpm \(got 1001\)/],
+    [{ steps: 0 }, 'steps', /steps must be 1\.\./],
+    [{ seed: 2 ** 32 }, 'seed', /seed/],
+    [{ seed: -1 }, 'seed', /seed/],
+    [{ count: 17 }, 'count', /count/],
+    [{ sampler: 'ddpm', eta: 0.5 }, 'eta', /eta/],
+    [{ sampler: 'ddim', eta: 2 }, 'eta', /eta/],
+    [{ colour: 'red' }, 'colour', /colour/],
+  ])('rejects %j with a ParamError naming %s', (input, field, message) => {
+    let error: unknown;
+    try {
+      engine.validate(input);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ParamError);
+    expect((error as ParamError).field).toBe(field);
+    expect((error as ParamError).message).toMatch(message);
+  });
+
+  it('noise demo: grid, animation and reconstruction; rejects bad timesteps', async () => {
+    const image = await sharp({ create: { width: 20, height: 20, channels: 3, background: '#808080' } }).png().toBuffer();
+    const demo = await engine.noiseDemo({ model: 'tiny', image, seed: 5, timesteps: [0, 500, 999], denoiseFrom: 400 });
+    expect(demo.timesteps).toEqual([0, 500, 999]);
+    expect(demo.frames).toHaveLength(3);
+    expect((await sharp(demo.gif, { animated: true }).metadata()).pages).toBe(3);
+    expect((await sharp(demo.reconstructionPng!).metadata()).width).toBe(8);
+    // t=0 keeps the image almost unchanged: gray 128 -> x_0 ~ 0.0039, plus sqrt(1e-4) * noise.
+    for (const v of demo.frames[0]!.data) expect(Math.abs(v - 128)).toBeLessThanOrEqual(5);
+    await expect(engine.noiseDemo({ model: 'tiny', seed: 1, timesteps: [1000] })).rejects.toThrow(/0..999/);
+    await expect(engine.noiseDemo({ model: 'tiny', seed: 1, image: Buffer.from('nope') })).rejects.toThrow(/not an image/);
+  });
+});

@@ -1,0 +1,72 @@
+import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readManifest } from '../../src/model/manifest.ts';
+import { NoiseModel, providerCandidates } from '../../src/model/session.ts';
+
+const fixtures = path.resolve(import.meta.dirname, '../fixtures');
+
+async function variant(edit: (manifest: Record<string, unknown>) => void): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'ddpm-model-'));
+  await cp(path.join(fixtures, 'tiny'), dir, { recursive: true });
+  const manifest = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8')) as Record<string, unknown>;
+  edit(manifest);
+  await writeFile(path.join(dir, 'model.json'), JSON.stringify(manifest));
+  return dir;
+}
+
+describe('model manifest and ONNX session', () => {
+  it('loads the fixture on the CPU provider and predicts a batch of the sample shape', async () => {
+    const dir = path.join(fixtures, 'tiny');
+    const model = await NoiseModel.load(dir, await readManifest(dir), { executionProvider: 'cpu' });
+    expect(model.provider).toBe('cpu');
+    const sample = { data: Float32Array.from({ length: 3 * 64 }, (_, i) => Math.cos(i)), shape: [3, 1, 8, 8] };
+    const out = await model.predict(sample, 500);
+    expect(out.shape).toEqual([3, 1, 8, 8]);
+    // The timestep is an input of the network: another t gives another prediction.
+    const other = await model.predict(sample, 10);
+    expect(Array.from(other.data)).not.toEqual(Array.from(out.data));
+    await model.close();
+  });
+
+  it('falls back explicitly from cuda to cpu when the CUDA provider is not installed, and says why', async () => {
+    expect(providerCandidates('cpu')).toEqual(['cpu']);
+    expect(providerCandidates('cuda')[0]).toBe('cuda');
+    expect(providerCandidates('cuda').at(-1)).toBe('cpu');
+    const dir = path.join(fixtures, 'tiny');
+    const fallbacks: string[] = [];
+    const model = await NoiseModel.load(dir, await readManifest(dir), {
+      executionProvider: 'cuda',
+      onProviderFallback: (provider) => fallbacks.push(provider),
+    });
+    expect(model.provider).toBe('cpu');
+    expect(fallbacks[0]).toBe('cuda');
+    await model.close();
+  });
+
+  it('rejects a manifest that does not match the graph, naming the file and the mismatch', async () => {
+    const dir = await variant((m) => {
+      m['image'] = { channels: 3, height: 8, width: 8 };
+    });
+    await expect(NoiseModel.load(dir, await readManifest(dir))).rejects.toThrow(
+      new RegExp(`${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/model.onnx: input "sample" is \\[N, 1, 8, 8\\] but model.json says \\[N, 3, 8, 8\\]`),
+    );
+  });
+
+  it('rejects an invalid manifest with the field at fault', async () => {
+    const dir = await variant((m) => {
+      (m['scheduler'] as Record<string, unknown>)['beta_schedule'] = 'cubic';
+    });
+    await expect(readManifest(dir)).rejects.toThrow(/model.json: invalid manifest \(scheduler.beta_schedule: Invalid enum value/);
+    await writeFile(path.join(dir, 'model.json'), '{ not json');
+    await expect(readManifest(dir)).rejects.toThrow(/model.json: .*JSON/);
+  });
+
+  it('treats NaN or Inf output as an error, not an image', async () => {
+    const dir = path.join(fixtures, 'broken', 'nan');
+    const model = await NoiseModel.load(dir, await readManifest(dir));
+    await expect(model.predict({ data: new Float32Array(64), shape: [1, 1, 8, 8] }, 3)).rejects.toThrow(/non-finite value at timestep 3/);
+    await model.close();
+  });
+});

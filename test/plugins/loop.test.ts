@@ -1,0 +1,145 @@
+/**
+ * End to end: a fake model that knows the answer. For a fixed x0*, the exact noise prediction at (x_t, t)
+ * is eps = (x_t - sqrt(abar_t) x0*) / sqrt(1 - abar_t) (DDPM eq. 4 solved for eps), so every sampler's x0
+ * estimate is x0* and a correct timestep / coefficient chain must land on x0* at the end.
+ */
+import { describe, expect, it } from 'vitest';
+import ddim from '../../plugins/ddim/index.ts';
+import ddpm from '../../plugins/ddpm/index.ts';
+import dpmSolver from '../../plugins/dpm-solver/index.ts';
+import type { Sampler, SamplerPlugin } from '../../src/core/sampler.ts';
+import { TorchGenerator, type NoiseSource } from '../../src/core/rng.ts';
+import { makeSchedule } from '../../src/core/schedule.ts';
+import type { Tensor } from '../../src/core/tensor.ts';
+
+const SHAPE = [2, 3, 4, 4];
+const N = 96;
+const linear = makeSchedule('linear', 1000, 0.0001, 0.02).alphasCumprod;
+const cosine = makeSchedule('squaredcos_cap_v2', 1000, 0.0001, 0.02).alphasCumprod;
+// a smooth "image" in [-0.9, 0.9]
+const X0 = Float32Array.from({ length: N }, (_, i) => 0.9 * Math.sin(0.37 * i + 0.5));
+
+type Prediction = 'epsilon' | 'v_prediction' | 'sample';
+function oracle(prediction: Prediction, alphasCumprod = linear) {
+  return (x: Tensor, t: number): Tensor => {
+    const a = alphasCumprod[t]!;
+    const data = new Float32Array(N);
+    for (let i = 0; i < N; i++) {
+      const eps = (x.data[i]! - Math.sqrt(a) * X0[i]!) / Math.sqrt(1 - a);
+      data[i] = prediction === 'epsilon' ? eps : prediction === 'sample' ? X0[i]! : Math.sqrt(a) * eps - Math.sqrt(1 - a) * X0[i]!;
+    }
+    return { data, shape: SHAPE };
+  };
+}
+
+function sample(sampler: Sampler, model: (x: Tensor, t: number) => Tensor, rng: NoiseSource, n: number): Float32Array {
+  sampler.setTimesteps(n);
+  let x: Tensor = { data: new TorchGenerator(7).randn(SHAPE), shape: SHAPE };
+  for (const t of sampler.timesteps) x = sampler.step(model(x, t), t, x, rng).prevSample;
+  return x.data;
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+function run(plugin: SamplerPlugin, config: Record<string, unknown>, options: Record<string, unknown>, n: number, prediction: Prediction = 'epsilon') {
+  const sampler = plugin.create({ ...config, prediction_type: prediction }, plugin.options.parse(options));
+  const schedule = config.beta_schedule === 'squaredcos_cap_v2' ? cosine : linear;
+  return sample(sampler, oracle(prediction, schedule), new TorchGenerator(42), n);
+}
+
+describe('recovering x0 with an exact model', () => {
+  for (const [config, n] of [
+    [{}, 50],
+    [{}, 1],
+    [{ timestep_spacing: 'trailing' }, 10],
+    [{ timestep_spacing: 'linspace' }, 7],
+    [{ steps_offset: 1 }, 20],
+    [{ beta_schedule: 'squaredcos_cap_v2' }, 25],
+  ] as const) {
+    it(`DDIM eta 0, ${JSON.stringify(config)}, ${n} steps`, () => {
+      const out = run(ddim, config, {}, n);
+      // squaredcos' noisiest step has abar ~ 1e-9; the float32 x0 estimate there is still clipped back to
+      // [-1, 1], so later steps recover
+      expect(maxAbsDiff(out, X0)).toBeLessThan(2e-6);
+    });
+  }
+
+  it('DDIM eta 0 with v_prediction and sample prediction', () => {
+    expect(maxAbsDiff(run(ddim, {}, {}, 50, 'v_prediction'), X0)).toBeLessThan(2e-6);
+    expect(maxAbsDiff(run(ddim, {}, {}, 50, 'sample'), X0)).toBeLessThan(2e-6);
+  });
+
+  it('DDIM eta 1 (noise at every step) still ends on x0: the last step to abar = 1 has sigma 0', () => {
+    expect(maxAbsDiff(run(ddim, {}, { eta: 1 }, 20), X0)).toBeLessThan(2e-6);
+  });
+
+  it('DDPM, full 1000-step chain with torch noise, and 10 strided steps', () => {
+    expect(maxAbsDiff(run(ddpm, {}, {}, 1000), X0)).toBeLessThan(2e-6);
+    expect(maxAbsDiff(run(ddpm, {}, {}, 10), X0)).toBeLessThan(2e-6);
+  });
+
+  for (const [config, n] of [
+    [{}, 20],
+    [{}, 5],
+    [{ solver_order: 1 }, 20],
+    [{ solver_order: 3 }, 20],
+    [{ solver_order: 3 }, 6],
+    [{ solver_type: 'heun' }, 20],
+    [{ timestep_spacing: 'leading' }, 15],
+    [{ timestep_spacing: 'trailing' }, 25],
+    [{ final_sigmas_type: 'sigma_min', lower_order_final: false }, 20],
+    [{ beta_schedule: 'squaredcos_cap_v2', lambda_min_clipped: -5.1 }, 20],
+    [{ algorithm_type: 'sde-dpmsolver++' }, 20],
+    [{ algorithm_type: 'sde-dpmsolver++', solver_type: 'heun' }, 12],
+  ] as const) {
+    it(`DPM-Solver++ ${JSON.stringify(config)}, ${n} steps`, () => {
+      const out = run(dpmSolver, config, {}, n);
+      // sigma_min ends one training step short of x0: abar_0 = 1 - 1e-4 leaves sqrt(1e-4) eps
+      const tol = 'final_sigmas_type' in config ? 0.05 : 1e-5;
+      expect(maxAbsDiff(out, X0)).toBeLessThan(tol);
+    });
+  }
+
+  it('DPM-Solver++ with v_prediction and sample prediction', () => {
+    expect(maxAbsDiff(run(dpmSolver, {}, {}, 20, 'v_prediction'), X0)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(run(dpmSolver, {}, {}, 20, 'sample'), X0)).toBeLessThan(1e-5);
+  });
+
+  it('an off-by-one timestep would be caught: a model answering for t + 1 does not land on X0', () => {
+    const late = (x: Tensor, t: number) => oracle('epsilon')(x, Math.min(t + 1, 999));
+    for (const plugin of [ddim, dpmSolver] as SamplerPlugin[]) {
+      const sampler = plugin.create({}, plugin.options.parse({}));
+      const err = maxAbsDiff(sample(sampler, late, new TorchGenerator(1), 20), X0);
+      expect(err).toBeGreaterThan(1e-3);
+    }
+  });
+});
+
+describe('DPM-Solver++(1) and DDIM (eta 0) are the same sampler on the same timesteps', () => {
+  it('trailing, 10 steps, with a model that is not exact: the two chains agree step by step', () => {
+    const model = (x: Tensor, t: number): Tensor => ({
+      data: Float32Array.from(x.data, (v, i) => 0.8 * v + 0.3 * Math.sin(i + t / 100)),
+      shape: SHAPE,
+    });
+    const a = ddim.create({ timestep_spacing: 'trailing', clip_sample: false }, ddim.options.parse({}));
+    const b = dpmSolver.create({ timestep_spacing: 'trailing', solver_order: 1 }, {});
+    a.setTimesteps(10);
+    b.setTimesteps(10);
+    expect(a.timesteps).toEqual(b.timesteps);
+    let xa: Tensor = { data: new TorchGenerator(3).randn(SHAPE), shape: SHAPE };
+    let xb = xa;
+    const rng = new TorchGenerator(0);
+    for (const t of a.timesteps) {
+      const oa = a.step(model(xa, t), t, xa, rng);
+      const ob = b.step(model(xb, t), t, xb, rng);
+      const scale = Math.max(...Array.from(oa.prevSample.data, Math.abs));
+      expect(maxAbsDiff(oa.prevSample.data, ob.prevSample.data)).toBeLessThan(1e-5 * Math.max(1, scale));
+      xa = oa.prevSample;
+      xb = ob.prevSample;
+    }
+  });
+});
