@@ -23,8 +23,10 @@ export const configSchema = z.object({
   ROLE: z.enum(['all', 'bot', 'worker']).default('all'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATA_DIR: z.string().min(1).default('./data'),
-  MODELS_DIR: z.string().min(1).default('./models'),
-  PLUGINS_DIR: z.string().min(1).default('./plugins'),
+  /** Installed models; unset: the project's models/ folder. */
+  MODELS_DIR: z.string().min(1).optional(),
+  /** Sampler plugins; unset: the project's plugins/ folder. */
+  PLUGINS_DIR: z.string().min(1).optional(),
   EXECUTION_PROVIDER: z.enum(['cpu', 'cuda']).default('cpu'),
   /** ONNX intra-op threads per worker; 0 = onnxruntime default. */
   ENGINE_THREADS: intFromEnv(0),
@@ -57,6 +59,8 @@ export const configSchema = z.object({
   PROGRESS_MIN_INTERVAL_MS: intFromEnv(250, 0),
   /** Whether to render predicted-x0 previews at all. */
   PROGRESS_PREVIEWS: boolFromEnv(true),
+  /** Behind a reverse proxy: identify web users by the first X-Forwarded-For address. */
+  TRUST_PROXY: boolFromEnv(false),
   /** Whether to apply migrations at start (prisma migrate deploy). */
   MIGRATE_ON_START: boolFromEnv(true),
 });

@@ -103,7 +103,7 @@ export class PgEventBus implements EventBus {
         await this.connect();
         return;
       } catch (err) {
-        this.log.warn({ err }, 'event bus: cannot listen yet, retrying');
+        this.log.warn({ error: err instanceof Error ? err.message : String(err) }, 'event bus: cannot listen yet, retrying');
         await new Promise((r) => setTimeout(r, this.reconnectDelayMs));
         this.reconnectDelayMs = Math.min(this.reconnectDelayMs * 2, 5000);
       }
@@ -113,7 +113,7 @@ export class PgEventBus implements EventBus {
   private async connect(): Promise<void> {
     const client = new pg.Client({ connectionString: this.url, application_name: 'ddpm-bot-events', keepAlive: true });
     client.on('error', (err) => {
-      this.log.warn({ err }, 'event bus: listening connection failed');
+      this.log.warn({ error: err.message }, 'event bus: listening connection failed');
       this.handleLost(client);
     });
     client.on('end', () => this.handleLost(client));

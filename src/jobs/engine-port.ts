@@ -1,62 +1,28 @@
 /**
- * The seam between the job system and the diffusion engine. The real `Engine` (src/engine) and
- * `render` helpers satisfy these shapes structurally; tests plug a fast fake in below this seam.
- * Kept deliberately narrow: the queue only needs to validate, batch-generate, run noise demos and
- * encode PNGs.
+ * The seam between the job system and the diffusion engine: exactly the parts of `Engine`
+ * (src/engine) and src/render the queue uses. The real ones satisfy these shapes; tests plug a
+ * fast fake in below this seam.
  */
 import type { Tensor } from '../core/tensor.ts';
+import type { NoiseDemoInput, NoiseDemoResult } from '../engine/index.ts';
+import type { GenerationParams, GenerationResult, StepProgress } from '../engine/types.ts';
 
-/** What one generation request asks for, after `engine.validate`. */
-export interface GenerationParams {
-  readonly model: string;
-  readonly sampler: string;
-  readonly steps: number;
-  readonly seed: number;
-  readonly count: number;
-  /** Sampler options after the plugin's zod schema (e.g. `{ eta: 0 }`). */
-  readonly options: Readonly<Record<string, unknown>>;
-}
+export type { GenerationParams, GenerationResult, NoiseDemoInput, NoiseDemoResult, StepProgress };
 
-export interface StepProgress {
-  /** 1-based index of the step just taken. */
-  readonly step: number;
-  readonly totalSteps: number;
-  /** The predicted x_0 after this step: what previews show. */
-  readonly predOriginalSample?: Tensor;
-}
-
-export interface GenerationResult {
-  /** [count, C, H, W] in [-1, 1]. */
-  readonly images: Tensor;
-  readonly samplingMs?: number;
-}
-
-export interface NoiseDemoInput {
-  readonly model: string;
-  readonly image?: Buffer;
-  readonly seed: number;
-  readonly timesteps?: number[];
-  readonly denoiseFrom?: number;
-}
-
-export interface NoiseDemoResult {
-  /** PNG grid of the image at the chosen timesteps. */
-  readonly gridPng: Buffer;
-  /** Animated GIF of the same frames. */
-  readonly gif: Buffer;
-}
-
-export interface ModelSummary {
+/** What the service reads of a model to validate noise-demo timesteps at submit time. */
+export interface ModelInfoPort {
   readonly name: string;
+  readonly manifest: { readonly scheduler: { readonly num_train_timesteps: number } };
 }
 
-/** The subset of `Engine` the job system uses. */
+/** The subset of `Engine` the job system uses. Errors with a string `field` (ParamError) are user errors. */
 export interface EnginePort {
-  readonly models: { get(name: string): ModelSummary };
-  /** Throws an error with a `field` property (ParamError) on bad input. */
+  /** Throws ParamError('model') for an unknown model. */
+  model(name: string): ModelInfoPort;
+  /** Fills defaults (model, sampler, steps, random seed, count) and throws ParamError on bad input. */
   validate(params: unknown): GenerationParams;
   generateBatch(
-    params: GenerationParams[],
+    params: readonly GenerationParams[],
     onProgress?: (requestIndex: number, p: StepProgress) => void,
     signal?: AbortSignal,
   ): Promise<GenerationResult[]>;
@@ -65,8 +31,8 @@ export interface EnginePort {
 
 /** PNG encoding, from src/render. */
 export interface RenderPort {
-  /** One image of the batch (index given) or a labelled grid of all of them. */
-  toPng(images: Tensor, index?: number): Promise<Buffer>;
-  /** A small preview of a predicted x_0 for live progress. */
-  previewPng(tensor: Tensor): Promise<Buffer>;
+  /** One image of a batch at native size (also used for previews of predicted x_0). */
+  imagePng(images: Tensor, index?: number): Promise<Buffer>;
+  /** All images of a request: a labelled grid when there are several. */
+  batchPng(images: Tensor): Promise<Buffer>;
 }

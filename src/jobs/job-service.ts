@@ -30,6 +30,7 @@ import {
   ForbiddenError,
   NotFoundError,
   ValidationError,
+  type ImageIndex,
   type ImageRef,
   type Json,
   type NoiseDemoParams,
@@ -45,6 +46,14 @@ export const MAX_SEED = 2 ** 32 - 1;
 /** Image index values stored for the non-numbered images. */
 export const GRID_INDEX = -1;
 export const GIF_INDEX = -2;
+export const RECONSTRUCTION_INDEX = -3;
+
+const SPECIAL_INDEX: Record<string, number> = { grid: GRID_INDEX, gif: GIF_INDEX, reconstruction: RECONSTRUCTION_INDEX };
+const INDEX_NAME = new Map<number, 'grid' | 'gif' | 'reconstruction'>([
+  [GRID_INDEX, 'grid'],
+  [GIF_INDEX, 'gif'],
+  [RECONSTRUCTION_INDEX, 'reconstruction'],
+]);
 
 export function userKeyOf(r: Requester): string {
   return `${r.platform}:${r.workspaceId ?? ''}:${r.userId}`;
@@ -58,8 +67,8 @@ const noiseDemoSchema = z
   .object({
     model: z.string().min(1),
     seed: z.number().int().min(0).max(MAX_SEED).optional(),
-    timesteps: z.array(z.number().int().min(0)).min(1).max(16).optional(),
-    denoiseFrom: z.number().int().min(0).optional(),
+    timesteps: z.array(z.number().int().min(0)).min(1).max(32).optional(),
+    denoiseFrom: z.number().int().min(1).optional(),
   })
   .strict();
 
@@ -76,25 +85,13 @@ function toValidationError(err: unknown): ValidationError | null {
   return null;
 }
 
-/**
- * Adapters send flat parameters ({ model, sampler, steps, eta, seed, count }); the engine keeps
- * sampler-specific ones under `options`. A missing seed becomes a random one here, so it is stored.
- */
-export function normalizeRawParams(raw: unknown): unknown {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
-  const { eta, options, seed, ...rest } = raw as Record<string, unknown>;
-  const opts: Record<string, unknown> = typeof options === 'object' && options !== null && !Array.isArray(options) ? { ...(options as Record<string, unknown>) } : {};
-  if (eta !== undefined && opts.eta === undefined) opts.eta = eta;
-  return { ...rest, seed: seed === undefined || seed === null ? randomSeed() : seed, options: options !== undefined && typeof options !== 'object' ? options : opts };
-}
-
 function jsonRecord(value: unknown): Record<string, Json> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, Json>) : {};
 }
 
 function imageRefFromRow(row: { index: number; contentType: string; bytes: number; sha256: string }): ImageRef {
   return {
-    index: row.index === GRID_INDEX ? 'grid' : row.index === GIF_INDEX ? 'gif' : row.index,
+    index: INDEX_NAME.get(row.index) ?? row.index,
     contentType: row.contentType === 'image/gif' ? 'image/gif' : 'image/png',
     bytes: row.bytes,
     sha256: row.sha256,
@@ -157,7 +154,7 @@ export interface JobServiceDeps {
   readonly queue: JobQueue;
   readonly bus: EventBus;
   /** Only validate and models are used on the submitting side. */
-  readonly engine: Pick<EnginePort, 'validate' | 'models'>;
+  readonly engine: Pick<EnginePort, 'validate' | 'model'>;
   readonly limits: LimitConfig;
   readonly log: Logger;
 }
@@ -166,7 +163,7 @@ export class JobService implements GenerationService {
   private readonly db: Database;
   private readonly queue: JobQueue;
   private readonly bus: EventBus;
-  private readonly engine: Pick<EnginePort, 'validate' | 'models'>;
+  private readonly engine: Pick<EnginePort, 'validate' | 'model'>;
   private readonly limits: LimitConfig;
   private readonly log: Logger;
 
@@ -183,7 +180,7 @@ export class JobService implements GenerationService {
 
   private validateGeneration(raw: unknown): GenerationParams {
     try {
-      return this.engine.validate(normalizeRawParams(raw));
+      return this.engine.validate(raw);
     } catch (err) {
       const v = toValidationError(err);
       if (v) throw v;
@@ -221,7 +218,11 @@ export class JobService implements GenerationService {
     let parsed: z.infer<typeof noiseDemoSchema>;
     try {
       parsed = noiseDemoSchema.parse(input.params);
-      this.engine.models.get(parsed.model);
+      // Range checks need the model's schedule length; the engine re-checks when it runs.
+      const T = this.engine.model(parsed.model).manifest.scheduler.num_train_timesteps;
+      const bad = parsed.timesteps?.find((t) => t >= T);
+      if (bad !== undefined) throw new ValidationError('timesteps', `timesteps must be integers in 0..${T - 1} (got ${bad})`);
+      if (parsed.denoiseFrom !== undefined && parsed.denoiseFrom >= T) throw new ValidationError('denoiseFrom', `denoiseFrom must be an integer in 1..${T - 1}`);
     } catch (err) {
       const v = toValidationError(err);
       if (v) throw v;
@@ -310,9 +311,10 @@ export class JobService implements GenerationService {
     return queuePositionOn(this.db.pool, id);
   }
 
-  async getImage(id: string, index: number | 'grid' | 'gif'): Promise<StoredImage | null> {
+  async getImage(id: string, index: ImageIndex): Promise<StoredImage | null> {
     if (!isUuid(id)) return null;
-    const i = index === 'grid' ? GRID_INDEX : index === 'gif' ? GIF_INDEX : index;
+    const i = typeof index === 'number' ? index : SPECIAL_INDEX[index];
+    if (i === undefined) return null;
     if (!Number.isInteger(i)) return null;
     const img = await this.db.prisma.requestImage.findUnique({ where: { requestId_index: { requestId: id, index: i } } });
     if (!img) {

@@ -86,7 +86,7 @@ export class JobQueue {
       migrate: true,
       maintenanceIntervalSeconds: options.maintenanceIntervalSeconds,
     });
-    boss.on('error', (err) => log.warn({ err }, 'pg-boss error'));
+    boss.on('error', (err) => log.warn({ error: err.message }, 'pg-boss error'));
     await boss.start();
     return new JobQueue(boss, options);
   }

@@ -8,6 +8,7 @@
  * worker processes that run its jobs may live on different machines.
  */
 import type {
+  ImageIndex,
   Json,
   NoiseDemoParams,
   Platform,
@@ -118,8 +119,8 @@ export interface GenerationService {
   /** Queued or running requests of `platform` (a restarted bot re-attaches watchers to them). */
   activeRequests(platform: Platform): Promise<RequestView[]>;
 
-  /** Image bytes: index 0..count-1, 'grid' (all images, labelled) or 'gif' (noise demo). Null if absent. */
-  getImage(id: string, index: number | 'grid' | 'gif'): Promise<StoredImage | null>;
+  /** Image bytes: index 0..count-1, 'grid' (all images, labelled; a single image's grid is the image), 'gif' / 'reconstruction' (noise demo). Null if absent. */
+  getImage(id: string, index: ImageIndex): Promise<StoredImage | null>;
 
   /** Current 1-based queue position of a queued request; null if not queued. */
   queuePosition(id: string): Promise<number | null>;

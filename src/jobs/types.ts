@@ -29,9 +29,15 @@ export interface NoiseDemoParams {
   readonly denoiseFrom?: number | undefined;
 }
 
+/**
+ * Which stored image: 0..count-1 single images; 'grid' the labelled grid of a multi-image request
+ * (or a noise demo's x_t frames); 'gif' a noise demo's animation; 'reconstruction' a noise demo's
+ * denoised-back image. A noise demo's index 0 is its source image.
+ */
+export type ImageIndex = number | 'grid' | 'gif' | 'reconstruction';
+
 export interface ImageRef {
-  /** 0..count-1 for single images; 'grid' for the labelled grid of a multi-image request; 'gif' for a noise-demo animation. */
-  readonly index: number | 'grid' | 'gif';
+  readonly index: ImageIndex;
   readonly contentType: 'image/png' | 'image/gif';
   readonly bytes: number;
   readonly sha256: string;

@@ -12,7 +12,7 @@ import type { Database } from '../db/client.ts';
 import { withTransaction } from '../db/client.ts';
 import { MAX_INLINE_PREVIEW_BASE64, truncateError, type BusMessage, type EventBus } from './bus.ts';
 import type { EnginePort, GenerationParams, RenderPort, StepProgress } from './engine-port.ts';
-import { GIF_INDEX, GRID_INDEX } from './job-service.ts';
+import { GIF_INDEX, GRID_INDEX, RECONSTRUCTION_INDEX } from './job-service.ts';
 import type { FetchedJob, JobQueue } from './queue.ts';
 import type { Platform } from './types.ts';
 
@@ -74,6 +74,9 @@ class CancelAbort extends Error {
   override readonly name = 'CancelAbort';
 }
 
+/** After the grace period, how long a stopping worker keeps retrying database writes (requeue, results). */
+const STOP_DB_RETRY_MS = 10_000;
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class Worker {
@@ -84,6 +87,8 @@ export class Worker {
   private wake: (() => void) | null = null;
   private unsubscribe: (() => void) | null = null;
   private graceTimer: NodeJS.Timeout | null = null;
+  /** Set on stop: database retries give up after this, leaving unfinished jobs to lease expiry. */
+  private giveUpAt = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly deps: WorkerDeps,
@@ -104,6 +109,7 @@ export class Worker {
    */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.giveUpAt = Date.now() + this.options.shutdownGraceMs + STOP_DB_RETRY_MS;
     this.wake?.();
     this.graceTimer = setTimeout(() => {
       for (const r of this.running.values()) r.abort.abort(new ShutdownAbort('worker shutting down'));
@@ -143,7 +149,11 @@ export class Worker {
         await this.idle();
         continue;
       }
-      await this.runJobs(jobs);
+      try {
+        await this.runJobs(jobs);
+      } catch (err) {
+        this.deps.log.error({ err }, 'worker: batch abandoned (its leases will expire and it will run again)');
+      }
     }
   }
 
@@ -179,8 +189,9 @@ export class Worker {
   private async runJobs(jobs: FetchedJob[]): Promise<void> {
     const claimed: Claimed[] = [];
     const skip: FetchedJob[] = [];
+    const batchId = randomUUID();
     for (const job of jobs) {
-      const c = await this.retryDb(() => this.claim(job), `claim ${job.requestId}`);
+      const c = await this.retryDb(() => this.claim(job, batchId), `claim ${job.requestId}`);
       if (c) claimed.push(c);
       else skip.push(job);
     }
@@ -189,7 +200,6 @@ export class Worker {
       await this.retryDb(() => this.deps.queue.complete(skip[0]!.queue, skip.map((j) => j.id)), 'complete skipped jobs').catch(() => undefined);
     }
     if (claimed.length === 0) return;
-    const batchId = randomUUID();
     const abort = new AbortController();
     const entry = { abort, batch: claimed, cancelled: new Set<string>() };
     this.running.set(batchId, entry);
@@ -201,7 +211,7 @@ export class Worker {
   }
 
   /** Starts an attempt on the request; null when it should not run (already final, cancelled, or out of attempts). */
-  private async claim(job: FetchedJob): Promise<Claimed | null> {
+  private async claim(job: FetchedJob, batchId: string): Promise<Claimed | null> {
     return withTransaction(this.deps.db.pool, async (client) => {
       const { rows } = await client.query<ClaimedRow>(
         `UPDATE requests SET status = 'running', attempts = attempts + 1, worker_id = $2,
@@ -223,7 +233,7 @@ export class Worker {
         `UPDATE request_attempts SET outcome = 'expired', finished_at = now() WHERE request_id = $1 AND outcome IS NULL`,
         [row.id],
       );
-      await client.query(`INSERT INTO request_attempts (request_id, attempt, worker_id) VALUES ($1, $2, $3)`, [row.id, row.attempts, this.id]);
+      await client.query(`INSERT INTO request_attempts (request_id, attempt, worker_id, batch_id) VALUES ($1, $2, $3, $4)`, [row.id, row.attempts, this.id, batchId]);
       if (row.attempts > this.options.retryLimit + 1) {
         const error = `gave up after ${row.attempts - 1} attempts`;
         await client.query(`UPDATE requests SET status = 'failed', error = $2, finished_at = now(),
@@ -285,16 +295,17 @@ export class Worker {
       const result = await this.deps.engine.noiseDemo({
         model: first.row.model,
         seed: Number(first.row.seed),
-        ...(first.row.input_image ? { image: Buffer.from(first.row.input_image) } : {}),
+        ...(first.row.input_image ? { image: new Uint8Array(first.row.input_image) } : {}),
         ...(nd.timesteps ? { timesteps: nd.timesteps } : {}),
         ...(nd.denoiseFrom !== undefined ? { denoiseFrom: nd.denoiseFrom } : {}),
       });
-      return [
-        [
-          { index: GRID_INDEX, contentType: 'image/png', data: result.gridPng },
-          { index: GIF_INDEX, contentType: 'image/gif', data: result.gif },
-        ],
+      const images: EncodedImage[] = [
+        { index: 0, contentType: 'image/png', data: result.sourcePng },
+        { index: GRID_INDEX, contentType: 'image/png', data: result.gridPng },
+        { index: GIF_INDEX, contentType: 'image/gif', data: result.gif },
       ];
+      if (result.reconstructionPng) images.push({ index: RECONSTRUCTION_INDEX, contentType: 'image/png', data: result.reconstructionPng });
+      return [images];
     }
     const params: GenerationParams[] = claimed.map((c) => ({
       model: c.row.model,
@@ -312,8 +323,8 @@ export class Worker {
       const images = results[i]!.images;
       const count = params[i]!.count;
       const encoded: EncodedImage[] = [];
-      for (let k = 0; k < count; k++) encoded.push({ index: k, contentType: 'image/png', data: await this.deps.render.toPng(images, k) });
-      if (count > 1) encoded.push({ index: GRID_INDEX, contentType: 'image/png', data: await this.deps.render.toPng(images) });
+      for (let k = 0; k < count; k++) encoded.push({ index: k, contentType: 'image/png', data: await this.deps.render.imagePng(images, k) });
+      if (count > 1) encoded.push({ index: GRID_INDEX, contentType: 'image/png', data: await this.deps.render.batchPng(images) });
       out.push(encoded);
     }
     return out;
@@ -415,7 +426,8 @@ export class Worker {
 
   /**
    * Retries a database write through outages (Postgres restarting) so finished work is not thrown
-   * away; gives up only when the lease would have expired anyway.
+   * away. Gives up after 10 minutes, or soon after a stop: the lease then expires and another
+   * worker runs the request again, so giving up loses time, never a request.
    */
   private async retryDb<T>(fn: () => Promise<T>, what: string): Promise<T> {
     const deadline = Date.now() + 10 * 60_000;
@@ -424,7 +436,7 @@ export class Worker {
       try {
         return await fn();
       } catch (err) {
-        if (Date.now() > deadline) throw err;
+        if (Date.now() > Math.min(deadline, this.giveUpAt)) throw err;
         this.deps.log.warn({ err, what }, 'database write failed, retrying');
         await sleep(delay);
         delay = Math.min(delay * 2, 5000);
@@ -455,7 +467,8 @@ class ProgressReporter {
 
   private async send(p: StepProgress): Promise<void> {
     let png: Buffer | null = null;
-    if (this.options.previews && p.predOriginalSample) png = await this.deps.render.previewPng(p.predOriginalSample);
+    // The first image of the request stands for it in previews (chat edits show one picture).
+    if (this.options.previews) png = await this.deps.render.imagePng(p.predictedX0, 0);
     const base64 = png ? png.toString('base64') : null;
     const inline = base64 !== null && base64.length <= MAX_INLINE_PREVIEW_BASE64;
     await this.deps.db.pool.query(

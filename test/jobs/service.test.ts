@@ -57,6 +57,8 @@ describe('job service against Postgres', () => {
     expect((err as ValidationError).field).toBe('steps');
     const err2 = await rt.service.submitNoiseDemo({ requester: newUser(), params: { model: 'nope' }, replyTo: null }).catch((e: unknown) => e);
     expect((err2 as ValidationError).field).toBe('model');
+    const err3 = await rt.service.submitNoiseDemo({ requester: newUser(), params: { model: 'fake', timesteps: [0, 1000] }, replyTo: null }).catch((e: unknown) => e);
+    expect(err3).toMatchObject({ field: 'timesteps' });
   });
 
   it('replay reproduces the images byte for byte; reroll draws a new seed', async () => {
@@ -109,6 +111,7 @@ describe('job service against Postgres', () => {
     const done = await finished(id);
     expect(done.status).toBe('succeeded');
     expect(done.noiseDemo).toMatchObject({ seed: 9, timesteps: [0, 500] });
+    expect(done.images.map((i) => i.index)).toEqual([0, 'grid', 'gif']);
     expect((await rt.service.getImage(id, 'gif'))?.contentType).toBe('image/gif');
     expect((await rt.service.getImage(id, 'grid'))?.bytes.toString()).toContain('grid:fake:9');
   });

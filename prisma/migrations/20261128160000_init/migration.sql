@@ -70,6 +70,7 @@ CREATE TABLE "request_attempts" (
     "request_id" UUID NOT NULL,
     "attempt" INTEGER NOT NULL,
     "worker_id" TEXT NOT NULL,
+    "batch_id" UUID NOT NULL,
     "started_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "finished_at" TIMESTAMPTZ(3),
     "outcome" TEXT,

@@ -51,6 +51,9 @@ async function ensureTemplate(base: string): Promise<string> {
         await c.query(`CREATE DATABASE ${building}`);
         await migrateDeploy(urlFor(building, base));
         await c.query(`ALTER DATABASE ${building} RENAME TO ${name}`);
+        // Templates of older migration sets are only a cache; drop them when a new one is built.
+        const stale = await c.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'ddpm\\_tmpl\\_%' AND datname <> $1`, [name]);
+        for (const { datname } of stale.rows) await c.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`).catch(() => undefined);
       }
     } finally {
       await c.query('SELECT pg_advisory_unlock(hashtext($1))', [name]);

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { Tensor } from '../../../src/core/tensor.ts';
-import type { EnginePort, GenerationParams, GenerationResult, NoiseDemoInput, NoiseDemoResult, RenderPort, StepProgress } from '../../../src/jobs/engine-port.ts';
+import type { EnginePort, GenerationParams, GenerationResult, ModelInfoPort, NoiseDemoInput, NoiseDemoResult, RenderPort, StepProgress } from '../../../src/jobs/engine-port.ts';
 
 export class FakeParamError extends Error {
   constructor(
@@ -21,11 +21,14 @@ const paramsSchema = z
     model: z.literal('fake'),
     sampler: z.enum(['ddpm', 'ddim']).default('ddim'),
     steps: z.number().int().min(1).max(100).default(4),
-    seed: z.number().int().min(0).max(2 ** 32 - 1),
+    seed: z.number().int().min(0).max(2 ** 32 - 1).default(() => Math.floor(Math.random() * 2 ** 32)),
     count: z.number().int().min(1).max(16).default(1),
+    eta: z.number().min(0).max(1).optional(),
     options: z.object({ eta: z.number().min(0).max(1).default(0) }).strict().default({}),
   })
-  .strict();
+  .strict()
+  // Like the real engine: `eta` is shorthand for options.eta.
+  .transform(({ eta, ...p }) => ({ ...p, options: { ...p.options, ...(eta !== undefined ? { eta } : {}) } }));
 
 const SIZE = 4;
 
@@ -59,12 +62,10 @@ export class FakeEngine implements EnginePort {
     this.stepMs = options.stepMs ?? 5;
   }
 
-  readonly models = {
-    get(name: string) {
-      if (name !== 'fake') throw new FakeParamError('model', `unknown model "${name}"`);
-      return { name };
-    },
-  };
+  model(name: string): ModelInfoPort {
+    if (name !== 'fake') throw new FakeParamError('model', `unknown model "${name}"`);
+    return { name, manifest: { scheduler: { num_train_timesteps: 1000 } } };
+  }
 
   validate(params: unknown): GenerationParams {
     const r = paramsSchema.safeParse(params);
@@ -86,15 +87,15 @@ export class FakeEngine implements EnginePort {
     for (let step = 1; step <= first.steps; step++) {
       if (signal?.aborted) throw signal.reason;
       await new Promise((r) => setTimeout(r, this.stepMs));
-      params.forEach((p, i) => onProgress?.(i, { step, totalSteps: p.steps, predOriginalSample: imagesFor(p, step) }));
+      params.forEach((p, i) => onProgress?.(i, { step, totalSteps: p.steps, timestep: 1000 - step, predictedX0: imagesFor(p, step) }));
     }
     if (signal?.aborted) throw signal.reason;
-    return params.map((p) => ({ images: imagesFor(p, p.steps) }));
+    return params.map((p) => ({ images: imagesFor(p, p.steps), seed: p.seed, samplingMs: 0, modelMs: 0 }));
   }
 
   async noiseDemo(input: NoiseDemoInput): Promise<NoiseDemoResult> {
     const tag = `${input.model}:${input.seed}:${(input.timesteps ?? []).join(',')}:${input.image?.length ?? 0}`;
-    return { gridPng: Buffer.from(`grid:${tag}`), gif: Buffer.from(`GIF89a:${tag}`) };
+    return { timesteps: input.timesteps ?? [0], frames: [], gridPng: Buffer.from(`grid:${tag}`), gif: Buffer.from(`GIF89a:${tag}`), sourcePng: Buffer.from(`source:${tag}`) };
   }
 }
 
@@ -108,15 +109,18 @@ function imagesFor(p: GenerationParams, step: number): Tensor {
   return { data, shape: [p.count, 1, SIZE, SIZE] };
 }
 
+function encode(values: Float32Array): Buffer {
+  const pixels = Buffer.from(Array.from(values, (v) => Math.round((v + 1) * 127.5)));
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pixels]);
+}
+
 /** "PNG" bytes: the PNG signature followed by the quantised pixels; deterministic like the real encoder. */
 export const fakeRender: RenderPort = {
-  async toPng(images: Tensor, index?: number): Promise<Buffer> {
+  async imagePng(images: Tensor, index = 0): Promise<Buffer> {
     const per = images.data.length / images.shape[0]!;
-    const slice = index === undefined ? images.data : images.data.subarray(index * per, (index + 1) * per);
-    const pixels = Buffer.from(Array.from(slice, (v) => Math.round((v + 1) * 127.5)));
-    return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pixels]);
+    return encode(images.data.subarray(index * per, (index + 1) * per));
   },
-  async previewPng(t: Tensor): Promise<Buffer> {
-    return this.toPng(t, 0);
+  async batchPng(images: Tensor): Promise<Buffer> {
+    return encode(images.data);
   },
 };

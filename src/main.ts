@@ -1,0 +1,141 @@
+/**
+ * Process composition by ROLE:
+ *   all    (default) database + migrations, queue, a worker and the HTTP server with every adapter
+ *   bot    adapters and the HTTP server: submits, watches and replies; never generates
+ *   worker generation only (no HTTP): scale these out on any number of machines
+ * SIGTERM/SIGINT stop gracefully: stop accepting HTTP, let running batches finish (or requeue them
+ * after SHUTDOWN_GRACE_SECONDS), then close the queue and database.
+ *
+ * Adapters (Discord, Slack, playground) plug in through `adapters`: each gets the service and the
+ * HTTP server (to `route` or `mount` on) and returns something to stop.
+ */
+import { fileURLToPath } from 'node:url';
+import pino, { type Logger } from 'pino';
+import { loadConfig, type Config } from './config.ts';
+import { Engine } from './engine/index.ts';
+import { registerWebApi } from './adapters/web/api.ts';
+import type { EnginePort, RenderPort } from './jobs/engine-port.ts';
+import { startJobRuntime, type JobRuntime } from './jobs/runtime.ts';
+import type { GenerationService } from './jobs/service.ts';
+import { imagePng, batchPng } from './render/index.ts';
+import { HttpServer, sendJson } from './server/http.ts';
+
+export interface AdapterContext {
+  readonly service: GenerationService;
+  /** The shared server on PORT: `route` pages/endpoints or `mount` a request listener (Bolt). */
+  readonly http: HttpServer;
+  readonly config: Config;
+  readonly log: Logger;
+  readonly engine: EnginePort;
+}
+
+export interface RunningAdapter {
+  stop(): Promise<void>;
+}
+
+/** Starts one adapter (e.g. the Discord gateway); runs in ROLE=all and ROLE=bot only. */
+export type AdapterFactory = (ctx: AdapterContext) => Promise<RunningAdapter | void>;
+
+export interface ServiceHandle {
+  readonly runtime: JobRuntime;
+  readonly http: HttpServer | null;
+  /** The bound HTTP port (useful with PORT=0), or null without HTTP. */
+  readonly port: number | null;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly engine: EnginePort;
+  readonly render?: RenderPort;
+  readonly adapters?: readonly AdapterFactory[];
+}
+
+export const realRender: RenderPort = { imagePng, batchPng };
+
+export async function startService(options: StartOptions): Promise<ServiceHandle> {
+  const { config, log, engine } = options;
+  const runtime = await startJobRuntime({ config, engine, render: options.render ?? realRender, log });
+  let http: HttpServer | null = null;
+  let port: number | null = null;
+  const adapters: RunningAdapter[] = [];
+  try {
+    if (config.ROLE !== 'worker') {
+      http = new HttpServer({ log });
+      http.route('GET', '/healthz', (_req, res) => sendJson(res, 200, { ok: true, role: config.ROLE }));
+      http.route('GET', '/readyz', async (_req, res) => {
+        try {
+          await runtime.db.pool.query('SELECT 1');
+          sendJson(res, 200, { ok: true });
+        } catch {
+          sendJson(res, 503, { ok: false, message: 'database unreachable' });
+        }
+      });
+      registerWebApi(http, runtime.service, { log, trustProxy: config.TRUST_PROXY });
+      for (const factory of options.adapters ?? []) {
+        const started = await factory({ service: runtime.service, http, config, log, engine });
+        if (started) adapters.push(started);
+      }
+      port = await http.listen(config.PORT);
+      log.info({ port, role: config.ROLE }, 'http server listening');
+    }
+  } catch (err) {
+    await runtime.close();
+    throw err;
+  }
+  let stopped = false;
+  return {
+    runtime,
+    http,
+    port,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await http?.close();
+      for (const a of adapters.reverse()) await a.stop().catch((err: unknown) => log.warn({ err }, 'adapter stop failed'));
+      await runtime.close();
+    },
+  };
+}
+
+/** The process entry point: env config, the engine, the service, and signal handling. */
+export async function runService(adapters: readonly AdapterFactory[] = []): Promise<void> {
+  const config = loadConfig();
+  const log = pino({ level: config.LOG_LEVEL });
+  const engine = await Engine.load({
+    ...(config.MODELS_DIR ? { modelsDir: config.MODELS_DIR } : {}),
+    ...(config.PLUGINS_DIR ? { pluginsDir: config.PLUGINS_DIR } : {}),
+    executionProvider: config.EXECUTION_PROVIDER,
+    ...(config.ENGINE_THREADS > 0 ? { threads: config.ENGINE_THREADS } : {}),
+    logger: log,
+  });
+  const handle = await startService({ config, log, engine, adapters });
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    // A stuck shutdown must not keep the process: leases expire and other workers take over.
+    setTimeout(() => {
+      log.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, (config.SHUTDOWN_GRACE_SECONDS + 20) * 1000).unref();
+    void handle
+      .stop()
+      .then(() => engine.close())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  await runService();
+}
