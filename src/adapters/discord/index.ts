@@ -34,6 +34,17 @@ export interface DiscordAdapter {
   stop(): Promise<void>;
 }
 
+/**
+ * For src/main.ts: a factory in the shape of its AdapterFactory (structural, so this module does not
+ * import main.ts). The engine is the process's Engine: the adapter reads its catalogue only.
+ */
+export function discordAdapterFactory(
+  engine: EngineCatalog,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): (ctx: { readonly service: GenerationService; readonly log: AdapterLogger }) => Promise<DiscordAdapter> {
+  return (ctx) => startDiscordAdapter({ service: ctx.service, engine, logger: ctx.log, env });
+}
+
 /** Resolves once the bot is connected and has re-attached to requests it was answering before. */
 export async function startDiscordAdapter(options: DiscordAdapterOptions): Promise<DiscordAdapter> {
   const env = loadDiscordEnv(options.env);

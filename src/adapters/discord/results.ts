@@ -63,7 +63,7 @@ export async function renderFinal(
   if (view.kind === 'noise_demo') {
     const grid = await requireImage(service, view.id, 'grid');
     const gifImage = await service.getImage(view.id, 'gif');
-    const reconstruction = await service.getImage(view.id, 0);
+    const reconstruction = await service.getImage(view.id, 'reconstruction');
     return noiseDemoResultMessage(view, grid, gifImage?.bytes ?? null, reconstruction?.bytes ?? null);
   }
   if (target.purpose === 'animation') {

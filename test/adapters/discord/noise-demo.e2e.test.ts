@@ -88,6 +88,9 @@ describe('/noise-demo', () => {
     expect(embedField(result, 'Reconstruction')).toBe('reverse process from t=400');
     const expected = await h.engine.noiseDemo({ model: 'tiny', seed: 3, denoiseFrom: 400 });
     expect(Buffer.compare(result.files[0]!.bytes, expected.gridPng)).toBe(0);
+    const reconstruction = result.files.find((f) => f.filename === 'reconstruction.png');
+    expect(reconstruction, 'the reverse process from x_t is attached').toBeDefined();
+    expect(Buffer.compare(reconstruction!.bytes, expected.reconstructionPng!)).toBe(0);
   });
 
   describe('refuses, privately and before queueing', () => {

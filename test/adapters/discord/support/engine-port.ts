@@ -1,11 +1,11 @@
 /**
- * The real Engine behind the job system's EnginePort/RenderPort seam, rendering exactly as the CLI
- * does (imagePng per image, batchPng for the grid), plus a gate tests close to hold jobs "running"
- * (bot restarts, expiring tokens, rate limits) without changing what the engine computes.
+ * The real Engine behind the job system's EnginePort/RenderPort seam (the render functions the CLI
+ * uses), plus a gate tests close to hold jobs "running" (bot restarts, expiring tokens, rate
+ * limits) without changing what the engine computes.
  */
 import type { Engine } from '../../../../src/engine/index.ts';
 import type { EnginePort, RenderPort } from '../../../../src/jobs/engine-port.ts';
-import { batchPixels, batchPng, imagePng, pixelsToPng } from '../../../../src/render/index.ts';
+import { batchPng, imagePng } from '../../../../src/render/index.ts';
 
 export class JobGate {
   private opened: Promise<void> = Promise.resolve();
@@ -32,15 +32,11 @@ export class JobGate {
 
 export function realEnginePort(engine: Engine, gate: JobGate): EnginePort {
   return {
-    models: { get: (name) => engine.model(name) },
+    model: (name) => engine.model(name),
     validate: (params) => engine.validate(params),
     async generateBatch(params, onProgress, signal) {
       await gate.pass();
-      return engine.generateBatch(
-        params,
-        onProgress && ((i, p) => onProgress(i, { step: p.step, totalSteps: p.totalSteps, predOriginalSample: p.predictedX0 })),
-        signal,
-      );
+      return engine.generateBatch(params, onProgress, signal);
     },
     async noiseDemo(input) {
       await gate.pass();
@@ -49,7 +45,4 @@ export function realEnginePort(engine: Engine, gate: JobGate): EnginePort {
   };
 }
 
-export const realRender: RenderPort = {
-  toPng: (images, index) => (index === undefined ? batchPng(images) : imagePng(images, index)),
-  previewPng: (tensor) => pixelsToPng(batchPixels(tensor)),
-};
+export const realRender: RenderPort = { imagePng, batchPng };
