@@ -27,9 +27,10 @@ export const configSchema = z.object({
   MODELS_DIR: z.string().min(1).optional(),
   /** Sampler plugins; unset: the project's plugins/ folder. */
   PLUGINS_DIR: z.string().min(1).optional(),
-  EXECUTION_PROVIDER: z.enum(['cpu', 'cuda']).default('cpu'),
-  /** ONNX intra-op threads per worker; 0 = onnxruntime default. */
-  ENGINE_THREADS: intFromEnv(0),
+  /** Same variables as the CLI: unset = cuda if installed, else webgpu, else cpu. */
+  DDPM_EXECUTION_PROVIDER: z.enum(['cuda', 'webgpu', 'cpu']).optional(),
+  /** ONNX intra-op threads per worker process; unset = onnxruntime's default (one per core). */
+  DDPM_THREADS: z.coerce.number().int().min(1).optional(),
 
   /** Most queued+running requests one user may have. */
   LIMIT_CONCURRENT_PER_USER: intFromEnv(2, 1),

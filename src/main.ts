@@ -107,8 +107,8 @@ export async function runService(adapters: readonly AdapterFactory[] = []): Prom
   const engine = await Engine.load({
     ...(config.MODELS_DIR ? { modelsDir: config.MODELS_DIR } : {}),
     ...(config.PLUGINS_DIR ? { pluginsDir: config.PLUGINS_DIR } : {}),
-    executionProvider: config.EXECUTION_PROVIDER,
-    ...(config.ENGINE_THREADS > 0 ? { threads: config.ENGINE_THREADS } : {}),
+    ...(config.DDPM_EXECUTION_PROVIDER ? { executionProvider: config.DDPM_EXECUTION_PROVIDER } : {}),
+    ...(config.DDPM_THREADS ? { threads: config.DDPM_THREADS } : {}),
     logger: log,
   });
   // --- Discord adapter (src/adapters/discord): started when DISCORD_TOKEN is set; startService
