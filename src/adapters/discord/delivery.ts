@@ -10,7 +10,7 @@
  */
 import type { GenerationService, RequestEvent, RequestView } from '../../jobs/service.ts';
 import type { AdapterLogger, AdapterTuning, EngineCatalog } from './context.ts';
-import { paramsLine, progressMessage, queuedMessage, runningMessage, tokenExpiringMessage } from './messages.ts';
+import { paramsLine, progressMessage, queuedMessage, runningMessage, tokenExpiringMessage, undeliverableMessage } from './messages.ts';
 import type { DiscordMessenger, OutgoingMessage, ReplyTarget } from './reply-target.ts';
 import { isTokenGone, parseReplyTarget } from './reply-target.ts';
 import { renderFinal } from './results.ts';
@@ -211,7 +211,14 @@ export class DeliveryManager {
         this.deps.logger.warn({ requestId }, 'finished request has no Discord reply target');
         return;
       }
-      const message = await renderFinal(this.deps.service, this.deps.engine, view, target, previews);
+      let message: OutgoingMessage;
+      try {
+        message = await renderFinal(this.deps.service, this.deps.engine, view, target, previews);
+      } catch (error) {
+        // The claim is spent: whatever happens, the user must not be left with a stale preview.
+        this.deps.logger.error({ err: loggableError(error), requestId }, 'could not render a finished request');
+        message = undeliverableMessage(view);
+      }
       await this.send(view, target, message);
       this.deps.logger.info({ requestId, status: view.status }, 'discord final reply sent');
     } finally {

@@ -255,3 +255,20 @@ export function failedMessage(view: RequestView): OutgoingMessage {
     files: [],
   };
 }
+
+/** When a finished result cannot be shown (e.g. its images are gone): say so, and where to look. */
+export function undeliverableMessage(view: RequestView): OutgoingMessage {
+  return {
+    content: '',
+    embeds: [
+      {
+        color: COLOR_FAILED,
+        title: '❌ The result could not be shown',
+        description: `Request \`${view.id}\` finished (${view.status}) but its images could not be attached here. \`/info request_id:${view.id}\` shows its parameters and seed.`,
+        fields: [{ name: 'Request', value: `\`${view.id}\``, inline: false }],
+      },
+    ],
+    components: [],
+    files: [],
+  };
+}

@@ -64,6 +64,39 @@ describe('restarts and limits', () => {
     expect(finalEdits(interaction)).toBe(1);
   });
 
+  it('a finished request whose images are gone still gets a final answer, not a stale preview', async () => {
+    const xena = h.fake.user('xena');
+    h.gate.close();
+    const interaction = h.fake.command(xena, 'generate', { model: 'tiny', sampler: 'ddim', steps: 4, seed: 4 });
+    await waitForStatus(xena.id, 'running');
+    await h.stopBot();
+    h.gate.open();
+    const id = await waitForStatus(xena.id, 'succeeded');
+    await h.runtime.db.pool.query('DELETE FROM request_images WHERE request_id = $1', [id]);
+    await h.startBot();
+    const final = await h.result(interaction);
+    expect(embedTitle(final)).toBe('❌ The result could not be shown');
+    expect(String(final.embeds[0]?.['description'])).toContain(`/info request_id:${id}`);
+  });
+
+  it('shows the queue position while a request waits, then runs it', async () => {
+    const [vera, walt] = [h.fake.user('vera'), h.fake.user('walt')];
+    h.gate.close();
+    try {
+      const running = h.fake.command(vera, 'generate', { model: 'tiny', sampler: 'ddim', steps: 6, seed: 1 });
+      await waitForStatus(vera.id, 'running');
+      // Another batch key (other steps), so it cannot join the running batch: it waits in the queue.
+      const waiting = h.fake.command(walt, 'generate', { model: 'tiny', sampler: 'ddim', steps: 7, seed: 2 });
+      const queued = await h.original(waiting, (m) => embedTitle(m).startsWith('⏳ Queued'), 'queue position');
+      expect(embedTitle(queued)).toBe('⏳ Queued: you are next');
+      expect(String(queued.embeds[0]?.['description'])).toBe('tiny · ddim · 7 steps · eta 0 · seed 2');
+      h.gate.open();
+      await Promise.all([h.result(running), h.result(waiting)]);
+    } finally {
+      h.gate.open();
+    }
+  });
+
   it('over the per-user limit: a private answer with the time to retry, and no public trace', async () => {
     const sam = h.fake.user('sam');
     h.gate.close();
