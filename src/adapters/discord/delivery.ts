@@ -53,9 +53,10 @@ class TrackedRequest {
     private readonly manager: DeliveryManager,
     private readonly deps: DeliveryDeps,
   ) {
-    const noticeAt = target.tokenExpiresAt - deps.tuning.expiryNoticeLeadMs - Date.now();
-    if (noticeAt > 0) {
-      this.expiryTimer = setTimeout(() => this.warnTokenExpiry(), noticeAt);
+    if (deps.messenger.tokenUsable(target)) {
+      // Already inside the last stretch (a bot restarted late in a long job): warn right away.
+      const noticeIn = Math.max(0, target.tokenExpiresAt - deps.tuning.expiryNoticeLeadMs - Date.now());
+      this.expiryTimer = setTimeout(() => this.warnTokenExpiry(), noticeIn);
       this.expiryTimer.unref();
     } else {
       this.liveUpdatesOver = true;
