@@ -14,6 +14,7 @@ import { MAX_INLINE_PREVIEW_BASE64, truncateError, type BusMessage, type EventBu
 import type { EnginePort, GenerationParams, RenderPort, StepProgress } from './engine-port.ts';
 import { GIF_INDEX, GRID_INDEX, RECONSTRUCTION_INDEX } from './job-service.ts';
 import type { FetchedJob, JobQueue } from './queue.ts';
+import { reconcileLostRequests } from './reconcile.ts';
 import type { Platform } from './types.ts';
 
 export interface WorkerOptions {
@@ -76,6 +77,7 @@ class CancelAbort extends Error {
 
 /** After the grace period, how long a stopping worker keeps retrying database writes (requeue, results). */
 const STOP_DB_RETRY_MS = 10_000;
+const RECONCILE_INTERVAL_MS = 60_000;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -87,6 +89,7 @@ export class Worker {
   private wake: (() => void) | null = null;
   private unsubscribe: (() => void) | null = null;
   private graceTimer: NodeJS.Timeout | null = null;
+  private reconcileTimer: NodeJS.Timeout | null = null;
   /** Set on stop: database retries give up after this, leaving unfinished jobs to lease expiry. */
   private giveUpAt = Number.POSITIVE_INFINITY;
 
@@ -100,6 +103,12 @@ export class Worker {
   start(): void {
     this.unsubscribe = this.deps.bus.subscribe((m) => this.onBusMessage(m));
     for (let i = 0; i < this.options.concurrency; i++) this.loops.push(this.loop());
+    this.reconcileTimer = setInterval(() => {
+      reconcileLostRequests(this.deps.db.pool, this.deps.bus)
+        .then((ids) => ids.length > 0 && this.deps.log.warn({ ids }, 'failed requests whose jobs the queue no longer holds'))
+        .catch((err: unknown) => this.deps.log.debug({ err }, 'reconcile failed'));
+    }, RECONCILE_INTERVAL_MS);
+    this.reconcileTimer.unref();
     this.deps.log.info({ workerId: this.id, batchSize: this.options.batchSize }, 'worker started');
   }
 
@@ -109,6 +118,7 @@ export class Worker {
    */
   async stop(): Promise<void> {
     this.stopping = true;
+    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
     this.giveUpAt = Date.now() + this.options.shutdownGraceMs + STOP_DB_RETRY_MS;
     this.wake?.();
     this.graceTimer = setTimeout(() => {
@@ -449,7 +459,6 @@ export class Worker {
 class ProgressReporter {
   private lastAt = 0;
   private chain: Promise<void> = Promise.resolve();
-  private latest: StepProgress | null = null;
 
   constructor(
     private readonly c: Claimed,
@@ -458,7 +467,6 @@ class ProgressReporter {
   ) {}
 
   report(p: StepProgress): void {
-    this.latest = p;
     const now = Date.now();
     if (p.step < p.totalSteps && now - this.lastAt < this.options.progressMinIntervalMs) return;
     this.lastAt = now;

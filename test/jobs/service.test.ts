@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJobRuntime, type JobRuntime } from '../../src/jobs/runtime.ts';
+import { LOST_JOB_ERROR, reconcileLostRequests } from '../../src/jobs/reconcile.ts';
 import { RateLimitError, ValidationError, type RequestEvent, type Requester } from '../../src/jobs/service.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { FakeEngine, fakeRender } from './support/fake-engine.ts';
@@ -116,6 +117,41 @@ describe('job service against Postgres', () => {
     expect((await rt.service.getImage(id, 'grid'))?.bytes.toString()).toContain('grid:fake:9');
   });
 
+  it('cancels a running request: the worker aborts it and reports cancelled', async () => {
+    const user = newUser();
+    const events: RequestEvent[] = [];
+    const { id } = await rt.service.submitGeneration({ requester: user, params: { model: 'fake', steps: 100, seed: 11 }, replyTo: null });
+    rt.service.watch(id, (e) => events.push(e));
+    await waitFor(async () => (await rt.service.getRequest(id))?.status === 'running');
+    await expect(rt.service.cancel(id, newUser())).rejects.toThrow(/only the requester/);
+    expect(await rt.service.cancel(id, user)).toBe(true);
+    const done = await finished(id);
+    expect(done.status).toBe('cancelled');
+    await waitFor(async () => events.some((e) => e.type === 'cancelled'));
+  });
+
+  it('a restarted process neither re-runs finished requests nor lists claimed ones for delivery', async () => {
+    const user = newUser('discord');
+    const a = await rt.service.submitGeneration({ requester: user, params: { model: 'fake', steps: 1, seed: 21 }, replyTo: { channel: 'x' } });
+    const b = await rt.service.submitGeneration({ requester: user, params: { model: 'fake', steps: 1, seed: 22 }, replyTo: { channel: 'x' } });
+    await finished(a.id);
+    await finished(b.id);
+    expect(await rt.service.claimDelivery(a.id)).toBe(true); // replied before the "crash"; b was not
+    const attemptsBefore = (await rt.db.pool.query('SELECT count(*)::int AS n FROM request_attempts')).rows[0].n as number;
+    const restarted = await startJobRuntime({ config: testConfig({ DATABASE_URL: db.url }), engine, render: fakeRender, log: testLog });
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      const pending = (await restarted.service.pendingDeliveries('discord')).map((r) => r.id);
+      expect(pending).toContain(b.id);
+      expect(pending).not.toContain(a.id);
+      expect(await restarted.service.claimDelivery(b.id)).toBe(true);
+      expect(await rt.service.claimDelivery(b.id)).toBe(false);
+      expect((await rt.db.pool.query('SELECT count(*)::int AS n FROM request_attempts')).rows[0].n).toBe(attemptsBefore);
+    } finally {
+      await restarted.close();
+    }
+  });
+
   it('lists recent requests newest first', async () => {
     const user = newUser();
     const a = await rt.service.submitGeneration({ requester: user, params: { model: 'fake', steps: 1, seed: 1 }, replyTo: null });
@@ -172,5 +208,17 @@ describe('limits', () => {
     expect(full).toBeInstanceOf(RateLimitError);
     expect((full as RateLimitError).reason).toBe('queue_full');
     expect((full as RateLimitError).message).toMatch(/queue is full/);
+  });
+
+  it('fails requests whose job the queue no longer holds, and only those', async () => {
+    // The previous test filled the queue (cap 5): empty it.
+    await limited.db.pool.query(`UPDATE requests SET status = 'cancelled' WHERE status = 'queued'`);
+    const id = (await limited.service.submitGeneration({ requester: newUser(), params: { model: 'fake', seed: 1 }, replyTo: null })).id;
+    const kept = (await limited.service.submitGeneration({ requester: newUser(), params: { model: 'fake', seed: 2 }, replyTo: null })).id;
+    await limited.db.pool.query(`UPDATE requests SET created_at = now() - interval '10 minutes' WHERE id = ANY($1)`, [[id, kept]]);
+    await limited.db.pool.query(`UPDATE pgboss.job SET state = 'failed' WHERE id = $1`, [id]);
+    expect(await reconcileLostRequests(limited.db.pool, limited.bus)).toEqual([id]);
+    expect(await limited.service.getRequest(id)).toMatchObject({ status: 'failed', error: LOST_JOB_ERROR });
+    expect((await limited.service.getRequest(kept))?.status).toBe('queued');
   });
 });

@@ -104,12 +104,10 @@ describe('worker processes', () => {
 
   it('a worker killed with SIGKILL mid-job: the other finishes its jobs after the lease expires, each exactly once', async () => {
     const env = { DATABASE_URL: db.url, FAKE_STEP_MS: '150', BATCH_SIZE: '2' };
-    workers = [await startWorkerProcess('victim', env)];
+    workers = await Promise.all([startWorkerProcess('victim', env), startWorkerProcess('survivor', env)]);
     const ids = await submitMany(12, 'slack', () => 4);
-    // Wait until the victim holds running jobs, then kill it without any chance to clean up.
-    await waitFor(async () => (await attempts()).some((a) => a.worker_id === 'victim' && a.outcome === null && ids.includes(a.request_id)));
-    const survivor = await startWorkerProcess('survivor', env);
-    workers.push(survivor);
+    // As soon as the victim holds a running job, kill it without any chance to clean up.
+    await waitFor(async () => (await attempts()).some((a) => a.worker_id === 'victim' && a.outcome === null && ids.includes(a.request_id)), 30_000, 20);
     workers[0]!.child.kill('SIGKILL');
     await workers[0]!.exited;
     const victimRunning = (await attempts()).filter((a) => a.worker_id === 'victim' && a.outcome === null).map((a) => a.request_id);

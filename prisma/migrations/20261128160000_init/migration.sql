@@ -92,7 +92,7 @@ CREATE INDEX "requests_user_key_status_idx" ON "requests"("user_key", "status");
 CREATE INDEX "requests_platform_status_delivered_at_idx" ON "requests"("platform", "status", "delivered_at");
 
 -- CreateIndex
-CREATE INDEX "requests_status_batch_key_idx" ON "requests"("status", "batch_key");
+CREATE INDEX "requests_status_queue_name_created_at_idx" ON "requests"("status", "queue_name", "created_at");
 
 -- AddForeignKey
 ALTER TABLE "request_images" ADD CONSTRAINT "request_images_request_id_fkey" FOREIGN KEY ("request_id") REFERENCES "requests"("id") ON DELETE CASCADE ON UPDATE CASCADE;
