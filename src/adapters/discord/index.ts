@@ -81,12 +81,27 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
   return {
     async stop() {
       stopping = true;
-      await Promise.allSettled([...inFlight]);
-      await deliveries.stop();
+      // Bounded: a hung Discord call must not keep the process from shutting down. Results not yet
+      // claimed stay pending in the database and the next bot delivers them.
+      const drained = await settleWithin(Promise.allSettled([...inFlight]).then(() => deliveries.stop()), STOP_TIMEOUT_MS);
+      if (!drained) logger.warn({ timeoutMs: STOP_TIMEOUT_MS }, 'discord adapter stopped before every reply was sent');
       await client.destroy();
       logger.info({}, 'discord adapter stopped');
     },
   };
+}
+
+/** How long stop() waits for replies under way. */
+const STOP_TIMEOUT_MS = 10_000;
+
+async function settleWithin(task: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([task.then(() => true, () => true), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function handleInteraction(interaction: Interaction, ctx: AdapterContext): Promise<void> {
