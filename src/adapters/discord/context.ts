@@ -16,6 +16,7 @@ import type { DiscordEnv } from './config.ts';
 import type { ComponentAction } from './custom-id.ts';
 import type { DeliveryManager } from './delivery.ts';
 import { loggableError, isUserFacing, userMessage } from './errors.ts';
+import { clip } from './messages.ts';
 import type { DiscordMessenger, ReplyPurpose, ReplyTarget } from './reply-target.ts';
 
 /** The parts of the engine an adapter may use: its catalogue and validation, never generation. */
@@ -101,7 +102,7 @@ export function replyTargetOf(interaction: AnyInteraction, purpose: ReplyPurpose
  */
 export async function respondWithError(interaction: AnyInteraction, error: unknown, ctx: AdapterContext): Promise<void> {
   if (!isUserFacing(error)) ctx.logger.error({ err: loggableError(error), interaction: interaction.id }, 'discord interaction failed');
-  const content = userMessage(error);
+  const content = clip(userMessage(error), 2000);
   try {
     if (!interaction.deferred && !interaction.replied) {
       await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });

@@ -33,7 +33,8 @@ function optionName(field: string): string {
 export function userMessage(error: unknown): string {
   if (error instanceof RateLimitError) {
     const at = Math.floor(Date.now() / 1000) + error.retryAfterSeconds;
-    return `⏳ ${error.message} You can try again <t:${at}:R> (in ${error.retryAfterSeconds} s).`;
+    // The service's message already names the wait; Discord renders <t:…:R> as a live countdown.
+    return `⏳ ${error.message} (ready <t:${at}:R>)`;
   }
   if (error instanceof ParamError || error instanceof ValidationError) {
     const field = optionName(error.field);

@@ -16,6 +16,11 @@ const COLOR_FAILED = 0xed4245;
 
 type Row = APIActionRowComponent<APIComponentInMessageActionRow>;
 
+/** Discord rejects the whole message when one text is over its limit: cut, and say so with an ellipsis. */
+export function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
 export function png(name: string, data: Buffer): OutgoingFile {
   return { name, data, contentType: 'image/png' };
 }
@@ -247,7 +252,7 @@ export function failedMessage(view: RequestView): OutgoingMessage {
       {
         color: COLOR_FAILED,
         title: view.status === 'cancelled' ? '✖️ Cancelled' : '❌ Generation failed',
-        description: `${view.kind === 'generate' ? paramsLine(view) : `noise demo · ${view.model} · seed ${view.seed}`}\n${view.error ?? ''}`.trim(),
+        description: clip(`${view.kind === 'generate' ? paramsLine(view) : `noise demo · ${view.model} · seed ${view.seed}`}\n${view.error ?? ''}`.trim(), 4096),
         fields: [{ name: 'Request', value: `\`${view.id}\``, inline: false }],
       },
     ],

@@ -106,7 +106,7 @@ describe('restarts and limits', () => {
       await h.fake.waitFor(() => first.edits.length > 0 && second.edits.length > 0, 10_000, 'both queued');
       const third = h.fake.command(sam, 'generate', { model: 'tiny', steps: 5 });
       const text = await h.ephemeralError(third);
-      expect(text).toMatch(/try again <t:\d+:R> \(in \d+ s\)/);
+      expect(text).toMatch(/^⏳ You already have 2 requests queued or running \(limit 2\)\. Try again .* in about 15 seconds\. \(ready <t:\d+:R>\)$/u);
       await h.fake.waitFor(() => third.response?.deleted, 5_000, 'thinking message removed');
       expect(embedTitle(first.response!)).toMatch(/Queued|Starting|Denoising/u);
     } finally {

@@ -5,6 +5,7 @@ import { NotFoundError } from '../../../jobs/service.ts';
 import type { RequestView } from '../../../jobs/service.ts';
 import type { AdapterContext, SlashCommand } from '../context.ts';
 import { respondWithError } from '../context.ts';
+import { clip } from '../messages.ts';
 
 export function definition(): RESTPostAPIChatInputApplicationCommandsJSONBody {
   return new SlashCommandBuilder()
@@ -24,7 +25,7 @@ function timestamp(date: Date | null): string {
 
 export function infoFields(view: RequestView): APIEmbedField[] {
   const fields: APIEmbedField[] = [
-    { name: 'Status', value: view.status + (view.error ? `: ${view.error}` : ''), inline: true },
+    { name: 'Status', value: clip(view.status + (view.error ? `: ${view.error}` : ''), 1024), inline: true },
     { name: 'Kind', value: view.kind === 'noise_demo' ? 'noise demo' : 'generation', inline: true },
     { name: 'Requested by', value: `<@${view.requester.userId}>`, inline: true },
     { name: 'Model', value: view.model, inline: true },
