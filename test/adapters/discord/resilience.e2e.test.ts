@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeInteraction } from '../../fakes/discord/server.ts';
-import { Harness, embedField, embedTitle, isFinal } from './support/harness.ts';
+import { Harness, customIds, embedField, embedTitle, isFinal } from './support/harness.ts';
 
 function finalEdits(interaction: FakeInteraction): number {
   return interaction.edits.filter((e) => /^(✨|❌)/u.test(String(e.embeds[0]?.['title'] ?? ''))).length;
@@ -149,5 +149,9 @@ describe('a job that outlives the interaction token', () => {
     // Nothing else pinged anyone: every edit disallowed mentions.
     expect(interaction.response?.allowedMentions).toEqual({ parse: [] });
     expect(interaction.response && isFinal(interaction.response)).toBe(false);
+    // Its buttons work like any result's.
+    const deleteId = customIds(posted).find((c) => c.startsWith('ddpm:delete:'))!;
+    h.fake.click(tess, posted, deleteId);
+    await h.fake.waitFor(() => posted.deleted, 10_000, 'channel result deleted');
   });
 });

@@ -19,7 +19,11 @@ async function execute(interaction: ComponentInteraction, requestId: string, ctx
   // @original of a component interaction is the message the button is on.
   await interaction.deferUpdate();
   try {
-    await interaction.deleteReply();
+    await interaction.deleteReply().catch(async (webhookError: unknown) => {
+      // Results posted as channel messages (after a token expired) can also be removed as the bot.
+      ctx.logger.debug({ err: loggableError(webhookError), requestId }, 'webhook delete failed; deleting as the bot');
+      await interaction.message.delete();
+    });
   } catch (error) {
     ctx.logger.warn({ err: loggableError(error), requestId }, 'could not delete a result message');
     await interaction.followUp({ content: userMessage(error), flags: MessageFlags.Ephemeral }).catch(() => undefined);
