@@ -2,31 +2,28 @@
 import { MessageFlags, PermissionFlagsBits } from 'discord.js';
 import { ForbiddenError, NotFoundError } from '../../../jobs/service.ts';
 import type { AdapterContext, ComponentHandler, ComponentInteraction } from '../context.ts';
-import { respondWithError } from '../context.ts';
-import { loggableError, userMessage } from '../errors.ts';
+import { isUserFacing, loggableError, userMessage } from '../errors.ts';
 
 async function execute(interaction: ComponentInteraction, requestId: string, ctx: AdapterContext): Promise<void> {
+  // Acknowledge first (the database read below must not eat Discord's 3 seconds); from here on,
+  // @original is the clicked message, so refusals go out as ephemeral follow-ups.
+  await interaction.deferUpdate();
   try {
     const view = await ctx.service.getRequest(requestId);
     if (!view) throw new NotFoundError('That request no longer exists.');
     const isRequester = view.requester.userId === interaction.user.id;
     const canManage = interaction.memberPermissions?.has(PermissionFlagsBits.ManageMessages) ?? false;
     if (!isRequester && !canManage) throw new ForbiddenError('Only the person who asked for this image or a member with Manage Messages can delete it.');
-  } catch (error) {
-    await respondWithError(interaction, error, ctx);
-    return;
-  }
-  // @original of a component interaction is the message the button is on.
-  await interaction.deferUpdate();
-  try {
     await interaction.deleteReply().catch(async (webhookError: unknown) => {
       // Results posted as channel messages (after a token expired) can also be removed as the bot.
       ctx.logger.debug({ err: loggableError(webhookError), requestId }, 'webhook delete failed; deleting as the bot');
       await interaction.message.delete();
     });
   } catch (error) {
-    ctx.logger.warn({ err: loggableError(error), requestId }, 'could not delete a result message');
-    await interaction.followUp({ content: userMessage(error), flags: MessageFlags.Ephemeral }).catch(() => undefined);
+    if (!isUserFacing(error)) ctx.logger.warn({ err: loggableError(error), requestId }, 'could not delete a result message');
+    await interaction
+      .followUp({ content: userMessage(error), flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } })
+      .catch((replyError: unknown) => ctx.logger.warn({ err: loggableError(replyError), requestId }, 'could not tell the user about an error'));
   }
 }
 
