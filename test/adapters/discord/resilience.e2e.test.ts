@@ -14,7 +14,7 @@ describe('restarts and limits', () => {
   let h: Harness;
 
   beforeAll(async () => {
-    h = await Harness.start({ label: 'restart', runtime: { LIMIT_CONCURRENT_PER_USER: 2 } });
+    h = await Harness.start({ label: 'restart', runtime: { LIMIT_CONCURRENT_PER_USER: 2, JOB_RETRY_LIMIT: 0 } });
   });
 
   afterAll(async () => {
@@ -77,6 +77,17 @@ describe('restarts and limits', () => {
     const final = await h.result(interaction);
     expect(embedTitle(final)).toBe('❌ The result could not be shown');
     expect(String(final.embeds[0]?.['description'])).toContain(`/info request_id:${id}`);
+  });
+
+  it('a job that fails ends with one clear public answer, not an endless preview', async () => {
+    const yara = h.fake.user('yara');
+    h.gate.failNext('the model session crashed');
+    const interaction = h.fake.command(yara, 'generate', { model: 'tiny', sampler: 'ddim', steps: 3, seed: 3 });
+    const final = await h.result(interaction);
+    expect(embedTitle(final)).toBe('❌ Generation failed');
+    expect(String(final.embeds[0]?.['description'])).toContain('the model session crashed');
+    expect(final.components).toEqual([]);
+    expect(finalEdits(interaction)).toBe(1);
   });
 
   it('shows the queue position while a request waits, then runs it', async () => {

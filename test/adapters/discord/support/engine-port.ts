@@ -24,9 +24,19 @@ export class JobGate {
     this.release = null;
   }
 
+  private failure: string | null = null;
+
+  /** The next job that passes fails with this message (as an engine crash would). */
+  failNext(message: string): void {
+    this.failure = message;
+  }
+
   async pass(): Promise<void> {
     if (this.release) this.waiting += 1;
     await this.opened;
+    const failure = this.failure;
+    this.failure = null;
+    if (failure) throw new Error(failure);
   }
 }
 
