@@ -109,9 +109,13 @@ export async function respondWithError(interaction: AnyInteraction, error: unkno
     } else if (interaction.ephemeral) {
       await interaction.editReply({ content, embeds: [], components: [], files: [] });
     } else {
-      // Only after deferReply (a new message); handlers that deferUpdate a clicked message answer themselves.
-      if (interaction.deferred) await interaction.deleteReply();
+      // Only after deferReply (a new message); handlers that deferUpdate a clicked message answer
+      // themselves. A follow-up sent while "thinking…" would *become* that public message, so the
+      // loading state is resolved first, then the private explanation is sent, then the public
+      // message is removed.
+      await interaction.editReply({ content: 'This request could not be started.', embeds: [], components: [], files: [] });
       await interaction.followUp({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
+      await interaction.deleteReply();
     }
   } catch (replyError) {
     ctx.logger.warn({ err: loggableError(replyError), interaction: interaction.id }, 'could not tell the user about an error');

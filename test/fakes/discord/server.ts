@@ -66,6 +66,8 @@ export interface FakeInteraction {
   original: FakeMessage | null;
   /** The message the bot created as its initial response (callback 4 or 5), if any. */
   response: FakeMessage | null;
+  /** A deferred response still showing "thinking…" (neither edited nor deleted yet). */
+  loading: boolean;
   readonly followups: FakeMessage[];
   /** Edits of `@original` (each PATCH), in order. */
   readonly edits: FakeMessage['history'];
@@ -356,6 +358,7 @@ export class FakeDiscord {
       callbacks: [],
       original: message ?? null,
       response: null,
+      loading: false,
       followups: [],
       edits: [],
     };
@@ -476,11 +479,15 @@ export class FakeDiscord {
       if (!message || message.deleted) throw new HttpError(404, 10008, 'Unknown Message');
       if (method === 'PATCH') {
         this.applyEdit(message, body, files);
-        if (m[3] === '@original') interaction.edits.push(message.history.at(-1)!);
+        if (m[3] === '@original') {
+          interaction.edits.push(message.history.at(-1)!);
+          interaction.loading = false;
+        }
         return this.messageJson(message);
       }
       if (method === 'DELETE') {
         message.deleted = true;
+        if (m[3] === '@original') interaction.loading = false;
         return null;
       }
       if (method === 'GET') return this.messageJson(message);
@@ -488,6 +495,15 @@ export class FakeDiscord {
     if ((m = route.match(/^\/webhooks\/(\d+)\/([^/]+)$/)) && method === 'POST') {
       const interaction = this.interactionByToken(m[1]!, m[2]!);
       if (interaction.callbacks.length === 0) throw new HttpError(404, 10015, 'Unknown Webhook');
+      if (interaction.loading && interaction.response) {
+        // Discord's backwards compatibility: a follow-up while "thinking…" resolves the deferred
+        // message itself, keeping the deferral's flags (a public deferral cannot turn ephemeral).
+        interaction.loading = false;
+        const { flags: _ignored, ...rest } = body;
+        this.applyEdit(interaction.response, rest, files);
+        interaction.edits.push(interaction.response.history.at(-1)!);
+        return this.messageJson(interaction.response);
+      }
       const message = this.createMessage(body, files, interaction.token);
       interaction.followups.push(message);
       return this.messageJson(message);
@@ -546,6 +562,7 @@ export class FakeDiscord {
       case 5: // DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE
         interaction.original = this.createMessage(type === 5 ? { flags: data?.['flags'] } : (data ?? {}), files, interaction.token);
         interaction.response = interaction.original;
+        interaction.loading = type === 5;
         break;
       case 6: // DEFERRED_UPDATE_MESSAGE
         break;
