@@ -69,13 +69,20 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
   client.on(Events.Error, (error) => logger.error({ err: loggableError(error) }, 'discord client error'));
   client.on(Events.ShardDisconnect, (event) => logger.warn({ code: event.code }, 'discord gateway disconnected'));
 
-  const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
-  await client.login(env.DISCORD_TOKEN);
-  await ready;
-  if (client.application?.id && client.application.id !== env.DISCORD_APPLICATION_ID) {
-    logger.warn({ configured: env.DISCORD_APPLICATION_ID, actual: client.application.id }, 'DISCORD_APPLICATION_ID does not match the token');
+  try {
+    const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
+    await client.login(env.DISCORD_TOKEN);
+    await ready;
+    if (client.application?.id && client.application.id !== env.DISCORD_APPLICATION_ID) {
+      logger.warn({ configured: env.DISCORD_APPLICATION_ID, actual: client.application.id }, 'DISCORD_APPLICATION_ID does not match the token');
+    }
+    await deliveries.resume();
+  } catch (error) {
+    // A wrong token or an unreachable Discord fails the start loudly, without leaving a client behind.
+    await deliveries.stop().catch(() => undefined);
+    await client.destroy().catch(() => undefined);
+    throw error;
   }
-  await deliveries.resume();
   logger.info({ user: client.user?.tag }, 'discord adapter ready');
 
   return {
