@@ -220,6 +220,15 @@ export function buildProgram(): Command {
 
   program.command('samplers').description('list sampler plugins').action(listSamplers);
 
+  program
+    .command('serve')
+    .description('run the service: HTTP API and playground on PORT, chat adapters whose tokens are set, workers by ROLE (see README "Configuration")')
+    .action(async () => {
+      // Loaded on demand: the database and chat clients are not needed by the other commands.
+      const { runService } = await import('../main.ts');
+      await runService();
+    });
+
   for (const command of program.commands) command.exitOverride();
   return program;
 }

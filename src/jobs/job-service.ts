@@ -157,6 +157,8 @@ export interface JobServiceDeps {
   readonly engine: Pick<EnginePort, 'validate' | 'model'>;
   readonly limits: LimitConfig;
   readonly log: Logger;
+  /** How often watchers re-read state to catch a final event whose NOTIFY was lost (default 30 s). */
+  readonly resyncIntervalMs?: number;
 }
 
 export class JobService implements GenerationService {
@@ -166,8 +168,10 @@ export class JobService implements GenerationService {
   private readonly engine: Pick<EnginePort, 'validate' | 'model'>;
   private readonly limits: LimitConfig;
   private readonly log: Logger;
+  private readonly resyncIntervalMs: number;
 
   constructor(deps: JobServiceDeps) {
+    this.resyncIntervalMs = deps.resyncIntervalMs ?? 30_000;
     this.db = deps.db;
     this.queue = deps.queue;
     this.bus = deps.bus;
@@ -428,10 +432,17 @@ export class JobService implements GenerationService {
       if (m.id !== id || m.t === 'abort') return;
       sink.enqueue(async () => [await this.toEvent(m)]);
     });
-    // Missed NOTIFYs while the listening connection was down: re-read the row.
+    // Missed NOTIFYs while the listening connection was down: re-read the row; and now and then
+    // anyway, so a final event whose NOTIFY was lost still arrives.
     const unReconnect = this.bus.onReconnect(deliverCurrent);
+    const resync = setInterval(() => sink.enqueue(async () => {
+      const ev = await this.currentStateEvent(id);
+      return ev && isFinal(ev) ? [ev] : [];
+    }), this.resyncIntervalMs);
+    resync.unref();
     deliverCurrent();
     const unsubscribeAll = () => {
+      clearInterval(resync);
       unsubscribe();
       unReconnect();
       sink.close();
@@ -455,8 +466,9 @@ export class JobService implements GenerationService {
       if (m.t === 'abort' || m.p !== platform) return;
       sinkFor(m.id).enqueue(async () => [await this.toEvent(m)]);
     });
-    const unReconnect = this.bus.onReconnect(() => {
-      // Final events possibly missed while disconnected: whatever is still undelivered.
+    // Final events possibly missed (listener reconnected, NOTIFY lost): whatever is still
+    // undelivered, after a reconnect and periodically. Unclaimed requests are offered again.
+    const replayPending = () =>
       void this.pendingDeliveries(platform)
         .then((views) => {
           for (const v of views) {
@@ -465,8 +477,11 @@ export class JobService implements GenerationService {
           }
         })
         .catch((err: unknown) => this.log.warn({ err }, 'could not re-read pending deliveries'));
-    });
+    const unReconnect = this.bus.onReconnect(replayPending);
+    const resync = setInterval(replayPending, this.resyncIntervalMs);
+    resync.unref();
     return () => {
+      clearInterval(resync);
       unsubscribe();
       unReconnect();
       for (const s of sinks.values()) s.close();
@@ -540,6 +555,7 @@ class EventSink {
   private finished = false;
   private closed = false;
   private lastProgressAt = 0;
+  private lastStep = 0;
   private pendingProgress: RequestEvent | null = null;
   private timer: NodeJS.Timeout | null = null;
   onFinal: (() => void) | null = null;
@@ -560,6 +576,13 @@ class EventSink {
 
   private offer(ev: RequestEvent): void {
     if (this.finished || this.closed) return;
+    // The initial state read and NOTIFYs can interleave: never show progress going backwards,
+    // except when a new attempt starts over.
+    if (ev.type === 'running' || ev.type === 'queued') this.lastStep = 0;
+    if (ev.type === 'progress') {
+      if (ev.step <= this.lastStep) return;
+      this.lastStep = ev.step;
+    }
     if (ev.type === 'progress' && this.minProgressIntervalMs > 0) {
       const wait = this.lastProgressAt + this.minProgressIntervalMs - Date.now();
       if (wait > 0) {
@@ -573,12 +596,13 @@ class EventSink {
         return;
       }
     }
-    if (isFinal(ev)) {
-      this.finished = true;
+    // Anything emitted now supersedes a coalesced progress event still waiting for its slot.
+    if (ev.type === 'progress' || isFinal(ev)) {
       this.pendingProgress = null;
       if (this.timer) clearTimeout(this.timer);
       this.timer = null;
     }
+    if (isFinal(ev)) this.finished = true;
     this.emit(ev);
     if (this.finished) this.onFinal?.();
   }

@@ -102,7 +102,9 @@ export interface GenerationService {
 
   /**
    * Subscribes to events of every request of one platform (e.g. a bot delivering final replies for
-   * requests it did not watch individually, or after a restart). Returns unsubscribe.
+   * requests it did not watch individually, or after a restart). Final events of requests whose
+   * delivery was not claimed are offered again after a reconnect and every 30 s, so a final event
+   * can arrive more than once: reply only when `claimDelivery` returns true. Returns unsubscribe.
    */
   watchPlatform(platform: Platform, listener: RequestEventListener, options?: WatchOptions): () => void;
 

@@ -360,7 +360,7 @@ export class Worker {
       await this.closeAttempt(client, c, 'succeeded', null);
       return true;
     });
-    if (won) this.publish({ t: 'succeeded', id: c.row.id, p: c.row.platform });
+    if (won) await this.publishFinal({ t: 'succeeded', id: c.row.id, p: c.row.platform });
     else await this.markSuperseded(c);
   }
 
@@ -377,7 +377,7 @@ export class Worker {
       await this.closeAttempt(client, c, 'failed', error);
       return true;
     });
-    if (won) this.publish({ t: 'failed', id: c.row.id, p: c.row.platform, e: error });
+    if (won) await this.publishFinal({ t: 'failed', id: c.row.id, p: c.row.platform, e: error });
     else await this.markSuperseded(c);
   }
 
@@ -393,7 +393,7 @@ export class Worker {
       await this.closeAttempt(client, c, 'cancelled', null);
       return true;
     });
-    if (won) this.publish({ t: 'cancelled', id: c.row.id, p: c.row.platform });
+    if (won) await this.publishFinal({ t: 'cancelled', id: c.row.id, p: c.row.platform });
   }
 
   /** Graceful shutdown: hand the requests back (status queued) and fail the leases so pg-boss re-offers them now. */
@@ -427,6 +427,17 @@ export class Worker {
     await this.retryDb(() => this.deps.queue.complete(claimed[0]!.job.queue, claimed.map((c) => c.job.id)), 'complete jobs').catch((err: unknown) =>
       // The row is final, so a re-offered job will be skipped; nothing is lost.
       this.deps.log.warn({ err }, 'could not complete jobs'),
+    );
+  }
+
+  /**
+   * Final events are retried like database writes: the row is already final, and a NOTIFY lost on a
+   * connection broken by a restart would leave a watcher waiting. A duplicate is harmless (watchers
+   * drop events after the final one; replies go through claimDelivery).
+   */
+  private async publishFinal(message: BusMessage): Promise<void> {
+    await this.retryDb(() => this.deps.bus.publish(message), `publish ${message.t} ${message.id}`).catch((err: unknown) =>
+      this.deps.log.warn({ err, id: message.id }, 'could not publish final event; watchers will find it when they re-read'),
     );
   }
 

@@ -22,7 +22,7 @@ let base: string;
 beforeAll(async () => {
   db = await createTestDatabase('e2e');
   engine = await Engine.load({ modelsDir: join(PROJECT_ROOT, 'test/fixtures'), executionProvider: 'cpu', threads: 1 });
-  const config = loadConfig({ DATABASE_URL: db.url, PORT: '0', MIGRATE_ON_START: 'false', LIMIT_PER_HOUR: '4', WORKER_POLL_MS: '100', PROGRESS_MIN_INTERVAL_MS: '0' });
+  const config = loadConfig({ DATABASE_URL: db.url, PORT: '0', MIGRATE_ON_START: 'false', LIMIT_PER_HOUR: '5', WORKER_POLL_MS: '100', PROGRESS_MIN_INTERVAL_MS: '0' });
   app = await startService({ config, log: pino({ level: 'silent' }), engine });
   base = `http://127.0.0.1:${app.port}`;
 });
@@ -110,6 +110,21 @@ describe('HTTP API with the real engine', () => {
     expect(status.body).toMatchObject({ kind: 'noise_demo', params: { timesteps: [0, 500, 999], seed: 5 } });
   });
 
+  it('streams progress with predicted-x0 preview PNGs over SSE', async () => {
+    const submitted = await post('/api/generate', { model: 'tiny', sampler: 'ddpm', steps: 300, seed: 9 });
+    expect(submitted.status).toBe(202);
+    const events = await readEvents(`/api/requests/${submitted.body.id as string}/events`);
+    const progress = events.filter(([e]) => e === 'progress').map(([, d]) => d);
+    expect(progress.length).toBeGreaterThan(1);
+    const steps = progress.map((p) => p.step as number);
+    expect(steps).toEqual([...steps].sort((a, b) => a - b));
+    const preview = progress.find((p) => typeof p.preview === 'string')?.preview as string;
+    expect(preview).toMatch(/^data:image\/png;base64,/);
+    const meta = await sharp(Buffer.from(preview.split(',')[1]!, 'base64')).metadata();
+    expect([meta.width, meta.height]).toEqual([8, 8]);
+    expect(events.at(-1)?.[0]).toBe('done');
+  });
+
   it('answers 400 naming the field, 404 for unknown requests and 429 with Retry-After past the hourly limit', async () => {
     const bad = await post('/api/generate', { model: 'tiny', sampler: 'ddim', steps: 100000 });
     expect(bad.status).toBe(400);
@@ -122,7 +137,7 @@ describe('HTTP API with the real engine', () => {
     expect((await json('/api/requests/00000000-0000-0000-0000-000000000000')).status).toBe(404);
     expect((await json('/api/requests/not-a-uuid')).status).toBe(404);
 
-    // Three requests so far this hour for this client; the limit is four.
+    // Four requests so far this hour for this client; the limit is five.
     const fourth = await post('/api/generate', { model: 'tiny', steps: 2, seed: 1 });
     expect(fourth.status).toBe(202);
     const refused = await post('/api/generate', { model: 'tiny', steps: 2, seed: 2 });

@@ -82,5 +82,5 @@ describe('Postgres restart mid-run', () => {
     await waitFor(async () => claimed.size === ids.length, 30_000);
     expect([...claimed.values()].every((n) => n === 1)).toBe(true);
     expect(await bot.service.pendingDeliveries('discord')).toEqual([]);
-  });
+  }, 180_000);
 });

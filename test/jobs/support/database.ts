@@ -2,6 +2,8 @@
  * Test databases on the real Postgres (127.0.0.1:5432 unless TEST_PG_URL): each test file gets a
  * uniquely named database, cloned from a template migrated once with `prisma migrate deploy`
  * (keyed by the migrations' hash, so a changed schema gets a fresh template), and dropped after.
+ * The template `ddpm_tmpl_<hash>` is kept as a cache; it is never dropped automatically because
+ * test runs of other branches may be cloning it at the same moment.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -49,11 +51,13 @@ async function ensureTemplate(base: string): Promise<string> {
       if (rowCount === 0) {
         const building = `${name}_building_${randomBytes(3).toString('hex')}`;
         await c.query(`CREATE DATABASE ${building}`);
-        await migrateDeploy(urlFor(building, base));
+        try {
+          await migrateDeploy(urlFor(building, base));
+        } catch (err) {
+          await c.query(`DROP DATABASE IF EXISTS ${building} WITH (FORCE)`);
+          throw err;
+        }
         await c.query(`ALTER DATABASE ${building} RENAME TO ${name}`);
-        // Templates of older migration sets are only a cache; drop them when a new one is built.
-        const stale = await c.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'ddpm\\_tmpl\\_%' AND datname <> $1`, [name]);
-        for (const { datname } of stale.rows) await c.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`).catch(() => undefined);
       }
     } finally {
       await c.query('SELECT pg_advisory_unlock(hashtext($1))', [name]);

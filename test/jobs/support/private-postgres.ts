@@ -4,6 +4,7 @@
  * binaries run as the `postgres` user (Postgres refuses to run as root).
  */
 import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
+/** PG_BIN, else the newest Debian-installed server (what pg_ctlcluster would run). */
+function pgBin(): string {
+  if (process.env.PG_BIN) return process.env.PG_BIN;
+  const versions = readdirSync('/usr/lib/postgresql').filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
+  return join('/usr/lib/postgresql', versions[0] ?? '15', 'bin');
+}
+const PG_BIN = pgBin();
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

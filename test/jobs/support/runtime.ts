@@ -26,7 +26,7 @@ export function testConfig(overrides: Partial<JobRuntimeConfig> = {}): JobRuntim
   };
 }
 
-export function waitFor<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs = 20_000, intervalMs = 50): Promise<T> {
+export function waitFor<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs = 45_000, intervalMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   return new Promise<T>((resolve, reject) => {
     const tick = async () => {
