@@ -1,5 +1,5 @@
 /**
- * The wiring in src/main.ts, as deployed: the service process starts the Discord bot when
+ * The wiring in src/main.ts, as deployed (`ddpm-bot serve`): the service process starts the Discord bot when
  * DISCORD_TOKEN is set (ROLE=all here), answers a /generate through the fake Discord, and logs the
  * bot out on SIGTERM. A ROLE=worker process with the same environment never logs in.
  */
@@ -24,8 +24,8 @@ afterAll(async () => {
 });
 
 function startService(role: 'all' | 'worker'): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  // `node --import tsx` so that SIGTERM reaches the service itself, not a tsx wrapper.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  // What `npm start` runs; bin/ddpm-bot.js loads tsx in-process, so SIGTERM reaches the service itself.
+  const child = spawn(process.execPath, ['bin/ddpm-bot.js', 'serve'], {
     env: {
       ...process.env,
       ROLE: role,
