@@ -105,6 +105,17 @@ describe('/generate', () => {
     expect(h.fake.channelMessages).toHaveLength(0);
   });
 
+  it('rides out Discord rate limits on edits: the result still arrives, once', async () => {
+    const gus = h.fake.user('gus');
+    h.fake.rateLimitEdits(3, 0.2);
+    const interaction = h.fake.command(gus, 'generate', { model: 'tiny', sampler: 'ddim', steps: 10, seed: 55 });
+    const final = await h.result(interaction);
+    expect(embedField(final, 'Seed')).toBe('`55`');
+    const limited = h.fake.calls.filter((c) => c.status === 429);
+    expect(limited.length).toBe(3);
+    expect(interaction.edits.filter((e) => /^✨/u.test(String(e.embeds[0]?.['title']))).length).toBe(1);
+  });
+
   it('answers invalid options privately at once, naming the option, without deferring', async () => {
     const erin = h.fake.user('erin');
     const cases: [Record<string, string | number>, RegExp][] = [

@@ -122,6 +122,7 @@ class HttpError extends Error {
     readonly status: number,
     readonly code: number,
     message: string,
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -148,6 +149,8 @@ export class FakeDiscord {
   private readyWaiters: (() => void)[] = [];
   private sequence = 0;
   private readonly changeWaiters = new Set<() => void>();
+  private editRateLimits = 0;
+  private editRetryAfterSeconds = 0.3;
   private readonly tokenTtlMs: number;
   private readonly responseWindowMs: number;
 
@@ -222,6 +225,12 @@ export class FakeDiscord {
       ...(overrides.width !== undefined ? { width: overrides.width } : {}),
       ...(overrides.height !== undefined ? { height: overrides.height } : {}),
     };
+  }
+
+  /** The next `count` webhook message edits are answered 429 with Retry-After, as Discord does. */
+  rateLimitEdits(count: number, retryAfterSeconds = 0.3): void {
+    this.editRateLimits = count;
+    this.editRetryAfterSeconds = retryAfterSeconds;
   }
 
   /** A user runs a slash command; resolves once the gateway sent the interaction. */
@@ -436,8 +445,8 @@ export class FakeDiscord {
     } catch (error) {
       const httpError = error instanceof HttpError ? error : new HttpError(500, 0, String(error));
       status = httpError.status;
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ code: httpError.code, message: httpError.message }));
+      res.writeHead(status, { 'content-type': 'application/json', ...httpError.headers });
+      res.end(JSON.stringify({ code: httpError.code, message: httpError.message, ...(status === 429 ? { retry_after: Number(httpError.headers['retry-after']), global: false } : {}) }));
     } finally {
       if (!url.pathname.startsWith('/attachments/')) {
         this.calls.push({ method, path: url.pathname, at: Date.now(), status, json, files });
@@ -478,6 +487,17 @@ export class FakeDiscord {
       const message = m[3] === '@original' ? interaction.original : (interaction.followups.find((f) => f.id === m![3]) ?? null);
       if (!message || message.deleted) throw new HttpError(404, 10008, 'Unknown Message');
       if (method === 'PATCH') {
+        if (this.editRateLimits > 0) {
+          this.editRateLimits -= 1;
+          const seconds = String(this.editRetryAfterSeconds);
+          throw new HttpError(429, 0, 'You are being rate limited.', {
+            'retry-after': seconds,
+            'x-ratelimit-limit': '5',
+            'x-ratelimit-remaining': '0',
+            'x-ratelimit-reset-after': seconds,
+            'x-ratelimit-scope': 'user',
+          });
+        }
         this.applyEdit(message, body, files);
         if (m[3] === '@original') {
           interaction.edits.push(message.history.at(-1)!);
