@@ -13,7 +13,8 @@ import type { AdapterLogger, AdapterTuning, EngineCatalog } from './context.ts';
 import { paramsLine, progressMessage, queuedMessage, runningMessage, tokenExpiringMessage, undeliverableMessage } from './messages.ts';
 import type { DiscordMessenger, OutgoingMessage, ReplyTarget } from './reply-target.ts';
 import { isTokenGone, parseReplyTarget } from './reply-target.ts';
-import { renderFinal } from './results.ts';
+import { upscalePng } from '../../render/index.ts';
+import { DISPLAY_MIN_SIDE, renderFinal } from './results.ts';
 import { loggableError } from './errors.ts';
 
 type LiveEvent = Extract<RequestEvent, { type: 'queued' | 'running' | 'progress' }>;
@@ -110,7 +111,7 @@ class TrackedRequest {
     this.liveEditInFlight = true;
     this.enqueue(async () => {
       try {
-        await this.edit(this.liveMessage(event));
+        await this.edit(await this.liveMessage(event));
       } finally {
         this.lastEditDoneAt = Date.now();
         this.liveEditInFlight = false;
@@ -119,14 +120,17 @@ class TrackedRequest {
     });
   }
 
-  private liveMessage(event: LiveEvent): OutgoingMessage {
+  private async liveMessage(event: LiveEvent): Promise<OutgoingMessage> {
     switch (event.type) {
       case 'queued':
         return queuedMessage(event.position, this.summary);
       case 'running':
         return runningMessage(this.summary);
-      case 'progress':
-        return progressMessage(event.step, event.totalSteps, this.summary, event.previewPng);
+      case 'progress': {
+        // Enlarged like the result: a 28x28 preview would be a blur in the chat client.
+        const preview = event.previewPng ? await upscalePng(event.previewPng, DISPLAY_MIN_SIDE).catch(() => event.previewPng) : null;
+        return progressMessage(event.step, event.totalSteps, this.summary, preview);
+      }
     }
   }
 

@@ -40,6 +40,8 @@ describe('/generate', () => {
     const withImage = previews.find((e) => e.files.some((f) => f.filename === 'preview.png'));
     expect(withImage, 'a preview edit carries the predicted x0').toBeDefined();
     expect(String(withImage!.embeds[0]?.['title'])).toMatch(/step \d+\/1000 \(\d+%\)/);
+    const preview = withImage!.files.find((f) => f.filename === 'preview.png')!;
+    expect(await sharp(preview.bytes).metadata()).toMatchObject({ width: 256, height: 256 });
     // Throttled: consecutive live edits at least the preview interval apart (timer jitter allowed).
     for (let i = 1; i < live.length; i++) expect(live[i]!.at - live[i - 1]!.at).toBeGreaterThanOrEqual(80);
 
