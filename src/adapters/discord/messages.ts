@@ -233,7 +233,7 @@ export function animationResultMessage(view: RequestView, animation: Buffer, fra
         color: COLOR_DONE,
         title: '🎞️ Denoising animation',
         description: [
-          `The model's predicted x₀ over the steps of ${sourceRequestId ? `\`${sourceRequestId}\`` : 'the request'} (${paramsLine(view)}).`,
+          `The model's predicted x₀ over the steps of ${view.count > 1 ? 'the first image of ' : ''}${sourceRequestId ? `\`${sourceRequestId}\`` : 'the request'} (${paramsLine(view)}).`,
           complete ? `${frameCount} frames.` : 'The step-by-step frames were lost (the bot restarted while recording); this shows the final image only.',
         ].join('\n'),
         fields: [{ name: 'Replay request', value: `\`${view.id}\``, inline: false }],

@@ -67,7 +67,8 @@ export async function renderFinal(
     return noiseDemoResultMessage(view, grid, gifImage?.bytes ?? null, reconstruction?.bytes ?? null);
   }
   if (target.purpose === 'animation') {
-    const final = await requireImage(service, view.id, 'grid');
+    // Workers preview a request's first image, so the animation follows (and ends on) that one.
+    const final = await requireImage(service, view.id, 0);
     const { gif, frames } = await trajectoryGif(previews, final);
     return animationResultMessage(view, gif, frames, target.sourceRequestId);
   }
