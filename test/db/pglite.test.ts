@@ -46,5 +46,5 @@ describe('embedded PGlite (no DATABASE_URL)', () => {
     } finally {
       await second.stop();
     }
-  });
+  }, 180_000); // two embedded-database starts with migrations; slow on a loaded 2-core machine
 });
