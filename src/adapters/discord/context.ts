@@ -17,7 +17,7 @@ import type { ComponentAction } from './custom-id.ts';
 import type { DeliveryManager } from './delivery.ts';
 import { loggableError, isUserFacing, userMessage } from './errors.ts';
 import { clip } from './messages.ts';
-import type { DiscordMessenger, ReplyPurpose, ReplyTarget } from './reply-target.ts';
+import type { Messenger, ReplyPurpose, ReplyTarget } from './reply-target.ts';
 
 /** The parts of the engine an adapter may use: its catalogue and validation, never generation. */
 export type EngineCatalog = Pick<Engine, 'models' | 'samplers' | 'validate' | 'model' | 'sampler'>;
@@ -53,7 +53,7 @@ export interface AdapterContext {
   readonly env: DiscordEnv;
   readonly tuning: AdapterTuning;
   readonly deliveries: DeliveryManager;
-  readonly messenger: DiscordMessenger;
+  readonly messenger: Messenger;
 }
 
 export interface SlashCommand {

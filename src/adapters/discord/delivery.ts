@@ -11,7 +11,7 @@
 import type { GenerationService, RequestEvent, RequestView } from '../../jobs/service.ts';
 import type { AdapterLogger, AdapterTuning, EngineCatalog } from './context.ts';
 import { paramsLine, progressMessage, queuedMessage, runningMessage, tokenExpiringMessage, undeliverableMessage } from './messages.ts';
-import type { DiscordMessenger, OutgoingMessage, ReplyTarget } from './reply-target.ts';
+import type { Messenger, OutgoingMessage, ReplyTarget } from './reply-target.ts';
 import { isTokenGone, parseReplyTarget } from './reply-target.ts';
 import { upscalePng } from '../../render/index.ts';
 import { DISPLAY_MIN_SIDE, renderFinal } from './results.ts';
@@ -26,7 +26,7 @@ function isFinal(event: RequestEvent): boolean {
 export interface DeliveryDeps {
   readonly service: GenerationService;
   readonly engine: EngineCatalog;
-  readonly messenger: DiscordMessenger;
+  readonly messenger: Messenger;
   readonly logger: AdapterLogger;
   readonly tuning: AdapterTuning;
 }

@@ -81,7 +81,14 @@ export function isTokenGone(error: unknown): boolean {
   return error instanceof DiscordAPIError && (error.code === 50027 || error.code === 10015 || error.status === 401);
 }
 
-export class DiscordMessenger {
+/** How replies reach Discord; the delivery logic depends on this, not on discord.js's REST client. */
+export interface Messenger {
+  tokenUsable(target: ReplyTarget, marginMs?: number): boolean;
+  editOriginal(target: ReplyTarget, message: OutgoingMessage): Promise<void>;
+  sendToChannel(channelId: string, message: OutgoingMessage): Promise<void>;
+}
+
+export class DiscordMessenger implements Messenger {
   constructor(
     private readonly rest: REST,
     private readonly now: () => number = Date.now,
