@@ -20,7 +20,7 @@ export const replyTargetSchema = z.object({
   v: z.literal(1),
   applicationId: z.string(),
   interactionToken: z.string(),
-  /** Epoch ms after which the token no longer works (minus nothing: margins are applied when used). */
+  /** Epoch ms when the token stops working; safety margins are applied where it is used. */
   tokenExpiresAt: z.number(),
   channelId: z.string().nullable(),
   userId: z.string(),
@@ -53,8 +53,6 @@ export interface OutgoingMessage {
   readonly components?: APIActionRowComponent<APIComponentInMessageActionRow>[];
   readonly files?: readonly OutgoingFile[];
   readonly allowedMentions?: APIAllowedMentions;
-  /** 64 = ephemeral (follow-ups only). */
-  readonly flags?: number;
 }
 
 /** Nobody is pinged by edits and previews; only the late channel delivery mentions the requester. */
@@ -67,7 +65,6 @@ function requestBody(message: OutgoingMessage) {
       ...(message.content !== undefined ? { content: message.content } : {}),
       ...(message.embeds !== undefined ? { embeds: message.embeds } : {}),
       ...(message.components !== undefined ? { components: message.components } : {}),
-      ...(message.flags !== undefined ? { flags: message.flags } : {}),
       allowed_mentions: message.allowedMentions ?? NO_MENTIONS,
       // Listing the attachments replaces the previous ones (an edit's old preview disappears).
       attachments: files.map((file, index) => ({ id: index, filename: file.name })),
@@ -104,14 +101,6 @@ export class DiscordMessenger implements Messenger {
       ...requestBody(message),
       auth: false,
     });
-  }
-
-  async deleteOriginal(target: ReplyTarget): Promise<void> {
-    await this.rest.delete(Routes.webhookMessage(target.applicationId, target.interactionToken, '@original'), { auth: false });
-  }
-
-  async followUp(target: ReplyTarget, message: OutgoingMessage): Promise<void> {
-    await this.rest.post(Routes.webhook(target.applicationId, target.interactionToken), { ...requestBody(message), auth: false });
   }
 
   async sendToChannel(channelId: string, message: OutgoingMessage): Promise<void> {
