@@ -14,6 +14,7 @@ import pino, { type Logger } from 'pino';
 import { loadConfig, type Config } from './config.ts';
 import { Engine } from './engine/index.ts';
 import { registerWebApi } from './adapters/web/api.ts';
+import { discordAdapterFactory } from './adapters/discord/index.ts';
 import type { EnginePort, RenderPort } from './jobs/engine-port.ts';
 import { startJobRuntime, type JobRuntime } from './jobs/runtime.ts';
 import type { GenerationService } from './jobs/service.ts';
@@ -110,7 +111,11 @@ export async function runService(adapters: readonly AdapterFactory[] = []): Prom
     ...(config.DDPM_THREADS ? { threads: config.DDPM_THREADS } : {}),
     logger: log,
   });
-  const handle = await startService({ config, log, engine, adapters });
+  // --- Discord adapter (src/adapters/discord): started when DISCORD_TOKEN is set; startService
+  // runs adapters in ROLE=all and ROLE=bot only. ---
+  const withDiscord = process.env['DISCORD_TOKEN'] ? [...adapters, discordAdapterFactory(engine)] : adapters;
+  // --- end Discord adapter ---
+  const handle = await startService({ config, log, engine, adapters: withDiscord });
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
