@@ -13,8 +13,8 @@ import type { AdapterLogger, AdapterTuning, EngineCatalog } from './context.ts';
 import { paramsLine, progressMessage, queuedMessage, runningMessage, tokenExpiringMessage, undeliverableMessage } from './messages.ts';
 import type { Messenger, OutgoingMessage, ReplyTarget } from './reply-target.ts';
 import { isTokenGone, parseReplyTarget } from './reply-target.ts';
-import { upscalePng } from '../../render/index.ts';
-import { DISPLAY_MIN_SIDE, renderFinal } from './results.ts';
+import { DISPLAY_MIN_SIDE, upscalePng } from '../../render/index.ts';
+import { renderFinal } from './results.ts';
 import { loggableError } from './errors.ts';
 
 type LiveEvent = Extract<RequestEvent, { type: 'queued' | 'running' | 'progress' }>;

@@ -7,8 +7,8 @@
 import type { types, webApi } from '@slack/bolt';
 import type { GenerationService } from '../../jobs/service.ts';
 import type { RequestEvent, RequestView } from '../../jobs/types.ts';
-import { upscalePng } from '../../render/index.ts';
-import { PreviewRecorder, trajectoryGif } from './animation.ts';
+import { trajectoryGif, upscalePng } from '../../render/index.ts';
+import { PreviewRecorder } from './animation.ts';
 import type { ParsedReplyTo, SlackLogger, SlackReplyTo } from './context.ts';
 import { parseReplyTo } from './context.ts';
 import { caption, describeParams, progressBar } from './text.ts';
