@@ -14,6 +14,8 @@ import type { Logger } from 'pino';
 import { loadConfig, type Config } from './config.ts';
 import { Engine } from './engine/index.ts';
 import { registerWebApi } from './adapters/web/api.ts';
+import { discordAdapterFactory } from './adapters/discord/index.ts';
+import { slackAdapterFactory, slackConfigured } from './adapters/slack/index.ts';
 import type { EnginePort, RenderPort } from './jobs/engine-port.ts';
 import { startJobRuntime, type JobRuntime } from './jobs/runtime.ts';
 import type { GenerationService } from './jobs/service.ts';
@@ -131,7 +133,14 @@ export async function runService(adapters: readonly AdapterFactory[] = []): Prom
     ...(config.DDPM_THREADS ? { threads: config.DDPM_THREADS } : {}),
     logger: log,
   });
-  const handle = await startService({ config, log, engine, adapters });
+  // Chat adapters start when their tokens are set (Discord: DISCORD_TOKEN; Slack: SLACK_BOT_TOKEN +
+  // SLACK_SIGNING_SECRET for HTTP on PORT, or SLACK_APP_TOKEN for Socket Mode); startService runs
+  // adapters in ROLE=all and ROLE=bot only.
+  const chat: AdapterFactory[] = [
+    ...(process.env['DISCORD_TOKEN'] ? [discordAdapterFactory(engine)] : []),
+    ...(slackConfigured(process.env) ? [slackAdapterFactory(engine, process.env)] : []),
+  ];
+  const handle = await startService({ config, log, engine, adapters: [...adapters, ...chat] });
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

@@ -121,8 +121,11 @@ export async function batchPng(images: Tensor): Promise<Buffer> {
   return gridPng(cells, { labels: cells.map((_, i) => `#${i + 1}`) });
 }
 
+/** Chat clients blur tiny images: what they display is enlarged (nearest neighbour) to at least this side. */
+export const DISPLAY_MIN_SIDE = 256;
+
 /** Integer nearest-neighbour upscale so the short side is at least `minSide` (chat clients blur small images). */
-export async function upscalePng(png: Buffer, minSide = 256): Promise<Buffer> {
+export async function upscalePng(png: Buffer, minSide = DISPLAY_MIN_SIDE): Promise<Buffer> {
   const meta = await sharp(png).metadata();
   const side = Math.min(meta.width ?? minSide, meta.height ?? minSide);
   const factor = Math.max(1, Math.ceil(minSide / side));
@@ -190,6 +193,31 @@ export function tilePixels(cells: readonly Pixels[], columns = Math.ceil(Math.sq
 /** All images of a batch as one tiled picture. */
 export function batchPixels(images: Tensor): Pixels {
   return tilePixels(Array.from({ length: images.shape[0]! }, (_, i) => toPixels(images, i)));
+}
+
+/** PNG to RGB pixels at an optional size (frames of one animation must share size and channels). */
+async function pngToRgb(png: Buffer, width?: number, height?: number): Promise<Pixels> {
+  let image = sharp(png).removeAlpha().toColourspace('srgb');
+  if (width && height) image = image.resize(width, height, { kernel: 'nearest', fit: 'fill' });
+  const { data, info } = await image.raw().toBuffer({ resolveWithObject: true });
+  return { data: new Uint8Array(data), width: info.width, height: info.height, channels: 3 };
+}
+
+/** Frames in one denoising animation (the final image is always the last). */
+export const MAX_TRAJECTORY_FRAMES = 60;
+
+/**
+ * The denoising animation chat adapters send: predicted-x_0 preview PNGs (evenly thinned) followed by
+ * the final image, all at the final image's size and enlarged for display.
+ */
+export async function trajectoryGif(previews: readonly Buffer[], finalPng: Buffer): Promise<{ gif: Buffer; frames: number }> {
+  const final = await pngToRgb(finalPng);
+  const frames = await Promise.all(
+    evenlySpaced(previews, MAX_TRAJECTORY_FRAMES - 1).map((p) => pngToRgb(p, final.width, final.height)),
+  );
+  const all = [...frames, final];
+  const scale = Math.max(1, Math.ceil(DISPLAY_MIN_SIDE / Math.min(final.width, final.height)));
+  return { gif: await animation(all, { scale, delayMs: 100 }), frames: all.length };
 }
 
 /** Evenly spaced picks of at most `max` items, always keeping the last (the final image). */

@@ -1,0 +1,86 @@
+/**
+ * /generate: validates the options at once (an ephemeral answer names the bad one), defers within
+ * Discord's 3 seconds, submits to the service and hands the request to the delivery manager, which
+ * shows the queue position, live previews and the final image with its buttons.
+ */
+import type { ChatInputCommandInteraction, RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
+import { SlashCommandBuilder } from 'discord.js';
+import { MAX_SEED } from '../../../core/rng.ts';
+import { ParamError } from '../../../engine/index.ts';
+import type { AdapterContext, EngineCatalog, SlashCommand } from '../context.ts';
+import { replyTargetOf, requesterOf, respondWithError } from '../context.ts';
+import { replyTargetJson } from '../reply-target.ts';
+
+/** Per request; the service's limits decide how many requests a user may have. */
+export const MAX_IMAGES_PER_REQUEST = 4;
+
+export function definition(engine: EngineCatalog): RESTPostAPIChatInputApplicationCommandsJSONBody {
+  const models = engine.models.list();
+  const samplers = engine.samplers.list();
+  const trainSteps = Math.max(1000, ...models.map((m) => m.manifest.scheduler.num_train_timesteps));
+  const maxSteps = Math.max(1, ...samplers.map((p) => p.stepLimits(trainSteps).max));
+  return new SlashCommandBuilder()
+    .setName('generate')
+    .setDescription('Generate images with a diffusion model and watch them appear')
+    .addStringOption((o) =>
+      o
+        .setName('model')
+        .setDescription('Diffusion model')
+        .addChoices(...models.slice(0, 25).map((m) => ({ name: m.name, value: m.name }))),
+    )
+    .addStringOption((o) =>
+      o
+        .setName('sampler')
+        .setDescription('Sampler (default ddim)')
+        .addChoices(...samplers.slice(0, 25).map((p) => ({ name: `${p.name}: ${p.description}`.slice(0, 100), value: p.name }))),
+    )
+    .addIntegerOption((o) => o.setName('steps').setDescription(`Denoising steps (limits depend on the sampler; DDPM up to ${maxSteps})`).setMinValue(1).setMaxValue(maxSteps))
+    .addIntegerOption((o) => o.setName('seed').setDescription('Seed to reproduce an image (random if empty)').setMinValue(0).setMaxValue(MAX_SEED))
+    .addNumberOption((o) => o.setName('eta').setDescription('DDIM only: 0 = deterministic, 1 = DDPM-like noise').setMinValue(0).setMaxValue(1))
+    .addIntegerOption((o) => o.setName('count').setDescription('Number of images (1-4)').setMinValue(1).setMaxValue(MAX_IMAGES_PER_REQUEST))
+    .toJSON();
+}
+
+/** The options as the service expects them; undefined ones are left to the defaults. */
+export function paramsFrom(interaction: ChatInputCommandInteraction): Record<string, string | number> {
+  const raw = {
+    model: interaction.options.getString('model') ?? undefined,
+    sampler: interaction.options.getString('sampler') ?? undefined,
+    steps: interaction.options.getInteger('steps') ?? undefined,
+    seed: interaction.options.getInteger('seed') ?? undefined,
+    eta: interaction.options.getNumber('eta') ?? undefined,
+    count: interaction.options.getInteger('count') ?? undefined,
+  };
+  return Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)) as Record<string, string | number>;
+}
+
+/** Catches what the engine would refuse before anything is public: unknown names, step limits, eta on samplers without it. */
+export function checkParams(engine: EngineCatalog, params: Record<string, string | number>): void {
+  const validated = engine.validate(params);
+  if (params['eta'] !== undefined && !('eta' in validated.options)) {
+    throw new ParamError('eta', `eta only applies to samplers that take it (such as ddim), not ${validated.sampler}`);
+  }
+  if (validated.count > MAX_IMAGES_PER_REQUEST) throw new ParamError('count', `count must be 1..${MAX_IMAGES_PER_REQUEST}`);
+}
+
+async function execute(interaction: ChatInputCommandInteraction, ctx: AdapterContext): Promise<void> {
+  const params = paramsFrom(interaction);
+  try {
+    checkParams(ctx.engine, params);
+  } catch (error) {
+    await respondWithError(interaction, error, ctx);
+    return;
+  }
+  await interaction.deferReply();
+  try {
+    const target = replyTargetOf(interaction, 'generate', ctx.tuning);
+    const submitted = await ctx.service.submitGeneration({ requester: requesterOf(interaction), params, replyTo: replyTargetJson(target) });
+    const view = await ctx.service.getRequest(submitted.id);
+    if (!view) throw new Error(`submitted request ${submitted.id} is missing`);
+    ctx.deliveries.track(submitted.id, target, view);
+  } catch (error) {
+    await respondWithError(interaction, error, ctx);
+  }
+}
+
+export const generateCommand: SlashCommand = { name: 'generate', definition, execute };

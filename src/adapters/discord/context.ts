@@ -1,0 +1,123 @@
+/**
+ * What command and component handlers get: the service they translate gestures into, the engine's
+ * catalogue (models, samplers, limits) for choices and early validation, and the delivery manager
+ * that renders a request's events into its Discord message.
+ */
+import type {
+  ButtonInteraction,
+  ChatInputCommandInteraction,
+  RESTPostAPIChatInputApplicationCommandsJSONBody,
+  StringSelectMenuInteraction,
+} from 'discord.js';
+import { MessageFlags } from 'discord.js';
+import type { Engine } from '../../engine/index.ts';
+import type { GenerationService, Requester } from '../../jobs/service.ts';
+import type { DiscordEnv } from './config.ts';
+import type { ComponentAction } from './custom-id.ts';
+import type { DeliveryManager } from './delivery.ts';
+import { loggableError, isUserFacing, userMessage } from './errors.ts';
+import { clip } from './messages.ts';
+import type { Messenger, ReplyPurpose, ReplyTarget } from './reply-target.ts';
+
+/** The parts of the engine an adapter may use: its catalogue and validation, never generation. */
+export type EngineCatalog = Pick<Engine, 'models' | 'samplers' | 'validate' | 'model' | 'sampler'>;
+
+export interface AdapterLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface AdapterTuning {
+  /** Minimum time between edits of one request's message (Discord allows ~5 edits / 5 s per token). */
+  readonly previewIntervalMs: number;
+  /** Interaction token lifetime (Discord: 15 minutes); tests shorten it. */
+  readonly interactionTokenTtlMs: number;
+  /** Before the token expires, tell the user the result will come as a channel message. */
+  readonly expiryNoticeLeadMs: number;
+  readonly download: { readonly timeoutMs: number; readonly maxBytes: number };
+}
+
+export const DEFAULT_TUNING: AdapterTuning = {
+  previewIntervalMs: 1_500,
+  interactionTokenTtlMs: 15 * 60_000,
+  expiryNoticeLeadMs: 60_000,
+  download: { timeoutMs: 15_000, maxBytes: 10 * 1024 * 1024 },
+};
+
+export interface AdapterContext {
+  readonly service: GenerationService;
+  readonly engine: EngineCatalog;
+  readonly logger: AdapterLogger;
+  readonly env: DiscordEnv;
+  readonly tuning: AdapterTuning;
+  readonly deliveries: DeliveryManager;
+  readonly messenger: Messenger;
+}
+
+export interface SlashCommand {
+  readonly name: string;
+  /** The registration body; choices come from the installed models and sampler plugins. */
+  definition(engine: EngineCatalog): RESTPostAPIChatInputApplicationCommandsJSONBody;
+  execute(interaction: ChatInputCommandInteraction, ctx: AdapterContext): Promise<void>;
+}
+
+export type ComponentInteraction = ButtonInteraction | StringSelectMenuInteraction;
+
+export interface ComponentHandler {
+  readonly action: ComponentAction;
+  execute(interaction: ComponentInteraction, requestId: string, ctx: AdapterContext): Promise<void>;
+}
+
+type AnyInteraction = ChatInputCommandInteraction | ComponentInteraction;
+
+export function requesterOf(interaction: AnyInteraction): Requester {
+  return {
+    platform: 'discord',
+    workspaceId: interaction.guildId ?? undefined,
+    channelId: interaction.channelId ?? undefined,
+    userId: interaction.user.id,
+  };
+}
+
+export function replyTargetOf(interaction: AnyInteraction, purpose: ReplyPurpose, tuning: AdapterTuning, sourceRequestId?: string): ReplyTarget {
+  return {
+    v: 1,
+    applicationId: interaction.applicationId,
+    interactionToken: interaction.token,
+    // The token's clock starts when Discord created the interaction (its snowflake), not when we saw it.
+    tokenExpiresAt: interaction.createdTimestamp + tuning.interactionTokenTtlMs,
+    channelId: interaction.channelId ?? null,
+    userId: interaction.user.id,
+    purpose,
+    ...(sourceRequestId ? { sourceRequestId } : {}),
+  };
+}
+
+/**
+ * Tells the user what went wrong, privately. Before any response: an ephemeral reply. After a
+ * public deferral: the "thinking…" message is removed and an ephemeral follow-up explains, so a
+ * failed request leaves no public trace and never shows "This interaction failed".
+ */
+export async function respondWithError(interaction: AnyInteraction, error: unknown, ctx: AdapterContext): Promise<void> {
+  if (!isUserFacing(error)) ctx.logger.error({ err: loggableError(error), interaction: interaction.id }, 'discord interaction failed');
+  const content = clip(userMessage(error), 2000);
+  try {
+    if (!interaction.deferred && !interaction.replied) {
+      await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
+    } else if (interaction.ephemeral) {
+      await interaction.editReply({ content, embeds: [], components: [], files: [] });
+    } else {
+      // Only after deferReply (a new message); handlers that deferUpdate a clicked message answer
+      // themselves. A follow-up sent while "thinking…" would *become* that public message, so the
+      // loading state is resolved first, then the private explanation is sent, then the public
+      // message is removed.
+      await interaction.editReply({ content: 'This request could not be started.', embeds: [], components: [], files: [] });
+      await interaction.followUp({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
+      await interaction.deleteReply();
+    }
+  } catch (replyError) {
+    ctx.logger.warn({ err: loggableError(replyError), interaction: interaction.id }, 'could not tell the user about an error');
+  }
+}

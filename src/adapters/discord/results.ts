@@ -1,0 +1,45 @@
+/**
+ * A finished request as a Discord message: fetches its stored images from the service and builds
+ * the message for what was asked (images, noise demo, denoising animation, or the failure).
+ */
+import type { GenerationService, RequestView } from '../../jobs/service.ts';
+import { DISPLAY_MIN_SIDE, trajectoryGif, upscalePng } from '../../render/index.ts';
+import type { EngineCatalog } from './context.ts';
+import {
+  animationResultMessage,
+  failedMessage,
+  generationResultMessage,
+  noiseDemoResultMessage,
+} from './messages.ts';
+import type { OutgoingMessage, ReplyTarget } from './reply-target.ts';
+
+async function requireImage(service: GenerationService, id: string, index: number | 'grid' | 'gif'): Promise<Buffer> {
+  const image = await service.getImage(id, index);
+  if (!image) throw new Error(`request ${id} has no stored image ${String(index)}`);
+  return image.bytes;
+}
+
+export async function renderFinal(
+  service: GenerationService,
+  engine: EngineCatalog,
+  view: RequestView,
+  target: ReplyTarget,
+  previews: readonly Buffer[],
+): Promise<OutgoingMessage> {
+  if (view.status !== 'succeeded') return failedMessage(view);
+  if (view.kind === 'noise_demo') {
+    const grid = await requireImage(service, view.id, 'grid');
+    const gifImage = await service.getImage(view.id, 'gif');
+    const reconstruction = await service.getImage(view.id, 'reconstruction');
+    return noiseDemoResultMessage(view, grid, gifImage?.bytes ?? null, reconstruction?.bytes ?? null);
+  }
+  if (target.purpose === 'animation') {
+    // Workers preview a request's first image, so the animation follows (and ends on) that one.
+    const final = await requireImage(service, view.id, 0);
+    const { gif, frames } = await trajectoryGif(previews, final);
+    return animationResultMessage(view, gif, frames, target.sourceRequestId);
+  }
+  const originals = await Promise.all(Array.from({ length: view.count }, (_, i) => requireImage(service, view.id, i)));
+  const grid = view.count > 1 ? await requireImage(service, view.id, 'grid') : originals[0]!;
+  return generationResultMessage(engine, view, await upscalePng(grid, DISPLAY_MIN_SIDE), originals);
+}

@@ -1,0 +1,73 @@
+/**
+ * `/noise-demo [model:..] [seed:..] [timesteps:..] [denoise_from:..]`: the forward process of the user's
+ * last shared image, or of a generated one (and, with denoise_from, its reconstruction from x_t).
+ */
+import type { App } from '@slack/bolt';
+import { randomSeed } from '../../../core/rng.ts';
+import type { SlackDeps, SlackReplyTo } from '../context.ts';
+import { modelNames, replyToJson, samplerNames, slackRequester } from '../context.ts';
+import type { SharedImage } from '../files.ts';
+import { findRecentImage } from '../files.ts';
+import { loadImageForModel } from '../../../render/input.ts';
+import { runGesture } from '../gesture.ts';
+import { parseNoiseDemoText } from '../options.ts';
+import { generateHelp, userMessage } from '../text.ts';
+
+export const NOISE_DEMO_COMMAND = '/noise-demo';
+
+export function registerNoiseDemoCommand(app: App, deps: SlackDeps): void {
+  app.command(NOISE_DEMO_COMMAND, async ({ command, ack, respond, context, client }) => {
+    let options;
+    try {
+      options = parseNoiseDemoText(command.text);
+    } catch (error) {
+      await ack({ response_type: 'ephemeral', text: userMessage(error) });
+      return;
+    }
+    if (options === null) {
+      await ack({ response_type: 'ephemeral', text: generateHelp(modelNames(deps.engine), samplerNames(deps.engine)) });
+      return;
+    }
+    await ack();
+    const notify = async (text: string) => {
+      await respond({ response_type: 'ephemeral', text });
+    };
+    const requester = slackRequester(command.team_id, command.channel_id, command.user_id);
+    const reply: SlackReplyTo = {
+      platform: 'slack',
+      teamId: command.team_id ?? null,
+      channel: command.channel_id,
+      threadTs: null,
+      userId: command.user_id,
+      dedupeKey: `command:${command.trigger_id}`,
+    };
+    const params = {
+      model: options.model ?? modelNames(deps.engine)[0],
+      seed: options.seed ?? randomSeed(),
+      ...(options.timesteps ? { timesteps: options.timesteps } : {}),
+      ...(options.denoise_from !== undefined ? { denoiseFrom: options.denoise_from } : {}),
+    };
+    let image: SharedImage | null = null;
+    await runGesture({
+      deps,
+      requester,
+      reply,
+      retryNum: context.retryNum,
+      title: () => `<@${command.user_id}> forward process of ${image ? `your image _${image.name}_` : 'a generated image'}`,
+      notify,
+      submit: async () => {
+        image = await findRecentImage(client, {
+          channel: command.channel_id,
+          user: command.user_id,
+          lookbackSeconds: deps.env.SLACK_NOISE_DEMO_LOOKBACK_SECONDS,
+          token: deps.env.SLACK_BOT_TOKEN,
+          extraTrustedOrigin: deps.env.SLACK_API_URL ? new URL(deps.env.SLACK_API_URL).origin : undefined,
+        }, deps.logger);
+        // Refuse a bad file now, as an ephemeral message, rather than as a failed job later.
+        const manifest = deps.engine.models.find(params.model ?? '')?.manifest;
+        if (image && manifest) await loadImageForModel(image.bytes, manifest.image);
+        return deps.service.submitNoiseDemo({ requester, params, image: image?.bytes, replyTo: replyToJson(reply) });
+      },
+    });
+  });
+}

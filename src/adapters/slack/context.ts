@@ -1,0 +1,102 @@
+/**
+ * What every listener shares: the service, the engine (for model/sampler choices), the delivery
+ * of results, and the retry guard. Listeners only translate Slack payloads into service calls.
+ */
+import { z } from 'zod';
+import type { Engine } from '../../engine/index.ts';
+import type { GenerationService } from '../../jobs/service.ts';
+import type { Json, Requester } from '../../jobs/types.ts';
+import type { SlackDelivery } from './delivery.ts';
+import type { SlackEnv } from './env.ts';
+
+export interface SlackLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/**
+ * The engine surface the adapter reads: installed models and samplers (help text, modal choices) and
+ * validate, to flag bad modal fields inline before the modal closes. Generation itself goes through the service.
+ */
+export type SlackEnginePort = Pick<Engine, 'models' | 'samplers' | 'validate'>;
+
+export interface SlackDeps {
+  readonly service: GenerationService;
+  readonly engine: SlackEnginePort;
+  readonly logger: SlackLogger;
+  readonly env: SlackEnv;
+  readonly delivery: SlackDelivery;
+  readonly guard: RetryGuard;
+}
+
+/** Where results of a request go; stored with the request (jsonb) so any bot process can deliver them. */
+export const replyToSchema = z.object({
+  platform: z.literal('slack'),
+  teamId: z.string().nullable(),
+  channel: z.string(),
+  /** Post status and results in this thread; null = top level of the channel. */
+  threadTs: z.string().nullable(),
+  userId: z.string(),
+  /** Identifies the Slack delivery that caused the request, so a retried delivery is recognised. */
+  dedupeKey: z.string(),
+  /** 'animation': a replay whose result is the denoising GIF (Animation button). */
+  purpose: z.enum(['result', 'animation']).default('result'),
+  /** The request an animation replays. */
+  sourceRequestId: z.string().optional(),
+});
+export type SlackReplyTo = z.input<typeof replyToSchema>;
+export type ParsedReplyTo = z.output<typeof replyToSchema>;
+
+export function replyToJson(r: SlackReplyTo): Json {
+  return Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as Json;
+}
+
+export function parseReplyTo(value: Json): ParsedReplyTo | null {
+  const parsed = replyToSchema.safeParse(value);
+  return parsed.success ? parsed.data : null;
+}
+
+export function slackRequester(teamId: string | null | undefined, channelId: string, userId: string): Requester {
+  return { platform: 'slack', workspaceId: teamId ?? undefined, channelId, userId };
+}
+
+export function modelNames(engine: SlackEnginePort): string[] {
+  return engine.models.list().map((m) => m.name);
+}
+
+export function samplerNames(engine: SlackEnginePort): string[] {
+  return engine.samplers.list().map((s) => s.name);
+}
+
+/**
+ * Slack redelivers a request it did not see acknowledged in 3 s (X-Slack-Retry-Num). Every gesture
+ * carries a key that is unique to it (trigger_id, view id, ...); a key seen before in this process, or
+ * stored with one of the user's recent requests (another process, a restart), never starts a second job.
+ */
+export class RetryGuard {
+  private readonly seen = new Map<string, number>();
+
+  constructor(
+    private readonly service: GenerationService,
+    private readonly ttlMs = 30 * 60_000,
+  ) {}
+
+  /** True when this delivery should start work; false for a repeat of one already handled. */
+  async firstDelivery(key: string, requester: Requester, retryNum: number | undefined): Promise<boolean> {
+    const now = Date.now();
+    // Insertion order is expiry order: drop from the front until the first live key.
+    for (const [k, expires] of this.seen) {
+      if (expires >= now) break;
+      this.seen.delete(k);
+    }
+    if (this.seen.has(key)) return false;
+    this.seen.set(key, now + this.ttlMs);
+    if (retryNum !== undefined && retryNum > 0) {
+      const recent = await this.service.listRecentRequests(requester, 25);
+      if (recent.some((r) => parseReplyTo(r.replyTo)?.dedupeKey === key)) return false;
+    }
+    return true;
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * The Slack adapter on @slack/bolt v4. HTTP mode mounts Bolt's request listener at POST /slack/events
+ * on the service's one HTTP server (or, standalone, listens on PORT itself); Socket Mode connects with
+ * SLACK_APP_TOKEN. Listeners live one per file and only translate Slack gestures into
+ * GenerationService calls; delivery.ts renders the request events back.
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Logger as BoltLogger } from '@slack/bolt';
+import { App, HTTPReceiver, LogLevel, SocketModeReceiver } from '@slack/bolt';
+import type { GenerationService } from '../../jobs/service.ts';
+import { registerAnimationAction } from './actions/animation.ts';
+import { registerRerollAction } from './actions/reroll.ts';
+import { registerGenerateCommand } from './commands/generate.ts';
+import { registerNoiseDemoCommand } from './commands/noise-demo.ts';
+import { registerAppMention } from './events/app-mention.ts';
+import type { SlackDeps, SlackEnginePort, SlackLogger } from './context.ts';
+import { RetryGuard } from './context.ts';
+import { RateGate, SlackDelivery } from './delivery.ts';
+import type { SlackEnv } from './env.ts';
+import { parseSlackEnv } from './env.ts';
+import { registerGenerateShortcut } from './shortcuts/generate-from-message.ts';
+import { registerGenerateModal } from './views/generate-modal.ts';
+
+export { slackConfigured } from './env.ts';
+export const SLACK_EVENTS_PATH = '/slack/events';
+/** Largest request body handed to Bolt (Slack's own payloads are a few KB; view submissions at most ~100 KB). */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export type NodeRequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * The shared HTTP server (src/server/http.ts HttpServer), as far as Slack needs it: every request under
+ * the prefix reaches the listener with its body unread (Slack's signature covers the raw bytes).
+ */
+export interface SlackHttpHost {
+  mount(prefix: string, listener: NodeRequestListener): void;
+}
+
+export interface StartSlackAdapterOptions {
+  readonly service: GenerationService;
+  readonly engine: SlackEnginePort;
+  readonly logger: SlackLogger;
+  /** Raw environment (validated here) or already parsed settings. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Mount on this server; without it, HTTP mode listens on PORT by itself. */
+  readonly http?: SlackHttpHost;
+}
+
+export interface SlackAdapter {
+  readonly mode: 'http' | 'socket';
+  /** The HTTP port when the adapter runs its own server (standalone HTTP mode). */
+  readonly port: number | null;
+  stop(): Promise<void>;
+}
+
+function boltLogger(logger: SlackLogger): BoltLogger {
+  let level: LogLevel = LogLevel.INFO;
+  const rank: Record<string, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+  const enabled = (l: LogLevel) => (rank[l] ?? 1) >= (rank[level] ?? 1);
+  const text = (msg: unknown[]) => msg.map((m) => (m instanceof Error ? m.message : typeof m === 'string' ? m : JSON.stringify(m))).join(' ');
+  return {
+    debug: (...msg) => enabled(LogLevel.DEBUG) && logger.debug({ component: 'bolt' }, text(msg)),
+    info: (...msg) => enabled(LogLevel.INFO) && logger.info({ component: 'bolt' }, text(msg)),
+    warn: (...msg) => enabled(LogLevel.WARN) && logger.warn({ component: 'bolt' }, text(msg)),
+    error: (...msg) => logger.error({ component: 'bolt' }, text(msg)),
+    setLevel: (l) => {
+      level = l;
+    },
+    getLevel: () => level,
+    setName: () => undefined,
+  };
+}
+
+export async function startSlackAdapter(options: StartSlackAdapterOptions): Promise<SlackAdapter> {
+  const env: SlackEnv = parseSlackEnv(options.env);
+  const { service, engine, logger } = options;
+  const log = boltLogger(logger);
+  const clientOptions = {
+    ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL.endsWith('/') ? env.SLACK_API_URL : `${env.SLACK_API_URL}/` } : {}),
+    // The WebClient's default retry policy retries for ~30 minutes; a chat reply that late is useless.
+    retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2_000 },
+    timeout: 15_000,
+  };
+  const socket = env.SLACK_APP_TOKEN !== undefined;
+  const receiver = socket
+    ? new SocketModeReceiver({ appToken: env.SLACK_APP_TOKEN!, logger: log, installerOptions: { clientOptions } })
+    : new HTTPReceiver({
+        signingSecret: env.SLACK_SIGNING_SECRET!,
+        endpoints: SLACK_EVENTS_PATH,
+        // Acknowledge at ack(): Slack wants an answer within 3 s, the work continues after it.
+        processBeforeResponse: false,
+        logger: log,
+      });
+  const app = new App({
+    token: env.SLACK_BOT_TOKEN,
+    receiver,
+    logger: log,
+    clientOptions,
+    // init() below awaits auth.test, so a bad token or unreachable API fails start() instead of an unhandled rejection.
+    deferInitialization: true,
+  });
+  try {
+    await app.init();
+  } catch (error) {
+    throw new Error(`Slack auth.test failed (check SLACK_BOT_TOKEN / SLACK_API_URL): ${error instanceof Error ? error.message : String(error)}`);
+  }
+
+  const delivery = new SlackDelivery(app.client, service, logger, env.SLACK_PROGRESS_INTERVAL_MS, new RateGate(env.SLACK_PROGRESS_UPDATES_PER_MINUTE));
+  const deps: SlackDeps = { service, engine, logger, env, delivery, guard: new RetryGuard(service) };
+  registerGenerateShortcut(app, deps);
+  registerGenerateModal(app, deps);
+  registerGenerateCommand(app, deps);
+  registerNoiseDemoCommand(app, deps);
+  registerRerollAction(app, deps);
+  registerAnimationAction(app, deps);
+  registerAppMention(app, deps);
+  app.error(async (error) => {
+    logger.error({ error: error.message, code: error.code }, 'slack: listener error');
+  });
+
+  let stopped = false;
+  let ownServer: Server | null = null;
+  try {
+    ownServer = await listen();
+    await delivery.start();
+  } catch (error) {
+    stopped = true;
+    await delivery.stop();
+    if (socket || ownServer) await app.stop().catch(() => undefined);
+    throw error;
+  }
+  const address = ownServer?.address();
+  logger.info({ mode: socket ? 'socket' : 'http', mounted: Boolean(options.http) }, 'slack adapter started');
+
+  return {
+    mode: socket ? 'socket' : 'http',
+    port: address && typeof address === 'object' ? address.port : null,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await delivery.stop();
+      if (socket || ownServer) await app.stop();
+    },
+  };
+
+  /** Socket Mode connection, a mount on the shared server, or (standalone) Bolt's own server on PORT. */
+  async function listen(): Promise<Server | null> {
+    if (socket) {
+      await app.start();
+    } else if (options.http) {
+      const httpReceiver = receiver as HTTPReceiver;
+      options.http.mount(SLACK_EVENTS_PATH, (req, res) => {
+        // The shared server cannot unmount; after stop() Slack gets a 503 and retries elsewhere or later.
+        if (stopped) {
+          res.writeHead(503).end();
+          return;
+        }
+        // Bolt buffers the whole body before checking the signature; Slack's payloads are small.
+        if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
+          res.writeHead(413).end();
+          req.resume();
+          return;
+        }
+        try {
+          // Bolt answers POST /slack/events (verifying the signature first) and throws for anything else.
+          httpReceiver.requestListener(req, res);
+        } catch {
+          if (!res.headersSent) res.writeHead(404).end();
+        }
+      });
+    } else {
+      return (await app.start(env.PORT)) as Server;
+    }
+    return null;
+  }
+}
+
+/**
+ * The Slack adapter as main.ts starts it (ROLE all|bot): on the shared server, with the service and the
+ * process logger from the adapter context, and the real Engine for model and sampler choices.
+ */
+export function slackAdapterFactory(
+  engine: SlackEnginePort,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): (ctx: { readonly service: GenerationService; readonly http: SlackHttpHost; readonly log: SlackLogger }) => Promise<SlackAdapter> {
+  return (ctx) => startSlackAdapter({ service: ctx.service, engine, logger: ctx.log, env, http: ctx.http });
+}

@@ -1,0 +1,132 @@
+/**
+ * The "Generate an image" modal: model, sampler, steps, seed (suggested by the message), eta. The
+ * message it came from travels in private_metadata; submissions are parsed with zod.
+ */
+import type { types } from '@slack/bolt';
+import { z } from 'zod';
+import { MAX_SEED } from '../../core/rng.ts';
+import { DEFAULT_SAMPLER } from '../../engine/index.ts';
+import type { SlackEnginePort } from './context.ts';
+
+export const GENERATE_MODAL = 'generate_modal';
+export const FIELDS = ['model', 'sampler', 'steps', 'seed', 'eta'] as const;
+export type ModalField = (typeof FIELDS)[number];
+const ACTION = 'value';
+
+export const modalMetadataSchema = z.object({
+  channel: z.string().min(1),
+  messageTs: z.string().min(1),
+  /** Thread to answer in: the message's thread, or the message itself. */
+  threadTs: z.string().min(1),
+});
+export type ModalMetadata = z.infer<typeof modalMetadataSchema>;
+
+function option(value: string, text = value): types.PlainTextOption {
+  return { text: { type: 'plain_text', text: text.slice(0, 75) }, value };
+}
+
+export function generateModal(engine: SlackEnginePort, seed: number, metadata: ModalMetadata): types.ModalView {
+  const models = engine.models.list();
+  const samplers = engine.samplers.list();
+  const model = models[0];
+  const sampler = samplers.find((s) => s.name === DEFAULT_SAMPLER) ?? samplers[0];
+  const T = model?.manifest.scheduler.num_train_timesteps ?? 1000;
+  const steps = sampler ? sampler.stepLimits(T).default : 50;
+  const defaults = samplers.map((p) => `${p.name} ${p.stepLimits(T).default}`).join(', ');
+  return {
+    type: 'modal',
+    callback_id: GENERATE_MODAL,
+    private_metadata: JSON.stringify(metadata),
+    title: { type: 'plain_text', text: 'Generate an image' },
+    submit: { type: 'plain_text', text: 'Generate' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      {
+        type: 'input',
+        block_id: 'model',
+        label: { type: 'plain_text', text: 'Model' },
+        element: {
+          type: 'static_select',
+          action_id: ACTION,
+          options: models.map((m) => option(m.name, m.manifest.description ? `${m.name}: ${m.manifest.description}` : m.name)),
+          ...(model ? { initial_option: option(model.name, model.manifest.description ? `${model.name}: ${model.manifest.description}` : model.name) } : {}),
+        },
+      },
+      {
+        type: 'input',
+        block_id: 'sampler',
+        label: { type: 'plain_text', text: 'Sampler' },
+        element: {
+          type: 'static_select',
+          action_id: ACTION,
+          options: samplers.map((s) => option(s.name)),
+          ...(sampler ? { initial_option: option(sampler.name) } : {}),
+        },
+      },
+      {
+        type: 'input',
+        block_id: 'steps',
+        label: { type: 'plain_text', text: 'Steps' },
+        hint: { type: 'plain_text', text: `Denoising steps; more is slower and usually cleaner. Defaults: ${defaults}.`.slice(0, 2000) },
+        element: { type: 'number_input', action_id: ACTION, is_decimal_allowed: false, min_value: '1', initial_value: String(steps) },
+      },
+      {
+        type: 'input',
+        block_id: 'seed',
+        label: { type: 'plain_text', text: 'Seed' },
+        hint: { type: 'plain_text', text: 'Suggested by the message: the same message always suggests the same seed.' },
+        element: { type: 'number_input', action_id: ACTION, is_decimal_allowed: false, min_value: '0', max_value: String(MAX_SEED), initial_value: String(seed) },
+      },
+      {
+        type: 'input',
+        block_id: 'eta',
+        optional: true,
+        label: { type: 'plain_text', text: 'eta (DDIM only)' },
+        hint: { type: 'plain_text', text: '0 = deterministic DDIM, 1 = as noisy as DDPM. Leave empty for the default.' },
+        element: { type: 'number_input', action_id: ACTION, is_decimal_allowed: true, min_value: '0' },
+      },
+    ],
+  };
+}
+
+const selected = z.object({ selected_option: z.object({ value: z.string() }).nullable().optional() }).passthrough();
+const number = z.object({ value: z.string().nullable().optional() }).passthrough();
+const stateSchema = z.object({
+  model: z.object({ [ACTION]: selected }),
+  sampler: z.object({ [ACTION]: selected }),
+  steps: z.object({ [ACTION]: number }),
+  seed: z.object({ [ACTION]: number }),
+  eta: z.object({ [ACTION]: number }).optional(),
+});
+
+export interface ModalParams {
+  readonly model?: string;
+  readonly sampler?: string;
+  readonly steps?: number;
+  readonly seed?: number;
+  readonly eta?: number;
+}
+
+/** Modal state to raw service params; errors are per block, shown next to the field. */
+export function parseModalState(values: unknown): { params: ModalParams } | { errors: Partial<Record<ModalField, string>> } {
+  const parsed = stateSchema.safeParse(values);
+  if (!parsed.success) return { errors: { model: 'The form was incomplete; please fill it in again.' } };
+  const s = parsed.data;
+  const errors: Partial<Record<ModalField, string>> = {};
+  const num = (field: ModalField, raw: string | null | undefined, integer: boolean): number | undefined => {
+    if (raw === null || raw === undefined || raw.trim() === '') return undefined;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || (integer && !Number.isInteger(n))) errors[field] = integer ? 'Enter a whole number.' : 'Enter a number.';
+    return n;
+  };
+  const params = {
+    model: s.model[ACTION].selected_option?.value,
+    sampler: s.sampler[ACTION].selected_option?.value,
+    steps: num('steps', s.steps[ACTION].value, true),
+    seed: num('seed', s.seed[ACTION].value, true),
+    eta: num('eta', s.eta?.[ACTION].value, false),
+  };
+  if (params.seed !== undefined && (params.seed < 0 || params.seed > MAX_SEED)) errors.seed = `Seed must be 0..${MAX_SEED}.`;
+  if (Object.keys(errors).length > 0) return { errors };
+  return { params: Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined)) as ModalParams };
+}

@@ -1,0 +1,85 @@
+/** User-facing text: help, progress lines, captions and error messages. */
+import type { RequestView } from '../../jobs/types.ts';
+import { RateLimitError, ValidationError } from '../../jobs/types.ts';
+import { ParamError } from '../../engine/index.ts';
+import { ImageInputError } from '../../render/input.ts';
+import { OptionsError } from './options.ts';
+
+export function generateHelp(models: readonly string[], samplers: readonly string[]): string {
+  return [
+    '*/generate* makes images with a diffusion model. Every option is optional:',
+    '`/generate model:<name> sampler:<name> steps:<n> seed:<n> eta:<x> count:<n>`',
+    `• model: ${models.join(', ') || '(none installed)'}`,
+    `• sampler: ${samplers.join(', ') || '(none installed)'}`,
+    '• steps: denoising steps (each sampler has its own range and default)',
+    '• seed: 0..4294967295; the same seed and options reproduce the same image',
+    '• eta: DDIM noise (0 = deterministic)',
+    '• count: 1..16 images in one grid',
+    'Example: `/generate model:' + (models[0] ?? 'tiny') + ' sampler:ddim steps:50 seed:42`',
+    '*/noise-demo* `seed:<n> timesteps:0,100,500,999 denoise_from:<t>` shows the forward (noising) process of the last image you shared here in the past 10 minutes, or of a generated one; with denoise_from it also runs the model back from x_t.',
+    'Message shortcut *Generate an image*: pick it from a message\'s ⋯ menu; the message suggests the seed.',
+  ].join('\n');
+}
+
+export function progressBar(step: number, total: number, width = 20): string {
+  const filled = total > 0 ? Math.round((step / total) * width) : 0;
+  return `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
+}
+
+export function describeParams(view: Pick<RequestView, 'kind' | 'model' | 'sampler' | 'steps' | 'seed' | 'count' | 'eta' | 'noiseDemo'>): string {
+  if (view.kind === 'noise_demo') {
+    const ts = view.noiseDemo?.timesteps;
+    const from = view.noiseDemo?.denoiseFrom;
+    return `model \`${view.model}\`, seed \`${view.seed}\`${ts ? `, timesteps \`${ts.join(',')}\`` : ''}${from !== undefined ? `, denoise_from \`${from}\`` : ''}`;
+  }
+  const eta = view.eta !== null && view.eta !== undefined ? `, eta \`${view.eta}\`` : '';
+  const count = view.count > 1 ? `, count \`${view.count}\`` : '';
+  return `model \`${view.model}\`, sampler \`${view.sampler ?? '?'}\`, steps \`${view.steps ?? '?'}\`, seed \`${view.seed}\`${eta}${count}`;
+}
+
+export function caption(view: RequestView): string {
+  const what = view.kind === 'noise_demo' ? 'Forward process' : view.count > 1 ? `${view.count} images` : 'Image';
+  const secs = view.timings.samplingMs !== null ? ` in ${(view.timings.samplingMs / 1000).toFixed(1)} s` : '';
+  return `${what} for <@${view.requester.userId}>${secs}: ${describeParams(view)} · request \`${view.id}\``;
+}
+
+/** What the user should be told for an error thrown while handling their gesture. */
+export function userMessage(error: unknown): string {
+  if (error instanceof OptionsError) return `${error.message}\nType \`/generate help\` for the syntax.`;
+  if (error instanceof ValidationError || error instanceof ParamError) {
+    // Name the field as the user typed it (the service speaks camelCase).
+    const field = error.field === 'denoiseFrom' ? 'denoise_from' : error.field;
+    const message = error.message.replace(/\bdenoiseFrom\b/g, 'denoise_from');
+    return `Please fix \`${field}\`: ${message}\nType \`/generate help\` for the syntax.`;
+  }
+  if (error instanceof RateLimitError) {
+    return `${error.message} Try again in ${formatSeconds(error.retryAfterSeconds)}.`;
+  }
+  if (error instanceof ImageInputError) return `I could not use your image: ${error.message}`;
+  if (error instanceof SlackUserError) return error.message;
+  return 'Something went wrong on my side; please try again in a moment.';
+}
+
+/** An error whose message is meant for the user as is. */
+export class SlackUserError extends Error {
+  override readonly name = 'SlackUserError';
+}
+
+export function formatSeconds(s: number): string {
+  if (s < 60) return `${Math.max(1, Math.ceil(s))} s`;
+  const m = Math.ceil(s / 60);
+  return m < 60 ? `${m} min` : `${Math.ceil(m / 60)} h`;
+}
+
+/** Slack's control characters in user-supplied text (file names), so they cannot form mentions or links. */
+export function escapeMrkdwn(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Parsed options back as command text (what the status message shows instead of the raw input). */
+export function formatOptions(options: Readonly<Record<string, string | number | readonly number[] | undefined>>): string {
+  return Object.entries(options)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}:${Array.isArray(v) ? v.join(',') : String(v)}`)
+    .join(' ');
+}

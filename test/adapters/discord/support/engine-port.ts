@@ -1,0 +1,58 @@
+/**
+ * The real Engine behind the job system's EnginePort/RenderPort seam (the render functions the CLI
+ * uses), plus a gate tests close to hold jobs "running" (bot restarts, expiring tokens, rate
+ * limits) without changing what the engine computes.
+ */
+import type { Engine } from '../../../../src/engine/index.ts';
+import type { EnginePort, RenderPort } from '../../../../src/jobs/engine-port.ts';
+import { batchPng, imagePng } from '../../../../src/render/index.ts';
+
+export class JobGate {
+  private opened: Promise<void> = Promise.resolve();
+  private release: (() => void) | null = null;
+  /** Jobs that reached the gate since it was last closed. */
+  waiting = 0;
+
+  close(): void {
+    if (this.release) return;
+    this.waiting = 0;
+    this.opened = new Promise((resolve) => (this.release = resolve));
+  }
+
+  open(): void {
+    this.release?.();
+    this.release = null;
+  }
+
+  private failure: string | null = null;
+
+  /** The next job that passes fails with this message (as an engine crash would). */
+  failNext(message: string): void {
+    this.failure = message;
+  }
+
+  async pass(): Promise<void> {
+    if (this.release) this.waiting += 1;
+    await this.opened;
+    const failure = this.failure;
+    this.failure = null;
+    if (failure) throw new Error(failure);
+  }
+}
+
+export function realEnginePort(engine: Engine, gate: JobGate): EnginePort {
+  return {
+    model: (name) => engine.model(name),
+    validate: (params) => engine.validate(params),
+    async generateBatch(params, onProgress, signal) {
+      await gate.pass();
+      return engine.generateBatch(params, onProgress, signal);
+    },
+    async noiseDemo(input) {
+      await gate.pass();
+      return engine.noiseDemo(input);
+    },
+  };
+}
+
+export const realRender: RenderPort = { imagePng, batchPng };

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { parseSlackEnv, slackConfigured } from '../../../src/adapters/slack/env.ts';
+import { OptionsError, parseGenerateText, parseNoiseDemoText } from '../../../src/adapters/slack/options.ts';
+import { messageSeed } from '../../../src/adapters/slack/seed.ts';
+import { trustedFileUrl } from '../../../src/adapters/slack/files.ts';
+import { RateGate } from '../../../src/adapters/slack/delivery.ts';
+import { PreviewRecorder } from '../../../src/adapters/slack/animation.ts';
+import { escapeMrkdwn, formatOptions } from '../../../src/adapters/slack/text.ts';
+
+describe('slash command text', () => {
+  it('parses key:value and key=value options', () => {
+    expect(parseGenerateText('')).toEqual({});
+    expect(parseGenerateText('  model:tiny sampler=ddim steps:20 seed:4294967295 eta:0.5 count:4 ')).toEqual({
+      model: 'tiny',
+      sampler: 'ddim',
+      steps: 20,
+      seed: 4294967295,
+      eta: 0.5,
+      count: 4,
+    });
+    expect(parseNoiseDemoText('seed:3 timesteps:0,10,999')).toEqual({ seed: 3, timesteps: [0, 10, 999] });
+  });
+
+  it('returns null for help', () => {
+    expect(parseGenerateText('help')).toBeNull();
+    expect(parseGenerateText(' HELP ')).toBeNull();
+    expect(parseNoiseDemoText('--help')).toBeNull();
+  });
+
+  it.each([
+    ['steps:1.5', 'steps must be a whole number'],
+    ['seed:4294967296', 'seed must be at most 4294967295'],
+    ['seed:-1', 'seed must be a whole number'],
+    ['count:17', 'count must be at most 16'],
+    ['count:0', 'count must be at least 1'],
+    ['eta:x', 'eta must be a number'],
+    ['steps:', '"steps:" needs a value'],
+    ['steps:2 steps:3', '"steps" is given twice'],
+    ['cfg:7', 'Unknown option "cfg"'],
+    ['tiny', 'I did not understand "tiny"'],
+    ['model:../../etc', 'model must be a name'],
+  ])('refuses %s', (text, message) => {
+    expect(() => parseGenerateText(text)).toThrow(OptionsError);
+    expect(() => parseGenerateText(text)).toThrow(message);
+  });
+});
+
+describe('message seed', () => {
+  it('is a stable 32-bit seed of channel + ts', () => {
+    const a = messageSeed('C1', '1700000000.000100');
+    expect(a).toBe(messageSeed('C1', '1700000000.000100'));
+    expect(Number.isInteger(a) && a >= 0 && a < 2 ** 32).toBe(true);
+    expect(messageSeed('C1', '1700000000.000101')).not.toBe(a);
+    expect(messageSeed('C2', '1700000000.000100')).not.toBe(a);
+  });
+});
+
+describe('environment', () => {
+  it('knows when Slack is configured', () => {
+    expect(slackConfigured({})).toBe(false);
+    expect(slackConfigured({ SLACK_BOT_TOKEN: 'xoxb-1' })).toBe(false);
+    expect(slackConfigured({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' })).toBe(true);
+    expect(slackConfigured({ SLACK_APP_TOKEN: 'xapp-1' })).toBe(true);
+  });
+
+  it('names every bad variable', () => {
+    expect(() => parseSlackEnv({ SLACK_BOT_TOKEN: 'xoxp-user', SLACK_API_URL: 'not a url' })).toThrow(/SLACK_BOT_TOKEN: must be a bot token[\s\S]*SLACK_API_URL/);
+    expect(() => parseSlackEnv({ SLACK_APP_TOKEN: 'xapp-1' })).toThrow(/SLACK_BOT_TOKEN: required/);
+    expect(parseSlackEnv({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' })).toMatchObject({ PORT: 3000, SLACK_PROGRESS_INTERVAL_MS: 1500 });
+  });
+});
+
+describe('file downloads', () => {
+  it('send the bot token only to Slack', () => {
+    expect(trustedFileUrl('https://files.slack.com/files-pri/T1-F1/download/a.png')).toBe(true);
+    expect(trustedFileUrl('http://files.slack.com/x')).toBe(false);
+    expect(trustedFileUrl('https://files.slack.com.evil.example/x')).toBe(false);
+    expect(trustedFileUrl('https://evil.example/slack.com')).toBe(false);
+    expect(trustedFileUrl('http://127.0.0.1:9/files/F1', 'http://127.0.0.1:9')).toBe(true);
+  });
+});
+
+describe('progress rate gate', () => {
+  it('spaces slots 60000/perMinute ms apart across callers', async () => {
+    const gate = new RateGate(1200); // one slot per 50 ms
+    const t0 = Date.now();
+    const times = await Promise.all([0, 1, 2, 3].map(async () => {
+      await gate.take();
+      return Date.now() - t0;
+    }));
+    times.sort((a, b) => a - b);
+    expect(times[0]).toBeLessThan(20);
+    // Slot i is due 50·i ms after the first (timers fire late, never early, bar rounding).
+    for (let i = 1; i < times.length; i++) expect(times[i]!).toBeGreaterThanOrEqual(50 * i - 2);
+  });
+});
+
+describe('text', () => {
+  it('escapes user text and formats parsed options', () => {
+    expect(escapeMrkdwn('<!channel> & <@U1|x>')).toBe('&lt;!channel&gt; &amp; &lt;@U1|x&gt;');
+    expect(formatOptions({ model: 'tiny', steps: 20, seed: undefined, timesteps: [0, 5] })).toBe('model:tiny steps:20 timesteps:0,5');
+  });
+});
+
+describe('preview recorder', () => {
+  it('keeps bounded, evenly spread previews of a long run', () => {
+    const rec = new PreviewRecorder();
+    for (let i = 0; i < 1000; i++) rec.add(Buffer.from([i % 256, i >> 8]));
+    const kept = rec.previews.map((b) => b[0]! + (b[1]! << 8));
+    expect(kept.length).toBeLessThanOrEqual(120);
+    expect(kept.length).toBeGreaterThanOrEqual(60);
+    expect(kept[0]).toBe(0);
+    expect(kept.at(-1)!).toBeGreaterThan(900);
+    const gaps = kept.slice(1).map((v, i) => v - kept[i]!);
+    expect(Math.max(...gaps)).toBe(Math.min(...gaps));
+  });
+});

@@ -1,0 +1,135 @@
+/**
+ * One running service for a test file, composed exactly as main.ts does it (startService): a
+ * throwaway Postgres database, the real job runtime and worker running the real Engine on the tiny
+ * fixture model, the shared HTTP server on a free port, and the Slack adapter mounted on it, talking to
+ * the fake Slack Web API.
+ */
+import pino from 'pino';
+import type { SlackAdapter } from '../../../../src/adapters/slack/index.ts';
+import { slackAdapterFactory } from '../../../../src/adapters/slack/index.ts';
+import type { SlackLogger } from '../../../../src/adapters/slack/context.ts';
+import { loadConfig } from '../../../../src/config.ts';
+import { Engine } from '../../../../src/engine/index.ts';
+import type { GenerationService } from '../../../../src/jobs/service.ts';
+import type { ServiceHandle } from '../../../../src/main.ts';
+import { startService } from '../../../../src/main.ts';
+import type { TestDatabase } from '../../../jobs/support/database.ts';
+import { createTestDatabase } from '../../../jobs/support/database.ts';
+import { FakeSlackApi } from '../../../fakes/slack/fake-slack-api.ts';
+import type { SendOptions, SlackHttpResult } from '../../../fakes/slack/slack-requests.ts';
+import { commandBody, payloadBody, sendToApp } from '../../../fakes/slack/slack-requests.ts';
+
+export const BOT_TOKEN = 'xoxb-test-token';
+export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
+
+export interface LogLine {
+  readonly level: string;
+  readonly obj: object;
+  readonly msg: string | undefined;
+}
+
+export function memoryLogger(lines: LogLine[]): SlackLogger {
+  const at = (level: string) => (obj: object, msg?: string) => {
+    lines.push({ level, obj, msg });
+    if (process.env['SLACK_TEST_LOG']) console.log(level, msg, JSON.stringify(obj));
+  };
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+/** The Slack adapter's environment in tests (the fake API, fast progress edits). */
+export function slackTestEnv(fake: FakeSlackApi, extra: Record<string, string> = {}): Record<string, string> {
+  return { SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: fake.apiUrl, SLACK_PROGRESS_INTERVAL_MS: '20', SLACK_PROGRESS_UPDATES_PER_MINUTE: '6000', ...extra };
+}
+
+export interface Harness {
+  readonly fake: FakeSlackApi;
+  readonly engine: Engine;
+  readonly service: GenerationService;
+  readonly handle: ServiceHandle;
+  readonly adapter: SlackAdapter;
+  readonly baseUrl: string;
+  readonly eventsUrl: string;
+  readonly logs: LogLine[];
+  send(rawBody: string, options?: SendOptions): Promise<SlackHttpResult>;
+  command(command: string, text: string, o?: { user?: string; channel?: string; triggerId?: string } & SendOptions): Promise<SlackHttpResult & { responseId: string }>;
+  interact(payload: object, options?: SendOptions): Promise<SlackHttpResult>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  /** Names the throwaway database. */
+  readonly label: string;
+  /** Run in Socket Mode with this app-level token (the fake accepts it for apps.connections.open). */
+  readonly appToken?: string;
+}
+
+export async function startHarness(options: HarnessOptions): Promise<Harness> {
+  const fake = new FakeSlackApi(BOT_TOKEN, options.appToken);
+  await fake.start();
+  const engine = await Engine.load({ modelsDir: 'test/fixtures', threads: 1 });
+  let db: TestDatabase | null = null;
+  try {
+    db = await createTestDatabase(options.label);
+    const config = loadConfig({
+      DATABASE_URL: db.url,
+      PORT: '0',
+      MIGRATE_ON_START: 'false',
+      WORKER_POLL_MS: '100',
+      PROGRESS_MIN_INTERVAL_MS: '10',
+      PROGRESS_PREVIEWS: 'true',
+      JOB_RETRY_LIMIT: '1',
+      SHUTDOWN_GRACE_SECONDS: '2',
+      LIMIT_CONCURRENT_PER_USER: '2',
+    });
+    const logs: LogLine[] = [];
+    const logger = memoryLogger(logs);
+    const factory = slackAdapterFactory(engine, slackTestEnv(fake, options.appToken ? { SLACK_APP_TOKEN: options.appToken } : {}));
+    let adapter: SlackAdapter | null = null;
+    const handle = await startService({
+      config,
+      log: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
+      engine,
+      adapters: [async (ctx) => (adapter = await factory({ ...ctx, log: logger }))],
+    });
+    if (!adapter) throw new Error('the Slack adapter did not start');
+    const baseUrl = `http://127.0.0.1:${handle.port}`;
+    const eventsUrl = `${baseUrl}/slack/events`;
+    const send = (rawBody: string, o?: SendOptions) => sendToApp(eventsUrl, SIGNING_SECRET, rawBody, o);
+    const testDb = db;
+    return {
+      fake,
+      engine,
+      service: handle.runtime.service,
+      handle,
+      adapter,
+      baseUrl,
+      eventsUrl,
+      logs,
+      send,
+      async command(command, text, o = {}) {
+        const responseId = `${command.slice(1)}-${Math.random().toString(36).slice(2, 10)}`;
+        const body = commandBody({
+          command,
+          text,
+          channel: o.channel ?? 'C0GENERAL',
+          user: o.user ?? 'U0ALICE',
+          responseUrl: fake.responseUrl(responseId),
+          ...(o.triggerId ? { triggerId: o.triggerId } : {}),
+        });
+        return { ...(await send(body, o)), responseId };
+      },
+      interact: (payload, o) => send(payloadBody(payload), o),
+      async close() {
+        await handle.stop();
+        await engine.close();
+        await testDb.drop();
+        await fake.stop();
+      },
+    };
+  } catch (error) {
+    await engine.close();
+    await db?.drop();
+    await fake.stop();
+    throw error;
+  }
+}
