@@ -1,6 +1,6 @@
 /**
  * Regenerates docs/playground.png, the README's picture: the playground with a real model's result.
- *   npx tsx test/adapters/web/support/screenshot.mts [modelsDir=models] [model=emoji]
+ *   npx tsx test/adapters/web/support/screenshot.mts [modelsDir=models] [model=emoji] [compareModel=mnist]
  */
 import sharp from 'sharp';
 import { launchBrowser } from '../chromium.ts';
@@ -8,6 +8,7 @@ import { startStack } from './stack.ts';
 
 const modelsDir = process.argv[2] ?? 'models';
 const model = process.argv[3] ?? 'emoji';
+const compareModel = process.argv[4] ?? 'mnist';
 const stack = await startStack('shot', { modelsDir });
 const browser = await launchBrowser();
 try {
@@ -20,12 +21,12 @@ try {
     await page.getByLabel('Command', { exact: true }).fill(command);
     await page.keyboard.press('Enter');
   };
-  await send(`/generate model:${model} sampler:dpm-solver steps:20 seed:42 count:4`);
-  await page.waitForSelector('article.request.succeeded', { timeout: 120_000 }).catch(async (e: unknown) => {
+  await send(`/generate model:${model} sampler:ddpm seed:42 count:4`);
+  await page.waitForSelector('article.request.succeeded', { timeout: 300_000 }).catch(async (e: unknown) => {
     console.error(await page.locator('#log').innerText());
     throw e;
   });
-  await send(`/compare model:${model} seed:7`);
+  await send(`/compare model:${compareModel} seed:7`);
   for (let waited = 0; (await page.locator('.compare-card .status[data-done="true"]').count()) < 3; waited += 500) {
     if (waited > 600_000) throw new Error('the comparison did not finish');
     await page.waitForTimeout(500);
