@@ -2,6 +2,7 @@
  * Regenerates docs/playground.png, the README's picture: the playground with a real model's result.
  *   npx tsx test/adapters/web/support/screenshot.mts [modelsDir=models] [model=emoji] [compareModel=mnist]
  */
+import { writeFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { launchBrowser } from '../chromium.ts';
 import { startStack } from './stack.ts';
@@ -41,7 +42,7 @@ try {
   await page.waitForTimeout(300);
   const png = await page.screenshot();
   const small = await sharp(png).png({ palette: true, colours: 128, compressionLevel: 9 }).toBuffer();
-  await sharp(small).toFile('docs/playground.png');
+  await writeFile('docs/playground.png', small);
   console.log(`docs/playground.png: ${Math.round(small.length / 1024)} KB`);
 } finally {
   await browser.close();
