@@ -1,0 +1,681 @@
+// The playground page: parses chat commands, calls the service's HTTP API, follows each request
+// over Server-Sent Events and renders previews, results, the gallery and sampler comparisons.
+// Plain browser JavaScript: no framework, no build step.
+
+// ---------------------------------------------------------------------------------------------
+// HTTP API (src/adapters/web/api.ts and src/adapters/web/playground.ts)
+// ---------------------------------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, body) {
+    super((body && (body.message || body.error)) || `HTTP ${status}`);
+    this.status = status;
+    this.field = body && body.field;
+    this.retryAfterSeconds = body && body.retryAfterSeconds;
+    this.reason = body && body.reason;
+  }
+}
+
+async function call(method, url, body) {
+  const init = { method, headers: { Accept: 'application/json' } };
+  if (body instanceof FormData) init.body = body;
+  else if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(url, init);
+  } catch {
+    throw new ApiError(0, { error: 'the service is not reachable; is it running?' });
+  }
+  const text = await res.text();
+  let json = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = { error: text.slice(0, 200) || res.statusText };
+  }
+  if (!res.ok) {
+    if (res.status === 429 && json && json.retryAfterSeconds === undefined) {
+      json.retryAfterSeconds = Number(res.headers.get('Retry-After')) || undefined;
+    }
+    throw new ApiError(res.status, json);
+  }
+  return json;
+}
+
+/** The API's request JSON ({ params: {...}, images: [{ index, url }] }) flattened for rendering. */
+function normalize(v) {
+  const p = v.params || {};
+  return {
+    ...v,
+    model: p.model ?? v.model,
+    sampler: p.sampler ?? v.sampler ?? null,
+    steps: p.steps ?? v.steps ?? null,
+    eta: p.eta ?? v.eta ?? null,
+    count: p.count ?? v.count ?? 1,
+    seed: v.seed ?? p.seed,
+    timesteps: p.timesteps ?? null,
+    images: v.images || [],
+  };
+}
+
+const api = {
+  models: () => call('GET', '/api/models'),
+  samplers: (model) => call('GET', `/api/samplers${model ? `?model=${encodeURIComponent(model)}` : ''}`),
+  recent: async (n) => (await call('GET', `/api/requests?limit=${n}`)).requests.map(normalize),
+  generate: (params) => call('POST', '/api/generate', { model: defaultModel(), ...params }),
+  noiseDemo: (params, file) => {
+    const form = new FormData();
+    for (const [k, v] of Object.entries(params)) form.append(k, Array.isArray(v) ? v.join(',') : String(v));
+    if (file) form.append('image', file, file.name);
+    return call('POST', '/api/noise-demo', form);
+  },
+  request: async (id) => normalize(await call('GET', `/api/requests/${id}`)),
+  cancel: (id) => call('DELETE', `/api/requests/${id}`),
+  reroll: (id) => call('POST', `/api/requests/${id}/replay`, { newSeed: true }),
+  replay: (id, overrides) => call('POST', `/api/requests/${id}/replay`, overrides || {}),
+  events: (id) => new EventSource(`/api/requests/${id}/events`),
+};
+
+// ---------------------------------------------------------------------------------------------
+// Commands
+// ---------------------------------------------------------------------------------------------
+
+const INT = /^\d+$/;
+const NUM = /^-?\d+(\.\d+)?$/;
+const COMMANDS = {
+  '/generate': { model: 'string', sampler: 'string', steps: 'int', seed: 'int', count: 'int', eta: 'number' },
+  '/noise-demo': { model: 'string', seed: 'int', timesteps: 'intlist', denoise_from: 'int' },
+  '/compare': { model: 'string', seed: 'int' },
+  '/help': {},
+  // As in Discord: /info lists models and samplers, /history shows your past requests.
+  '/info': {},
+  '/history': {},
+};
+
+class CommandError extends Error {}
+
+/** "/generate steps:20 seed=42" -> { name: '/generate', args: { steps: 20, seed: 42 } }. */
+export function parseCommand(text) {
+  const parts = text.trim().split(/\s+/).filter(Boolean);
+  const name = (parts.shift() || '').toLowerCase().replace('/noise_demo', '/noise-demo');
+  if (!name) throw new CommandError('Type a command, e.g. /generate seed:42');
+  const spec = COMMANDS[name];
+  if (!spec) throw new CommandError(`Unknown command "${name}". Try /generate, /noise-demo, /compare, /history or /help.`);
+  const args = {};
+  for (const part of parts) {
+    const m = /^([a-z_-]+)[:=](.*)$/i.exec(part);
+    if (!m) throw new CommandError(`"${part}" is not an option; write key:value, e.g. steps:50`);
+    const key = m[1].toLowerCase().replace('-', '_');
+    const value = m[2];
+    const type = spec[key];
+    if (!type) throw new CommandError(`${name} has no option "${key}"; it takes ${Object.keys(spec).join(', ') || 'no options'}`);
+    if (value === '') throw new CommandError(`${key} needs a value`);
+    if (type === 'int') {
+      if (!INT.test(value)) throw new CommandError(`${key} must be a whole number (got "${value}")`);
+      args[key] = Number(value);
+    } else if (type === 'number') {
+      if (!NUM.test(value)) throw new CommandError(`${key} must be a number (got "${value}")`);
+      args[key] = Number(value);
+    } else if (type === 'intlist') {
+      const list = value.split(',');
+      if (!list.every((v) => INT.test(v))) throw new CommandError(`${key} must be comma-separated whole numbers, e.g. 0,100,500,999`);
+      args[key] = list.map(Number);
+    } else args[key] = value;
+  }
+  return { name, args };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Page state and helpers
+// ---------------------------------------------------------------------------------------------
+
+const $ = (sel, root = document) => root.querySelector(sel);
+const log = $('#log');
+const input = $('#command');
+const fileInput = $('#image');
+const commandError = $('#command-error');
+const state = { models: [], samplers: [], history: [], historyAt: 0 };
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') node.className = v;
+    else if (k === 'text') node.textContent = v;
+    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
+    else if (v !== undefined && v !== null && v !== false) node.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children) if (c !== null && c !== undefined) node.append(c);
+  return node;
+}
+
+function scrollToEnd() {
+  window.scrollTo({ top: document.body.scrollHeight });
+}
+
+function addMessage(node) {
+  log.append(node);
+  scrollToEnd();
+  return node;
+}
+
+function userMessage(text) {
+  return addMessage(el('article', { class: 'msg user', text }));
+}
+
+function errorText(error) {
+  if (error instanceof ApiError && error.status === 429) {
+    return `${error.message}${error.retryAfterSeconds ? ` (try again in ${error.retryAfterSeconds} s)` : ''}`;
+  }
+  return error.message || String(error);
+}
+
+function seconds(ms) {
+  return ms === null || ms === undefined ? '–' : `${(ms / 1000).toFixed(2)} s`;
+}
+
+function defaultModel() {
+  return state.models[0] && state.models[0].name;
+}
+
+function stepsOf(samplerName) {
+  const s = state.samplers.find((x) => x.name === samplerName);
+  return s ? s.steps.default : undefined;
+}
+
+/** Follows one request's events until its final event; calls handlers; resolves with the final event. */
+function follow(id, handlers) {
+  return new Promise((resolve) => {
+    const source = api.events(id);
+    let finished = false;
+    const finish = (event) => {
+      if (finished) return;
+      finished = true;
+      source.close();
+      resolve(event);
+    };
+    const dispatch = (type, raw) => {
+      let data = {};
+      try {
+        data = raw ? JSON.parse(raw) : {};
+      } catch {
+        return;
+      }
+      // The API names the final event "done" (succeeded) or "failed" (with cancelled: true when cancelled).
+      let kind = data.type || type;
+      if (kind === 'done') kind = data.status || 'succeeded';
+      if (kind === 'failed' && data.cancelled) kind = 'cancelled';
+      handlers[kind] && handlers[kind](data);
+      if (kind === 'succeeded' || kind === 'failed' || kind === 'cancelled') finish({ ...data, type: kind });
+    };
+    for (const type of ['queued', 'running', 'progress', 'done', 'succeeded', 'failed', 'cancelled']) {
+      source.addEventListener(type, (e) => dispatch(type, e.data));
+    }
+    source.onmessage = (e) => dispatch('message', e.data);
+    source.onerror = async () => {
+      // The stream dropped (server restart, proxy timeout): ask for the state once; EventSource retries by itself.
+      if (finished) return;
+      try {
+        const view = await api.request(id);
+        if (['succeeded', 'failed', 'cancelled'].includes(view.status)) {
+          dispatch(view.status, JSON.stringify({ type: view.status, requestId: id, images: view.images, error: view.error }));
+        }
+      } catch {
+        /* keep waiting for the reconnect */
+      }
+    };
+  });
+}
+
+function previewSrc(event) {
+  if (event.previewUrl) return event.previewUrl;
+  const png = event.previewPng || event.preview;
+  if (!png) return null;
+  return png.startsWith('data:') || png.startsWith('/') ? png : `data:image/png;base64,${png}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One request as a chat message
+// ---------------------------------------------------------------------------------------------
+
+function requestCard(title) {
+  const node = $('#request-template').content.firstElementChild.cloneNode(true);
+  $('.title', node).textContent = title;
+  return addMessage(node);
+}
+
+function setStatus(card, text, cls) {
+  $('.status', card).textContent = text;
+  card.classList.remove('queued', 'running', 'succeeded', 'failed', 'cancelled');
+  if (cls) card.classList.add(cls);
+}
+
+function renderParams(card, view) {
+  const dl = $('.params', card);
+  dl.replaceChildren();
+  const rows =
+    view.kind === 'noise_demo'
+      ? [
+          ['model', view.model],
+          ['seed', view.seed],
+          ['timesteps', view.timesteps ? view.timesteps.join(',') : 'default'],
+          ['total', seconds(view.timings && view.timings.totalMs)],
+        ]
+      : [
+          ['model', view.model],
+          ['sampler', view.sampler],
+          ['steps', view.steps],
+          ['seed', view.seed],
+          ['count', view.count],
+          ['eta', view.eta ?? '–'],
+          ['sampling', seconds(view.timings && view.timings.samplingMs)],
+          ['queued', seconds(view.timings && view.timings.queueMs)],
+        ];
+  for (const [k, v] of rows) dl.append(el('dt', { text: k }), el('dd', { text: String(v) }));
+}
+
+function renderImages(card, view) {
+  const box = $('.images', card);
+  box.replaceChildren();
+  const label = view.kind === 'noise_demo' ? 'Forward process' : `${view.sampler}, ${view.steps} steps, seed ${view.seed}`;
+  const images = view.images || [];
+  const singles = images.filter((i) => typeof i.index === 'number');
+  const grid = images.find((i) => i.index === 'grid');
+  if (view.kind === 'noise_demo') {
+    const names = { grid: 'x_t at each timestep', gif: 'animation', 0: 'x₀ (the input)', reconstruction: 'denoised back from x_t' };
+    const order = ['grid', 'gif', 0, 'reconstruction'];
+    for (const index of order) {
+      const img = images.find((i) => i.index === index);
+      if (!img) continue;
+      const cls = index === 'grid' || index === 'gif' ? 'wide result' : 'sample result';
+      box.append(el('figure', {}, el('img', { class: cls, src: img.url, alt: `${label}: ${names[index]}, seed ${view.seed}` }), el('figcaption', { text: names[index] })));
+    }
+  } else {
+    singles.forEach((img, i) =>
+      box.append(
+        el('figure', {}, el('img', { class: 'sample result', src: img.url, alt: `Image ${i + 1} of ${singles.length}: ${label}` }), el('figcaption', {}, el('a', { href: img.url, download: `ddpm-${view.seed}-${i}.png`, text: `PNG ${i + 1}` }))),
+      ),
+    );
+    if (singles.length === 0 && grid) box.append(el('img', { class: 'wide result', src: grid.url, alt: label }));
+  }
+}
+
+function setupActions(card, view) {
+  const actions = $('.actions', card);
+  if (view.kind !== 'generate' || view.status !== 'succeeded') return;
+  actions.hidden = false;
+  const select = $('.replay-sampler', card);
+  select.replaceChildren(...state.samplers.map((s) => el('option', { value: s.name, text: s.name })));
+  // Preselect the first other sampler.
+  const other = state.samplers.find((s) => s.name !== view.sampler);
+  if (other) select.value = other.name;
+  $('.reroll', card).onclick = () => runAction(`reroll of ${view.sampler} seed ${view.seed}`, () => api.reroll(view.id));
+  $('.replay-go', card).onclick = () => {
+    const sampler = select.value;
+    // The same sampler keeps the original's steps (a byte-identical rerun); another one starts at its default steps.
+    const overrides = sampler === view.sampler ? {} : { sampler, steps: stepsOf(sampler) };
+    runAction(`seed ${view.seed} with ${sampler}`, () => api.replay(view.id, overrides));
+  };
+  $('.compare', card).onclick = () => compare({ model: view.model, seed: view.seed });
+}
+
+async function runAction(label, submit) {
+  userMessage(label);
+  const card = requestCard(label);
+  try {
+    const submitted = await submit();
+    await track(card, submitted);
+  } catch (error) {
+    failCard(card, error);
+  }
+}
+
+function failCard(card, error) {
+  setStatus(card, 'Not accepted', 'failed');
+  $('.progress', card).hidden = true;
+  $('.error', card).textContent = errorText(error);
+}
+
+/** Shows queue position, live previews and the result of a submitted request in `card`. */
+async function track(card, submitted) {
+  const progress = $('.progress', card);
+  const box = $('.images', card);
+  card.dataset.requestId = submitted.id;
+  setStatus(card, `Queued${submitted.position ? ` (position ${submitted.position})` : ''}`, 'queued');
+  let preview = null;
+  let lastStep = 0;
+  const cancel = $('.cancel', card);
+  cancel.hidden = false;
+  cancel.onclick = async () => {
+    cancel.disabled = true;
+    try {
+      await api.cancel(submitted.id);
+      setStatus(card, 'Cancelling…', 'running');
+    } catch (error) {
+      $('.error', card).textContent = errorText(error);
+      cancel.disabled = false;
+    }
+  };
+  const final = await follow(submitted.id, {
+    queued: (e) => setStatus(card, `Queued (position ${e.position})`, 'queued'),
+    running: () => setStatus(card, 'Running…', 'running'),
+    progress: (e) => {
+      // Progress can arrive out of order (previews are fetched asynchronously): never step back.
+      if (e.step <= lastStep) return;
+      lastStep = e.step;
+      setStatus(card, `Step ${e.step} of ${e.totalSteps}`, 'running');
+      progress.max = e.totalSteps;
+      progress.value = e.step;
+      const src = previewSrc(e);
+      if (src) {
+        if (!preview) {
+          preview = el('img', { class: 'sample preview', alt: 'Live preview: the predicted clean image x̂₀ at the current step' });
+          box.replaceChildren(el('figure', {}, preview, el('figcaption', { class: 'preview-caption' })));
+        }
+        preview.src = src;
+        preview.dataset.step = String(e.step);
+        $('.preview-caption', box).textContent = `x̂₀ at step ${e.step}/${e.totalSteps}`;
+      }
+    },
+  });
+  progress.hidden = true;
+  cancel.hidden = true;
+  const view = await api.request(submitted.id).catch(() => null);
+  if (final.type === 'succeeded' && view) {
+    setStatus(card, view.kind === 'noise_demo' ? 'Done' : `Done in ${seconds(view.timings && view.timings.samplingMs)}`, 'succeeded');
+    renderImages(card, view);
+    renderParams(card, view);
+    setupActions(card, view);
+    refreshGallery();
+  } else if (final.type === 'cancelled') {
+    setStatus(card, 'Cancelled', 'cancelled');
+  } else {
+    setStatus(card, 'Failed', 'failed');
+    $('.error', card).textContent = final.error || (view && view.error) || 'the request failed';
+    if (view) renderParams(card, view);
+  }
+  scrollToEnd();
+  return { final, view };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands
+// ---------------------------------------------------------------------------------------------
+
+async function generate(args) {
+  const card = requestCard(`generate${args.sampler ? ` · ${args.sampler}` : ''}${args.steps ? ` · ${args.steps} steps` : ''}`);
+  try {
+    await track(card, await api.generate(args));
+  } catch (error) {
+    failCard(card, error);
+  }
+}
+
+async function noiseDemo(args, file) {
+  const params = { model: args.model || defaultModel(), ...args };
+  if (params.denoise_from !== undefined) {
+    params.denoiseFrom = params.denoise_from;
+    delete params.denoise_from;
+  }
+  if (!params.model) delete params.model;
+  const card = requestCard(`noise demo${file ? ` · ${file.name}` : ''}`);
+  try {
+    await track(card, await api.noiseDemo(params, file));
+  } catch (error) {
+    failCard(card, error);
+  }
+}
+
+const COMPARE = [/^ddpm$/, /^ddim$/, /^dpm/];
+
+/** One seed through DDPM, DDIM and DPM-Solver++ side by side, each at its default step count. */
+async function compare(args) {
+  const seed = args.seed ?? Math.floor(Math.random() * 2 ** 32);
+  const model = args.model || defaultModel();
+  const samplers = COMPARE.map((re) => state.samplers.find((s) => re.test(s.name))).filter(Boolean);
+  if (samplers.length === 0) samplers.push(...state.samplers.slice(0, 3));
+  const card = el('article', { class: 'msg bot compare-card' },
+    el('header', { class: 'title', text: `Seed ${seed} through ${samplers.map((s) => s.name).join(', ')}` }),
+  );
+  const grid = el('div', { class: 'compare-grid' });
+  card.append(grid);
+  addMessage(card);
+  const columns = samplers.map((s) => {
+    const steps = s.steps.default;
+    const img = el('img', { alt: `${s.name}, seed ${seed}: waiting` });
+    const status = el('p', { class: 'status', role: 'status', text: 'Waiting' });
+    const meter = el('progress', { class: 'progress', max: steps, value: 0, 'aria-label': `${s.name} progress` });
+    const err = el('p', { class: 'error', role: 'alert' });
+    const col = el('section', { 'aria-label': s.name, 'data-sampler': s.name }, el('h3', { text: s.name }), img, meter, status, err);
+    grid.append(col);
+    return { sampler: s.name, steps, img, status, meter, err };
+  });
+  // At most two at a time (the default per-user limit); a 429 waits and retries.
+  const queue = [...columns];
+  const worker = async () => {
+    for (let c = queue.shift(); c; c = queue.shift()) await runColumn(c, model, seed);
+  };
+  await Promise.all([worker(), worker()]);
+}
+
+async function runColumn(c, model, seed) {
+  let submitted;
+  const giveUpAt = Date.now() + 10 * 60 * 1000;
+  for (;;) {
+    try {
+      submitted = await api.generate({ ...(model ? { model } : {}), sampler: c.sampler, steps: c.steps, seed });
+      break;
+    } catch (error) {
+      // Too many of your own requests at once: wait for one to finish. Other limits (hourly, queue full) are shown.
+      if (error instanceof ApiError && error.status === 429 && error.reason === 'concurrent' && Date.now() < giveUpAt) {
+        c.status.textContent = 'Waiting for a free slot…';
+        await new Promise((r) => setTimeout(r, Math.min(2, error.retryAfterSeconds || 1) * 1000));
+        continue;
+      }
+      c.status.textContent = 'Not accepted';
+      c.err.textContent = errorText(error);
+      c.meter.hidden = true;
+      return;
+    }
+  }
+  c.status.textContent = 'Queued';
+  let lastStep = 0;
+  const final = await follow(submitted.id, {
+    running: () => (c.status.textContent = 'Running…'),
+    progress: (e) => {
+      if (e.step <= lastStep) return;
+      lastStep = e.step;
+      c.meter.max = e.totalSteps;
+      c.meter.value = e.step;
+      c.status.textContent = `Step ${e.step} of ${e.totalSteps}`;
+      const src = previewSrc(e);
+      if (src) c.img.src = src;
+    },
+  });
+  c.meter.hidden = true;
+  if (final.type !== 'succeeded') {
+    c.status.textContent = 'Failed';
+    c.err.textContent = final.error || 'the request failed';
+    return;
+  }
+  const view = await api.request(submitted.id);
+  const first = view.images.find((i) => i.index === 0);
+  if (first) c.img.src = first.url;
+  c.img.alt = `${c.sampler}, ${view.steps} steps, seed ${seed}`;
+  c.img.classList.add('result');
+  c.status.textContent = `${view.steps} steps · ${seconds(view.timings && view.timings.samplingMs)}`;
+  c.status.dataset.done = 'true';
+  refreshGallery();
+}
+
+function help() {
+  const details = $('#command-help');
+  details.open = true;
+  addMessage(el('article', { class: 'msg bot' }, el('p', { text: 'Commands are listed under the box. Models: ' + (state.models.map((m) => m.name).join(', ') || 'none installed') + '. Samplers: ' + state.samplers.map((s) => `${s.name} (${s.steps.min}–${s.steps.max}, default ${s.steps.default})`).join(', ') + '.' })));
+}
+
+async function submitCommand(text) {
+  commandError.textContent = '';
+  input.removeAttribute('aria-invalid');
+  let command;
+  try {
+    command = parseCommand(text);
+  } catch (error) {
+    commandError.textContent = error.message;
+    input.setAttribute('aria-invalid', 'true');
+    return false;
+  }
+  const file = fileInput.files && fileInput.files[0];
+  if (file && command.name !== '/noise-demo') {
+    commandError.textContent = 'The attached image is only used by /noise-demo; remove it or use /noise-demo.';
+    input.setAttribute('aria-invalid', 'true');
+    return false;
+  }
+  state.history.push(text);
+  state.historyAt = state.history.length;
+  userMessage(text + (file ? `  [image: ${file.name}]` : ''));
+  input.value = '';
+  if (command.name === '/generate') void generate(command.args);
+  else if (command.name === '/noise-demo') {
+    clearAttachment();
+    void noiseDemo(command.args, file);
+  } else if (command.name === '/compare') void compare(command.args);
+  else if (command.name === '/history') {
+    await loadGallery();
+    addMessage(el('article', { class: 'msg bot' }, el('p', { text: 'Your past requests are in the Gallery; open one to see it here.' })));
+    $('#gallery button')?.focus();
+  } else help();
+  return true;
+}
+
+function clearAttachment() {
+  fileInput.value = '';
+  $('#attachment').textContent = '';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gallery
+// ---------------------------------------------------------------------------------------------
+
+let galleryTimer = null;
+function refreshGallery() {
+  clearTimeout(galleryTimer);
+  galleryTimer = setTimeout(loadGallery, 200);
+}
+
+async function loadGallery() {
+  const list = $('#gallery');
+  const err = $('#gallery-error');
+  try {
+    const requests = await api.recent(24);
+    err.textContent = '';
+    list.replaceChildren(
+      ...requests.map((r) => {
+        const thumb = r.images.find((i) => i.index === 0) || r.images.find((i) => i.index === 'grid') || r.images.find((i) => i.index === 'gif');
+        const caption = r.kind === 'noise_demo' ? `noise demo · seed ${r.seed}` : `${r.sampler} · ${r.steps} · seed ${r.seed}`;
+        const body = thumb ? el('img', { src: thumb.url, alt: '', loading: 'lazy' }) : el('span', { class: 'placeholder', text: r.status });
+        return el('li', {}, el('button', { type: 'button', 'aria-label': `Open ${caption} (${r.status})`, onclick: () => openFromGallery(r.id) }, body, el('span', { text: caption })));
+      }),
+    );
+    if (requests.length === 0) list.replaceChildren(el('li', { class: 'muted', text: 'Nothing yet.' }));
+  } catch (error) {
+    err.textContent = `Could not load the gallery: ${errorText(error)}`;
+  }
+}
+
+async function openFromGallery(id) {
+  try {
+    const view = await api.request(id);
+    const card = requestCard(view.kind === 'noise_demo' ? 'noise demo (from the gallery)' : `${view.sampler} · ${view.steps} steps (from the gallery)`);
+    if (['queued', 'running'].includes(view.status)) {
+      await track(card, { id, position: null });
+      return;
+    }
+    $('.progress', card).hidden = true;
+    setStatus(card, view.status === 'succeeded' ? `Done in ${seconds(view.timings && view.timings.samplingMs)}` : view.status, view.status);
+    if (view.error) $('.error', card).textContent = view.error;
+    renderImages(card, view);
+    renderParams(card, view);
+    setupActions(card, view);
+    $('button', card)?.focus();
+  } catch (error) {
+    $('#gallery-error').textContent = errorText(error);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wiring
+// ---------------------------------------------------------------------------------------------
+
+$('#composer').addEventListener('submit', (e) => {
+  e.preventDefault();
+  void submitCommand(input.value);
+});
+
+input.addEventListener('keydown', (e) => {
+  if (e.key === 'ArrowUp' && state.historyAt > 0) {
+    state.historyAt -= 1;
+    input.value = state.history[state.historyAt];
+    e.preventDefault();
+  } else if (e.key === 'ArrowDown' && state.historyAt < state.history.length) {
+    state.historyAt += 1;
+    input.value = state.history[state.historyAt] || '';
+    e.preventDefault();
+  } else if (e.key === 'Escape') {
+    input.value = '';
+    commandError.textContent = '';
+    input.removeAttribute('aria-invalid');
+  }
+});
+
+document.addEventListener('keydown', (e) => {
+  const t = e.target;
+  const typing = t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement || t instanceof HTMLSelectElement;
+  if (e.key === '/' && !typing) {
+    e.preventDefault();
+    input.focus();
+  }
+});
+
+fileInput.addEventListener('change', () => {
+  const file = fileInput.files && fileInput.files[0];
+  const note = $('#attachment');
+  note.replaceChildren();
+  if (!file) return;
+  note.append(
+    `Attached ${file.name} (${Math.ceil(file.size / 1024)} KB) for /noise-demo. `,
+    el('button', { type: 'button', class: 'link', text: 'Remove', onclick: () => { clearAttachment(); input.focus(); } }),
+  );
+  if (!input.value.trim()) input.value = '/noise-demo ';
+  input.focus();
+});
+
+for (const b of document.querySelectorAll('button.example')) {
+  b.addEventListener('click', () => {
+    input.value = b.dataset.command;
+    input.focus();
+  });
+}
+
+$('#gallery-refresh').addEventListener('click', () => void loadGallery());
+
+async function loadCatalog() {
+  const note = $('#catalog');
+  try {
+    const [{ models }, { samplers }] = await Promise.all([api.models(), api.samplers()]);
+    state.models = models;
+    state.samplers = samplers;
+    note.textContent = models.length
+      ? `Models: ${models.map((m) => `${m.name} (${m.image.width}×${m.image.height})`).join(', ')}. Samplers: ${samplers.map((s) => s.name).join(', ')}.`
+      : 'No models are installed yet: see the README (models/).';
+    document.body.dataset.ready = 'true';
+  } catch (error) {
+    note.textContent = '';
+    note.append(el('span', { class: 'error', text: `Could not load models and samplers: ${errorText(error)}` }));
+  }
+}
+
+void loadCatalog();
+void loadGallery();

@@ -1,0 +1,84 @@
+/**
+ * Structured JSON logs (pino) on stdout, one object per line, with a request id on every line that
+ * belongs to an HTTP request. The id comes from the caller's `X-Request-Id` when it is sane (so a
+ * proxy's id carries through) and is echoed back in the response header.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import pino from 'pino';
+import type { DestinationStream, Logger } from 'pino';
+import type { LogLevel } from './config.ts';
+
+export type { Logger } from 'pino';
+
+export interface LoggerOptions {
+  readonly level?: LogLevel;
+  /** Added to every line, e.g. { role: 'worker' }. */
+  readonly base?: Record<string, string | number>;
+  /** Defaults to stdout; tests pass a stream to read the lines back. */
+  readonly destination?: DestinationStream;
+}
+
+/** The request being handled, if any: loggers from createLogger add its `reqId` to every line. */
+export const requestContext = new AsyncLocalStorage<{ readonly reqId: string }>();
+
+/** The process logger. Secrets never reach it: adapters log ids, not tokens or headers. */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  return pino(
+    {
+      level: options.level ?? 'info',
+      base: { service: 'ddpm-bot', pid: process.pid, ...options.base },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      // Lines written while handling a request carry its id (child loggers with their own reqId win).
+      mixin: (_obj, _level, logger) => {
+        const ctx = requestContext.getStore();
+        return ctx && logger.bindings()['reqId'] === undefined ? { reqId: ctx.reqId } : {};
+      },
+      redact: { paths: ['token', '*.token', 'authorization', '*.authorization', 'headers.authorization', 'headers.cookie'], censor: '[redacted]' },
+    },
+    options.destination ?? pino.destination({ dest: 1, sync: false }),
+  );
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The caller's X-Request-Id if it is 1..128 safe characters, else a fresh UUID. */
+export function requestIdFor(req: IncomingMessage): string {
+  const header = req.headers['x-request-id'];
+  const given = Array.isArray(header) ? header[0] : header;
+  return given && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+export interface RequestLog {
+  readonly id: string;
+  /** Child logger carrying `reqId`; use it for everything logged while handling the request. */
+  readonly log: Logger;
+}
+
+/**
+ * Starts logging one HTTP request: assigns its id, sets the `X-Request-Id` response header, and
+ * logs one line when the response finishes (method, path without query, status, ms). Health and
+ * metrics scrapes log at debug so they do not drown the rest.
+ */
+export function logRequest(logger: Logger, req: IncomingMessage, res: ServerResponse): RequestLog {
+  const id = requestIdFor(req);
+  const log = logger.child({ reqId: id });
+  if (!res.headersSent) res.setHeader('X-Request-Id', id);
+  const started = performance.now();
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  const quiet = path === '/healthz' || path === '/metrics';
+  let done = false;
+  const finish = (aborted: boolean) => {
+    if (done) return;
+    done = true;
+    const line = { method: req.method, path, status: res.statusCode, ms: Math.round((performance.now() - started) * 10) / 10, ...(aborted ? { aborted } : {}) };
+    if (res.statusCode >= 500) log.error(line, 'request failed');
+    else if (quiet) log.debug(line, 'request');
+    else log.info(line, 'request');
+  };
+  res.once('finish', () => finish(false));
+  res.once('close', () => finish(!res.writableFinished));
+  return { id, log };
+}

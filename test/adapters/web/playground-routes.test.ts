@@ -1,0 +1,70 @@
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PlaygroundCatalog } from '../../../src/adapters/web/playground.ts';
+import { asCatalog, registerPlayground } from '../../../src/adapters/web/playground.ts';
+import { HttpServer } from '../../../src/server/http.ts';
+
+const catalog: PlaygroundCatalog = {
+  models: {
+    list: () => [
+      { name: 'tiny', manifest: { description: 'test', image: { channels: 1, height: 8, width: 8 }, scheduler: { num_train_timesteps: 1000 } } },
+      { name: 'short', manifest: { image: { channels: 3, height: 32, width: 32 }, scheduler: { num_train_timesteps: 100 } } },
+    ],
+  },
+  samplers: {
+    list: () => [
+      { name: 'ddim', description: 'DDIM', stepLimits: (T: number) => ({ min: 1, max: T, default: Math.min(50, T) }) },
+      { name: 'ddpm', description: 'DDPM', stepLimits: (T: number) => ({ min: 1, max: T, default: T }) },
+    ],
+  },
+};
+
+let http: HttpServer;
+let base = '';
+beforeAll(async () => {
+  http = new HttpServer({ log: pino({ level: 'silent' }) });
+  registerPlayground(http, { catalog });
+  base = `http://127.0.0.1:${await http.listen(0, '127.0.0.1')}`;
+});
+afterAll(() => http.close());
+
+describe('playground routes', () => {
+  it('serves the page and its assets, and nothing else from disk', async () => {
+    const page = await fetch(`${base}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    const html = await page.text();
+    expect(html).toContain('<label for="command"');
+    expect((await fetch(`${base}/playground`)).status).toBe(200);
+    const js = await fetch(`${base}/playground/app.js`);
+    expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect((await fetch(`${base}/playground/style.css`)).status).toBe(200);
+    expect((await fetch(`${base}/playground/..%2F..%2Fplayground.ts`)).status).toBe(404);
+    expect((await fetch(`${base}/playground/nope.js`)).status).toBe(404);
+    expect((await fetch(`${base}/`, { method: 'POST' })).status).toBe(405);
+    expect((await fetch(`${base}/`, { method: 'HEAD' })).status).toBe(200);
+  });
+
+  it('lists models and samplers with step limits for the chosen model', async () => {
+    const models = (await (await fetch(`${base}/api/models`)).json()) as { models: Array<{ name: string; image: { width: number } }> };
+    expect(models.models.map((m) => m.name)).toEqual(['tiny', 'short']);
+    expect(models.models[0]?.image.width).toBe(8);
+    const s = (await (await fetch(`${base}/api/samplers`)).json()) as { samplers: Array<{ name: string; steps: { default: number } }> };
+    expect(s.samplers).toEqual([
+      { name: 'ddim', description: 'DDIM', steps: { min: 1, max: 1000, default: 50 } },
+      { name: 'ddpm', description: 'DDPM', steps: { min: 1, max: 1000, default: 1000 } },
+    ]);
+    const short = (await (await fetch(`${base}/api/samplers?model=short`)).json()) as { samplers: Array<{ steps: { default: number } }> };
+    expect(short.samplers[1]?.steps.default).toBe(100);
+    const unknown = await fetch(`${base}/api/samplers?model=nope`);
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ field: 'model' });
+  });
+
+  it('recognises an engine that can list models and samplers', () => {
+    expect(asCatalog(catalog)).toBe(catalog);
+    expect(asCatalog({ model: () => null })).toBeNull();
+    expect(asCatalog(null)).toBeNull();
+  });
+});

@@ -1,0 +1,183 @@
+/**
+ * The playground in Debian's Chromium against the real service (tiny fixture model, real job
+ * runtime on a throwaway Postgres): type commands, watch previews, rerun a seed, upload an image.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, type Browser } from './chromium.ts';
+import { startStack, type Stack } from './support/stack.ts';
+
+let stack: Stack;
+let browser: Browser;
+let page: Page;
+const errors: string[] = [];
+
+beforeAll(async () => {
+  // One request at a time per user: /compare must wait for a free slot (429 concurrent) and still finish.
+  [stack, browser] = await Promise.all([startStack('browser', { env: { LIMIT_CONCURRENT_PER_USER: '1' } }), launchBrowser()]);
+  page = await browser.context.newPage();
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => m.type() === 'error' && !m.text().includes('status of 4') && errors.push(m.text()));
+  await page.goto(stack.url);
+  await page.waitForSelector('body[data-ready="true"]');
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.close();
+});
+
+async function send(command: string): Promise<void> {
+  await page.getByLabel('Command', { exact: true }).fill(command);
+  await page.keyboard.press('Enter');
+}
+
+/** The newest request card (pinned by index: a plain `.last()` would follow newer cards), once it has a final status. */
+async function lastFinishedCard() {
+  const card = page.locator('article.request').nth((await page.locator('article.request').count()) - 1);
+  await expect.poll(async () => card.evaluate((n) => n.classList.contains('succeeded') || n.classList.contains('failed')), { timeout: 30_000 }).toBe(true);
+  return card;
+}
+
+async function param(card: ReturnType<Page['locator']>, name: string): Promise<string> {
+  return (await card.locator('dl.params dt', { hasText: new RegExp(`^${name}$`) }).locator('xpath=following-sibling::dd[1]').textContent()) ?? '';
+}
+
+async function naturalWidth(img: ReturnType<Page['locator']>): Promise<number> {
+  return img.evaluate((i) => (i as unknown as { naturalWidth: number }).naturalWidth);
+}
+
+async function imageBytes(url: string): Promise<Buffer> {
+  return Buffer.from(await (await fetch(new URL(url, stack.url))).arrayBuffer());
+}
+
+describe('playground in Chromium', () => {
+  it('lists the models and samplers, and shows a bad command inline', async () => {
+    await expect.poll(() => page.locator('#catalog').textContent()).toContain('tiny (8×8)');
+    await send('/generate steps:lots');
+    await expect.poll(() => page.locator('#command-error').textContent()).toContain('steps must be a whole number');
+    expect(await page.getByLabel('Command', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+    await send('/paint cat');
+    await expect.poll(() => page.locator('#command-error').textContent()).toContain('Unknown command');
+  });
+
+  it('generates: live previews update step by step, then the image with its parameters and seed', async () => {
+    // Page code as strings: this project's TypeScript has no DOM types.
+    await page.evaluate(`(() => {
+      const seen = (window.previewSteps = []);
+      new MutationObserver((records) => {
+        for (const r of records) if (r.target.classList.contains('preview')) seen.push(Number(r.target.dataset.step));
+      }).observe(document.getElementById('log'), { subtree: true, attributes: true, attributeFilter: ['data-step'] });
+    })()`);
+    await send('/generate sampler:ddpm steps:600 seed:42');
+    const card = await lastFinishedCard();
+    expect(await card.evaluate((n) => n.className)).toContain('succeeded');
+    const steps = (await page.evaluate('window.previewSteps')) as number[];
+    expect(new Set(steps).size).toBeGreaterThanOrEqual(2);
+    expect(steps).toEqual([...steps].sort((a, b) => a - b));
+    const img = card.locator('img.result');
+    await expect.poll(() => naturalWidth(img)).toBe(8);
+    expect(await param(card, 'seed')).toBe('42');
+    expect(await param(card, 'sampler')).toBe('ddpm');
+    expect(await param(card, 'steps')).toBe('600');
+    expect(await card.locator('.status').textContent()).toMatch(/^Done in \d+\.\d\d s$/);
+  });
+
+  it('reruns the seed: same sampler gives the same image, another sampler keeps the seed, reroll changes it', async () => {
+    await send('/generate sampler:ddim steps:10 seed:7');
+    const original = await lastFinishedCard();
+    const originalPng = await imageBytes((await original.locator('img.result').getAttribute('src'))!);
+
+    await original.getByLabel('Same seed with').selectOption('ddim');
+    await original.getByRole('button', { name: 'Replay' }).click();
+    const same = await lastFinishedCard();
+    expect(await param(same, 'seed')).toBe('7');
+    expect((await imageBytes((await same.locator('img.result').getAttribute('src'))!)).equals(originalPng)).toBe(true);
+
+    await original.getByLabel('Same seed with').selectOption('dpm-solver');
+    await original.getByRole('button', { name: 'Replay' }).click();
+    const other = await lastFinishedCard();
+    expect(await param(other, 'seed')).toBe('7');
+    expect(await param(other, 'sampler')).toBe('dpm-solver');
+
+    await original.getByRole('button', { name: 'Reroll' }).click();
+    const rerolled = await lastFinishedCard();
+    expect(await param(rerolled, 'sampler')).toBe('ddim');
+    expect(await param(rerolled, 'seed')).not.toBe('7');
+  });
+
+  it('cancels a running request from its message', async () => {
+    await send('/generate sampler:ddpm steps:1000 seed:9');
+    const card = page.locator('article.request').nth((await page.locator('article.request').count()) - 1);
+    await card.getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(() => card.locator('.status').textContent(), { timeout: 30_000 }).toBe('Cancelled');
+    expect(await card.getByRole('button', { name: 'Cancel' }).isHidden()).toBe(true);
+  });
+
+  it('runs the noise demo on an uploaded image', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ddpm-upload-'));
+    const file = path.join(dir, 'gradient.png');
+    const pixels = Buffer.alloc(16 * 16 * 3, 0).map((_, i) => (i * 5) % 256);
+    writeFileSync(file, await sharp(pixels, { raw: { width: 16, height: 16, channels: 3 } }).png().toBuffer());
+    await page.locator('#image').setInputFiles(file);
+    await expect.poll(() => page.locator('#attachment').textContent()).toContain('gradient.png');
+    expect(await page.getByLabel('Command', { exact: true }).inputValue()).toBe('/noise-demo ');
+    await page.getByLabel('Command', { exact: true }).fill('/noise-demo seed:3 timesteps:0,250,999');
+    await page.keyboard.press('Enter');
+    const card = await lastFinishedCard();
+    expect(await card.evaluate((n) => n.className)).toContain('succeeded');
+    const images = card.locator('img.result');
+    await expect.poll(() => images.count()).toBeGreaterThanOrEqual(1);
+    await expect.poll(() => naturalWidth(images.first())).toBeGreaterThan(16);
+    expect(await param(card, 'timesteps')).toBe('0,250,999');
+    expect(await page.locator('#attachment').textContent()).toBe('');
+  });
+
+  it('shows a bad upload inline in its message', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ddpm-upload-'));
+    const file = path.join(dir, 'notes.png');
+    writeFileSync(file, 'this is not a picture');
+    await page.locator('#image').setInputFiles(file);
+    await send('/noise-demo seed:1');
+    const card = await lastFinishedCard();
+    expect(await card.evaluate((n) => n.className)).toContain('failed');
+    expect(await card.getByRole('alert').textContent()).toMatch(/not an image/);
+  });
+
+  it('compares one seed through DDPM, DDIM and DPM-Solver++ with steps and times', async () => {
+    await send('/compare seed:5');
+    const grid = page.locator('.compare-card').last();
+    for (const sampler of ['ddpm', 'ddim', 'dpm-solver']) {
+      const col = grid.locator(`section[data-sampler="${sampler}"]`);
+      await expect.poll(() => col.locator('.status').getAttribute('data-done'), { timeout: 30_000 }).toBe('true');
+      expect(await col.locator('.status').textContent()).toMatch(/^\d+ steps · \d+\.\d\d s$/);
+    }
+  });
+
+  it('works from the keyboard: "/" focuses the command box, arrow up recalls the last command, Escape clears', async () => {
+    await page.locator('h1').click();
+    await page.keyboard.press('/');
+    expect(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } } }).document.activeElement.id)).toBe('command');
+    await page.keyboard.press('ArrowUp');
+    expect(await page.getByLabel('Command', { exact: true }).inputValue()).toBe('/compare seed:5');
+    await page.keyboard.press('Escape');
+    expect(await page.getByLabel('Command', { exact: true }).inputValue()).toBe('');
+  });
+
+  it('shows past requests in the gallery and reopens one by keyboard', async () => {
+    await send('/history');
+    const items = page.locator('#gallery button');
+    await expect.poll(() => page.locator('#gallery button:focus').count()).toBe(1);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await expect.poll(() => items.count()).toBeGreaterThanOrEqual(6);
+    const cards = await page.locator('article.request').count();
+    await items.first().focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('article.request').count()).toBe(cards + 1);
+    expect(errors).toEqual([]);
+  });
+});

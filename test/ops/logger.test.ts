@@ -1,0 +1,55 @@
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { loadOpsConfig } from '../../src/ops/config.ts';
+import { createLogger, logRequest } from '../../src/ops/logger.ts';
+
+function capture() {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+      cb();
+    },
+  });
+  return { lines, stream };
+}
+
+describe('logger', () => {
+  it('writes JSON lines at the configured level with the request id of each HTTP request', async () => {
+    const { lines, stream } = capture();
+    const logger = createLogger({ level: 'info', destination: stream });
+    logger.debug({ hidden: true }, 'not at info');
+    const server = http.createServer((req, res) => {
+      const { log } = logRequest(logger, req, res);
+      log.info({ token: 'xoxb-secret' }, 'handling');
+      res.end('ok');
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const given = await fetch(`${base}/api/x?q=1`, { headers: { 'X-Request-Id': 'abc-123' } });
+    const fresh = await fetch(`${base}/y`, { headers: { 'X-Request-Id': 'bad id with spaces' } });
+    expect(given.headers.get('x-request-id')).toBe('abc-123');
+    const freshId = fresh.headers.get('x-request-id')!;
+    expect(freshId).toMatch(/^[0-9a-f-]{36}$/);
+    server.close();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(lines.some((l) => l['hidden'])).toBe(false);
+    const handling = lines.filter((l) => l['msg'] === 'handling');
+    expect(handling.map((l) => l['reqId'])).toEqual(['abc-123', freshId]);
+    expect(handling[0]!['token']).toBe('[redacted]');
+    const access = lines.find((l) => l['msg'] === 'request' && l['reqId'] === 'abc-123')!;
+    expect(access).toMatchObject({ level: 'info', method: 'GET', path: '/api/x', status: 200, service: 'ddpm-bot' });
+    expect(typeof access['time']).toBe('string');
+  });
+
+  it('validates LOG_LEVEL, PLAYGROUND and METRICS from the environment', () => {
+    expect(loadOpsConfig({})).toEqual({ LOG_LEVEL: 'info', PLAYGROUND: true, METRICS: true });
+    expect(loadOpsConfig({ LOG_LEVEL: 'DEBUG', PLAYGROUND: 'off', METRICS: '0' })).toEqual({ LOG_LEVEL: 'debug', PLAYGROUND: false, METRICS: false });
+    expect(() => loadOpsConfig({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL/);
+    expect(() => loadOpsConfig({ PLAYGROUND: 'maybe' })).toThrow(/PLAYGROUND/);
+  });
+});
