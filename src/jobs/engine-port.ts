@@ -9,10 +9,13 @@ import type { GenerationParams, GenerationResult, StepProgress } from '../engine
 
 export type { GenerationParams, GenerationResult, NoiseDemoInput, NoiseDemoResult, StepProgress };
 
-/** What the service reads of a model to validate noise-demo timesteps at submit time. */
+/** What the service reads of a model to validate noise-demo input (timesteps, the uploaded image) at submit time. */
 export interface ModelInfoPort {
   readonly name: string;
-  readonly manifest: { readonly scheduler: { readonly num_train_timesteps: number } };
+  readonly manifest: {
+    readonly scheduler: { readonly num_train_timesteps: number };
+    readonly image: { readonly channels: 1 | 3; readonly height: number; readonly width: number };
+  };
 }
 
 /** The subset of `Engine` the job system uses. Errors with a string `field` (ParamError) are user errors. */

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { Database } from '../db/client.ts';
 import { withTransaction } from '../db/client.ts';
 import type { Request as RequestRow } from '../db/generated/client.ts';
+import { ImageInputError, loadImageForModel } from '../render/input.ts';
 import type { EventBus, BusMessage } from './bus.ts';
 import type { EnginePort, GenerationParams } from './engine-port.ts';
 import { checkLimits, type LimitConfig } from './limits.ts';
@@ -231,6 +232,15 @@ export class JobService implements GenerationService {
       const v = toValidationError(err);
       if (v) throw v;
       throw new ValidationError('model', err instanceof Error ? err.message : String(err));
+    }
+    if (input.image) {
+      // Decode now (size, format, pixel-count limits) so a bad upload is a 400 naming the field, not a failed job.
+      try {
+        await loadImageForModel(input.image, this.engine.model(parsed.model).manifest.image);
+      } catch (err) {
+        if (err instanceof ImageInputError) throw new ValidationError('image', err.message);
+        throw err;
+      }
     }
     return this.submitValidatedNoiseDemo(input.requester, { ...parsed, seed: parsed.seed ?? randomSeed() }, input.image ?? null, input.replyTo, null);
   }

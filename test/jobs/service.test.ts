@@ -1,9 +1,15 @@
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJobRuntime, type JobRuntime } from '../../src/jobs/runtime.ts';
 import { LOST_JOB_ERROR, reconcileLostRequests } from '../../src/jobs/reconcile.ts';
 import { RateLimitError, ValidationError, type RequestEvent, type Requester } from '../../src/jobs/service.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { FakeEngine, fakeRender } from './support/fake-engine.ts';
+
+/** A real (if tiny) PNG: the service decodes uploads at submit time. */
+async function tinyPng(): Promise<Buffer> {
+  return sharp({ create: { width: 4, height: 4, channels: 3, background: '#808080' } }).png().toBuffer();
+}
 import { testConfig, testLog, waitFor } from './support/runtime.ts';
 
 let db: TestDatabase;
@@ -108,7 +114,7 @@ describe('job service against Postgres', () => {
   });
 
   it('runs a noise demo and stores grid PNG and GIF', async () => {
-    const { id } = await rt.service.submitNoiseDemo({ requester: newUser(), params: { model: 'fake', seed: 9, timesteps: [0, 500] }, image: Buffer.from('img'), replyTo: null });
+    const { id } = await rt.service.submitNoiseDemo({ requester: newUser(), params: { model: 'fake', seed: 9, timesteps: [0, 500] }, image: await tinyPng(), replyTo: null });
     const done = await finished(id);
     expect(done.status).toBe('succeeded');
     expect(done.noiseDemo).toMatchObject({ seed: 9, timesteps: [0, 500] });

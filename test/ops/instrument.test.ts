@@ -47,7 +47,7 @@ describe('instrumentEngine', () => {
   it('observes each batch: sampling seconds, mean forward seconds and images, and passes everything through', async () => {
     const progress: number[] = [];
     const engine: EnginePort = {
-      model: () => ({ name: 'm', manifest: { scheduler: { num_train_timesteps: 1000 } } }),
+      model: () => ({ name: 'm', manifest: { scheduler: { num_train_timesteps: 1000 }, image: { channels: 1, height: 8, width: 8 } } }),
       validate: () => ({ model: 'm', sampler: 'ddim', steps: 4, options: {}, seed: 1, count: 2 }),
       noiseDemo: () => Promise.reject(new Error('unused')),
       async generateBatch(params, onProgress) {

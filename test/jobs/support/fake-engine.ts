@@ -64,7 +64,7 @@ export class FakeEngine implements EnginePort {
 
   model(name: string): ModelInfoPort {
     if (name !== 'fake') throw new FakeParamError('model', `unknown model "${name}"`);
-    return { name, manifest: { scheduler: { num_train_timesteps: 1000 } } };
+    return { name, manifest: { scheduler: { num_train_timesteps: 1000 }, image: { channels: 1, height: 8, width: 8 } } };
   }
 
   validate(params: unknown): GenerationParams {
