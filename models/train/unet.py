@@ -171,8 +171,11 @@ def count_params(model):
 
 # Named configurations used by train.py (can be overridden on the command line).
 CONFIGS = {
-    "mnist": dict(in_channels=1, image_size=28, ch=32, ch_mult=(1, 2, 2), num_res_blocks=2, dropout=0.1),
-    "emoji": dict(in_channels=3, image_size=32, ch=32, ch_mult=(1, 2, 2), num_res_blocks=2, dropout=0.1),
+    # 28 -> 14 -> 7, attention at 7x7 (down, middle, up)
+    "mnist": dict(in_channels=1, image_size=28, ch=32, ch_mult=(1, 2, 2), num_res_blocks=1, dropout=0.1),
+    # 32 -> 16 -> 8 -> 4, attention at 8x8 and in the 4x4 middle block
+    "emoji": dict(in_channels=3, image_size=32, ch=32, ch_mult=(1, 2, 2, 2), num_res_blocks=1, dropout=0.1,
+                  attn_resolutions=[8]),
 }
 
 

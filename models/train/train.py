@@ -1,0 +1,299 @@
+#!/usr/bin/env python3
+"""Train a small DDPM (epsilon prediction, simple loss, linear betas, T=1000) on CPU.
+
+  /usr/bin/python3 models/train/train.py --dataset mnist --until 17:35
+  /usr/bin/python3 models/train/train.py --dataset emoji --minutes 90
+
+The run directory (default .cache/train/<dataset>/) holds:
+  last.pt          checkpoint (model, EMA, optimizer, step, RNG states, config), written
+                   atomically every --ckpt-minutes and at exit (also on SIGTERM/SIGINT)
+  log.jsonl        one JSON line per --log-every steps (loss, s/step, lr, ...)
+  train_stats.json measured totals (steps, wall seconds, hardware, torch version, loss),
+                   read by export.py and model_card.py
+
+Training resumes automatically from last.pt when it exists (use --fresh to ignore it).
+The stop condition is the first of --max-steps (total steps), --minutes (this run) and
+--until (UTC wall clock, HH:MM today or ISO 8601).
+"""
+import argparse
+import copy
+import datetime as dt
+import json
+import math
+import os
+import platform
+import random
+import signal
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from unet import CONFIGS, DDPMSchedule, UNet, count_params  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CACHE = os.path.normpath(os.path.join(HERE, "..", "..", ".cache", "train"))
+
+
+def utcnow():
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def parse_until(s):
+    if s is None:
+        return None
+    now = utcnow()
+    if len(s) <= 5 and ":" in s:
+        h, m = s.split(":")
+        t = now.replace(hour=int(h), minute=int(m), second=0, microsecond=0)
+        if t < now - dt.timedelta(hours=12):
+            t += dt.timedelta(days=1)
+        return t
+    t = dt.datetime.fromisoformat(s)
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.timezone.utc)
+    return t
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def hardware_info(threads):
+    return {"device": "cpu", "cpu": cpu_name(), "logical_cores": os.cpu_count(), "torch_threads": threads,
+            "note": "shared machine: other jobs (and the other model's training) ran concurrently; "
+                    "per-session threads, niceness and load average are in `sessions`"}
+
+
+def loadavg1():
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
+def load_data(dataset, path):
+    d = np.load(path)
+    x = torch.from_numpy(d["x_train"].astype(np.float32) / 127.5 - 1.0)
+    return x
+
+
+def atomic_torch_save(obj, path):
+    tmp = path + ".tmp"
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def atomic_json(obj, path):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=2)
+    os.replace(tmp, path)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset", choices=sorted(CONFIGS), required=True)
+    ap.add_argument("--data", default=None, help="npz from prepare_data.py (default .cache/train/<dataset>.npz)")
+    ap.add_argument("--out", default=None, help="run directory (default .cache/train/<dataset>)")
+    ap.add_argument("--max-steps", type=int, default=None, help="stop at this total step count")
+    ap.add_argument("--minutes", type=float, default=None, help="wall-clock budget of this invocation")
+    ap.add_argument("--until", default=None, help="stop at this UTC time (HH:MM or ISO 8601)")
+    ap.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint and start over")
+    ap.add_argument("--resume", action="store_true",
+                    help="require a checkpoint to resume from (resuming is automatic anyway)")
+    ap.add_argument("--batch-size", type=int, default=None, help="default 64 (mnist) / 32 (emoji)")
+    ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--warmup", type=int, default=200, help="linear LR warmup steps")
+    ap.add_argument("--grad-clip", type=float, default=1.0)
+    ap.add_argument("--ema-decay", type=float, default=0.9995, help="EMA decay (with min((1+s)/(10+s)) warmup)")
+    ap.add_argument("--ch", type=int, default=None)
+    ap.add_argument("--ch-mult", default=None, help="e.g. 1,2,2")
+    ap.add_argument("--num-res-blocks", type=int, default=None)
+    ap.add_argument("--dropout", type=float, default=None)
+    ap.add_argument("--hflip", type=int, choices=[0, 1], default=None, help="random horizontal flip (default: emoji only)")
+    ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--ckpt-minutes", type=float, default=3.0)
+    ap.add_argument("--log-every", type=int, default=100)
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    out = args.out or os.path.join(CACHE, args.dataset)
+    os.makedirs(out, exist_ok=True)
+    ckpt_path = os.path.join(out, "last.pt")
+    stats_path = os.path.join(out, "train_stats.json")
+    log_path = os.path.join(out, "log.jsonl")
+
+    cfg = dict(CONFIGS[args.dataset])
+    if args.ch is not None:
+        cfg["ch"] = args.ch
+    if args.ch_mult is not None:
+        cfg["ch_mult"] = tuple(int(v) for v in args.ch_mult.split(","))
+    if args.num_res_blocks is not None:
+        cfg["num_res_blocks"] = args.num_res_blocks
+    if args.dropout is not None:
+        cfg["dropout"] = args.dropout
+    hp = {"batch_size": args.batch_size or (64 if args.dataset == "mnist" else 32), "lr": args.lr,
+          "warmup": args.warmup, "grad_clip": args.grad_clip, "ema_decay": args.ema_decay,
+          "hflip": bool(args.hflip if args.hflip is not None else args.dataset == "emoji"),
+          "optimizer": "AdamW(betas=(0.9, 0.999), weight_decay=0)", "loss": "MSE(eps, eps_pred), t ~ U{0..999}",
+          "seed": args.seed}
+
+    ckpt = None
+    if os.path.exists(ckpt_path) and not args.fresh:
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)  # our own checkpoint (holds RNG state)
+        cfg = ckpt["config"]
+        hp = ckpt["hparams"]
+        print("resuming from %s at step %d" % (ckpt_path, ckpt["step"]), flush=True)
+    elif args.resume:
+        sys.exit("--resume given but no checkpoint at %s" % ckpt_path)
+
+    torch.manual_seed(hp["seed"])
+    random.seed(hp["seed"])
+    model = UNet(**cfg)
+    ema = copy.deepcopy(model).eval()
+    for p in ema.parameters():
+        p.requires_grad_(False)
+    opt = torch.optim.AdamW(model.parameters(), lr=hp["lr"], betas=(0.9, 0.999), weight_decay=0.0)
+    gen = torch.Generator().manual_seed(hp["seed"] + 1)
+    step = 0
+    stats = None
+    if ckpt is not None:
+        model.load_state_dict(ckpt["model"])
+        ema.load_state_dict(ckpt["ema"])
+        opt.load_state_dict(ckpt["optimizer"])
+        step = ckpt["step"]
+        torch.set_rng_state(ckpt["rng"]["torch"])
+        gen.set_state(ckpt["rng"]["data"])
+        random.setstate(ckpt["rng"]["python"])
+        stats = ckpt.get("stats")
+    n_params = count_params(model)
+    if stats is None:
+        stats = {"dataset": args.dataset, "params": n_params, "config": model.config, "hparams": hp,
+                 "train_wall_seconds": 0.0, "steps": 0, "sessions": []}
+    stats["torch_version"] = torch.__version__
+    stats["hardware"] = hardware_info(args.threads)
+    session = {"start_utc": utcnow().isoformat(timespec="seconds"), "start_step": step, "end_step": step,
+               "wall_seconds": 0.0, "threads": args.threads, "nice": os.nice(0), "loadavg1_start": loadavg1()}
+    stats["sessions"].append(session)
+
+    data_path = args.data or os.path.join(CACHE, args.dataset + ".npz")
+    x_train = load_data(args.dataset, data_path)
+    n_train = x_train.shape[0]
+    stats["n_train"] = int(n_train)
+    sched = DDPMSchedule()
+    print("dataset %s: %d training images %s, model %d params, config %s, hparams %s"
+          % (args.dataset, n_train, tuple(x_train.shape[1:]), n_params, model.config, hp), flush=True)
+
+    t_start = time.time()
+    deadline = parse_until(args.until)
+    stop = {"flag": False}
+
+    def on_signal(signum, frame):
+        print("signal %d: saving checkpoint and exiting" % signum, flush=True)
+        stop["flag"] = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    window_losses = []
+    window_t0 = time.time()
+    window_s0 = step
+    last_ckpt = time.time()
+    loss_ema = stats.get("loss_ema")
+
+    def save():
+        now = time.time()
+        session["wall_seconds"] = round(now - t_start, 1)
+        session["end_step"] = step
+        session["end_utc"] = utcnow().isoformat(timespec="seconds")
+        stats["train_wall_seconds"] = round(sum(s["wall_seconds"] for s in stats["sessions"]), 1)
+        stats["steps"] = step
+        stats["loss_ema"] = loss_ema
+        stats["samples_seen"] = step * hp["batch_size"]
+        stats["epochs"] = round(step * hp["batch_size"] / n_train, 2)
+        stats["s_per_step_overall"] = round(stats["train_wall_seconds"] / step, 4) if step else None
+        atomic_torch_save({"config": model.config, "hparams": hp, "model": model.state_dict(),
+                           "ema": ema.state_dict(), "optimizer": opt.state_dict(), "step": step,
+                           "rng": {"torch": torch.get_rng_state(), "data": gen.get_state(),
+                                   "python": random.getstate()},
+                           "stats": stats}, ckpt_path)
+        atomic_json(stats, stats_path)
+
+    model.train()
+    params = list(model.parameters())
+    ema_params = list(ema.parameters())
+    bs = hp["batch_size"]
+    while True:
+        now = time.time()
+        if stop["flag"] or (args.max_steps is not None and step >= args.max_steps) \
+                or (args.minutes is not None and now - t_start >= args.minutes * 60) \
+                or (deadline is not None and utcnow() >= deadline):
+            break
+        idx = torch.randint(0, n_train, (bs,), generator=gen)
+        x0 = x_train[idx]
+        if hp["hflip"]:
+            flip = torch.rand(bs, generator=gen) < 0.5
+            x0 = torch.where(flip[:, None, None, None], x0.flip(3), x0)
+        t = torch.randint(0, sched.T, (bs,), generator=gen)
+        noise = torch.randn(x0.shape, generator=gen)
+        xt = sched.q_sample(x0, t, noise)
+        loss = torch.mean((model(xt, t) - noise) ** 2)
+        lr = hp["lr"] * min(1.0, (step + 1) / max(1, hp["warmup"]))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        gnorm = torch.nn.utils.clip_grad_norm_(params, hp["grad_clip"])
+        opt.step()
+        step += 1
+        decay = min(hp["ema_decay"], (1 + step) / (10 + step))
+        with torch.no_grad():
+            for e, p in zip(ema_params, params):
+                e.mul_(decay).add_(p.detach(), alpha=1 - decay)
+        lv = loss.item()
+        if not math.isfinite(lv):
+            sys.exit("non-finite loss at step %d; not saving" % step)
+        window_losses.append(lv)
+        loss_ema = lv if loss_ema is None else 0.99 * loss_ema + 0.01 * lv
+        if step % args.log_every == 0:
+            tw = time.time()
+            rec = {"step": step, "loss": round(float(np.mean(window_losses)), 5), "loss_ema": round(loss_ema, 5),
+                   "lr": lr, "grad_norm": round(float(gnorm), 4),
+                   "s_per_step": round((tw - window_t0) / max(1, step - window_s0), 4),
+                   "run_elapsed_s": round(tw - t_start, 1), "utc": utcnow().isoformat(timespec="seconds"),
+                   "loadavg1": loadavg1()}
+            stats["last_window"] = rec
+            print(json.dumps(rec), flush=True)
+            with open(log_path, "a") as f:
+                f.write(json.dumps(rec) + "\n")
+            window_losses = []
+            window_t0 = tw
+            window_s0 = step
+        if time.time() - last_ckpt >= args.ckpt_minutes * 60:
+            save()
+            last_ckpt = time.time()
+    if window_losses and step > window_s0:
+        tw = time.time()
+        rec = {"step": step, "loss": round(float(np.mean(window_losses)), 5), "loss_ema": round(loss_ema, 5),
+               "s_per_step": round((tw - window_t0) / max(1, step - window_s0), 4),
+               "run_elapsed_s": round(tw - t_start, 1), "utc": utcnow().isoformat(timespec="seconds"),
+               "partial_window": True}
+        print(json.dumps(rec), flush=True)
+    save()
+    print("stopped at step %d after %.1f s this run (%.1f s total); checkpoint %s"
+          % (step, time.time() - t_start, stats["train_wall_seconds"], ckpt_path), flush=True)
+
+
+if __name__ == "__main__":
+    main()
