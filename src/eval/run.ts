@@ -8,7 +8,7 @@
  * bound in bits/dim on held-out images (DDPM eq. 5). Writes models/<name>/EVAL.md, eval/results.json
  * and a sample grid per row under eval/samples/.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
@@ -187,6 +187,9 @@ async function evaluateModel(engine: Engine, model: InstalledModel, opts: Option
     bitsPerDim: { images: opts.vlbImages, ...vlb },
   };
   await writeFile(path.join(dir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  // The model card shows one grid: DDPM with all its training steps when that row ran, else the last row.
+  const showcase = rows.find((r) => r.sampler === 'ddpm' && r.steps === model.manifest.scheduler.num_train_timesteps) ?? rows.at(-1);
+  if (showcase) await copyFile(path.join(dir, showcase.grid), path.join(model.dir, 'samples.png'));
   await writeFile(path.join(model.dir, 'EVAL.md'), evalMarkdown(results));
 }
 
