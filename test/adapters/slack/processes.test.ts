@@ -75,11 +75,18 @@ describe('several bot processes', () => {
   it("posts the failure of a request another process submitted", async () => {
     const channel = 'C0FAILED';
     const requester = { platform: 'slack' as const, workspaceId: 'T0FAKE', channelId: channel, userId: 'U0FAIL' };
-    // Not an image: the worker's engine refuses it, and the request fails.
-    const { id } = await h.service.submitNoiseDemo({ requester, params: { model: 'tiny', seed: 1 }, image: Buffer.from('garbage'), replyTo: slackReply(channel, 'U0FAIL', 'test:failed') });
-    const msg = await h.fake.waitFor(() => h.fake.messages.find((m) => m.channel === channel), 30_000, 'failure message');
-    expect(msg.text).toContain(`Request \`${id}\` failed`);
-    expect(msg.text).toMatch(/not an image/);
+    // The service refuses bad uploads at submit, so the failure is made below the engine seam: the
+    // worker's engine fails this one job as a broken model would (real noise demos run in other tests).
+    const noiseDemo = h.engine.noiseDemo.bind(h.engine);
+    h.engine.noiseDemo = () => Promise.reject(new Error('the model produced a non-finite value at timestep 999'));
+    try {
+      const { id } = await h.service.submitNoiseDemo({ requester, params: { model: 'tiny', seed: 1 }, replyTo: slackReply(channel, 'U0FAIL', 'test:failed') });
+      const msg = await h.fake.waitFor(() => h.fake.messages.find((m) => m.channel === channel), 30_000, 'failure message');
+      expect(msg.text).toContain(`Request \`${id}\` failed`);
+      expect(msg.text).toMatch(/non-finite value/);
+    } finally {
+      h.engine.noiseDemo = noiseDemo;
+    }
   });
 
   it('after a restart, delivers results that finished while no Slack adapter ran (pendingDeliveries)', async () => {

@@ -171,13 +171,13 @@ describe('playground in Chromium', () => {
   it('shows past requests in the gallery and reopens one by keyboard', async () => {
     await send('/history');
     const items = page.locator('#gallery button');
-    await expect.poll(() => page.locator('#gallery button:focus').count()).toBe(1);
+    await expect.poll(() => page.locator('#gallery button:focus').count(), { timeout: 10_000 }).toBe(1);
     await page.getByRole('button', { name: 'Refresh' }).click();
-    await expect.poll(() => items.count()).toBeGreaterThanOrEqual(6);
+    await expect.poll(() => items.count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(6);
     const cards = await page.locator('article.request').count();
     await items.first().focus();
     await page.keyboard.press('Enter');
-    await expect.poll(() => page.locator('article.request').count()).toBe(cards + 1);
+    await expect.poll(() => page.locator('article.request').count(), { timeout: 10_000 }).toBe(cards + 1);
     expect(errors).toEqual([]);
   });
 });
