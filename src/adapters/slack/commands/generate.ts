@@ -1,36 +1,20 @@
 /** `/generate [model:..] [sampler:..] [steps:..] [seed:..] [eta:..] [count:..]` and `/generate help`. */
 import type { App } from '@slack/bolt';
-import type { SlackDeps, SlackReplyTo } from '../context.ts';
-import { modelNames, replyToJson, samplerNames, slackRequester } from '../context.ts';
+import type { SlackDeps } from '../context.ts';
+import { replyToJson, slackRequester } from '../context.ts';
 import { runGesture } from '../gesture.ts';
 import { parseGenerateText } from '../options.ts';
-import { formatOptions, generateHelp, userMessage } from '../text.ts';
+import { formatOptions } from '../text.ts';
+import { commandReplyTo, parseOrAnswer } from './slash.ts';
 
 export const GENERATE_COMMAND = '/generate';
 
 export function registerGenerateCommand(app: App, deps: SlackDeps): void {
   app.command(GENERATE_COMMAND, async ({ command, ack, respond, context }) => {
-    let options;
-    try {
-      options = parseGenerateText(command.text);
-    } catch (error) {
-      await ack({ response_type: 'ephemeral', text: userMessage(error) });
-      return;
-    }
-    if (options === null) {
-      await ack({ response_type: 'ephemeral', text: generateHelp(modelNames(deps.engine), samplerNames(deps.engine)) });
-      return;
-    }
-    await ack();
+    const options = await parseOrAnswer(command.text, parseGenerateText, ack, deps);
+    if (options === null) return;
     const requester = slackRequester(command.team_id, command.channel_id, command.user_id);
-    const reply: SlackReplyTo = {
-      platform: 'slack',
-      teamId: command.team_id ?? null,
-      channel: command.channel_id,
-      threadTs: null,
-      userId: command.user_id,
-      dedupeKey: `command:${command.trigger_id}`,
-    };
+    const reply = commandReplyTo(command);
     await runGesture({
       deps,
       requester,

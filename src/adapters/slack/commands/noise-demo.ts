@@ -4,43 +4,26 @@
  */
 import type { App } from '@slack/bolt';
 import { randomSeed } from '../../../core/rng.ts';
-import type { SlackDeps, SlackReplyTo } from '../context.ts';
-import { modelNames, replyToJson, samplerNames, slackRequester } from '../context.ts';
+import type { SlackDeps } from '../context.ts';
+import { modelNames, replyToJson, slackRequester } from '../context.ts';
 import type { SharedImage } from '../files.ts';
 import { findRecentImage } from '../files.ts';
 import { loadImageForModel } from '../../../render/input.ts';
 import { runGesture } from '../gesture.ts';
 import { parseNoiseDemoText } from '../options.ts';
-import { generateHelp, userMessage } from '../text.ts';
+import { commandReplyTo, parseOrAnswer } from './slash.ts';
 
 export const NOISE_DEMO_COMMAND = '/noise-demo';
 
 export function registerNoiseDemoCommand(app: App, deps: SlackDeps): void {
   app.command(NOISE_DEMO_COMMAND, async ({ command, ack, respond, context, client }) => {
-    let options;
-    try {
-      options = parseNoiseDemoText(command.text);
-    } catch (error) {
-      await ack({ response_type: 'ephemeral', text: userMessage(error) });
-      return;
-    }
-    if (options === null) {
-      await ack({ response_type: 'ephemeral', text: generateHelp(modelNames(deps.engine), samplerNames(deps.engine)) });
-      return;
-    }
-    await ack();
+    const options = await parseOrAnswer(command.text, parseNoiseDemoText, ack, deps);
+    if (options === null) return;
     const notify = async (text: string) => {
       await respond({ response_type: 'ephemeral', text });
     };
     const requester = slackRequester(command.team_id, command.channel_id, command.user_id);
-    const reply: SlackReplyTo = {
-      platform: 'slack',
-      teamId: command.team_id ?? null,
-      channel: command.channel_id,
-      threadTs: null,
-      userId: command.user_id,
-      dedupeKey: `command:${command.trigger_id}`,
-    };
+    const reply = commandReplyTo(command);
     const params = {
       model: options.model ?? modelNames(deps.engine)[0],
       seed: options.seed ?? randomSeed(),
