@@ -21,10 +21,8 @@ import { startJobRuntime, type JobRuntime } from './jobs/runtime.ts';
 import type { GenerationService } from './jobs/service.ts';
 import { imagePng, batchPng } from './render/index.ts';
 import { HttpServer, sendJson } from './server/http.ts';
-// --- ops & playground (issue 7) ---
 import { asCatalog, registerPlayground } from './adapters/web/playground.ts';
 import { Metrics, createLogger, createOps, instrumentEngine, loadOpsConfig, registerOps, startOpsServer, type OpsConfig } from './ops/index.ts';
-// --- end ops & playground ---
 
 export interface AdapterContext {
   readonly service: GenerationService;
@@ -56,7 +54,7 @@ export interface StartOptions {
   readonly engine: EnginePort;
   readonly render?: RenderPort;
   readonly adapters?: readonly AdapterFactory[];
-  /** ops & playground (issue 7): LOG_LEVEL, PLAYGROUND, METRICS; default from the environment. */
+  /** LOG_LEVEL, PLAYGROUND, METRICS; default from the environment. */
   readonly ops?: OpsConfig;
 }
 
@@ -64,26 +62,24 @@ export const realRender: RenderPort = { imagePng, batchPng };
 
 export async function startService(options: StartOptions): Promise<ServiceHandle> {
   const { config, log } = options;
-  // --- ops & playground (issue 7): every batch the worker runs is measured for /metrics ---
+  // Every batch the worker runs and every request this process accepts or finishes is counted for /metrics.
   const opsConfig = options.ops ?? loadOpsConfig();
   const metrics = new Metrics();
   const engine = instrumentEngine(options.engine, metrics);
-  // --- end ops & playground ---
-  const runtime = await startJobRuntime({ config, engine, render: options.render ?? realRender, log });
+    const runtime = await startJobRuntime({ config, engine, render: options.render ?? realRender, log, counters: metrics });
   let http: HttpServer | null = null;
   let port: number | null = null;
-  let opsServer: { readonly port: number; close(): Promise<void> } | null = null; // ops (issue 7): ROLE=worker with METRICS_PORT
+  let opsServer: { readonly port: number; close(): Promise<void> } | null = null; // ROLE=worker with METRICS_PORT
   const adapters: RunningAdapter[] = [];
   try {
     if (config.ROLE !== 'worker') {
       http = new HttpServer({ log });
-      // --- ops & playground (issue 7): /healthz (database, queue, model sessions), /metrics, request ids, the page ---
+      // /healthz (database, queue, model sessions), /metrics, request ids, the page
       const sessions = config.ROLE === 'bot' ? undefined : options.engine;
       registerOps(http, createOps({ config: opsConfig, metrics, db: runtime.db.pool, engine: sessions }), log);
       const catalog = asCatalog(options.engine);
       if (opsConfig.PLAYGROUND && catalog) registerPlayground(http, { catalog });
-      // --- end ops & playground ---
-      http.route('GET', '/readyz', async (_req, res) => {
+            http.route('GET', '/readyz', async (_req, res) => {
         try {
           await runtime.db.pool.query('SELECT 1');
           sendJson(res, 200, { ok: true });
@@ -99,7 +95,7 @@ export async function startService(options: StartOptions): Promise<ServiceHandle
       port = await http.listen(config.PORT);
       log.info({ port, role: config.ROLE }, 'http server listening');
     } else if (opsConfig.METRICS_PORT !== undefined) {
-      // --- ops (issue 7): a worker serves /healthz and /metrics on METRICS_PORT when it is set ---
+      // A worker has no HTTP server: it serves /healthz and /metrics on METRICS_PORT when that is set.
       opsServer = await startOpsServer(opsConfig.METRICS_PORT, createOps({ config: opsConfig, metrics, db: runtime.db.pool, engine: options.engine }), log);
     }
   } catch (err) {
@@ -115,7 +111,7 @@ export async function startService(options: StartOptions): Promise<ServiceHandle
       if (stopped) return;
       stopped = true;
       await http?.close();
-      await opsServer?.close(); // ops (issue 7)
+      await opsServer?.close();
       for (const a of adapters.reverse()) await a.stop().catch((err: unknown) => log.warn({ err }, 'adapter stop failed'));
       await runtime.close();
     },
@@ -125,7 +121,7 @@ export async function startService(options: StartOptions): Promise<ServiceHandle
 /** The process entry point: env config, the engine, the service, and signal handling. */
 export async function runService(adapters: readonly AdapterFactory[] = []): Promise<void> {
   const config = loadConfig();
-  const log = createLogger({ level: config.LOG_LEVEL }); // ops (issue 7): JSON logs with request ids
+  const log = createLogger({ level: config.LOG_LEVEL }); // JSON logs with request ids
   const engine = await Engine.load({
     ...(config.MODELS_DIR ? { modelsDir: config.MODELS_DIR } : {}),
     ...(config.PLUGINS_DIR ? { pluginsDir: config.PLUGINS_DIR } : {}),

@@ -38,6 +38,7 @@ import {
   type Platform,
   type RequestEvent,
   type RequestEventListener,
+  type RequestCounters,
   type RequestStatus,
   type RequestView,
   type Requester,
@@ -160,6 +161,7 @@ export interface JobServiceDeps {
   readonly log: Logger;
   /** How often watchers re-read state to catch a final event whose NOTIFY was lost (default 30 s). */
   readonly resyncIntervalMs?: number;
+  readonly counters?: RequestCounters;
 }
 
 export class JobService implements GenerationService {
@@ -170,8 +172,10 @@ export class JobService implements GenerationService {
   private readonly limits: LimitConfig;
   private readonly log: Logger;
   private readonly resyncIntervalMs: number;
+  private readonly counters: RequestCounters | undefined;
 
   constructor(deps: JobServiceDeps) {
+    this.counters = deps.counters;
     this.resyncIntervalMs = deps.resyncIntervalMs ?? 30_000;
     this.db = deps.db;
     this.queue = deps.queue;
@@ -295,6 +299,7 @@ export class JobService implements GenerationService {
       return await queuePositionOn(client, id);
     });
     this.publish({ t: 'queued', id, p: r.requester.platform, pos: position ?? 1, q: r.queueName });
+    this.counters?.requestSubmitted(r.requester.platform, r.kind);
     return { id, position: position ?? 1 };
   }
 
@@ -394,6 +399,7 @@ export class JobService implements GenerationService {
     if (queued.count === 1) {
       await this.queue.cancel(row.queueName, id).catch((err: unknown) => this.log.warn({ err, id }, 'could not cancel job'));
       this.publish({ t: 'cancelled', id, p: row.platform });
+      this.counters?.requestFinished(row.platform, row.kind, 'cancelled');
       return true;
     }
     const running = await this.db.prisma.request.updateMany({ where: { id, status: 'running', cancelRequested: false }, data: { cancelRequested: true } });

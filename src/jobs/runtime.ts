@@ -12,6 +12,7 @@ import { LocalEventBus, PgEventBus, type EventBus } from './bus.ts';
 import type { EnginePort, RenderPort } from './engine-port.ts';
 import { JobService } from './job-service.ts';
 import { JobQueue } from './queue.ts';
+import type { RequestCounters } from './types.ts';
 import { Worker } from './worker.ts';
 
 export type JobRuntimeConfig = Pick<
@@ -52,6 +53,8 @@ export interface JobRuntimeDeps {
   /** Start the worker loop (default: ROLE is all or worker). */
   readonly startWorker?: boolean;
   readonly workerId?: string;
+  /** Per-process request counters (ops' Metrics). */
+  readonly counters?: RequestCounters;
 }
 
 export async function startJobRuntime(deps: JobRuntimeDeps): Promise<JobRuntime> {
@@ -85,11 +88,12 @@ export async function startJobRuntime(deps: JobRuntimeDeps): Promise<JobRuntime>
       engine: deps.engine,
       limits: { concurrentPerUser: config.LIMIT_CONCURRENT_PER_USER, perHour: config.LIMIT_PER_HOUR, queueCap: config.LIMIT_QUEUE_CAP },
       log,
+      counters: deps.counters,
     });
     const wantWorker = deps.startWorker ?? config.ROLE !== 'bot';
     const worker = wantWorker
       ? new Worker(
-          { db, queue, bus, engine: deps.engine, render: deps.render, log },
+          { db, queue, bus, engine: deps.engine, render: deps.render, log, counters: deps.counters },
           {
             batchSize: config.BATCH_SIZE,
             concurrency: config.WORKER_CONCURRENCY,

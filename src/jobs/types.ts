@@ -10,6 +10,15 @@ export type RequestKind = 'generate' | 'noise_demo';
 export type RequestStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export const FINAL_STATUSES: readonly RequestStatus[] = ['succeeded', 'failed', 'cancelled'];
 
+/**
+ * Per-process counters of request life cycles: the process that accepts a request counts it
+ * submitted, the process that moves it to a final state counts it finished (ops' Metrics is one).
+ */
+export interface RequestCounters {
+  requestSubmitted(platform: Platform, kind: RequestKind): void;
+  requestFinished(platform: Platform, kind: RequestKind, status: RequestStatus): void;
+}
+
 /** JSON as stored in Postgres `jsonb` (reply targets, sampler options). */
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 

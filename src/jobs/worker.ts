@@ -15,7 +15,7 @@ import type { EnginePort, GenerationParams, RenderPort, StepProgress } from './e
 import { GIF_INDEX, GRID_INDEX, RECONSTRUCTION_INDEX } from './job-service.ts';
 import type { FetchedJob, JobQueue } from './queue.ts';
 import { reconcileLostRequests } from './reconcile.ts';
-import type { Platform } from './types.ts';
+import type { Platform, RequestCounters, RequestKind, RequestStatus } from './types.ts';
 
 export interface WorkerOptions {
   /** Up to this many jobs sharing a batch key run as one engine batch. */
@@ -38,6 +38,7 @@ export interface WorkerDeps {
   readonly engine: Pick<EnginePort, 'generateBatch' | 'noiseDemo'>;
   readonly render: RenderPort;
   readonly log: Logger;
+  readonly counters?: RequestCounters;
 }
 
 interface Claimed {
@@ -48,7 +49,7 @@ interface Claimed {
 
 interface ClaimedRow {
   id: string;
-  kind: 'generate' | 'noise_demo';
+  kind: RequestKind;
   platform: Platform;
   model: string;
   sampler: string | null;
@@ -250,6 +251,7 @@ export class Worker {
             total_ms = (extract(epoch FROM now() - created_at) * 1000)::int WHERE id = $1`, [row.id, error]);
         await client.query(`UPDATE request_attempts SET outcome = 'failed', error = $3, finished_at = now() WHERE request_id = $1 AND attempt = $2`, [row.id, row.attempts, error]);
         this.publish({ t: 'failed', id: row.id, p: row.platform, e: error });
+        this.finished(row, 'failed');
         return null;
       }
       this.publish({ t: 'running', id: row.id, p: row.platform, a: row.attempts });
@@ -259,12 +261,15 @@ export class Worker {
 
   /** A running request whose cancel arrived while no worker held it. */
   private async cancelIfRequested(client: pg.PoolClient, id: string): Promise<void> {
-    const { rows } = await client.query<{ platform: Platform }>(
+    const { rows } = await client.query<{ platform: Platform; kind: RequestKind }>(
       `UPDATE requests SET status = 'cancelled', finished_at = now(), error = 'cancelled by the requester'
-       WHERE id = $1 AND status = 'running' AND cancel_requested RETURNING platform::text AS platform`,
+       WHERE id = $1 AND status = 'running' AND cancel_requested RETURNING platform::text AS platform, kind::text AS kind`,
       [id],
     );
-    if (rows[0]) this.publish({ t: 'cancelled', id, p: rows[0].platform });
+    if (rows[0]) {
+      this.publish({ t: 'cancelled', id, p: rows[0].platform });
+      this.finished(rows[0], 'cancelled');
+    }
   }
 
   private async runClaimed(claimed: readonly Claimed[], abort: AbortController, cancelled: Set<string>): Promise<void> {
@@ -360,8 +365,10 @@ export class Worker {
       await this.closeAttempt(client, c, 'succeeded', null);
       return true;
     });
-    if (won) await this.publishFinal({ t: 'succeeded', id: c.row.id, p: c.row.platform });
-    else await this.markSuperseded(c);
+    if (won) {
+      this.finished(c.row, 'succeeded');
+      await this.publishFinal({ t: 'succeeded', id: c.row.id, p: c.row.platform });
+    } else await this.markSuperseded(c);
   }
 
   private async finishFailed(c: Claimed, message: string): Promise<void> {
@@ -377,8 +384,10 @@ export class Worker {
       await this.closeAttempt(client, c, 'failed', error);
       return true;
     });
-    if (won) await this.publishFinal({ t: 'failed', id: c.row.id, p: c.row.platform, e: error });
-    else await this.markSuperseded(c);
+    if (won) {
+      this.finished(c.row, 'failed');
+      await this.publishFinal({ t: 'failed', id: c.row.id, p: c.row.platform, e: error });
+    } else await this.markSuperseded(c);
   }
 
   private async finishCancelled(c: Claimed): Promise<void> {
@@ -393,7 +402,10 @@ export class Worker {
       await this.closeAttempt(client, c, 'cancelled', null);
       return true;
     });
-    if (won) await this.publishFinal({ t: 'cancelled', id: c.row.id, p: c.row.platform });
+    if (won) {
+      this.finished(c.row, 'cancelled');
+      await this.publishFinal({ t: 'cancelled', id: c.row.id, p: c.row.platform });
+    }
   }
 
   /** Graceful shutdown: hand the requests back (status queued) and fail the leases so pg-boss re-offers them now. */
@@ -435,6 +447,10 @@ export class Worker {
    * connection broken by a restart would leave a watcher waiting. A duplicate is harmless (watchers
    * drop events after the final one; replies go through claimDelivery).
    */
+  private finished(row: { platform: Platform; kind: RequestKind }, status: RequestStatus): void {
+    this.deps.counters?.requestFinished(row.platform, row.kind, status);
+  }
+
   private async publishFinal(message: BusMessage): Promise<void> {
     await this.retryDb(() => this.deps.bus.publish(message), `publish ${message.t} ${message.id}`).catch((err: unknown) =>
       this.deps.log.warn({ err, id: message.id }, 'could not publish final event; watchers will find it when they re-read'),

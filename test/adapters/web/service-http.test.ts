@@ -50,6 +50,8 @@ describe('the service over HTTP', () => {
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
     const text = await res.text();
     expect(text).toContain('ddpm_requests{platform="web",kind="generate",status="succeeded"} 1');
+    expect(text).toContain('ddpm_requests_submitted_total{platform="web",kind="generate"} 1');
+    expect(text).toContain('ddpm_requests_total{platform="web",kind="generate",status="succeeded"} 1');
     expect(text).toContain('ddpm_sampling_seconds_count{model="tiny",sampler="ddim"} 1');
     expect(text).toContain('ddpm_onnx_forward_seconds_count{model="tiny"} 1');
     expect(text).toContain('ddpm_images_generated_total{model="tiny"} 3');
