@@ -9,6 +9,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { MAX_SEED } from '../core/rng.ts';
 import type { StepProgress } from '../engine/index.ts';
 import { DEFAULT_SAMPLER, Engine, MAX_COUNT, ParamError } from '../engine/index.ts';
+import { PluginError } from '../engine/samplers.ts';
 import { ManifestError } from '../model/manifest.ts';
 import type { ExecutionProvider } from '../model/session.ts';
 import type { Pixels } from '../render/index.ts';
@@ -44,14 +45,19 @@ function timestepList(value: string): number[] {
   return parts.map(Number);
 }
 
-function engineOptions(): { executionProvider?: ExecutionProvider; threads?: number } {
+function engineOptions(): { executionProvider?: ExecutionProvider; threads?: number; pluginsDir?: string } {
   const provider = process.env['DDPM_EXECUTION_PROVIDER'];
   if (provider !== undefined && provider !== 'cpu' && provider !== 'cuda' && provider !== 'webgpu') {
     throw new UsageError(`DDPM_EXECUTION_PROVIDER must be cuda, webgpu or cpu (got "${provider}")`);
   }
   const threads = process.env['DDPM_THREADS'];
   if (threads !== undefined && !/^\d+$/.test(threads)) throw new UsageError(`DDPM_THREADS must be a whole number (got "${threads}")`);
-  return { ...(provider ? { executionProvider: provider } : {}), ...(threads ? { threads: Number(threads) } : {}) };
+  const pluginsDir = process.env['PLUGINS_DIR'];
+  return {
+    ...(provider ? { executionProvider: provider } : {}),
+    ...(threads ? { threads: Number(threads) } : {}),
+    ...(pluginsDir ? { pluginsDir } : {}),
+  };
 }
 
 async function openEngine(modelsDir: string | undefined): Promise<Engine> {
@@ -234,7 +240,7 @@ export function buildProgram(): Command {
 }
 
 function userMessage(error: unknown): string | undefined {
-  if (error instanceof ParamError || error instanceof ImageInputError || error instanceof UsageError || error instanceof ManifestError) {
+  if (error instanceof ParamError || error instanceof ImageInputError || error instanceof UsageError || error instanceof ManifestError || error instanceof PluginError) {
     return error.message;
   }
   return undefined;
