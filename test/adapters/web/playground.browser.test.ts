@@ -172,6 +172,12 @@ describe('playground in Chromium', () => {
     await send('/history');
     const items = page.locator('#gallery button');
     await expect.poll(() => page.locator('#gallery button:focus').count(), { timeout: 10_000 }).toBe(1);
+    // A refresh while someone is in the list (finished requests trigger one) keeps their place.
+    const focused = await page.locator('#gallery button:focus').getAttribute('data-request-id');
+    await page.locator('#gallery button').evaluateAll((buttons) => buttons.forEach((b) => b.setAttribute('data-stale', '')));
+    await page.locator('#gallery-refresh').dispatchEvent('click'); // a click event that does not move focus
+    const refocused = page.locator(`#gallery button[data-request-id="${focused}"]:focus:not([data-stale])`);
+    await expect.poll(() => refocused.count(), { timeout: 10_000 }).toBe(1);
     await page.getByRole('button', { name: 'Refresh' }).click();
     await expect.poll(() => items.count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(6);
     const cards = await page.locator('article.request').count();

@@ -571,15 +571,18 @@ async function loadGallery() {
   try {
     const requests = await api.recent(24);
     err.textContent = '';
+    // A debounced refresh can land while someone is using the list: keep their focus on the same request.
+    const focusedId = list.contains(document.activeElement) ? document.activeElement.dataset.requestId : undefined;
     list.replaceChildren(
       ...requests.map((r) => {
         const thumb = r.images.find((i) => i.index === 0) || r.images.find((i) => i.index === 'grid') || r.images.find((i) => i.index === 'gif');
         const caption = r.kind === 'noise_demo' ? `noise demo · seed ${r.seed}` : `${r.sampler} · ${r.steps} · seed ${r.seed}`;
         const body = thumb ? el('img', { src: thumb.url, alt: '', loading: 'lazy' }) : el('span', { class: 'placeholder', text: r.status });
-        return el('li', {}, el('button', { type: 'button', 'aria-label': `Open ${caption} (${r.status})`, onclick: () => openFromGallery(r.id) }, body, el('span', { text: caption })));
+        return el('li', {}, el('button', { type: 'button', 'data-request-id': r.id, 'aria-label': `Open ${caption} (${r.status})`, onclick: () => openFromGallery(r.id) }, body, el('span', { text: caption })));
       }),
     );
     if (requests.length === 0) list.replaceChildren(el('li', { class: 'muted', text: 'Nothing yet.' }));
+    if (focusedId !== undefined) (list.querySelector(`button[data-request-id="${focusedId}"]`) || list.querySelector('button'))?.focus();
   } catch (error) {
     err.textContent = `Could not load the gallery: ${errorText(error)}`;
   }
