@@ -12,6 +12,10 @@ The run directory (default .cache/train/<dataset>/) holds:
                    read by export.py and model_card.py
 
 Training resumes automatically from last.pt when it exists (use --fresh to ignore it).
+If last.pt is lost, --warm-start continues from the shipped model instead: model and EMA start from
+the EMA weights in models/<dataset>/model.onnx (needs the `onnx` Python package, Debian python3-onnx),
+and the step count, config, hyper-parameters and sessions from models/<dataset>/training_log.json; the
+optimizer moments restart (the LR warmup runs again) and the data order is reseeded from the step.
 The stop condition is the first of --max-steps (total steps), --minutes (this run) and
 --until (UTC wall clock, HH:MM today or ISO 8601).
 """
@@ -100,6 +104,50 @@ def atomic_json(obj, path):
     os.replace(tmp, path)
 
 
+def load_shipped(dataset):
+    """EMA weights, step and statistics of models/<dataset>/, written by export.py."""
+    import tempfile
+    import onnx
+    from onnx import numpy_helper
+    from export import Wrapper
+    from onnx_utils import onnx_export
+    model_dir = os.path.normpath(os.path.join(HERE, "..", dataset))
+    onnx_path = os.path.join(model_dir, "model.onnx")
+    with open(os.path.join(model_dir, "training_log.json")) as f:
+        log = json.load(f)
+    cfg = log["stats"]["config"]
+    shipped = {i.name: numpy_helper.to_array(i) for i in onnx.load(onnx_path).graph.initializer}
+    # The exporter renames some weights (GroupNorm's scale and shift become anonymous, reshaped
+    # constants), so find each parameter by exporting the same network with parameter k set to k + 1.
+    marker = UNet(**cfg).eval()
+    names = [n for n, _ in marker.named_parameters()]
+    with torch.no_grad():
+        for k, (_, p) in enumerate(marker.named_parameters()):
+            p.fill_(k + 1)
+    s = cfg["image_size"]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "marker.onnx")
+        onnx_export(Wrapper(marker).eval(), (torch.zeros(1, cfg["in_channels"], s, s), torch.tensor([1])),
+                    path, ["sample", "timestep"], ["noise_pred"], {"sample": {0: "batch"}, "timestep": {0: "batch"}})
+        marked = {i.name: numpy_helper.to_array(i) for i in onnx.load(path).graph.initializer}
+    shapes = {n: p.shape for n, p in marker.named_parameters()}
+    weights = {}
+    for name, value in marked.items():
+        flat = value.reshape(-1)
+        if value.dtype != np.float32 or flat.size == 0:
+            continue
+        k = int(flat[0]) - 1
+        if not (0 <= k < len(names)) or flat.size != shapes[names[k]].numel() or not np.all(flat == k + 1):
+            continue  # a constant of the graph, not a parameter
+        if names[k] in weights or name not in shipped or shipped[name].shape != value.shape:
+            sys.exit("%s does not have the layout of this recipe's export (%s)" % (onnx_path, name))
+        weights[names[k]] = torch.from_numpy(shipped[name].reshape(shapes[names[k]]).copy())
+    missing = sorted(set(names) - set(weights))
+    if missing:
+        sys.exit("could not find %d parameters in %s: %s" % (len(missing), onnx_path, missing[:5]))
+    return {"onnx": onnx_path, "weights": weights, "step": log["checkpoint_step"], "stats": log["stats"]}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", choices=sorted(CONFIGS), required=True)
@@ -111,6 +159,8 @@ def main():
     ap.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint and start over")
     ap.add_argument("--resume", action="store_true",
                     help="require a checkpoint to resume from (resuming is automatic anyway)")
+    ap.add_argument("--warm-start", action="store_true",
+                    help="no checkpoint: start from models/<dataset>/model.onnx and its training_log.json")
     ap.add_argument("--batch-size", type=int, default=None, help="default 64 (mnist) / 32 (emoji)")
     ap.add_argument("--lr", type=float, default=2e-4)
     ap.add_argument("--warmup", type=int, default=200, help="linear LR warmup steps")
@@ -157,6 +207,12 @@ def main():
         print("resuming from %s at step %d" % (ckpt_path, ckpt["step"]), flush=True)
     elif args.resume:
         sys.exit("--resume given but no checkpoint at %s" % ckpt_path)
+    warm = None
+    if ckpt is None and args.warm_start:
+        warm = load_shipped(args.dataset)
+        cfg = warm["stats"]["config"]
+        hp = warm["stats"]["hparams"]
+        print("warm start from %s at step %d (optimizer state restarts)" % (warm["onnx"], warm["step"]), flush=True)
 
     torch.manual_seed(hp["seed"])
     random.seed(hp["seed"])
@@ -167,6 +223,7 @@ def main():
     opt = torch.optim.AdamW(model.parameters(), lr=hp["lr"], betas=(0.9, 0.999), weight_decay=0.0)
     gen = torch.Generator().manual_seed(hp["seed"] + 1)
     step = 0
+    warmup_from = 0  # the step the LR warmup counts from: 0, or a warm start's step (fresh optimizer)
     stats = None
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
@@ -177,6 +234,16 @@ def main():
         gen.set_state(ckpt["rng"]["data"])
         random.setstate(ckpt["rng"]["python"])
         stats = ckpt.get("stats")
+    if warm is not None:
+        model.load_state_dict(warm["weights"])
+        ema.load_state_dict(warm["weights"])
+        step = warmup_from = warm["step"]
+        # A fresh data order: replaying the first run's batches from step 0 would repeat them.
+        gen.manual_seed(hp["seed"] + 1 + step)
+        stats = warm["stats"]
+        stats["warm_starts"] = stats.get("warm_starts", []) + [
+            {"step": step, "utc": utcnow().isoformat(timespec="seconds"),
+             "from": "EMA weights of the exported model.onnx; optimizer moments reset"}]
     n_params = count_params(model)
     if stats is None:
         stats = {"dataset": args.dataset, "params": n_params, "config": model.config, "hparams": hp,
@@ -249,7 +316,7 @@ def main():
         noise = torch.randn(x0.shape, generator=gen)
         xt = sched.q_sample(x0, t, noise)
         loss = torch.mean((model(xt, t) - noise) ** 2)
-        lr = hp["lr"] * min(1.0, (step + 1) / max(1, hp["warmup"]))
+        lr = hp["lr"] * min(1.0, (step - warmup_from + 1) / max(1, hp["warmup"]))
         for g in opt.param_groups:
             g["lr"] = lr
         opt.zero_grad(set_to_none=True)
