@@ -27,6 +27,7 @@ import type {
   WatchOptions,
 } from './service.ts';
 import {
+  DuplicateRequestError,
   FINAL_STATUSES,
   ForbiddenError,
   NotFoundError,
@@ -275,10 +276,16 @@ export class JobService implements GenerationService {
   private async insertAndEnqueue(r: NewRequest): Promise<Submitted> {
     const id = randomUUID();
     const userKey = userKeyOf(r.requester);
+    const dedupeKey = dedupeKeyOf(r.replyTo);
     await this.queue.ensureQueue(r.queueName);
     const position = await withTransaction(this.db.pool, async (client) => {
       // Serialise this user's submissions so two concurrent ones cannot both pass the limits.
       await client.query('SELECT 1 FROM pg_advisory_xact_lock(hashtext($1))', [userKey]);
+      if (dedupeKey !== null) {
+        // Under the lock, so a redelivery to another process sees the first delivery's row (a unique index backs it up).
+        const earlier = await client.query<{ id: string }>('SELECT id FROM requests WHERE user_key = $1 AND dedupe_key = $2', [userKey, dedupeKey]);
+        if (earlier.rows[0]) throw new DuplicateRequestError(earlier.rows[0].id);
+      }
       const { rows } = await client.query<{ active: number; last_hour: number; oldest: Date | null; queued: number }>(
         `SELECT
            (SELECT count(*)::int FROM requests WHERE user_key = $1 AND status IN ('queued', 'running')) AS active,
@@ -294,7 +301,7 @@ export class JobService implements GenerationService {
         new Date(),
       );
       if (refusal) throw refusal;
-      await insertRequestRow(client, id, userKey, r);
+      await insertRequestRow(client, id, userKey, dedupeKey, r);
       await this.queue.send(r.queueName, id, client);
       return await queuePositionOn(client, id);
     });
@@ -658,11 +665,17 @@ async function queuePositionOn(q: Queryable, id: string): Promise<number | null>
   return rows[0]?.position ?? null;
 }
 
-async function insertRequestRow(client: pg.PoolClient, id: string, userKey: string, r: NewRequest): Promise<void> {
+function dedupeKeyOf(replyTo: Json): string | null {
+  if (typeof replyTo !== 'object' || replyTo === null || Array.isArray(replyTo)) return null;
+  const key = replyTo['dedupeKey'];
+  return typeof key === 'string' ? key : null;
+}
+
+async function insertRequestRow(client: pg.PoolClient, id: string, userKey: string, dedupeKey: string | null, r: NewRequest): Promise<void> {
   await client.query(
     `INSERT INTO requests (id, kind, status, platform, workspace_id, channel_id, user_id, user_key, model, sampler, steps, eta, seed, count,
-       options, noise_demo, input_image, batch_key, queue_name, boss_job_id, reply_to, derived_from_id)
-     VALUES ($1, $2::"RequestKind", 'queued', $3::"Platform", $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15::jsonb, $16, $17, $18, $1, $19::jsonb, $20)`,
+       options, noise_demo, input_image, batch_key, queue_name, boss_job_id, reply_to, derived_from_id, dedupe_key)
+     VALUES ($1, $2::"RequestKind", 'queued', $3::"Platform", $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15::jsonb, $16, $17, $18, $1, $19::jsonb, $20, $21)`,
     [
       id,
       r.kind,
@@ -684,6 +697,7 @@ async function insertRequestRow(client: pg.PoolClient, id: string, userKey: stri
       r.queueName,
       JSON.stringify(r.replyTo ?? null),
       r.derivedFromId,
+      dedupeKey,
     ],
   );
 }

@@ -24,7 +24,11 @@ export interface SubmitGenerationInput {
   readonly requester: Requester;
   /** Raw user parameters: { model, sampler, steps, seed?, count?, options? | eta? }. Validated by engine.validate. Omitted seed = random. */
   readonly params: unknown;
-  /** Adapter-specific data needed to reply later (interaction token, channel + thread ts, ...). Stored as jsonb. */
+  /**
+   * Adapter-specific data needed to reply later (interaction token, channel + thread ts, ...). Stored as jsonb.
+   * A string `dedupeKey` in it makes the submission idempotent per requester: a second request with the
+   * same key, from any process, throws DuplicateRequestError (platform redeliveries).
+   */
   readonly replyTo: Json;
 }
 

@@ -135,6 +135,17 @@ export class RateLimitError extends Error {
 }
 
 /** No such request (or image). HTTP maps it to 404. */
+/**
+ * A request with this `replyTo.dedupeKey` already exists for the requester (a platform redelivered
+ * the same gesture, possibly to another process). Adapters drop the repeat silently.
+ */
+export class DuplicateRequestError extends Error {
+  override readonly name = 'DuplicateRequestError';
+  constructor(readonly requestId: string) {
+    super(`request ${requestId} was already submitted for this gesture`);
+  }
+}
+
 export class NotFoundError extends Error {
   override readonly name = 'NotFoundError';
 }

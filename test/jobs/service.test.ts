@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJobRuntime, type JobRuntime } from '../../src/jobs/runtime.ts';
 import { LOST_JOB_ERROR, reconcileLostRequests } from '../../src/jobs/reconcile.ts';
-import { RateLimitError, ValidationError, type RequestEvent, type Requester } from '../../src/jobs/service.ts';
+import { DuplicateRequestError, RateLimitError, ValidationError, type RequestEvent, type Requester } from '../../src/jobs/service.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { FakeEngine, fakeRender } from './support/fake-engine.ts';
 
@@ -226,5 +226,52 @@ describe('limits', () => {
     expect(await reconcileLostRequests(limited.db.pool, limited.bus)).toEqual([id]);
     expect(await limited.service.getRequest(id)).toMatchObject({ status: 'failed', error: LOST_JOB_ERROR });
     expect((await limited.service.getRequest(kept))?.status).toBe('queued');
+  });
+});
+
+describe('redelivered gestures (replyTo.dedupeKey)', () => {
+  it('starts one request per key and user, across processes, whichever path submits it', async () => {
+    // A second process on the same database: Slack may redeliver to any replica.
+    const other = await startJobRuntime({
+      config: testConfig({ DATABASE_URL: db.url, LIMIT_PER_HOUR: 1000, LIMIT_CONCURRENT_PER_USER: 1000 }),
+      engine,
+      render: fakeRender,
+      log: testLog,
+      startWorker: false,
+    });
+    try {
+      const user = newUser('slack');
+      const replyTo = { channel: 'C1', dedupeKey: 'command:trigger-1' };
+      const params = { model: 'fake', steps: 2, seed: 5 };
+      const outcomes = await Promise.allSettled([
+        rt.service.submitGeneration({ requester: user, params, replyTo }),
+        other.service.submitGeneration({ requester: user, params, replyTo }),
+        other.service.submitNoiseDemo({ requester: user, params: { model: 'fake', seed: 5 }, replyTo }),
+        rt.service.submitGeneration({ requester: user, params, replyTo }),
+      ]);
+      const accepted = outcomes.filter((o): o is PromiseFulfilledResult<{ id: string; position: number }> => o.status === 'fulfilled');
+      expect(accepted).toHaveLength(1);
+      const id = accepted[0]!.value.id;
+      for (const o of outcomes.filter((o) => o.status === 'rejected')) {
+        expect(o.reason).toBeInstanceOf(DuplicateRequestError);
+        expect((o.reason as DuplicateRequestError).requestId).toBe(id);
+      }
+      const rows = await rt.db.pool.query(`SELECT id FROM requests WHERE dedupe_key = 'command:trigger-1'`);
+      expect(rows.rows.map((r: { id: string }) => r.id)).toEqual([id]);
+      await finished(id);
+
+      // Reroll and replay go through the same door; another user's gesture with the same key is theirs.
+      const reroll = { channel: 'C1', dedupeKey: 'reroll:trigger-2' };
+      const first = await other.service.reroll(id, user, reroll);
+      await expect(rt.service.replay(id, user, reroll)).rejects.toBeInstanceOf(DuplicateRequestError);
+      expect(first.id).not.toBe(id);
+      const stranger = await rt.service.submitGeneration({ requester: newUser('slack'), params, replyTo });
+      expect(stranger.id).not.toBe(id);
+      // Requests without a key are never deduplicated.
+      const plain = await Promise.all([1, 2].map(() => rt.service.submitGeneration({ requester: user, params, replyTo: { channel: 'C1' } })));
+      expect(new Set(plain.map((p) => p.id)).size).toBe(2);
+    } finally {
+      await other.close();
+    }
   });
 });

@@ -72,19 +72,17 @@ export function samplerNames(engine: SlackEnginePort): string[] {
 
 /**
  * Slack redelivers a request it did not see acknowledged in 3 s (X-Slack-Retry-Num). Every gesture
- * carries a key that is unique to it (trigger_id, view id, ...); a key seen before in this process, or
- * stored with one of the user's recent requests (another process, a restart), never starts a second job.
+ * carries a key that is unique to it (trigger_id, view id, ...). This guard drops repeats this process
+ * has seen without a database round trip; the service refuses the rest (a redelivery to another process
+ * or after a restart) with DuplicateRequestError, since the key travels as replyTo.dedupeKey.
  */
 export class RetryGuard {
   private readonly seen = new Map<string, number>();
 
-  constructor(
-    private readonly service: GenerationService,
-    private readonly ttlMs = 30 * 60_000,
-  ) {}
+  constructor(private readonly ttlMs = 30 * 60_000) {}
 
-  /** True when this delivery should start work; false for a repeat of one already handled. */
-  async firstDelivery(key: string, requester: Requester, retryNum: number | undefined): Promise<boolean> {
+  /** True when this delivery should start work; false for a repeat of one already handled here. */
+  firstDelivery(key: string): boolean {
     const now = Date.now();
     // Insertion order is expiry order: drop from the front until the first live key.
     for (const [k, expires] of this.seen) {
@@ -93,10 +91,6 @@ export class RetryGuard {
     }
     if (this.seen.has(key)) return false;
     this.seen.set(key, now + this.ttlMs);
-    if (retryNum !== undefined && retryNum > 0) {
-      const recent = await this.service.listRecentRequests(requester, 25);
-      if (recent.some((r) => parseReplyTo(r.replyTo)?.dedupeKey === key)) return false;
-    }
     return true;
   }
 }

@@ -1,7 +1,7 @@
 /** The steps every gesture shares after it is acknowledged: the retry guard, submit, track, and telling the user what went wrong. */
 import type { webApi } from '@slack/bolt';
 import type { Submitted } from '../../jobs/service.ts';
-import { RateLimitError, ValidationError } from '../../jobs/types.ts';
+import { DuplicateRequestError, RateLimitError, ValidationError } from '../../jobs/types.ts';
 import type { Requester } from '../../jobs/types.ts';
 import { ParamError } from '../../engine/index.ts';
 import { ImageInputError } from '../../render/input.ts';
@@ -29,7 +29,7 @@ const USER_ERRORS = [OptionsError, ValidationError, ParamError, RateLimitError, 
 export async function runGesture(run: GestureRun): Promise<string | null> {
   const { deps } = run;
   try {
-    if (!(await deps.guard.firstDelivery(run.reply.dedupeKey, run.requester, run.retryNum))) {
+    if (!deps.guard.firstDelivery(run.reply.dedupeKey)) {
       deps.logger.info({ key: run.reply.dedupeKey, retryNum: run.retryNum }, 'slack: repeated delivery ignored');
       return null;
     }
@@ -50,7 +50,11 @@ export async function runGesture(run: GestureRun): Promise<string | null> {
     }
     return submitted.id;
   } catch (error) {
-    await reportError(deps, run.notify, error);
+    if (error instanceof DuplicateRequestError) {
+      deps.logger.info({ key: run.reply.dedupeKey, retryNum: run.retryNum, requestId: error.requestId }, 'slack: repeated delivery ignored');
+    } else {
+      await reportError(deps, run.notify, error);
+    }
     return null;
   }
 }

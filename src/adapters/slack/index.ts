@@ -106,7 +106,7 @@ export async function startSlackAdapter(options: StartSlackAdapterOptions): Prom
   }
 
   const delivery = new SlackDelivery(app.client, service, logger, env.SLACK_PROGRESS_INTERVAL_MS, new RateGate(env.SLACK_PROGRESS_UPDATES_PER_MINUTE));
-  const deps: SlackDeps = { service, engine, logger, env, delivery, guard: new RetryGuard(service) };
+  const deps: SlackDeps = { service, engine, logger, env, delivery, guard: new RetryGuard() };
   registerGenerateShortcut(app, deps);
   registerGenerateModal(app, deps);
   registerGenerateCommand(app, deps);

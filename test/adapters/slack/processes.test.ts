@@ -59,6 +59,22 @@ describe('several bot processes', () => {
     await stopOther();
   });
 
+  it('a retry racing the first delivery in another process still starts one request', async () => {
+    other = await startOther();
+    const channel = 'C0RACE';
+    const user = 'U0RACE';
+    const body = commandBody({ command: '/generate', text: 'sampler:ddim steps:4 seed:9', channel, user, responseUrl: h.fake.responseUrl(), triggerId: newTriggerId() });
+    const [first, retry] = await Promise.all([h.send(body), sendToApp(other.url, SIGNING_SECRET, body, { retryNum: 1 })]);
+    expect([first.status, retry.status]).toEqual([200, 200]);
+    await h.fake.waitFor(() => h.fake.uploads.find((u) => u.channelId === channel), 30_000, 'upload');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await h.service.listRecentRequests({ platform: 'slack', workspaceId: 'T0FAKE', channelId: channel, userId: user }, 10)).toHaveLength(1);
+    expect(h.fake.uploads.filter((u) => u.channelId === channel)).toHaveLength(1);
+    // The losing delivery is dropped silently: no error message to the user.
+    expect(h.fake.calls.filter((c) => c.method === 'chat.postEphemeral' && c.args['channel'] === channel)).toEqual([]);
+    await stopOther();
+  });
+
   it('delivers a request another process submitted exactly once while two adapters race for it', async () => {
     const channel = 'C0RESTART';
     const requester = { platform: 'slack' as const, workspaceId: 'T0FAKE', channelId: channel, userId: 'U0LATE' };
