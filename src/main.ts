@@ -19,7 +19,7 @@ import { slackAdapterFactory, slackConfigured } from './adapters/slack/index.ts'
 import type { EnginePort, RenderPort } from './jobs/engine-port.ts';
 import { startJobRuntime, type JobRuntime } from './jobs/runtime.ts';
 import type { GenerationService } from './jobs/service.ts';
-import { imagePng, batchPng } from './render/index.ts';
+import { imagePng, batchPng, trajectoryGif } from './render/index.ts';
 import { HttpServer, sendJson } from './server/http.ts';
 import { asCatalog, registerPlayground } from './adapters/web/playground.ts';
 import { Metrics, createLogger, createOps, instrumentEngine, loadOpsConfig, registerOps, startOpsServer, type OpsConfig } from './ops/index.ts';
@@ -58,7 +58,7 @@ export interface StartOptions {
   readonly ops?: OpsConfig;
 }
 
-export const realRender: RenderPort = { imagePng, batchPng };
+export const realRender: RenderPort = { imagePng, batchPng, trajectoryGif };
 
 export async function startService(options: StartOptions): Promise<ServiceHandle> {
   const { config, log } = options;

@@ -38,4 +38,6 @@ export interface RenderPort {
   imagePng(images: Tensor, index?: number): Promise<Buffer>;
   /** All images of a request: a labelled grid when there are several. */
   batchPng(images: Tensor): Promise<Buffer>;
+  /** The denoising animation: predicted-x_0 preview PNGs (thinned evenly), then the final PNG. */
+  trajectoryGif(previews: readonly Buffer[], finalPng: Buffer): Promise<Buffer>;
 }

@@ -150,6 +150,7 @@ interface NewRequest {
   readonly queueName: string;
   readonly replyTo: Json;
   readonly derivedFromId: string | null;
+  readonly recordTrajectory: boolean;
 }
 
 export interface JobServiceDeps {
@@ -199,10 +200,16 @@ export class JobService implements GenerationService {
   }
 
   async submitGeneration(input: SubmitGenerationInput): Promise<Submitted> {
-    return this.submitValidatedGeneration(input.requester, this.validateGeneration(input.params), input.replyTo, null);
+    return this.submitValidatedGeneration(input.requester, this.validateGeneration(input.params), input.replyTo, null, false);
   }
 
-  private async submitValidatedGeneration(requester: Requester, p: GenerationParams, replyTo: Json, derivedFromId: string | null): Promise<Submitted> {
+  private async submitValidatedGeneration(
+    requester: Requester,
+    p: GenerationParams,
+    replyTo: Json,
+    derivedFromId: string | null,
+    recordTrajectory: boolean,
+  ): Promise<Submitted> {
     const batchKey = batchKeyOf(p);
     const eta = typeof p.options.eta === 'number' ? p.options.eta : null;
     return this.insertAndEnqueue({
@@ -221,6 +228,7 @@ export class JobService implements GenerationService {
       queueName: queueNameForBatchKey(batchKey),
       replyTo,
       derivedFromId,
+      recordTrajectory,
     });
   }
 
@@ -270,6 +278,7 @@ export class JobService implements GenerationService {
       queueName: NOISE_DEMO_QUEUE,
       replyTo,
       derivedFromId,
+      recordTrajectory: false,
     });
   }
 
@@ -391,7 +400,7 @@ export class JobService implements GenerationService {
       count: o.count ?? row.count,
       options,
     });
-    return this.submitValidatedGeneration(requester, params, replyTo, row.id);
+    return this.submitValidatedGeneration(requester, params, replyTo, row.id, o.recordTrajectory ?? false);
   }
 
   // ---- cancellation and delivery ------------------------------------------------------------
@@ -674,8 +683,8 @@ function dedupeKeyOf(replyTo: Json): string | null {
 async function insertRequestRow(client: pg.PoolClient, id: string, userKey: string, dedupeKey: string | null, r: NewRequest): Promise<void> {
   await client.query(
     `INSERT INTO requests (id, kind, status, platform, workspace_id, channel_id, user_id, user_key, model, sampler, steps, eta, seed, count,
-       options, noise_demo, input_image, batch_key, queue_name, boss_job_id, reply_to, derived_from_id, dedupe_key)
-     VALUES ($1, $2::"RequestKind", 'queued', $3::"Platform", $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15::jsonb, $16, $17, $18, $1, $19::jsonb, $20, $21)`,
+       options, noise_demo, input_image, batch_key, queue_name, boss_job_id, reply_to, derived_from_id, dedupe_key, record_trajectory)
+     VALUES ($1, $2::"RequestKind", 'queued', $3::"Platform", $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15::jsonb, $16, $17, $18, $1, $19::jsonb, $20, $21, $22)`,
     [
       id,
       r.kind,
@@ -698,6 +707,7 @@ async function insertRequestRow(client: pg.PoolClient, id: string, userKey: stri
       JSON.stringify(r.replyTo ?? null),
       r.derivedFromId,
       dedupeKey,
+      r.recordTrajectory,
     ],
   );
 }

@@ -52,6 +52,12 @@ export interface ReplayOverrides {
   readonly steps?: number;
   readonly options?: Record<string, unknown>;
   readonly count?: number;
+  /**
+   * Also store the denoising animation (image 'gif'): the first image's predicted x_0 at up to 59
+   * evenly spaced steps, then the final image. Recorded by the worker, so it has every frame however
+   * fast the job runs. Generations only.
+   */
+  readonly recordTrajectory?: boolean;
 }
 
 export interface StoredImage {

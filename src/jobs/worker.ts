@@ -12,6 +12,7 @@ import type { Database } from '../db/client.ts';
 import { withTransaction } from '../db/client.ts';
 import { MAX_INLINE_PREVIEW_BASE64, truncateError, type BusMessage, type EventBus } from './bus.ts';
 import type { EnginePort, GenerationParams, RenderPort, StepProgress } from './engine-port.ts';
+import { evenlySpaced, MAX_TRAJECTORY_FRAMES } from '../render/index.ts';
 import { GIF_INDEX, GRID_INDEX, RECONSTRUCTION_INDEX } from './job-service.ts';
 import type { FetchedJob, JobQueue } from './queue.ts';
 import { reconcileLostRequests } from './reconcile.ts';
@@ -59,6 +60,7 @@ interface ClaimedRow {
   options: Record<string, unknown>;
   noise_demo: { timesteps?: number[]; denoiseFrom?: number } | null;
   input_image: Buffer | null;
+  record_trajectory: boolean;
   created_at: Date;
   attempts: number;
 }
@@ -231,7 +233,7 @@ export class Worker {
            progress_step = NULL, progress_total = NULL
          WHERE id = $1 AND status IN ('queued', 'running') AND NOT cancel_requested
          RETURNING id, kind::text AS kind, platform::text AS platform, model, sampler, steps, seed::text AS seed, count, options,
-           noise_demo, input_image, created_at, attempts`,
+           noise_demo, input_image, record_trajectory, created_at, attempts`,
         [job.requestId, this.id],
       );
       const row = rows[0];
@@ -331,7 +333,15 @@ export class Worker {
       options: c.row.options,
     }));
     const progress = claimed.map((c) => new ProgressReporter(c, this.deps, this.options));
-    const results = await this.deps.engine.generateBatch(params, (i, p) => progress[i]?.report(p), signal);
+    const trajectories = claimed.map((c) => (c.row.record_trajectory ? new TrajectoryRecorder(this.deps.render) : null));
+    const results = await this.deps.engine.generateBatch(
+      params,
+      (i, p) => {
+        progress[i]?.report(p);
+        trajectories[i]?.record(p);
+      },
+      signal,
+    );
     await Promise.all(progress.map((p) => p.flush()));
     const out: EncodedImage[][] = [];
     for (let i = 0; i < results.length; i++) {
@@ -340,6 +350,8 @@ export class Worker {
       const encoded: EncodedImage[] = [];
       for (let k = 0; k < count; k++) encoded.push({ index: k, contentType: 'image/png', data: await this.deps.render.imagePng(images, k) });
       if (count > 1) encoded.push({ index: GRID_INDEX, contentType: 'image/png', data: await this.deps.render.batchPng(images) });
+      const trajectory = trajectories[i];
+      if (trajectory) encoded.push({ index: GIF_INDEX, contentType: 'image/gif', data: await trajectory.gif(encoded[0]!.data) });
       out.push(encoded);
     }
     return out;
@@ -483,6 +495,27 @@ export class Worker {
 }
 
 /** Throttled progress: a row update (step, preview) plus a small NOTIFY, at most every `progressMinIntervalMs`. */
+/**
+ * The frames of a request's denoising animation: its first image's predicted x_0 at evenly spaced
+ * steps, taken from every step's progress (not from the throttled previews, which a fast job barely has).
+ * The last step is left out: its prediction is the final image, which closes the animation anyway.
+ */
+class TrajectoryRecorder {
+  private picks: ReadonlySet<number> | null = null;
+  private readonly frames: Promise<Buffer>[] = [];
+
+  constructor(private readonly render: RenderPort) {}
+
+  record(p: StepProgress): void {
+    this.picks ??= new Set(evenlySpaced(Array.from({ length: p.totalSteps - 1 }, (_, i) => i + 1), MAX_TRAJECTORY_FRAMES - 1));
+    if (this.picks.has(p.step)) this.frames.push(this.render.imagePng(p.predictedX0, 0));
+  }
+
+  async gif(finalPng: Buffer): Promise<Buffer> {
+    return this.render.trajectoryGif(await Promise.all(this.frames), finalPng);
+  }
+}
+
 class ProgressReporter {
   private lastAt = 0;
   private chain: Promise<void> = Promise.resolve();

@@ -210,14 +210,19 @@ export const MAX_TRAJECTORY_FRAMES = 60;
  * The denoising animation chat adapters send: predicted-x_0 preview PNGs (evenly thinned) followed by
  * the final image, all at the final image's size and enlarged for display.
  */
-export async function trajectoryGif(previews: readonly Buffer[], finalPng: Buffer): Promise<{ gif: Buffer; frames: number }> {
+export async function trajectoryGif(previews: readonly Buffer[], finalPng: Buffer): Promise<Buffer> {
   const final = await pngToRgb(finalPng);
   const frames = await Promise.all(
     evenlySpaced(previews, MAX_TRAJECTORY_FRAMES - 1).map((p) => pngToRgb(p, final.width, final.height)),
   );
   const all = [...frames, final];
   const scale = Math.max(1, Math.ceil(DISPLAY_MIN_SIDE / Math.min(final.width, final.height)));
-  return { gif: await animation(all, { scale, delayMs: 100 }), frames: all.length };
+  return animation(all, { scale, delayMs: 100 });
+}
+
+/** Frames of an animated GIF (1 for a still image). */
+export async function gifFrameCount(gif: Buffer): Promise<number> {
+  return (await sharp(gif, { pages: -1 }).metadata()).pages ?? 1;
 }
 
 /** Evenly spaced picks of at most `max` items, always keeping the last (the final image). */

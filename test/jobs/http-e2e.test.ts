@@ -22,7 +22,7 @@ let base: string;
 beforeAll(async () => {
   db = await createTestDatabase('e2e');
   engine = await Engine.load({ modelsDir: join(PROJECT_ROOT, 'test/fixtures'), executionProvider: 'cpu', threads: 1 });
-  const config = loadConfig({ DATABASE_URL: db.url, PORT: '0', MIGRATE_ON_START: 'false', LIMIT_PER_HOUR: '5', WORKER_POLL_MS: '100', PROGRESS_MIN_INTERVAL_MS: '0' });
+  const config = loadConfig({ DATABASE_URL: db.url, PORT: '0', MIGRATE_ON_START: 'false', LIMIT_PER_HOUR: '6', WORKER_POLL_MS: '100', PROGRESS_MIN_INTERVAL_MS: '0' });
   app = await startService({ config, log: pino({ level: 'silent' }), engine });
   base = `http://127.0.0.1:${app.port}`;
 });
@@ -91,6 +91,17 @@ describe('HTTP API with the real engine', () => {
     expect((await readEvents(`/api/requests/${replayId}/events`)).at(-1)?.[0]).toBe('done');
     const again = Buffer.from(await (await fetch(`${base}/api/requests/${replayId}/images/1.png`)).arrayBuffer());
     expect(again.equals(bytes)).toBe(true);
+    expect((await fetch(`${base}/api/requests/${replayId}/images/animation.gif`)).status).toBe(404);
+
+    // Replay with its denoising animation: 5 of the 6 steps' predicted x0 (the 6th is the final image), then the image.
+    const animated = await post(`/api/requests/${id}/replay`, { recordTrajectory: true });
+    expect(animated.status).toBe(202);
+    const animatedId = animated.body.id as string;
+    expect((await readEvents(`/api/requests/${animatedId}/events`)).at(-1)?.[0]).toBe('done');
+    const gif = await fetch(`${base}/api/requests/${animatedId}/images/animation.gif`);
+    expect(gif.headers.get('content-type')).toBe('image/gif');
+    expect((await sharp(Buffer.from(await gif.arrayBuffer()), { pages: -1 }).metadata()).pages).toBe(6);
+    expect((await post(`/api/requests/${id}/replay`, { recordTrajectory: 'yes' })).body).toMatchObject({ field: 'recordTrajectory' });
   });
 
   it('runs a multipart noise demo with an uploaded image', async () => {
@@ -137,9 +148,9 @@ describe('HTTP API with the real engine', () => {
     expect((await json('/api/requests/00000000-0000-0000-0000-000000000000')).status).toBe(404);
     expect((await json('/api/requests/not-a-uuid')).status).toBe(404);
 
-    // Four requests so far this hour for this client; the limit is five.
-    const fourth = await post('/api/generate', { model: 'tiny', steps: 2, seed: 1 });
-    expect(fourth.status).toBe(202);
+    // Five requests so far this hour for this client; the limit is six.
+    const sixth = await post('/api/generate', { model: 'tiny', steps: 2, seed: 1 });
+    expect(sixth.status).toBe(202);
     const refused = await post('/api/generate', { model: 'tiny', steps: 2, seed: 2 });
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);

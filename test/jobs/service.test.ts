@@ -85,6 +85,29 @@ describe('job service against Postgres', () => {
     expect(rd.seed).not.toBe(7);
   });
 
+  it('a replay with recordTrajectory stores the first image\'s predicted x0 at evenly spaced steps, then the image', async () => {
+    const user = newUser();
+    const frameBytes = 8 + 4 * 4; // the fake render's "PNG" of one 4x4 image
+    for (const steps of [3, 100]) {
+      const a = await rt.service.submitGeneration({ requester: user, params: { model: 'fake', steps, seed: 5, count: 2 }, replyTo: null });
+      const ra = await finished(a.id);
+      expect(ra.images.map((i) => i.index)).toEqual([0, 1, 'grid']);
+      const b = await rt.service.replay(a.id, user, null, { recordTrajectory: true });
+      const rb = await finished(b.id);
+      expect(rb.images.map((i) => i.index)).toEqual([0, 1, 'grid', 'gif']);
+      const gif = (await rt.service.getImage(b.id, 'gif'))!;
+      expect(gif.contentType).toBe('image/gif');
+      expect(gif.bytes.subarray(0, 6).toString('latin1')).toBe('GIF89a');
+      const frames = (gif.bytes.length - 6) / frameBytes;
+      // Every step but the last (its prediction is the final image) while there are few, else 59 evenly
+      // spaced ones; the final image closes it.
+      expect(frames).toBe(Math.min(steps - 1, 59) + 1);
+      const final = (await rt.service.getImage(b.id, 0))!.bytes;
+      expect(gif.bytes.subarray(gif.bytes.length - frameBytes).equals(final)).toBe(true);
+      expect(gif.bytes.subarray(6, 6 + frameBytes).equals(final)).toBe(false);
+    }
+  });
+
   it('watch delivers queued, progress with previews, and exactly one final event, also to late watchers', async () => {
     const events: RequestEvent[] = [];
     const { id } = await rt.service.submitGeneration({ requester: newUser(), params: { model: 'fake', steps: 4, seed: 3 }, replyTo: null });

@@ -43,8 +43,6 @@ class TrackedRequest {
   /** After the token's last minute nothing but the final (channel) reply is sent. */
   private liveUpdatesOver = false;
   finished = false;
-  /** Predicted-x_0 PNGs seen so far (only kept for denoising animations). */
-  readonly previews: Buffer[] = [];
   unsubscribe: () => void = () => undefined;
 
   constructor(
@@ -68,11 +66,10 @@ class TrackedRequest {
     if (this.finished) return;
     if (isFinal(event)) {
       this.finish();
-      this.enqueue(() => this.manager.deliverFinal(this.id, this.previews));
+      this.enqueue(() => this.manager.deliverFinal(this.id));
       return;
     }
     const live = event as LiveEvent;
-    if (live.type === 'progress' && live.previewPng && this.target.purpose === 'animation') this.previews.push(live.previewPng);
     if (live.type === 'queued') {
       if (live.position === this.lastQueuedPosition) return;
       this.lastQueuedPosition = live.position;
@@ -199,14 +196,12 @@ export class DeliveryManager {
     this.tracked.set(requestId, request);
     // No edit from the submit's queue position here: the watch's first event is the current state,
     // read after the submit, so a request that already finished never flashes back to "queued".
-    // Animations record every preview the worker publishes; messages only need one per interval.
-    const minProgressIntervalMs = target.purpose === 'animation' ? 0 : this.deps.tuning.previewIntervalMs;
-    request.unsubscribe = this.deps.service.watch(requestId, (event) => request.onEvent(event), { minProgressIntervalMs });
+    request.unsubscribe = this.deps.service.watch(requestId, (event) => request.onEvent(event), { minProgressIntervalMs: this.deps.tuning.previewIntervalMs });
     if (request.finished) request.unsubscribe();
   }
 
   /** Sends the final reply if this process wins the claim; safe to call any number of times. */
-  async deliverFinal(requestId: string, previews: readonly Buffer[]): Promise<void> {
+  async deliverFinal(requestId: string): Promise<void> {
     const request = this.tracked.get(requestId);
     try {
       if (!(await this.deps.service.claimDelivery(requestId))) return;
@@ -218,7 +213,7 @@ export class DeliveryManager {
       }
       let message: OutgoingMessage;
       try {
-        message = await renderFinal(this.deps.service, this.deps.engine, view, target, previews);
+        message = await renderFinal(this.deps.service, this.deps.engine, view, target);
       } catch (error) {
         // The claim is spent: whatever happens, the user must not be left with a stale preview.
         this.deps.logger.error({ err: loggableError(error), requestId }, 'could not render a finished request');
@@ -253,7 +248,7 @@ export class DeliveryManager {
   private deliverUntracked(requestId: string): void {
     if (this.finalizing.has(requestId)) return;
     this.finalizing.add(requestId);
-    this.inBackground(this.deliverFinal(requestId, []).finally(() => this.finalizing.delete(requestId)));
+    this.inBackground(this.deliverFinal(requestId).finally(() => this.finalizing.delete(requestId)));
   }
 
   private inBackground(task: Promise<void>): void {

@@ -225,7 +225,6 @@ export function noiseDemoResultMessage(view: RequestView, grid: Buffer, animatio
 }
 
 export function animationResultMessage(view: RequestView, animation: Buffer, frameCount: number, sourceRequestId: string | undefined): OutgoingMessage {
-  const complete = frameCount > 1;
   return {
     content: '',
     embeds: [
@@ -234,7 +233,7 @@ export function animationResultMessage(view: RequestView, animation: Buffer, fra
         title: '🎞️ Denoising animation',
         description: [
           `The model's predicted x₀ over the steps of ${view.count > 1 ? 'the first image of ' : ''}${sourceRequestId ? `\`${sourceRequestId}\`` : 'the request'} (${paramsLine(view)}).`,
-          complete ? `${frameCount} frames.` : 'The step-by-step frames were lost (the bot restarted while recording); this shows the final image only.',
+          `${frameCount} frames.`,
         ].join('\n'),
         fields: [{ name: 'Replay request', value: `\`${view.id}\``, inline: false }],
         image: { url: 'attachment://denoising.gif' },

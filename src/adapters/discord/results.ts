@@ -3,7 +3,7 @@
  * the message for what was asked (images, noise demo, denoising animation, or the failure).
  */
 import type { GenerationService, RequestView } from '../../jobs/service.ts';
-import { DISPLAY_MIN_SIDE, trajectoryGif, upscalePng } from '../../render/index.ts';
+import { DISPLAY_MIN_SIDE, gifFrameCount, upscalePng } from '../../render/index.ts';
 import type { EngineCatalog } from './context.ts';
 import {
   animationResultMessage,
@@ -24,7 +24,6 @@ export async function renderFinal(
   engine: EngineCatalog,
   view: RequestView,
   target: ReplyTarget,
-  previews: readonly Buffer[],
 ): Promise<OutgoingMessage> {
   if (view.status !== 'succeeded') return failedMessage(view);
   if (view.kind === 'noise_demo') {
@@ -34,10 +33,9 @@ export async function renderFinal(
     return noiseDemoResultMessage(view, grid, gifImage?.bytes ?? null, reconstruction?.bytes ?? null);
   }
   if (target.purpose === 'animation') {
-    // Workers preview a request's first image, so the animation follows (and ends on) that one.
-    const final = await requireImage(service, view.id, 0);
-    const { gif, frames } = await trajectoryGif(previews, final);
-    return animationResultMessage(view, gif, frames, target.sourceRequestId);
+    // The worker recorded it (the replay asked for its trajectory): the first image's predicted x_0, then that image.
+    const gif = await requireImage(service, view.id, 'gif');
+    return animationResultMessage(view, gif, await gifFrameCount(gif), target.sourceRequestId);
   }
   const originals = await Promise.all(Array.from({ length: view.count }, (_, i) => requireImage(service, view.id, i)));
   const grid = view.count > 1 ? await requireImage(service, view.id, 'grid') : originals[0]!;

@@ -7,8 +7,7 @@
 import type { types, webApi } from '@slack/bolt';
 import type { GenerationService } from '../../jobs/service.ts';
 import type { RequestEvent, RequestView } from '../../jobs/types.ts';
-import { trajectoryGif, upscalePng } from '../../render/index.ts';
-import { PreviewRecorder } from './animation.ts';
+import { gifFrameCount, upscalePng } from '../../render/index.ts';
 import type { ParsedReplyTo, SlackLogger, SlackReplyTo } from './context.ts';
 import { parseReplyTo } from './context.ts';
 import { caption, describeParams, progressBar } from './text.ts';
@@ -119,8 +118,6 @@ export interface TrackOptions {
 export class SlackDelivery {
   private readonly statuses = new Map<string, StatusMessage>();
   private readonly titles = new Map<string, string>();
-  /** Previews of Animation replays, recorded from their progress events. */
-  private readonly recorders = new Map<string, PreviewRecorder>();
   private readonly watches = new Map<string, () => void>();
   private readonly finishing = new Map<string, Promise<void>>();
   /** Requests whose final reply must not be posted (their channel is unreachable; the user was told). */
@@ -174,7 +171,6 @@ export class SlackDelivery {
     this.titles.set(id, options.title);
     const status = new StatusMessage(this.client, reply, text, this.progressIntervalMs, this.gate, this.logger);
     this.statuses.set(id, status);
-    if (reply.purpose === 'animation') this.recorders.set(id, new PreviewRecorder());
     this.watch(id);
     return (await status.ts) === null ? (status.postError ?? 'unknown_error') : null;
   }
@@ -186,14 +182,11 @@ export class SlackDelivery {
     this.watches.delete(id);
     this.statuses.delete(id);
     this.titles.delete(id);
-    this.recorders.delete(id);
   }
 
   private watch(id: string): void {
     if (this.watches.has(id)) return;
-    // An animation wants every preview the worker publishes; the status message has its own throttle.
-    const minProgressIntervalMs = this.recorders.has(id) ? 0 : this.progressIntervalMs;
-    const unwatch = this.service.watch(id, (event) => this.onEvent(id, event), { minProgressIntervalMs });
+    const unwatch = this.service.watch(id, (event) => this.onEvent(id, event), { minProgressIntervalMs: this.progressIntervalMs });
     this.watches.set(id, unwatch);
   }
 
@@ -208,7 +201,6 @@ export class SlackDelivery {
         status?.set(`${title} · starting…`);
         break;
       case 'progress':
-        if (event.previewPng) this.recorders.get(id)?.add(event.previewPng);
         status?.set(`${title} · step ${event.step}/${event.totalSteps} ${progressBar(event.step, event.totalSteps)}`);
         break;
       default:
@@ -246,8 +238,6 @@ export class SlackDelivery {
     this.watches.delete(id);
     this.statuses.delete(id);
     this.titles.delete(id);
-    const recorder = this.recorders.get(id);
-    this.recorders.delete(id);
     const claimed = await this.service.claimDelivery(id);
     if (this.muted.delete(id) || !claimed) {
       // Another process posted the result: our status message would only be stale.
@@ -274,7 +264,7 @@ export class SlackDelivery {
       await this.client.files.uploadV2({
         channel_id: reply.channel,
         ...thread,
-        ...(await this.resultUpload(view, reply, recorder)),
+        ...(await this.resultUpload(view, reply)),
       });
     } catch (error) {
       // The request is done and stored; say so, with what is needed to get the image again.
@@ -303,21 +293,14 @@ export class SlackDelivery {
   private async resultUpload(
     view: RequestView,
     reply: ParsedReplyTo,
-    recorder: PreviewRecorder | undefined,
   ): Promise<{ initial_comment: string; file_uploads: { file: Buffer; filename: string; alt_text: string }[] }> {
     if (reply.purpose !== 'animation' || view.kind !== 'generate') return { initial_comment: caption(view), file_uploads: await this.resultFiles(view) };
-    const final = await this.service.getImage(view.id, 0);
-    if (!final) throw new Error(`request ${view.id} has no image`);
+    // The worker recorded it (the replay asked for its trajectory), so any process can post it.
+    const stored = await this.service.getImage(view.id, 'gif');
+    if (!stored) throw new Error(`request ${view.id} has no denoising animation`);
+    const gif = stored.bytes;
+    const frames = await gifFrameCount(gif);
     const of = reply.sourceRequestId ? ` of \`${reply.sourceRequestId}\`` : '';
-    const previews = recorder?.previews ?? [];
-    if (previews.length === 0) {
-      // Delivered by a process that did not watch the replay (or previews are off): the image, and why there is no GIF.
-      return {
-        initial_comment: `${caption(view)}\nNo denoising frames were recorded for this replay${of}; press Animation again to watch it.`,
-        file_uploads: await this.resultFiles(view),
-      };
-    }
-    const { gif, frames } = await trajectoryGif(previews, final.bytes);
     return {
       initial_comment: `Denoising animation${of} for <@${reply.userId}> (${frames} frames of the predicted x₀, ending on the result): ${describeParams(view)} · request \`${view.id}\``,
       file_uploads: [{ file: gif, filename: `ddpm-${view.model}-${view.seed}-denoising.gif`, alt_text: `Denoising animation, ${describeParams(view)}` }],

@@ -53,6 +53,8 @@ const replayBody = z
     options: jsonObject.optional(),
     /** true: a fresh random seed (re-roll) instead of the same seed. */
     newSeed: z.boolean().optional(),
+    /** true: also store the denoising animation (images/animation.gif). */
+    recordTrajectory: z.boolean().optional(),
   })
   .strict();
 

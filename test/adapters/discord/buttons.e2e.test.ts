@@ -13,8 +13,7 @@ import { Harness, customIds, embedField, embedTitle, requestIdOf, selectOptions 
 let h: Harness;
 
 beforeAll(async () => {
-  // Every step's preview is published, so the animation gets a frame per step.
-  h = await Harness.start({ label: 'buttons', runtime: { PROGRESS_MIN_INTERVAL_MS: 0 } });
+  h = await Harness.start({ label: 'buttons' });
 });
 
 afterAll(async () => {
@@ -71,14 +70,16 @@ describe('result buttons', () => {
     expect(gif.contentType).toBe('image/gif');
     const meta = await sharp(gif.bytes, { pages: -1 }).metadata();
     expect(meta.format).toBe('gif');
-    expect(meta.pages).toBeGreaterThan(10);
+    // The worker records 24 of the 25 steps (the last one's prediction is the final image, which ends
+    // the GIF), however fast the job runs; live previews are throttled and would give a few at most.
+    expect(meta.pages).toBe(25);
     expect(meta.width).toBe(256);
     // Same seed and parameters: the replay's final image is the original's.
     const replay = await h.runtime.service.getRequest(requestIdOf(result));
     expect(replay?.derivedFrom).toBe(requestIdOf(message));
     const replayImage = await h.runtime.service.getImage(replay!.id, 0);
     expect(Buffer.compare(replayImage!.bytes, message.files[1]!.bytes)).toBe(0);
-    expect(String(result.embeds[0]?.['description'])).toMatch(/\d+ frames/);
+    expect(String(result.embeds[0]?.['description'])).toContain('25 frames.');
   });
 
   it('Delete: refused for other members, allowed for the requester and for Manage Messages', async () => {

@@ -4,7 +4,6 @@ import { OptionsError, parseGenerateText, parseNoiseDemoText } from '../../../sr
 import { messageSeed } from '../../../src/adapters/slack/seed.ts';
 import { trustedFileUrl } from '../../../src/adapters/slack/files.ts';
 import { RateGate } from '../../../src/adapters/slack/delivery.ts';
-import { PreviewRecorder } from '../../../src/adapters/slack/animation.ts';
 import { escapeMrkdwn, formatOptions } from '../../../src/adapters/slack/text.ts';
 
 describe('slash command text', () => {
@@ -99,19 +98,5 @@ describe('text', () => {
   it('escapes user text and formats parsed options', () => {
     expect(escapeMrkdwn('<!channel> & <@U1|x>')).toBe('&lt;!channel&gt; &amp; &lt;@U1|x&gt;');
     expect(formatOptions({ model: 'tiny', steps: 20, seed: undefined, timesteps: [0, 5] })).toBe('model:tiny steps:20 timesteps:0,5');
-  });
-});
-
-describe('preview recorder', () => {
-  it('keeps bounded, evenly spread previews of a long run', () => {
-    const rec = new PreviewRecorder();
-    for (let i = 0; i < 1000; i++) rec.add(Buffer.from([i % 256, i >> 8]));
-    const kept = rec.previews.map((b) => b[0]! + (b[1]! << 8));
-    expect(kept.length).toBeLessThanOrEqual(120);
-    expect(kept.length).toBeGreaterThanOrEqual(60);
-    expect(kept[0]).toBe(0);
-    expect(kept.at(-1)!).toBeGreaterThan(900);
-    const gaps = kept.slice(1).map((v, i) => v - kept[i]!);
-    expect(Math.max(...gaps)).toBe(Math.min(...gaps));
   });
 });

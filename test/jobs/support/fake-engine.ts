@@ -123,4 +123,8 @@ export const fakeRender: RenderPort = {
   async batchPng(images: Tensor): Promise<Buffer> {
     return encode(images.data);
   },
+  /** "GIF" bytes: the GIF signature, then the frames' fake PNGs in order. */
+  async trajectoryGif(previews: readonly Buffer[], finalPng: Buffer): Promise<Buffer> {
+    return Buffer.concat([Buffer.from('GIF89a', 'latin1'), ...previews, finalPng]);
+  },
 };

@@ -1,7 +1,7 @@
 /**
  * Animation button: the request is replayed with the same seed and parameters (service.replay), so it
- * follows exactly the same trajectory, while this process records the predicted-x_0 previews the worker
- * publishes; the result is a GIF of them ending on the (identical) final image.
+ * follows exactly the same trajectory, and the worker records its predicted x_0 step by step; the
+ * result is that GIF, ending on the (identical) final image.
  */
 import type { App } from '@slack/bolt';
 import { ANIMATION_ACTION } from '../delivery.ts';
@@ -28,7 +28,7 @@ export function registerAnimationAction(app: App, deps: SlackDeps): void {
       notify: click.notify,
       submit: async () => {
         if (original.kind !== 'generate') throw new SlackUserError('Only generated images can be animated.');
-        return deps.service.replay(original.id, click.requester, replyToJson(reply));
+        return deps.service.replay(original.id, click.requester, replyToJson(reply), { recordTrajectory: true });
       },
     });
   });

@@ -55,4 +55,4 @@ export function realEnginePort(engine: Engine, gate: JobGate): EnginePort {
   };
 }
 
-export const realRender: RenderPort = { imagePng, batchPng };
+export { realRender } from '../../../../src/main.ts';
