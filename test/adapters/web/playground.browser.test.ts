@@ -108,6 +108,15 @@ describe('playground in Chromium', () => {
     const rerolled = await lastFinishedCard();
     expect(await param(rerolled, 'sampler')).toBe('ddim');
     expect(await param(rerolled, 'seed')).not.toBe('7');
+
+    await original.getByRole('button', { name: 'Animation' }).click();
+    const animated = await lastFinishedCard();
+    expect(await param(animated, 'seed')).toBe('7');
+    const gifUrl = (await animated.locator('img.animation').getAttribute('src'))!;
+    expect(gifUrl).toMatch(/\/images\/animation\.gif$/);
+    // 9 of the 10 steps' predicted x0, then the image (which the card shows too, byte-identical to the original).
+    expect((await sharp(await imageBytes(gifUrl), { pages: -1 }).metadata()).pages).toBe(10);
+    expect((await imageBytes((await animated.locator('img.sample').getAttribute('src'))!)).equals(originalPng)).toBe(true);
   });
 
   it('cancels a running request from its message', async () => {

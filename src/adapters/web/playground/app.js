@@ -299,6 +299,12 @@ function renderImages(card, view) {
       ),
     );
     if (singles.length === 0 && grid) box.append(el('img', { class: 'wide result', src: grid.url, alt: label }));
+    const gif = images.find((i) => i.index === 'gif');
+    if (gif) {
+      box.append(
+        el('figure', {}, el('img', { class: 'wide result animation', src: gif.url, alt: `Denoising animation of image 1: ${label}` }), el('figcaption', {}, el('a', { href: gif.url, download: `ddpm-${view.seed}-denoising.gif`, text: 'denoising animation (GIF)' }))),
+      );
+    }
   }
 }
 
@@ -312,6 +318,8 @@ function setupActions(card, view) {
   const other = state.samplers.find((s) => s.name !== view.sampler);
   if (other) select.value = other.name;
   $('.reroll', card).onclick = () => runAction(`reroll of ${view.sampler} seed ${view.seed}`, () => api.reroll(view.id));
+  // As the chat buttons: a replay (same trajectory) whose worker records the predicted x0 as a GIF.
+  $('.animate', card).onclick = () => runAction(`denoising animation of ${view.sampler} seed ${view.seed}`, () => api.replay(view.id, { recordTrajectory: true }));
   $('.replay-go', card).onclick = () => {
     const sampler = select.value;
     // The same sampler keeps the original's steps (a byte-identical rerun); another one starts at its default steps.
