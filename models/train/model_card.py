@@ -39,6 +39,40 @@ def hms(sec):
     return "%d s (%dh %02dm %02ds)" % (sec, sec // 3600, sec % 3600 // 60, sec % 60)
 
 
+def targets(name, res, exp):
+    """The first-release targets of the models issue, checked against the measured results."""
+    rows = {(r["sampler"], r["steps"]): r for r in res["rows"]}
+    ddpm, ddim50, dpm20 = rows.get(("ddpm", 1000)), rows.get(("ddim", 50)), rows.get(("dpm-solver", 20))
+    checks = []
+    if name == "mnist" and ddpm and ddpm.get("confident") is not None:
+        checks.append(("DDPM-1000: >= 90% of samples recognisable (p >= 0.9)", "%.1f%%" % (100 * ddpm["confident"]),
+                       ddpm["confident"] >= 0.9))
+        lo, hi = min(ddpm["histogram"]), max(ddpm["histogram"])
+        checks.append(("DDPM-1000: every digit between 6% and 14%", "%.0f%%-%.0f%%" % (100 * lo, 100 * hi),
+                       lo >= 0.06 and hi <= 0.14))
+    if ddpm and ddim50:
+        ratio = ddim50["frechet"] / ddpm["frechet"]
+        checks.append(("DDIM-50 Frechet distance within 1.5x of DDPM-1000's", "%.3f vs %.3f (%.2fx)"
+                       % (ddim50["frechet"], ddpm["frechet"], ratio), ratio <= 1.5))
+    if ddim50 and dpm20:
+        checks.append(("DPM-Solver++-20 no worse than DDIM-50 (Frechet distance)", "%.3f vs %.3f"
+                       % (dpm20["frechet"], ddim50["frechet"]), dpm20["frechet"] <= ddim50["frechet"]))
+    if exp.get("bytes"):
+        checks.append(("model.onnx under 40 MB", "%.1f MB" % (exp["bytes"] / 1e6), exp["bytes"] < 40e6))
+    if name == "mnist" and ddim50:
+        checks.append(("CPU time per DDIM-50 image under 1 s", "%.3f s" % ddim50["secondsPerImage"],
+                       ddim50["secondsPerImage"] < 1))
+    if not checks:
+        return []
+    out = ["", "### First-release targets", "", "| target | measured (%d samples per row) | met |" % res["samples"],
+           "|---|---|---|"]
+    for label, value, ok in checks:
+        out.append("| %s | %s | %s |" % (label, value, "yes" if ok else "**no**"))
+    if name == "emoji":
+        out.append("| a 64-sample grid in which a person sees emoji | the grid below | judged by eye, not measured |")
+    return out
+
+
 def card(name, models_dir=MODELS):
     d = os.path.join(models_dir, name)
     m = load(os.path.join(d, "model.json"))
@@ -152,6 +186,11 @@ def card(name, models_dir=MODELS):
                         fmt(se.get("end_step")), fmt(w), fmt(round(w / n, 3) if n and w else None),
                         fmt(se.get("threads")), fmt(se.get("nice"))))
         L.append("")
+    for w in tr.get("warm_starts") or []:
+        L.append("At step %s (%s) training continued on a machine without the checkpoint (`train.py --warm-start`): "
+                 "model and EMA started from the exported EMA weights, the optimizer moments and LR warmup "
+                 "restarted." % (fmt(w.get("step")), fmt(w.get("utc"))))
+        L.append("")
     L.append("The loss curve (mean loss per 100 steps) is in `training_log.json`.")
     L.append("")
     L.append("## ONNX export check")
@@ -197,11 +236,16 @@ def card(name, models_dir=MODELS):
                     bpd["images"], bpd["mean"], bpd["standardError"]))
         L.append("")
         digits = any(r.get("confident") is not None for r in res["rows"])
-        L.append("| sampler | steps | Frechet distance | %ss / image |" % ("p >= 0.9 | " if digits else ""))
-        L.append("|---|---:|---:|%s---:|" % ("---:|" if digits else ""))
+        if digits:
+            L.append("p >= 0.9: share of samples the classifier assigns a class with p >= 0.9 (held-out real digits: "
+                     "%.1f%%); classes: the smallest and largest share of any digit." % (100 * res["heldoutConfident"]))
+            L.append("")
+        L.append("| sampler | steps | Frechet distance | %ss / image |" % ("p >= 0.9 | classes | " if digits else ""))
+        L.append("|---|---:|---:|%s---:|" % ("---:|---:|" if digits else ""))
         for r in res["rows"]:
-            conf = ("%.0f%% | " % (100 * r["confident"])) if digits else ""
+            conf = ("%.0f%% | %.0f%%-%.0f%% | " % (100 * r["confident"], 100 * min(r["histogram"]), 100 * max(r["histogram"]))) if digits else ""
             L.append("| %s | %d | %.3f | %s%.3f |" % (r["sampler"], r["steps"], r["frechet"], conf, r["secondsPerImage"]))
+        L.extend(targets(name, res, exp))
     if not has_eval:
         L.append("")
         L.append("> EVAL.md has not been generated yet.")
