@@ -11,7 +11,7 @@
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { z } from 'zod';
@@ -74,9 +74,10 @@ class Classifier {
     readonly classes: string[],
   ) {}
 
-  static async open(dir: string): Promise<Classifier> {
+  static async open(dir: string, threads: number): Promise<Classifier> {
     const meta = classifierSchema.parse(JSON.parse(await readFile(path.join(dir, 'classifier.json'), 'utf8')));
-    return new Classifier(await ort.InferenceSession.create(path.join(dir, meta.onnx), { executionProviders: ['cpu'] }), meta.classes);
+    const session = await ort.InferenceSession.create(path.join(dir, meta.onnx), { executionProviders: ['cpu'], intraOpNumThreads: threads });
+    return new Classifier(session, meta.classes);
   }
 
   /** Features (n x d) and class probabilities (n x k) for images in [-1, 1]. */
@@ -123,7 +124,7 @@ function quantized(images: Tensor): Tensor {
 async function evaluateModel(engine: Engine, model: InstalledModel, opts: Options): Promise<void> {
   const dir = path.join(model.dir, 'eval');
   const sets = setsSchema.parse(JSON.parse(await readFile(path.join(dir, 'sets.json'), 'utf8')));
-  const classifier = await Classifier.open(dir);
+  const classifier = await Classifier.open(dir, opts.threads);
   const heldout = await loadSheet(dir, sets, 'heldout');
   const reference = await loadSheet(dir, sets, 'reference');
   const heldoutRun = await classifier.run(heldout);
@@ -274,11 +275,18 @@ interface Options {
   seed: number;
   vlbImages: number;
   rows: { sampler: string; steps: number }[];
+  threads: number;
 }
 
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number >= 0');
   return n;
 }
 
@@ -295,11 +303,12 @@ const program = new Command('npm run eval --')
   .option('-m, --model <name...>', 'models to evaluate (default: every model with an eval/ folder)')
   .option('-n, --samples <n>', 'samples per row (default: 1000 for mnist, 500 for emoji)', positiveInt)
   .option('--batch <n>', 'images per ONNX batch', positiveInt, 50)
-  .option('--seed <s>', 'seed of sample 0; sample i uses seed + i', positiveInt, 0)
+  .option('--seed <s>', 'seed of sample 0; sample i uses seed + i', nonNegativeInt, 0)
   .option('--vlb-images <n>', 'held-out images for the bits/dim bound (1000 model calls each)', positiveInt, 100)
-  .option('--rows <list>', 'sampler:steps rows', parseRows, parseRows(DEFAULT_ROWS))
+  .addOption(new Option('--rows <list>', 'sampler:steps rows').argParser(parseRows).default(parseRows(DEFAULT_ROWS), DEFAULT_ROWS))
+  .option('--threads <n>', 'onnxruntime intra-op threads (default 0: one per core); 1 when evaluating models side by side', nonNegativeInt, 0)
   .action(async (opts: Options & { model?: string[] }) => {
-    const engine = await Engine.load({});
+    const engine = await Engine.load({ threads: opts.threads });
     try {
       const models = engine.models.list().filter((m) => (opts.model ? opts.model.includes(m.name) : true));
       for (const model of models) {
