@@ -4,8 +4,7 @@
  * limits) without changing what the engine computes.
  */
 import type { Engine } from '../../../../src/engine/index.ts';
-import type { EnginePort, RenderPort } from '../../../../src/jobs/engine-port.ts';
-import { batchPng, imagePng } from '../../../../src/render/index.ts';
+import type { EnginePort } from '../../../../src/jobs/engine-port.ts';
 
 export class JobGate {
   private opened: Promise<void> = Promise.resolve();
