@@ -10,9 +10,9 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Database } from '../db/client.ts';
 import { withTransaction } from '../db/client.ts';
+import { evenlySpaced, MAX_TRAJECTORY_FRAMES } from '../render/index.ts';
 import { MAX_INLINE_PREVIEW_BASE64, truncateError, type BusMessage, type EventBus } from './bus.ts';
 import type { EnginePort, GenerationParams, RenderPort, StepProgress } from './engine-port.ts';
-import { evenlySpaced, MAX_TRAJECTORY_FRAMES } from '../render/index.ts';
 import { GIF_INDEX, GRID_INDEX, RECONSTRUCTION_INDEX } from './job-service.ts';
 import type { FetchedJob, JobQueue } from './queue.ts';
 import { reconcileLostRequests } from './reconcile.ts';
@@ -454,15 +454,15 @@ export class Worker {
     );
   }
 
+  private finished(row: { platform: Platform; kind: RequestKind }, status: RequestStatus): void {
+    this.deps.counters?.requestFinished(row.platform, row.kind, status);
+  }
+
   /**
    * Final events are retried like database writes: the row is already final, and a NOTIFY lost on a
    * connection broken by a restart would leave a watcher waiting. A duplicate is harmless (watchers
    * drop events after the final one; replies go through claimDelivery).
    */
-  private finished(row: { platform: Platform; kind: RequestKind }, status: RequestStatus): void {
-    this.deps.counters?.requestFinished(row.platform, row.kind, status);
-  }
-
   private async publishFinal(message: BusMessage): Promise<void> {
     await this.retryDb(() => this.deps.bus.publish(message), `publish ${message.t} ${message.id}`).catch((err: unknown) =>
       this.deps.log.warn({ err, id: message.id }, 'could not publish final event; watchers will find it when they re-read'),
