@@ -27,8 +27,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 MODELS = os.path.normpath(os.path.join(HERE, ".."))
 CACHE = os.path.normpath(os.path.join(HERE, "..", "..", ".cache", "train"))
 
+# clip_sample off: with clipping, deterministic DDIM steps along an epsilon that no longer matches the clipped
+# x0 (diffusers' use_clipped_model_output defaults to off) and the error compounds with the step count (MNIST
+# DDIM-1000 FD 48.7 with clipping); DDPM barely changes (DDPM-100 FD 3.58 with, 3.68 without;
+# 200 samples, same seeds).
 SCHEDULER = {"num_train_timesteps": 1000, "beta_start": 0.0001, "beta_end": 0.02, "beta_schedule": "linear",
-             "prediction_type": "epsilon", "variance_type": "fixed_small", "clip_sample": True,
+             "prediction_type": "epsilon", "variance_type": "fixed_small", "clip_sample": False,
              "clip_sample_range": 1.0, "timestep_spacing": "leading", "steps_offset": 0, "set_alpha_to_one": True}
 
 META = {
