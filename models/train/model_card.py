@@ -151,7 +151,12 @@ def card(name, models_dir=MODELS):
     L.append("Diffusion: T = %d, %s betas %g..%g, %s prediction, simple loss (MSE between true and predicted noise, "
              "t uniform). Scheduler config for sampling is in `model.json` (`variance_type` %s, `clip_sample` %s)."
              % (sch["num_train_timesteps"], sch["beta_schedule"], sch["beta_start"], sch["beta_end"],
-                sch["prediction_type"], sch["variance_type"], sch["clip_sample"]))
+                sch["prediction_type"], sch["variance_type"], json.dumps(sch["clip_sample"])))
+    if not sch["clip_sample"]:
+        L.append("")
+        L.append("`clip_sample` is off because clipping x0 makes deterministic DDIM drift: it then steps along an "
+                 "epsilon that no longer matches the clipped x0 (diffusers' `use_clipped_model_output` is off by "
+                 "default), and the error grows with the step count.")
     L.append("")
     L.append("## Training (measured)")
     L.append("")
@@ -167,8 +172,9 @@ def card(name, models_dir=MODELS):
     L.append("| Final training loss | %s (%s) |" % (fmt(tr.get("final_loss")), fmt(tr.get("final_loss_note"))))
     L.append("| Wall time | %s |" % hms(tr.get("wall_seconds")))
     L.append("| Mean seconds per step | %s |" % fmt(tr.get("s_per_step")))
-    L.append("| Hardware | CPU only: %s, %s logical cores, shared with other jobs |"
-             % (fmt(hw.get("cpu")), fmt(hw.get("logical_cores"))))
+    cpus = list(dict.fromkeys(se["cpu"] for se in tr.get("sessions") or [] if se.get("cpu"))) or [hw.get("cpu")]
+    L.append("| Hardware | CPU only: %s; %s logical cores, shared with other jobs |"
+             % (" / ".join(fmt(c) for c in cpus), fmt(hw.get("logical_cores"))))
     L.append("| PyTorch | %s |" % fmt(tr.get("torch_version")))
     L.append("")
     sessions = tr.get("sessions") or []
@@ -176,15 +182,15 @@ def card(name, models_dir=MODELS):
         L.append("Training sessions (wall time is elapsed time including waiting for a busy CPU; the machine was "
                  "shared with the other model's training and with other jobs):")
         L.append("")
-        L.append("| Start (UTC) | End (UTC) | Steps | Wall s | s/step | torch threads | nice |")
-        L.append("|---|---|---:|---:|---:|---:|---:|")
+        L.append("| Start (UTC) | End (UTC) | Steps | Wall s | s/step | torch threads | nice | CPU |")
+        L.append("|---|---|---:|---:|---:|---:|---:|---|")
         for se in sessions:
             n = (se.get("end_step") or 0) - (se.get("start_step") or 0)
             w = se.get("wall_seconds")
-            L.append("| %s | %s | %s -> %s | %s | %s | %s | %s |"
+            L.append("| %s | %s | %s -> %s | %s | %s | %s | %s | %s |"
                      % (fmt(se.get("start_utc")), fmt(se.get("end_utc")), fmt(se.get("start_step")),
                         fmt(se.get("end_step")), fmt(w), fmt(round(w / n, 3) if n and w else None),
-                        fmt(se.get("threads")), fmt(se.get("nice"))))
+                        fmt(se.get("threads")), fmt(se.get("nice")), fmt(se.get("cpu"))))
         L.append("")
     for w in tr.get("warm_starts") or []:
         L.append("At step %s (%s) training continued on a machine without the checkpoint (`train.py --warm-start`): "
