@@ -252,7 +252,7 @@ def main():
     stats["hardware"] = hardware_info(args.threads)
     session = {"start_utc": utcnow().isoformat(timespec="seconds"), "start_step": step, "end_step": step,
                "wall_seconds": 0.0, "threads": args.threads, "nice": os.nice(0), "loadavg1_start": loadavg1(),
-               "cpu": cpu_name()}
+               "cpu": stats["hardware"]["cpu"]}
     stats["sessions"].append(session)
 
     data_path = args.data or os.path.join(CACHE, args.dataset + ".npz")
