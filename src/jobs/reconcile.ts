@@ -6,15 +6,15 @@
  */
 import type pg from 'pg';
 import type { EventBus } from './bus.ts';
-import type { Platform } from './types.ts';
+import type { Platform, RequestCounters, RequestKind } from './types.ts';
 
 export const LOST_JOB_ERROR = 'the job was lost by the queue after repeated failures; please try again';
 
 /** Requests younger than this are never touched (their job may be mid-insert elsewhere). */
 const MIN_AGE_SECONDS = 120;
 
-export async function reconcileLostRequests(pool: pg.Pool, bus: EventBus): Promise<string[]> {
-  const { rows } = await pool.query<{ id: string; platform: Platform }>(
+export async function reconcileLostRequests(pool: pg.Pool, bus: EventBus, counters?: RequestCounters): Promise<string[]> {
+  const { rows } = await pool.query<{ id: string; platform: Platform; kind: RequestKind }>(
     `UPDATE requests r SET status = 'failed', error = $1, finished_at = now(),
        total_ms = (extract(epoch FROM now() - r.created_at) * 1000)::int
      WHERE r.status IN ('queued', 'running')
@@ -22,9 +22,12 @@ export async function reconcileLostRequests(pool: pg.Pool, bus: EventBus): Promi
        AND NOT EXISTS (
          SELECT 1 FROM pgboss.job j
          WHERE j.name = r.queue_name AND j.id = r.id AND j.state IN ('created', 'retry', 'active'))
-     RETURNING r.id, r.platform::text AS platform`,
+     RETURNING r.id, r.platform::text AS platform, r.kind::text AS kind`,
     [LOST_JOB_ERROR, MIN_AGE_SECONDS],
   );
-  for (const r of rows) await bus.publish({ t: 'failed', id: r.id, p: r.platform, e: LOST_JOB_ERROR }).catch(() => undefined);
+  for (const r of rows) {
+    counters?.requestFinished(r.platform, r.kind, 'failed');
+    await bus.publish({ t: 'failed', id: r.id, p: r.platform, e: LOST_JOB_ERROR }).catch(() => undefined);
+  }
   return rows.map((r) => r.id);
 }

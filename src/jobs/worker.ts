@@ -107,7 +107,7 @@ export class Worker {
     this.unsubscribe = this.deps.bus.subscribe((m) => this.onBusMessage(m));
     for (let i = 0; i < this.options.concurrency; i++) this.loops.push(this.loop());
     this.reconcileTimer = setInterval(() => {
-      reconcileLostRequests(this.deps.db.pool, this.deps.bus)
+      reconcileLostRequests(this.deps.db.pool, this.deps.bus, this.deps.counters)
         .then((ids) => ids.length > 0 && this.deps.log.warn({ ids }, 'failed requests whose jobs the queue no longer holds'))
         .catch((err: unknown) => this.deps.log.debug({ err }, 'reconcile failed'));
     }, RECONCILE_INTERVAL_MS);
