@@ -195,8 +195,9 @@ class DDPMSchedule:
 
 @torch.no_grad()
 def ddpm_sample(model, shape, schedule, steps=None, generator=None):
-    """Ancestral DDPM sampling (fixed_small variance, x0 clipped to [-1,1]).
-    With `steps` < T uses 'leading' spaced timesteps (like diffusers DDPMScheduler)."""
+    """Ancestral DDPM sampling (fixed_small variance, x0 not clipped: the shipped manifest has clip_sample
+    off, so the preview shows what the bot draws). With `steps` < T uses 'leading' spaced timesteps (like
+    diffusers DDPMScheduler)."""
     T = schedule.T
     if steps is None or steps >= T:
         ts = list(range(T - 1, -1, -1))
@@ -211,7 +212,7 @@ def ddpm_sample(model, shape, schedule, steps=None, generator=None):
         a_prev = ac[t_prev].item() if t_prev >= 0 else 1.0
         beta_t = 1 - a_t / a_prev
         eps = model(x, torch.full((shape[0],), t, dtype=torch.int64))
-        x0 = ((x - math.sqrt(1 - a_t) * eps) / math.sqrt(a_t)).clamp(-1, 1)
+        x0 = (x - math.sqrt(1 - a_t) * eps) / math.sqrt(a_t)
         mean = (math.sqrt(a_prev) * beta_t / (1 - a_t)) * x0 + (math.sqrt(1 - beta_t) * (1 - a_prev) / (1 - a_t)) * x
         if t_prev >= 0:
             var = (1 - a_prev) / (1 - a_t) * beta_t
