@@ -23,6 +23,7 @@ import pino from 'pino';
 import { loadConfig } from '../src/config.ts';
 import { migrateDeploy, PROJECT_ROOT } from '../src/db/migrate.ts';
 import { Engine } from '../src/engine/index.ts';
+import { percentile } from '../src/eval/metrics.ts';
 import { startJobRuntime } from '../src/jobs/runtime.ts';
 import { realRender } from '../src/main.ts';
 
@@ -46,12 +47,6 @@ function dbUrl(name: string): string {
   const u = new URL(ADMIN_URL);
   u.pathname = `/${name}`;
   return u.toString();
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i]!;
 }
 
 // ---- worker mode: `tsx bench/queue.ts --worker` --------------------------------------------------

@@ -75,8 +75,11 @@ export class TorchGenerator implements NoiseSource {
     return (this.engine.nextUint32() & 0xffffff) / TWO_POW_24;
   }
 
-  /** torch's uniform_real_distribution<double>: 53 bits of a 64-bit draw (first word high). */
-  private uniformDouble(): number {
+  /**
+   * torch's uniform_real_distribution<double>: 53 bits of a 64-bit draw (first word high), in [0, 1).
+   * Public for seeded resampling (the evaluation's bootstrap); the samplers only use randn.
+   */
+  uniformDouble(): number {
     const hi = this.engine.nextUint32();
     const lo = this.engine.nextUint32();
     // (hi << 32 | lo) & (2^53 - 1) == (hi & 0x1fffff) * 2^32 + lo

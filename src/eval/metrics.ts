@@ -108,15 +108,57 @@ export function frechetDistance(
   b: { mean: Float64Array; cov: Float64Array },
   d: number,
 ): number {
+  return frechetWithRoot(a, sqrtPsd(a.cov, d), b, d);
+}
+
+/** frechetDistance with A = S1^(1/2) given, so a fixed `a` compared with many `b` pays for it once. */
+function frechetWithRoot(
+  a: { mean: Float64Array; cov: Float64Array },
+  root: Float64Array,
+  b: { mean: Float64Array; cov: Float64Array },
+  d: number,
+): number {
   let meanTerm = 0;
   for (let i = 0; i < d; i++) meanTerm += (a.mean[i]! - b.mean[i]!) ** 2;
-  const root = sqrtPsd(a.cov, d);
   const { values } = symmetricEigen(multiply(multiply(root, b.cov, d), root, d), d);
   let traceSqrt = 0;
   for (const v of values) traceSqrt += Math.sqrt(Math.max(v, 0));
   let trace = 0;
   for (let i = 0; i < d; i++) trace += a.cov[i * d + i]! + b.cov[i * d + i]!;
   return meanTerm + trace - 2 * traceSqrt;
+}
+
+/**
+ * Bootstrap of the Frechet distance between a feature set (n x d rows) and a fixed `target` fit: for
+ * each of `resamples` rounds, n rows drawn with replacement using `uniform` (values in [0, 1)). Two
+ * feature sets of the same n resampled with equally seeded `uniform`s get the same row indices in each
+ * round, so their distances are paired (the evaluation's rows share seeds, so sample i matches sample i).
+ */
+export function bootstrapFrechet(
+  features: Float64Array,
+  n: number,
+  d: number,
+  target: { mean: Float64Array; cov: Float64Array },
+  resamples: number,
+  uniform: () => number,
+): Float64Array {
+  const root = sqrtPsd(target.cov, d);
+  const drawn = new Float64Array(n * d);
+  const out = new Float64Array(resamples);
+  for (let r = 0; r < resamples; r++) {
+    for (let i = 0; i < n; i++) {
+      const k = Math.min(n - 1, Math.floor(uniform() * n));
+      drawn.set(features.subarray(k * d, (k + 1) * d), i * d);
+    }
+    out[r] = frechetWithRoot(target, root, gaussianFit(drawn, n, d), d);
+  }
+  return out;
+}
+
+/** Nearest-rank percentile (p in 0..100) of ascending values; NaN when there are none. */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
 /** KL(N(mean1, exp(logvar1)) || N(mean2, exp(logvar2))) per dimension, in nats. */
