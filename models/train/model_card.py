@@ -39,37 +39,61 @@ def hms(sec):
     return "%d s (%dh %02dm %02ds)" % (sec, sec // 3600, sec % 3600 // 60, sec % 60)
 
 
+SAMPLER_LABELS = {"ddpm": "DDPM", "ddim": "DDIM", "dpm-solver": "DPM-Solver++"}
+
+
+def row_label(row):
+    """'DDIM-50' for {"sampler": "ddim", "steps": 50}."""
+    return "%s-%d" % (SAMPLER_LABELS.get(row["sampler"], row["sampler"]), row["steps"])
+
+
+def verdict(lo, hi, limit, at_most):
+    """A target judged on a 90% interval: met or missed only when the whole interval is on one side."""
+    if at_most:
+        return "yes" if hi <= limit else ("**no**" if lo > limit else "undecided")
+    return "yes" if lo >= limit else ("**no**" if hi < limit else "undecided")
+
+
 def targets(name, res, exp):
-    """The first-release targets of the models issue, checked against the measured results."""
+    """The first-release targets of the models issue, checked against the measured results and their
+    90% intervals (binomial for shares, paired bootstrap for Frechet-distance ratios; see EVAL.md)."""
     rows = {(r["sampler"], r["steps"]): r for r in res["rows"]}
-    ddpm, ddim50, dpm20 = rows.get(("ddpm", 1000)), rows.get(("ddim", 50)), rows.get(("dpm-solver", 20))
+    ddpm, ddim50 = rows.get(("ddpm", 1000)), rows.get(("ddim", 50))
     checks = []
     if name == "mnist" and ddpm and ddpm.get("confident") is not None:
-        checks.append(("DDPM-1000: >= 90% of samples recognisable (p >= 0.9)", "%.1f%%" % (100 * ddpm["confident"]),
-                       ddpm["confident"] >= 0.9))
+        p, se = ddpm["confident"], ddpm["confidentSe"]
+        lo, hi = max(0.0, p - 1.645 * se), min(1.0, p + 1.645 * se)
+        checks.append(("DDPM-1000: >= 90% of samples recognisable (p >= 0.9)",
+                       "%.1f%% (90%% interval %.1f%%-%.1f%%)" % (100 * p, 100 * lo, 100 * hi),
+                       verdict(lo, hi, 0.9, at_most=False)))
         lo, hi = min(ddpm["histogram"]), max(ddpm["histogram"])
-        checks.append(("DDPM-1000: every digit between 6% and 14%", "%.0f%%-%.0f%%" % (100 * lo, 100 * hi),
-                       lo >= 0.06 and hi <= 0.14))
-    if ddpm and ddim50:
-        ratio = ddim50["frechet"] / ddpm["frechet"]
-        checks.append(("DDIM-50 Frechet distance within 1.5x of DDPM-1000's", "%.3f vs %.3f (%.2fx)"
-                       % (ddim50["frechet"], ddpm["frechet"], ratio), ratio <= 1.5))
-    if ddim50 and dpm20:
-        checks.append(("DPM-Solver++-20 no worse than DDIM-50 (Frechet distance)", "%.3f vs %.3f"
-                       % (dpm20["frechet"], ddim50["frechet"]), dpm20["frechet"] <= ddim50["frechet"]))
+        checks.append(("DDPM-1000: every digit between 6% and 14%", "%.1f%%-%.1f%%" % (100 * lo, 100 * hi),
+                       "yes" if lo >= 0.06 and hi <= 0.14 else "**no**"))
+    for c in res.get("claims", []):
+        num, den = c["numerator"], c["denominator"]
+        what = ("within %gx of %s's Frechet distance" % (c["limit"], row_label(den))) if c["limit"] != 1 else \
+            ("no worse than %s (Frechet distance)" % row_label(den))
+        fd_num, fd_den = rows[(num["sampler"], num["steps"])]["frechet"], rows[(den["sampler"], den["steps"])]["frechet"]
+        lo, hi = c["interval90"]
+        checks.append(("%s %s" % (row_label(num), what), "%.3f vs %.3f: %.2fx (90%% interval %.2fx-%.2fx)"
+                       % (fd_num, fd_den, c["ratio"], lo, hi), verdict(lo, hi, c["limit"], at_most=True)))
     if exp.get("bytes"):
-        checks.append(("model.onnx under 40 MB", "%.1f MB" % (exp["bytes"] / 1e6), exp["bytes"] < 40e6))
+        checks.append(("model.onnx under 40 MB", "%.1f MB" % (exp["bytes"] / 1e6), "yes" if exp["bytes"] < 40e6 else "**no**"))
     if name == "mnist" and ddim50:
         checks.append(("CPU time per DDIM-50 image under 1 s", "%.3f s" % ddim50["secondsPerImage"],
-                       ddim50["secondsPerImage"] < 1))
+                       "yes" if ddim50["secondsPerImage"] < 1 else "**no**"))
     if not checks:
         return []
     out = ["", "### First-release targets", "", "| target | measured (%d samples per row) | met |" % res["samples"],
            "|---|---|---|"]
-    for label, value, ok in checks:
-        out.append("| %s | %s | %s |" % (label, value, "yes" if ok else "**no**"))
+    for label, value, met in checks:
+        out.append("| %s | %s | %s |" % (label, value, met))
     if name == "emoji":
         out.append("| a 64-sample grid in which a person sees emoji | the grid below | judged by eye, not measured |")
+    out += ["", "A target is met or missed only when its whole 90% interval lies on one side of the limit; otherwise "
+            "it is undecided at this sample count (more samples narrow the interval). The Frechet distance is biased "
+            "upwards at small sample counts (the floor above shows by how much), which pulls ratios towards 1: below "
+            "the issue's 1,000 (MNIST) and 500 (emoji) samples, a met ratio claim is weaker evidence than a missed one."]
     return out
 
 
@@ -243,14 +267,20 @@ def card(name, models_dir=MODELS):
         L.append("")
         digits = any(r.get("confident") is not None for r in res["rows"])
         if digits:
-            L.append("p >= 0.9: share of samples the classifier assigns a class with p >= 0.9 (held-out real digits: "
-                     "%.1f%%); classes: the smallest and largest share of any digit." % (100 * res["heldoutConfident"]))
+            L.append("p >= 0.9: share of samples the classifier assigns a class with p >= 0.9, +- its binomial standard "
+                     "error (held-out real digits: %.1f%%); classes: the smallest and largest share of any digit."
+                     % (100 * res["heldoutConfident"]))
             L.append("")
+        L.append("+- after a Frechet distance: its standard deviation over %d bootstrap resamples of the generated "
+                 "samples, i.e. how much it would move with other seeds." % res["bootstrapResamples"])
+        L.append("")
         L.append("| sampler | steps | Frechet distance | %ss / image |" % ("p >= 0.9 | classes | " if digits else ""))
         L.append("|---|---:|---:|%s---:|" % ("---:|---:|" if digits else ""))
         for r in res["rows"]:
-            conf = ("%.0f%% | %.0f%%-%.0f%% | " % (100 * r["confident"], 100 * min(r["histogram"]), 100 * max(r["histogram"]))) if digits else ""
-            L.append("| %s | %d | %.3f | %s%.3f |" % (r["sampler"], r["steps"], r["frechet"], conf, r["secondsPerImage"]))
+            conf = ("%.1f%% +- %.1f | %.0f%%-%.0f%% | " % (100 * r["confident"], 100 * r["confidentSe"], 100 * min(r["histogram"]),
+                                                         100 * max(r["histogram"]))) if digits else ""
+            L.append("| %s | %d | %.3f +- %.3f | %s%.3f |" % (r["sampler"], r["steps"], r["frechet"], r["frechetBootstrapSd"], conf,
+                                                             r["secondsPerImage"]))
         L.extend(targets(name, res, exp))
     if not has_eval:
         L.append("")
