@@ -155,6 +155,17 @@ export function bootstrapFrechet(
   return out;
 }
 
+/** Sample standard deviation (n - 1 in the denominator); NaN for fewer than two values. */
+export function standardDeviation(values: ArrayLike<number>): number {
+  const n = values.length;
+  if (n < 2) return NaN;
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += values[i]! / n;
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += (values[i]! - mean) ** 2;
+  return Math.sqrt(sum / (n - 1));
+}
+
 /** Nearest-rank percentile (p in 0..100) of ascending values; NaN when there are none. */
 export function percentile(sorted: ArrayLike<number>, p: number): number {
   if (sorted.length === 0) return NaN;

@@ -28,7 +28,7 @@ import { Engine } from '../engine/index.ts';
 import type { InstalledModel } from '../model/registry.ts';
 import type { Pixels } from '../render/index.ts';
 import { fromPixels, gridPng, toPixels } from '../render/index.ts';
-import { bootstrapFrechet, frechetDistance, gaussianFit, percentile } from './metrics.ts';
+import { bootstrapFrechet, frechetDistance, gaussianFit, percentile, standardDeviation } from './metrics.ts';
 import { variationalBoundBpd } from './likelihood.ts';
 
 const setsSchema = z.object({
@@ -150,6 +150,7 @@ async function evaluateModel(engine: Engine, model: InstalledModel, opts: Option
   await mkdir(path.join(dir, 'samples'), { recursive: true });
 
   const rows: Row[] = [];
+  // Each row's bootstrap distances, by rowKey, for the claims' paired ratios.
   const bootstraps = new Map<string, Float64Array>();
   for (const { sampler, steps } of opts.rows) {
     const images: Tensor[] = [];
@@ -167,7 +168,6 @@ async function evaluateModel(engine: Engine, model: InstalledModel, opts: Option
     // Seeded the same for every row, so resample r of every row picks the same sample indices (paired).
     const generator = new TorchGenerator(opts.seed);
     const bootstrap = bootstrapFrechet(run.features, samples, d, heldoutFit, opts.bootstrap, () => generator.uniformDouble());
-    bootstraps.set(`${sampler}:${steps}`, bootstrap);
     const isDigits = model.name === 'mnist';
     const confident = isDigits ? confidentShare(run.probs, classifier.classes.length) : null;
     const grid = `samples/${sampler}-${steps}.png`;
@@ -186,15 +186,15 @@ async function evaluateModel(engine: Engine, model: InstalledModel, opts: Option
       grid,
     };
     rows.push(row);
+    bootstraps.set(rowKey(row), bootstrap);
     log(`  ${sampler} ${steps}: FD ${frechet.toFixed(3)} ± ${row.frechetBootstrapSd.toFixed(3)}${row.confident !== null ? `, confident ${(row.confident * 100).toFixed(1)}%` : ''}, ${secondsPerImage.toFixed(3)} s/image`);
   }
 
   const claims = claimsFor(model.manifest.scheduler.num_train_timesteps).flatMap((claim) => {
-    const key = (r: RowKey) => `${r.sampler}:${r.steps}`;
-    const num = rows.find((r) => key(r) === key(claim.numerator));
-    const den = rows.find((r) => key(r) === key(claim.denominator));
-    const numBoot = bootstraps.get(key(claim.numerator));
-    const denBoot = bootstraps.get(key(claim.denominator));
+    const num = rows.find((r) => rowKey(r) === rowKey(claim.numerator));
+    const den = rows.find((r) => rowKey(r) === rowKey(claim.denominator));
+    const numBoot = bootstraps.get(rowKey(claim.numerator));
+    const denBoot = bootstraps.get(rowKey(claim.denominator));
     if (!num || !den || !numBoot || !denBoot) return [];
     const ratios = numBoot.map((v, i) => v / denBoot[i]!).sort();
     return [{ ...claim, ratio: num.frechet / den.frechet, interval90: [percentile(ratios, 5), percentile(ratios, 95)] as [number, number] }];
@@ -239,22 +239,16 @@ function claimsFor(trainSteps: number): { numerator: RowKey; denominator: RowKey
   ];
 }
 
+function rowKey(r: RowKey): string {
+  return `${r.sampler}:${r.steps}`;
+}
+
 function samplerName(sampler: string): string {
   return sampler === 'ddim' ? 'DDIM (eta=0)' : sampler === 'ddpm' ? 'DDPM' : 'DPM-Solver++';
 }
 
 function rowName(r: RowKey): string {
   return `${samplerName(r.sampler)} ${r.steps}`;
-}
-
-function standardDeviation(values: ArrayLike<number>): number {
-  const n = values.length;
-  if (n < 2) return NaN;
-  let mean = 0;
-  for (let i = 0; i < n; i++) mean += values[i]! / n;
-  let sum = 0;
-  for (let i = 0; i < n; i++) sum += (values[i]! - mean) ** 2;
-  return Math.sqrt(sum / (n - 1));
 }
 
 function confidentShare(probs: Float64Array, k: number): number {

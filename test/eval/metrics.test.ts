@@ -8,6 +8,7 @@ import {
   gaussianFit,
   gaussianKl,
   percentile,
+  standardDeviation,
   symmetricEigen,
 } from '../../src/eval/metrics.ts';
 
@@ -114,15 +115,10 @@ describe('bootstrap of the Frechet distance', () => {
     const g = new TorchGenerator(11);
     const draw = () => Float64Array.from(g.randn([n * d])).map((v, i) => v * 1.5 + (i % d === 0 ? 0.5 : 0));
     const independent = Array.from({ length: 400 }, () => frechetDistance(gaussianFit(draw(), n, d), standardNormal, d));
-    const sd = (values: ArrayLike<number>) => {
-      const all = Array.from(values);
-      const mean = all.reduce((a, v) => a + v, 0) / all.length;
-      return Math.sqrt(all.reduce((a, v) => a + (v - mean) ** 2, 0) / (all.length - 1));
-    };
     const resampler = new TorchGenerator(5);
     const boot = bootstrapFrechet(draw(), n, d, standardNormal, 400, () => resampler.uniformDouble());
-    expect(sd(boot) / sd(independent)).toBeGreaterThan(0.7);
-    expect(sd(boot) / sd(independent)).toBeLessThan(1.4);
+    expect(standardDeviation(boot) / standardDeviation(independent)).toBeGreaterThan(0.7);
+    expect(standardDeviation(boot) / standardDeviation(independent)).toBeLessThan(1.4);
   });
 
   it('maps uniforms to sample rows: one draw per row in order gives the plain distance', () => {
@@ -162,6 +158,13 @@ describe('bootstrap of the Frechet distance', () => {
     const other = new TorchGenerator(10);
     const unpaired = bootstrapFrechet(b, n, d, standardNormal, 20, () => other.uniformDouble());
     expect(unpaired[0]).not.toBeCloseTo(bootB[0]!, 6);
+  });
+});
+
+describe('standard deviation', () => {
+  it('uses n - 1: {2, 4, 4, 4, 5, 5, 7, 9} has variance 32 / 7', () => {
+    expect(standardDeviation([2, 4, 4, 4, 5, 5, 7, 9])).toBeCloseTo(Math.sqrt(32 / 7), 14);
+    expect(standardDeviation([3])).toBeNaN();
   });
 });
 
