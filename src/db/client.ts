@@ -22,7 +22,7 @@ export interface ConnectOptions {
   readonly maxConnections?: number;
   readonly embedded?: boolean;
   readonly applicationName?: string;
-  /** Called for errors on idle connections (e.g. Postgres restarting); the pool replaces them. */
+  /** Called for errors on pooled connections (e.g. Postgres restarting); the pool replaces them. */
   readonly onPoolError?: (err: Error) => void;
 }
 
@@ -36,6 +36,7 @@ export function connectDatabase(url: string, options: ConnectOptions = {}): Data
   });
   // Without a listener, an idle client's error (server restart) would crash the process.
   pool.on('error', (err) => options.onPoolError?.(err));
+  releaseDeadCheckouts(pool, (err) => options.onPoolError?.(err));
   const adapter = new PrismaPg(pool, { disposeExternalPool: false });
   const prisma = new PrismaClient({ adapter });
   let closed = false;
@@ -51,6 +52,35 @@ export function connectDatabase(url: string, options: ConnectOptions = {}): Data
       await pool.end().catch(() => undefined);
     },
   };
+}
+
+/**
+ * A connection that dies while checked out (Postgres restarting) must still come back to the pool.
+ * Prisma's transaction manager sends ROLLBACK before it releases its connection and skips the
+ * release when ROLLBACK fails, so such a connection would hold its slot forever and `pool.end()`
+ * would wait for it forever. A checked-out client also needs an 'error' listener: pg emits the
+ * server's FATAL there when no query is running, and unheard it would crash the process.
+ */
+function releaseDeadCheckouts(pool: pg.Pool, onError: (err: Error) => void): void {
+  const listeners = new WeakMap<pg.PoolClient, { error: (err: Error) => void; end: () => void }>();
+  pool.on('acquire', (client) => {
+    const end = () => {
+      const release = client.release;
+      // The holder may still release it later; by then that must be a no-op, not a double release.
+      client.release = () => undefined;
+      release(new Error('connection closed while checked out'));
+    };
+    listeners.set(client, { error: onError, end });
+    client.on('error', onError);
+    client.once('end', end);
+  });
+  pool.on('release', (_err, client) => {
+    const l = listeners.get(client);
+    if (!l) return;
+    listeners.delete(client);
+    client.off('error', l.error);
+    client.off('end', l.end);
+  });
 }
 
 /** Runs `fn` inside BEGIN/COMMIT on one pooled client (ROLLBACK on throw). */

@@ -72,7 +72,7 @@ export async function startJobRuntime(deps: JobRuntimeDeps): Promise<JobRuntime>
     const db = connectDatabase(url, {
       embedded: embedded !== null,
       applicationName: `ddpm-bot-${config.ROLE}`,
-      onPoolError: (err) => log.warn({ error: err.message }, 'idle database connection lost'),
+      onPoolError: (err) => log.warn({ error: err.message }, 'database connection lost'),
     });
     const bus: EventBus = embedded ? new LocalEventBus() : await PgEventBus.start(url, db.pool, log);
     const queue = await JobQueue.start(
