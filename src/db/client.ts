@@ -83,18 +83,43 @@ function releaseDeadCheckouts(pool: pg.Pool, onError: (err: Error) => void): voi
   });
 }
 
+export interface TransactionOptions {
+  /**
+   * Holds the session advisory lock on this key around the transaction. It is taken before BEGIN,
+   * so now() inside (row timestamps, pg-boss's created_on) follows the lock order: transactions on
+   * the same key are timestamped in the order they commit.
+   */
+  readonly lockKey?: string;
+}
+
 /** Runs `fn` inside BEGIN/COMMIT on one pooled client (ROLLBACK on throw). */
-export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function withTransaction<T>(
+  pool: pg.Pool,
+  fn: (client: pg.PoolClient) => Promise<T>,
+  options: TransactionOptions = {},
+): Promise<T> {
+  const { lockKey } = options;
   const client = await pool.connect();
+  // A connection whose ROLLBACK or unlock failed is in an unknown state (maybe still holding the
+  // lock): the pool must drop it rather than lend it again.
+  let unusable: Error | undefined;
+  const markUnusable = (err: unknown) => {
+    unusable = err instanceof Error ? err : new Error(String(err));
+  };
   try {
-    await client.query('BEGIN');
-    const out = await fn(client);
-    await client.query('COMMIT');
-    return out;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
+    if (lockKey !== undefined) await client.query('SELECT pg_advisory_lock(hashtext($1))', [lockKey]);
+    try {
+      await client.query('BEGIN');
+      const out = await fn(client);
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(markUnusable);
+      throw err;
+    } finally {
+      if (lockKey !== undefined) await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey]).catch(markUnusable);
+    }
   } finally {
-    client.release();
+    client.release(unusable);
   }
 }

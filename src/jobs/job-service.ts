@@ -287,9 +287,9 @@ export class JobService implements GenerationService {
     const userKey = userKeyOf(r.requester);
     const dedupeKey = dedupeKeyOf(r.replyTo);
     await this.queue.ensureQueue(r.queueName);
+    // The user's lock serialises their submissions, so two concurrent ones cannot both pass the
+    // limits, and orders their timestamps, so the positions reported follow the queue's order.
     const position = await withTransaction(this.db.pool, async (client) => {
-      // Serialise this user's submissions so two concurrent ones cannot both pass the limits.
-      await client.query('SELECT 1 FROM pg_advisory_xact_lock(hashtext($1))', [userKey]);
       if (dedupeKey !== null) {
         // Under the lock, so a redelivery to another process sees the first delivery's row (a unique index backs it up).
         const earlier = await client.query<{ id: string }>('SELECT id FROM requests WHERE user_key = $1 AND dedupe_key = $2', [userKey, dedupeKey]);
@@ -313,7 +313,7 @@ export class JobService implements GenerationService {
       await insertRequestRow(client, id, userKey, dedupeKey, r);
       await this.queue.send(r.queueName, id, client);
       return await queuePositionOn(client, id);
-    });
+    }, { lockKey: userKey });
     this.publish({ t: 'queued', id, p: r.requester.platform, pos: position ?? 1, q: r.queueName });
     this.counters?.requestSubmitted(r.requester.platform, r.kind);
     return { id, position: position ?? 1 };

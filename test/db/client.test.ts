@@ -1,4 +1,6 @@
 /**
+ * src/db/client.ts on the real Postgres.
+ *
  * The pool shared by Prisma, pg-boss and raw SQL must get back every connection, also one that
  * died while checked out: Prisma's transaction manager sends ROLLBACK before it releases the
  * connection and skips the release when ROLLBACK fails, so a server restart in the middle of a
@@ -66,5 +68,48 @@ describe('connections lost while checked out', () => {
     await expect(failed).rejects.toThrow();
     const closed = await Promise.race([own.close().then(() => 'closed'), new Promise((r) => setTimeout(() => r('still waiting'), 10_000))]);
     expect(closed).toBe('closed');
+  });
+});
+
+describe('withTransaction with a lock key', () => {
+  const lockWaiters = async (granted: boolean) => {
+    const { rows } = await admin.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted = $1 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      [granted],
+    );
+    return rows[0]!.n;
+  };
+
+  it('starts the second holder\'s transaction after the first one ends, so now() follows the lock order', async () => {
+    let letFirstFinish!: () => void;
+    const firstMayFinish = new Promise<void>((r) => (letFirstFinish = r));
+    const first = withTransaction(
+      db.pool,
+      async (c) => {
+        await firstMayFinish;
+        const { rows } = await c.query<{ t: Date }>('SELECT clock_timestamp() AS t');
+        return rows[0]!.t;
+      },
+      { lockKey: 'user:1' },
+    );
+    await waitFor(async () => (await lockWaiters(true)) === 1, 10_000);
+    const second = withTransaction(
+      db.pool,
+      async (c) => (await c.query<{ t: Date }>('SELECT now() AS t')).rows[0]!.t,
+      { lockKey: 'user:1' },
+    );
+    await waitFor(async () => (await lockWaiters(false)) === 1, 10_000);
+    letFirstFinish();
+    const [firstEnd, secondStart] = await Promise.all([first, second]);
+    expect(secondStart.getTime()).toBeGreaterThan(firstEnd.getTime());
+    expect(await lockWaiters(true)).toBe(0);
+    expect(checkedOut()).toBe(0);
+  });
+
+  it('unlocks when the transaction throws', async () => {
+    await expect(withTransaction(db.pool, async () => Promise.reject(new Error('boom')), { lockKey: 'user:2' })).rejects.toThrow('boom');
+    expect(await lockWaiters(true)).toBe(0);
+    const again = await withTransaction(db.pool, async (c) => (await c.query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one, { lockKey: 'user:2' });
+    expect(again).toBe(1);
   });
 });
