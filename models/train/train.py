@@ -18,6 +18,10 @@ and the step count, config, hyper-parameters and sessions from models/<dataset>/
 optimizer moments restart (the LR warmup runs again) and the data order is reseeded from the step.
 The stop condition is the first of --max-steps (total steps), --minutes (this run) and
 --until (UTC wall clock, HH:MM today or ISO 8601).
+
+--cooldown N ends a run with a cosine LR decay to zero over the N steps after this run's start
+(the usual last phase of a training run; the run stops when the decay is done). The session entry
+in train_stats.json records it.
 """
 import argparse
 import copy
@@ -164,6 +168,8 @@ def main():
     ap.add_argument("--batch-size", type=int, default=None, help="default 64 (mnist) / 32 (emoji)")
     ap.add_argument("--lr", type=float, default=2e-4)
     ap.add_argument("--warmup", type=int, default=200, help="linear LR warmup steps")
+    ap.add_argument("--cooldown", type=int, default=None,
+                    help="cosine LR decay to 0 over this many steps from this run's start, then stop")
     ap.add_argument("--grad-clip", type=float, default=1.0)
     ap.add_argument("--ema-decay", type=float, default=0.9995, help="EMA decay (with min((1+s)/(10+s)) warmup)")
     ap.add_argument("--ch", type=int, default=None)
@@ -253,6 +259,9 @@ def main():
     session = {"start_utc": utcnow().isoformat(timespec="seconds"), "start_step": step, "end_step": step,
                "wall_seconds": 0.0, "threads": args.threads, "nice": os.nice(0), "loadavg1_start": loadavg1(),
                "cpu": stats["hardware"]["cpu"]}
+    cooldown_from = step
+    if args.cooldown:
+        session["lr_schedule"] = "cosine decay from %g to 0 over steps %d..%d" % (hp["lr"], step, step + args.cooldown)
     stats["sessions"].append(session)
 
     data_path = args.data or os.path.join(CACHE, args.dataset + ".npz")
@@ -305,6 +314,7 @@ def main():
     while True:
         now = time.time()
         if stop["flag"] or (args.max_steps is not None and step >= args.max_steps) \
+                or (args.cooldown and step >= cooldown_from + args.cooldown) \
                 or (args.minutes is not None and now - t_start >= args.minutes * 60) \
                 or (deadline is not None and utcnow() >= deadline):
             break
@@ -318,6 +328,8 @@ def main():
         xt = sched.q_sample(x0, t, noise)
         loss = torch.mean((model(xt, t) - noise) ** 2)
         lr = hp["lr"] * min(1.0, (step - warmup_from + 1) / max(1, hp["warmup"]))
+        if args.cooldown:
+            lr *= 0.5 * (1 + math.cos(math.pi * (step - cooldown_from) / args.cooldown))
         for g in opt.param_groups:
             g["lr"] = lr
         opt.zero_grad(set_to_none=True)
