@@ -216,6 +216,11 @@ def card(name, models_dir=MODELS):
                         fmt(se.get("end_step")), fmt(w), fmt(round(w / n, 3) if n and w else None),
                         fmt(se.get("threads")), fmt(se.get("nice")), fmt(se.get("cpu"))))
         L.append("")
+        for se in sessions:
+            if se.get("lr_schedule"):
+                L.append("The session from step %s ran with `--cooldown`: %s (it ended at step %s)."
+                         % (fmt(se.get("start_step")), se["lr_schedule"], fmt(se.get("end_step"))))
+                L.append("")
     for w in tr.get("warm_starts") or []:
         L.append("At step %s (%s) training continued on a machine without the checkpoint (`train.py --warm-start`): "
                  "model and EMA started from the exported EMA weights, the optimizer moments and LR warmup "
