@@ -35,8 +35,9 @@ export function connectDatabase(url: string, options: ConnectOptions = {}): Data
     idleTimeoutMillis: 30_000,
   });
   // Without a listener, an idle client's error (server restart) would crash the process.
-  pool.on('error', (err) => options.onPoolError?.(err));
-  releaseDeadCheckouts(pool, (err) => options.onPoolError?.(err));
+  const onPoolError = (err: Error) => options.onPoolError?.(err);
+  pool.on('error', onPoolError);
+  releaseDeadCheckouts(pool, onPoolError);
   const adapter = new PrismaPg(pool, { disposeExternalPool: false });
   const prisma = new PrismaClient({ adapter });
   let closed = false;
@@ -62,7 +63,7 @@ export function connectDatabase(url: string, options: ConnectOptions = {}): Data
  * server's FATAL there when no query is running, and unheard it would crash the process.
  */
 function releaseDeadCheckouts(pool: pg.Pool, onError: (err: Error) => void): void {
-  const listeners = new WeakMap<pg.PoolClient, { error: (err: Error) => void; end: () => void }>();
+  const endListeners = new WeakMap<pg.PoolClient, () => void>();
   pool.on('acquire', (client) => {
     const end = () => {
       const release = client.release;
@@ -70,16 +71,16 @@ function releaseDeadCheckouts(pool: pg.Pool, onError: (err: Error) => void): voi
       client.release = () => undefined;
       release(new Error('connection closed while checked out'));
     };
-    listeners.set(client, { error: onError, end });
+    endListeners.set(client, end);
     client.on('error', onError);
     client.once('end', end);
   });
   pool.on('release', (_err, client) => {
-    const l = listeners.get(client);
-    if (!l) return;
-    listeners.delete(client);
-    client.off('error', l.error);
-    client.off('end', l.end);
+    const end = endListeners.get(client);
+    if (!end) return;
+    endListeners.delete(client);
+    client.off('error', onError);
+    client.off('end', end);
   });
 }
 

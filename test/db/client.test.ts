@@ -32,15 +32,17 @@ afterAll(async () => {
 
 const checkedOut = () => db.pool.totalCount - db.pool.idleCount;
 const terminate = (pid: number) => admin.query('SELECT pg_terminate_backend($1)', [pid]);
+/** A Prisma transaction whose backend is killed between its two queries. */
+const killedPrismaTransaction = (database: Database) =>
+  database.prisma.$transaction(async (tx) => {
+    const [row] = await tx.$queryRaw<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+    await terminate(row!.pid);
+    await tx.$queryRaw`SELECT 1`;
+  });
 
 describe('connections lost while checked out', () => {
   it('a Prisma transaction whose connection is killed gives its pool slot back', async () => {
-    const failed = db.prisma.$transaction(async (tx) => {
-      const [row] = await tx.$queryRaw<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
-      await terminate(row!.pid);
-      await tx.$queryRaw`SELECT 1`;
-    });
-    await expect(failed).rejects.toThrow();
+    await expect(killedPrismaTransaction(db)).rejects.toThrow();
     await waitFor(async () => checkedOut() === 0, 5000).catch(() => {
       throw new Error(`${checkedOut()} connection(s) still checked out after the transaction failed`);
     });
@@ -60,12 +62,7 @@ describe('connections lost while checked out', () => {
 
   it('closing the database does not wait for a connection that died while checked out', async () => {
     const own = connectDatabase(tdb.url);
-    const failed = own.prisma.$transaction(async (tx) => {
-      const [row] = await tx.$queryRaw<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
-      await terminate(row!.pid);
-      await tx.$queryRaw`SELECT 1`;
-    });
-    await expect(failed).rejects.toThrow();
+    await expect(killedPrismaTransaction(own)).rejects.toThrow();
     const closed = await Promise.race([own.close().then(() => 'closed'), new Promise((r) => setTimeout(() => r('still waiting'), 10_000))]);
     expect(closed).toBe('closed');
   });
