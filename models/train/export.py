@@ -63,12 +63,27 @@ META = {
 
 
 class Wrapper(torch.nn.Module):
+    """The ONNX signature: (sample, timestep) or, for a class-conditional network, (sample, timestep,
+    class_labels) with the null label num_classes meaning unconditional."""
+
     def __init__(self, net):
         super().__init__()
         self.net = net
 
-    def forward(self, sample, timestep):
-        return self.net(sample, timestep)
+    def forward(self, sample, timestep, class_labels=None):
+        return self.net(sample, timestep, class_labels)
+
+
+def export_signature(net, batch):
+    """Dummy inputs, input names and dynamic axes of Wrapper(net) for onnx_export."""
+    c, s = net.config["in_channels"], net.config["image_size"]
+    dummy = [torch.randn(batch, c, s, s), torch.linspace(10, 500, batch).to(torch.int64)]
+    names = ["sample", "timestep"]
+    if net.num_classes:
+        dummy.append(torch.arange(batch, dtype=torch.int64) % (net.num_classes + 1))
+        names.append("class_labels")
+    axes = {n: {0: "batch"} for n in names + ["noise_pred"]}
+    return tuple(dummy), names, axes
 
 
 def save_grid(x, path, nrow):
@@ -94,6 +109,8 @@ def main():
     ap.add_argument("--preview", type=int, default=0,
                     help="also draw N samples with PyTorch (DDPM, --preview-steps) next to the checkpoint")
     ap.add_argument("--preview-steps", type=int, default=100)
+    ap.add_argument("--guidance", type=float, default=3.0,
+                    help="conditional models: the manifest's default guidance scale (and the preview's)")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -113,9 +130,8 @@ def main():
     print("checkpoint %s: step %d, %d params" % (ckpt_path, step, count_params(net)), flush=True)
 
     onnx_path = os.path.join(out_dir, "model.onnx")
-    dummy = (torch.randn(2, c, s, s), torch.tensor([10, 500], dtype=torch.int64))
-    size = onnx_export(model, dummy, onnx_path, ["sample", "timestep"], ["noise_pred"],
-                       {"sample": {0: "batch"}, "timestep": {0: "batch"}, "noise_pred": {0: "batch"}})
+    dummy, input_names, axes = export_signature(net, 2)
+    size = onnx_export(model, dummy, onnx_path, input_names, ["noise_pred"], axes)
     print("wrote %s (%.2f MB)" % (onnx_path, size / 1e6), flush=True)
     if size >= 40e6:
         sys.exit("model.onnx is %.1f MB, over the 40 MB limit" % (size / 1e6))
@@ -125,9 +141,12 @@ def main():
         g = torch.Generator().manual_seed(1234)
         x = torch.randn(3, c, s, s, generator=g)
         t = torch.randint(0, 1000, (3,), generator=g)
+        inputs = {"sample": x, "timestep": t}
+        if net.num_classes:  # two real labels and the null label
+            inputs["class_labels"] = torch.tensor([0, net.num_classes - 1, net.num_classes])
         with torch.no_grad():
-            y = model(x, t)
-        check = node_check(onnx_path, {"sample": x.numpy(), "timestep": t.numpy()}, {"noise_pred": y.numpy()},
+            y = model(*inputs.values())
+        check = node_check(onnx_path, {k: v.numpy() for k, v in inputs.items()}, {"noise_pred": y.numpy()},
                            tol=args.tol)
         check["timesteps"] = t.tolist()
         check["batch"] = 3
@@ -205,13 +224,21 @@ def main():
                          "config": cfg, "weights": "EMA"},
         "data": data_meta,
         "training": training,
-        "export": {"opset": 17, "inputs": {"sample": ["N", c, s, s], "timestep": ["N"]},
+        "export": {"opset": 17, "inputs": dict({"sample": ["N", c, s, s], "timestep": ["N"]},
+                                               **({"class_labels": ["N"]} if net.num_classes else {})),
                    "outputs": {"noise_pred": ["N", c, s, s]}, "bytes": size,
                    "exported_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                    "torch_version": torch.__version__,
                    "onnx_check": None if check is None else
                    {k: check.get(k) for k in ("ok", "tol", "max_abs_diff", "batch", "timesteps", "error")}},
     })
+    if net.num_classes:
+        classes = (data_meta or {}).get("classes")
+        if not classes or len(classes) != net.num_classes:
+            sys.exit("conditional model with %d classes but %s lists %s" % (net.num_classes, dpath, classes))
+        meta["conditioning"] = {"type": "class", "classes": classes, "null_class": net.num_classes,
+                                "default_guidance_scale": args.guidance,
+                                "p_uncond": ckpt["hparams"].get("p_uncond")}
     with open(os.path.join(out_dir, "model.json.tmp"), "w") as f:
         json.dump(meta, f, indent=2)
     os.replace(os.path.join(out_dir, "model.json.tmp"), os.path.join(out_dir, "model.json"))
@@ -219,7 +246,9 @@ def main():
 
     if args.preview:
         g = torch.Generator().manual_seed(0)
-        x = ddpm_sample(net, (args.preview, c, s, s), DDPMSchedule(), steps=args.preview_steps, generator=g)
+        labels = torch.arange(args.preview) % net.num_classes if net.num_classes else None
+        x = ddpm_sample(net, (args.preview, c, s, s), DDPMSchedule(), steps=args.preview_steps, generator=g,
+                        class_labels=labels, guidance_scale=args.guidance)
         p = os.path.join(os.path.dirname(os.path.abspath(ckpt_path)), "preview_step%d.png" % step)
         save_grid(x, p, nrow=min(8, args.preview))
         print("wrote %s" % p, flush=True)

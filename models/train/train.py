@@ -92,7 +92,7 @@ def loadavg1():
 def load_data(dataset, path):
     d = np.load(path)
     x = torch.from_numpy(d["x_train"].astype(np.float32) / 127.5 - 1.0)
-    return x
+    return x, torch.from_numpy(d["y_train"].astype(np.int64))
 
 
 def atomic_torch_save(obj, path):
@@ -113,7 +113,7 @@ def load_shipped(dataset):
     import tempfile
     import onnx
     from onnx import numpy_helper
-    from export import Wrapper
+    from export import Wrapper, export_signature
     from onnx_utils import onnx_export
     model_dir = os.path.normpath(os.path.join(HERE, "..", dataset))
     onnx_path = os.path.join(model_dir, "model.onnx")
@@ -128,11 +128,10 @@ def load_shipped(dataset):
     with torch.no_grad():
         for k, (_, p) in enumerate(marker.named_parameters()):
             p.fill_(k + 1)
-    s = cfg["image_size"]
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "marker.onnx")
-        onnx_export(Wrapper(marker).eval(), (torch.zeros(1, cfg["in_channels"], s, s), torch.tensor([1])),
-                    path, ["sample", "timestep"], ["noise_pred"], {"sample": {0: "batch"}, "timestep": {0: "batch"}})
+        dummy, input_names, axes = export_signature(marker, 1)
+        onnx_export(Wrapper(marker).eval(), dummy, path, input_names, ["noise_pred"], axes)
         marked = {i.name: numpy_helper.to_array(i) for i in onnx.load(path).graph.initializer}
     shapes = {n: p.shape for n, p in marker.named_parameters()}
     weights = {}
@@ -150,6 +149,13 @@ def load_shipped(dataset):
     if missing:
         sys.exit("could not find %d parameters in %s: %s" % (len(missing), onnx_path, missing[:5]))
     return {"onnx": onnx_path, "weights": weights, "step": log["checkpoint_step"], "stats": log["stats"]}
+
+
+def n_classes(args):
+    """Number of classes in the dataset's .json written by prepare_data.py."""
+    base = os.path.splitext(args.data or os.path.join(CACHE, args.dataset + ".npz"))[0]
+    with open(base + ".json") as f:
+        return len(json.load(f)["classes"])
 
 
 def main():
@@ -177,6 +183,11 @@ def main():
     ap.add_argument("--num-res-blocks", type=int, default=None)
     ap.add_argument("--dropout", type=float, default=None)
     ap.add_argument("--hflip", type=int, choices=[0, 1], default=None, help="random horizontal flip (default: emoji only)")
+    ap.add_argument("--conditional", action="store_true",
+                    help="condition on the dataset's labels (classifier-free guidance training); a warm start "
+                         "from an unconditional model adds a zero-initialised class embedding")
+    ap.add_argument("--p-uncond", type=float, default=0.15,
+                    help="conditional training: probability of replacing a label with the null label")
     ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--ckpt-minutes", type=float, default=3.0)
@@ -218,8 +229,14 @@ def main():
         warm = load_shipped(args.dataset)
         cfg = warm["stats"]["config"]
         hp = warm["stats"]["hparams"]
+        if args.conditional and not cfg.get("num_classes"):
+            cfg = dict(cfg, num_classes=n_classes(args))
+            hp = dict(hp, p_uncond=args.p_uncond)
         print("warm start from %s at step %d (optimizer state restarts)" % (warm["onnx"], warm["step"]), flush=True)
 
+    if ckpt is None and warm is None and args.conditional:
+        cfg["num_classes"] = n_classes(args)
+        hp["p_uncond"] = args.p_uncond
     torch.manual_seed(hp["seed"])
     random.seed(hp["seed"])
     model = UNet(**cfg)
@@ -241,8 +258,11 @@ def main():
         random.setstate(ckpt["rng"]["python"])
         stats = ckpt.get("stats")
     if warm is not None:
-        model.load_state_dict(warm["weights"])
-        ema.load_state_dict(warm["weights"])
+        # strict=False only for the class embedding a conditional run adds to unconditional weights.
+        for net in (model, ema):
+            missing, unexpected = net.load_state_dict(warm["weights"], strict=False)
+            if unexpected or set(missing) - {"class_emb.weight"}:
+                sys.exit("shipped weights do not fit this network: missing %s, unexpected %s" % (missing, unexpected))
         step = warmup_from = warm["step"]
         # A fresh data order: replaying the first run's batches from step 0 would repeat them.
         gen.manual_seed(hp["seed"] + 1 + step)
@@ -265,7 +285,7 @@ def main():
     stats["sessions"].append(session)
 
     data_path = args.data or os.path.join(CACHE, args.dataset + ".npz")
-    x_train = load_data(args.dataset, data_path)
+    x_train, y_train = load_data(args.dataset, data_path)
     n_train = x_train.shape[0]
     stats["n_train"] = int(n_train)
     sched = DDPMSchedule()
@@ -320,13 +340,17 @@ def main():
             break
         idx = torch.randint(0, n_train, (bs,), generator=gen)
         x0 = x_train[idx]
+        labels = None
+        if cfg.get("num_classes"):
+            labels = torch.where(torch.rand(bs, generator=gen) < hp["p_uncond"],
+                                 torch.full((bs,), cfg["num_classes"], dtype=torch.int64), y_train[idx])
         if hp["hflip"]:
             flip = torch.rand(bs, generator=gen) < 0.5
             x0 = torch.where(flip[:, None, None, None], x0.flip(3), x0)
         t = torch.randint(0, sched.T, (bs,), generator=gen)
         noise = torch.randn(x0.shape, generator=gen)
         xt = sched.q_sample(x0, t, noise)
-        loss = torch.mean((model(xt, t) - noise) ** 2)
+        loss = torch.mean((model(xt, t, labels) - noise) ** 2)
         lr = hp["lr"] * min(1.0, (step - warmup_from + 1) / max(1, hp["warmup"]))
         if args.cooldown:
             lr *= 0.5 * (1 + math.cos(math.pi * (step - cooldown_from) / args.cooldown))

@@ -2,6 +2,7 @@
 """Small DDPM UNet (Ho et al. 2020, scaled down) and the linear-beta DDPM schedule.
 
 Residual blocks with GroupNorm + SiLU and a timestep embedding (sinusoidal -> MLP),
+optionally plus a class embedding (num_classes labels and one null label, for classifier-free guidance),
 self-attention at the chosen resolutions (the lowest one by default), dropout,
 stride-2 conv downsampling, nearest + conv upsampling, skip connections.
 Only ops that export cleanly to ONNX opset 17 and run on onnxruntime CPU are used.
@@ -89,10 +90,12 @@ class Upsample(nn.Module):
 
 class UNet(nn.Module):
     def __init__(self, in_channels=1, image_size=28, ch=32, ch_mult=(1, 2, 2), num_res_blocks=2,
-                 attn_resolutions=None, dropout=0.1, groups=8):
+                 attn_resolutions=None, dropout=0.1, groups=8, num_classes=None):
         super().__init__()
         self.config = dict(in_channels=in_channels, image_size=image_size, ch=ch, ch_mult=list(ch_mult),
                            num_res_blocks=num_res_blocks, dropout=dropout, groups=groups)
+        if num_classes:
+            self.config["num_classes"] = num_classes
         resolutions = [image_size]
         for _ in range(len(ch_mult) - 1):
             resolutions.append((resolutions[-1] + 1) // 2)
@@ -102,6 +105,12 @@ class UNet(nn.Module):
         self.ch = ch
         temb_ch = 4 * ch
         self.temb_mlp = nn.Sequential(nn.Linear(ch, temb_ch), nn.SiLU(), nn.Linear(temb_ch, temb_ch))
+        self.num_classes = num_classes
+        if num_classes:
+            # Index num_classes is the null label. Zero-initialised and added to the time embedding, so a
+            # network warm-started from unconditional weights computes exactly what it did before.
+            self.class_emb = nn.Embedding(num_classes + 1, temb_ch)
+            nn.init.zeros_(self.class_emb.weight)
         self.conv_in = nn.Conv2d(in_channels, ch, 3, padding=1)
 
         self.down = nn.ModuleList()
@@ -142,8 +151,12 @@ class UNet(nn.Module):
         nn.init.zeros_(self.conv_out.weight)
         nn.init.zeros_(self.conv_out.bias)
 
-    def forward(self, x, t):
+    def forward(self, x, t, class_labels=None):
         temb = self.temb_mlp(timestep_embedding(t, self.ch))
+        if self.num_classes:
+            if class_labels is None:
+                class_labels = torch.full_like(t, self.num_classes, dtype=torch.int64)
+            temb = temb + self.class_emb(class_labels)
         h = self.conv_in(x)
         hs = [h]
         for mod in self.down:
@@ -194,10 +207,11 @@ class DDPMSchedule:
 
 
 @torch.no_grad()
-def ddpm_sample(model, shape, schedule, steps=None, generator=None):
+def ddpm_sample(model, shape, schedule, steps=None, generator=None, class_labels=None, guidance_scale=1.0):
     """Ancestral DDPM sampling (fixed_small variance, x0 not clipped: the shipped manifest has clip_sample
     off, so the preview shows what the bot draws). With `steps` < T uses 'leading' spaced timesteps (like
-    diffusers DDPMScheduler)."""
+    diffusers DDPMScheduler). With class_labels and guidance_scale != 1, classifier-free guidance:
+    eps = eps_uncond + s * (eps_cond - eps_uncond)."""
     T = schedule.T
     if steps is None or steps >= T:
         ts = list(range(T - 1, -1, -1))
@@ -211,7 +225,15 @@ def ddpm_sample(model, shape, schedule, steps=None, generator=None):
         a_t = ac[t].item()
         a_prev = ac[t_prev].item() if t_prev >= 0 else 1.0
         beta_t = 1 - a_t / a_prev
-        eps = model(x, torch.full((shape[0],), t, dtype=torch.int64))
+        tt = torch.full((shape[0],), t, dtype=torch.int64)
+        if class_labels is None:
+            eps = model(x, tt)
+        elif guidance_scale == 1.0:
+            eps = model(x, tt, class_labels)
+        else:
+            null = torch.full_like(class_labels, model.num_classes)
+            cond, uncond = model(torch.cat([x, x]), torch.cat([tt, tt]), torch.cat([class_labels, null])).chunk(2)
+            eps = uncond + guidance_scale * (cond - uncond)
         x0 = (x - math.sqrt(1 - a_t) * eps) / math.sqrt(a_t)
         mean = (math.sqrt(a_prev) * beta_t / (1 - a_t)) * x0 + (math.sqrt(1 - beta_t) * (1 - a_prev) / (1 - a_t)) * x
         if t_prev >= 0:
