@@ -17,7 +17,8 @@ import type { Pixels } from '../render/index.ts';
 import { animation, fromPixels, gridPng, imagePng, toPixels } from '../render/index.ts';
 import { loadImageForModel } from '../render/input.ts';
 import type { Denoiser } from './pipeline.ts';
-import { PerRequestNoise, denoise, initialNoise, memberSlice } from './pipeline.ts';
+import { PerRequestNoise, denoise, guidedDenoiser, initialNoise, memberSlice } from './pipeline.ts';
+import { MAX_GUIDANCE, batchGuidance, resolveLabel } from './conditioning.ts';
 import { DEFAULT_PLUGINS_DIR, SamplerRegistry } from './samplers.ts';
 import type { GenerationParams, GenerationResult, StepProgress } from './types.ts';
 
@@ -60,6 +61,8 @@ const rawParamsSchema = z
     count: z.number().int().min(1).max(MAX_COUNT).optional(),
     eta: z.number().optional(),
     options: z.record(z.unknown()).optional(),
+    label: z.union([z.string().min(1).max(200), z.number().int()]).optional(),
+    guidance: z.number().min(0).max(MAX_GUIDANCE).optional(),
   })
   .strict();
 
@@ -123,8 +126,9 @@ export class Engine {
   }
 
   /**
-   * Turns untrusted input into complete parameters, filling defaults (first model, ddim, the
-   * sampler's default steps, a random seed, one image). `eta` is a shorthand for `options.eta`.
+   * Turns untrusted input into complete parameters, filling defaults (the default model, ddim, the
+   * sampler's default steps, a random seed, one image; with a label, the model's default guidance).
+   * `eta` is a shorthand for `options.eta`.
    */
   validate(input: unknown): GenerationParams {
     const parsed = rawParamsSchema.safeParse(input);
@@ -134,9 +138,10 @@ export class Engine {
       throw new ParamError(field, `${field}: ${issue.message}`);
     }
     const raw = parsed.data;
-    const firstModel = this.models.list()[0];
-    if (!raw.model && !firstModel) throw new ParamError('model', 'no models are installed');
-    const model = this.model(raw.model ?? firstModel!.name);
+    const defaultModel = this.models.defaultModel();
+    if (!raw.model && !defaultModel) throw new ParamError('model', 'no models are installed');
+    const model = this.model(raw.model ?? defaultModel!.name);
+    const { label, guidance } = this.validateConditioning(model, raw.label, raw.guidance);
     const plugin = this.sampler(raw.sampler ?? DEFAULT_SAMPLER);
     const limits = plugin.stepLimits(model.manifest.scheduler.num_train_timesteps);
     const steps = raw.steps ?? limits.default;
@@ -156,9 +161,23 @@ export class Engine {
       sampler: plugin.name,
       steps,
       options: options.data,
+      label,
+      guidance,
       seed: raw.seed ?? randomSeed(),
       count: raw.count ?? 1,
     };
+  }
+
+  private validateConditioning(model: InstalledModel, label: string | number | undefined, guidance: number | undefined) {
+    const conditioning = model.manifest.conditioning;
+    if (label === undefined) {
+      if (guidance !== undefined) throw new ParamError('guidance', 'guidance needs a label: guidance steers towards the label you ask for');
+      return { label: null, guidance: null };
+    }
+    if (!conditioning) throw new ParamError('label', `model ${model.name} is not class-conditional; it takes no label`);
+    const resolved = resolveLabel(conditioning, label);
+    if ('error' in resolved) throw new ParamError('label', resolved.error);
+    return { label: resolved.name, guidance: guidance ?? conditioning.default_guidance_scale };
   }
 
   /** The ONNX session of a model, loaded on first use; logs the execution provider it runs on. */
@@ -173,8 +192,8 @@ export class Engine {
   }
 
   /**
-   * Runs requests that share model, sampler, steps and options as one ONNX batch. Request i's
-   * images equal what `generate(params[i])` returns alone.
+   * Runs requests that share model, sampler, steps and options as one ONNX batch (labels and
+   * guidance may differ). Request i's images equal what `generate(params[i])` returns alone.
    */
   async generateBatch(
     params: readonly GenerationParams[],
@@ -196,7 +215,9 @@ export class Engine {
     const members = params.map((p) => ({ seed: p.seed, count: p.count }));
     const noise = new PerRequestNoise(members);
     const start = initialNoise(noise, members, [channels, height, width]);
-    const denoiser = await this.denoiser(first.model);
+    const session = await this.denoiser(first.model);
+    const conditioning = model.manifest.conditioning;
+    const denoiser = conditioning ? guidedDenoiser(session, batchGuidance(conditioning, params)) : session;
     const totalSteps = sampler.timesteps.length;
     const result = await denoise(
       denoiser,

@@ -10,9 +10,48 @@ import type { Sampler } from '../core/sampler.ts';
 import type { Tensor } from '../core/tensor.ts';
 import { concatBatch, numel, sliceBatch } from '../core/tensor.ts';
 
-/** What the loop needs from a model: one batched forward pass. */
+/** What the loop needs from a model: one batched forward pass (one class label per image for a conditional model). */
 export interface Denoiser {
-  predict(sample: Tensor, timestep: number): Promise<Tensor>;
+  predict(sample: Tensor, timestep: number, classLabels?: readonly number[]): Promise<Tensor>;
+}
+
+/** Per image of a batch: its class label (the null class for none) and its guidance scale (1 for none). */
+export interface Guidance {
+  readonly labels: readonly number[];
+  readonly scales: readonly number[];
+  readonly nullClass: number;
+}
+
+/**
+ * Classifier-free guidance (Ho & Salimans 2022) the way diffusers' DiTPipeline batches it: the
+ * conditional rows and, only for images that need it (a label and a scale other than 1), the same
+ * rows again with the null label, in ONE forward pass; then eps = eps_uncond + s * (eps_cond - eps_uncond).
+ * Unguided images cost one row, guided ones two. Float32 rounding as torch does it, so PNGs match.
+ */
+export function guidedDenoiser(model: Denoiser, guidance: Guidance): Denoiser {
+  const { labels, scales, nullClass } = guidance;
+  const guided = labels.flatMap((label, i) => (label !== nullClass && scales[i] !== 1 ? [i] : []));
+  return {
+    async predict(sample: Tensor, timestep: number): Promise<Tensor> {
+      const n = sample.shape[0]!;
+      if (labels.length !== n) throw new Error(`guidance for ${labels.length} images applied to a batch of ${n}`);
+      if (guided.length === 0) return model.predict(sample, timestep, labels);
+      const input = concatBatch([sample, ...guided.map((i) => sliceBatch(sample, i, i + 1))]);
+      const out = await model.predict(input, timestep, [...labels, ...guided.map(() => nullClass)]);
+      const per = numel(sample.shape.slice(1));
+      const eps = out.data.slice(0, n * per);
+      guided.forEach((i, k) => {
+        const s = Math.fround(scales[i]!);
+        const cond = i * per;
+        const uncond = (n + k) * per;
+        for (let j = 0; j < per; j++) {
+          const u = out.data[uncond + j]!;
+          eps[cond + j] = u + Math.fround(s * Math.fround(out.data[cond + j]! - u));
+        }
+      });
+      return { data: eps, shape: sample.shape };
+    },
+  };
 }
 
 export interface BatchMember {

@@ -1,6 +1,6 @@
 /**
  * The engine's public surface: what jobs, adapters and the CLI call. Everything here is
- * deterministic in (model, sampler, steps, options, seed, count).
+ * deterministic in (model, sampler, steps, options, label, guidance, seed, count).
  */
 import type { Tensor } from '../core/tensor.ts';
 
@@ -10,6 +10,10 @@ export interface GenerationParams {
   readonly sampler: string;
   readonly steps: number;
   readonly options: Readonly<Record<string, unknown>>;
+  /** Class-conditional models: the class name asked for; null asks for an unconditional sample. */
+  readonly label: string | null;
+  /** Classifier-free guidance scale with a label (1 = plain conditional sampling); null without a label. */
+  readonly guidance: number | null;
   /** 0..2^32-1; fully determines the images together with the other fields. */
   readonly seed: number;
   /** Images in this request (its x_T is ONE randn((count, C, H, W)) call from the seed). */

@@ -114,6 +114,8 @@ export function toRequestView(row: RequestRow, images: readonly ImageMeta[]): Re
     sampler: row.sampler,
     steps: row.steps,
     eta: row.eta,
+    label: row.label,
+    guidance: row.guidance,
     seed: Number(row.seed),
     count: row.count,
     options: jsonRecord(row.options),
@@ -141,6 +143,8 @@ interface NewRequest {
   readonly sampler: string | null;
   readonly steps: number | null;
   readonly eta: number | null;
+  readonly label: string | null;
+  readonly guidance: number | null;
   readonly seed: number;
   readonly count: number;
   readonly options: Record<string, unknown>;
@@ -219,6 +223,8 @@ export class JobService implements GenerationService {
       sampler: p.sampler,
       steps: p.steps,
       eta,
+      label: p.label,
+      guidance: p.guidance,
       seed: p.seed,
       count: p.count,
       options: { ...p.options },
@@ -269,6 +275,8 @@ export class JobService implements GenerationService {
       sampler: null,
       steps: null,
       eta: null,
+      label: null,
+      guidance: null,
       seed: p.seed,
       count: 1,
       options: {},
@@ -399,6 +407,7 @@ export class JobService implements GenerationService {
       seed,
       count: o.count ?? row.count,
       options,
+      ...(row.label === null ? {} : { label: row.label, guidance: row.guidance ?? undefined }),
     });
     return this.submitValidatedGeneration(requester, params, replyTo, row.id, o.recordTrajectory ?? false);
   }
@@ -683,8 +692,8 @@ function dedupeKeyOf(replyTo: Json): string | null {
 async function insertRequestRow(client: pg.PoolClient, id: string, userKey: string, dedupeKey: string | null, r: NewRequest): Promise<void> {
   await client.query(
     `INSERT INTO requests (id, kind, status, platform, workspace_id, channel_id, user_id, user_key, model, sampler, steps, eta, seed, count,
-       options, noise_demo, input_image, batch_key, queue_name, boss_job_id, reply_to, derived_from_id, dedupe_key, record_trajectory)
-     VALUES ($1, $2::"RequestKind", 'queued', $3::"Platform", $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15::jsonb, $16, $17, $18, $1, $19::jsonb, $20, $21, $22)`,
+       options, noise_demo, input_image, batch_key, queue_name, boss_job_id, reply_to, derived_from_id, dedupe_key, record_trajectory, label, guidance)
+     VALUES ($1, $2::"RequestKind", 'queued', $3::"Platform", $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15::jsonb, $16, $17, $18, $1, $19::jsonb, $20, $21, $22, $23, $24)`,
     [
       id,
       r.kind,
@@ -708,6 +717,8 @@ async function insertRequestRow(client: pg.PoolClient, id: string, userKey: stri
       r.derivedFromId,
       dedupeKey,
       r.recordTrajectory,
+      r.label,
+      r.guidance,
     ],
   );
 }

@@ -71,6 +71,9 @@ export interface RequestView {
   readonly sampler: string | null;
   readonly steps: number | null;
   readonly eta: number | null;
+  /** Class-conditional models: the class asked for, and the guidance scale used with it. */
+  readonly label: string | null;
+  readonly guidance: number | null;
   readonly seed: number;
   readonly count: number;
   readonly options: Readonly<Record<string, Json>>;

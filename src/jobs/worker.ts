@@ -58,6 +58,8 @@ interface ClaimedRow {
   seed: string;
   count: number;
   options: Record<string, unknown>;
+  label: string | null;
+  guidance: number | null;
   noise_demo: { timesteps?: number[]; denoiseFrom?: number } | null;
   input_image: Buffer | null;
   record_trajectory: boolean;
@@ -232,7 +234,7 @@ export class Worker {
            queue_ms = coalesce(queue_ms, (extract(epoch FROM now() - created_at) * 1000)::int),
            progress_step = NULL, progress_total = NULL
          WHERE id = $1 AND status IN ('queued', 'running') AND NOT cancel_requested
-         RETURNING id, kind::text AS kind, platform::text AS platform, model, sampler, steps, seed::text AS seed, count, options,
+         RETURNING id, kind::text AS kind, platform::text AS platform, model, sampler, steps, seed::text AS seed, count, options, label, guidance,
            noise_demo, input_image, record_trajectory, created_at, attempts`,
         [job.requestId, this.id],
       );
@@ -331,6 +333,8 @@ export class Worker {
       seed: Number(c.row.seed),
       count: c.row.count,
       options: c.row.options,
+      label: c.row.label,
+      guidance: c.row.guidance,
     }));
     const progress = claimed.map((c) => new ProgressReporter(c, this.deps, this.options));
     const trajectories = claimed.map((c) => (c.row.record_trajectory ? new TrajectoryRecorder(this.deps.render) : null));

@@ -5,6 +5,27 @@ import { z } from 'zod';
 
 const positiveInt = z.number().int().positive();
 
+/**
+ * A class-conditional network (classifier-free guidance, Ho & Salimans 2022): its ONNX graph takes
+ * `class_labels` int64 [N]; label `null_class` (= the number of classes) asks for the unconditional
+ * prediction.
+ */
+const conditioningSchema = z
+  .object({
+    type: z.literal('class'),
+    classes: z
+      .array(z.string().min(1).max(100))
+      .min(2)
+      .max(1000)
+      .refine((c) => new Set(c.map((n) => n.toLowerCase())).size === c.length, 'class names must be unique (ignoring case)'),
+    null_class: z.number().int().nonnegative(),
+    default_guidance_scale: z.number().min(0).max(50),
+  })
+  .passthrough()
+  .refine((c) => c.null_class === c.classes.length, { message: 'null_class must equal the number of classes', path: ['null_class'] });
+
+export type Conditioning = z.infer<typeof conditioningSchema>;
+
 export const manifestSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, "-" or "_"'),
   description: z.string().optional(),
@@ -22,6 +43,9 @@ export const manifestSchema = z.object({
       prediction_type: z.enum(['epsilon', 'v_prediction', 'sample']),
     })
     .passthrough(),
+  conditioning: conditioningSchema.optional(),
+  /** The model front ends offer first (the best first impression); at most one installed model sets it. */
+  default: z.boolean().optional(),
   metrics: z.record(z.unknown()).optional(),
   training: z.record(z.unknown()).optional(),
 });

@@ -24,6 +24,10 @@ export async function discoverModels(modelsDir: string): Promise<InstalledModel[
     const manifest = await readManifest(dir);
     models.push({ name: manifest.name, dir, manifest });
   }
+  const defaults = models.filter((m) => m.manifest.default);
+  if (defaults.length > 1) {
+    throw new Error(`${modelsDir}: only one model may set "default": true (found ${defaults.map((m) => m.name).join(', ')})`);
+  }
   return models;
 }
 
@@ -56,6 +60,11 @@ export class ModelRegistry {
 
   list(): readonly InstalledModel[] {
     return this.models;
+  }
+
+  /** The model to use when a request names none: the manifest marked `"default": true`, else the first by name. */
+  defaultModel(): InstalledModel | undefined {
+    return this.models.find((m) => m.manifest.default) ?? this.models[0];
   }
 
   find(name: string): InstalledModel | undefined {

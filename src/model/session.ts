@@ -56,6 +56,11 @@ export class NoiseModel {
     private readonly outputName: string,
   ) {}
 
+  /** The label the network reads as "no label" (its unconditional prediction); null for unconditional models. */
+  get nullClass(): number | null {
+    return this.manifest.conditioning?.null_class ?? null;
+  }
+
   static async load(modelDir: string, manifest: ModelManifest, options: SessionOptions = {}): Promise<NoiseModel> {
     const file = path.join(modelDir, manifest.onnx);
     // A session asked for ["cuda", "cpu"] does not fall back by itself: creation throws when the
@@ -82,15 +87,28 @@ export class NoiseModel {
     throw new ManifestError(file, `no execution provider could load the model (${lastError})`);
   }
 
-  /** eps/v/x0 prediction for a batch at one timestep. Rejects NaN/Inf: such output is an error, not an image. */
-  async predict(sample: Tensor, timestep: number): Promise<Tensor> {
+  /**
+   * eps/v/x0 prediction for a batch at one timestep. A class-conditional model takes one label per
+   * image (its null class when `classLabels` is omitted). Rejects NaN/Inf: such output is an error, not an image.
+   */
+  async predict(sample: Tensor, timestep: number, classLabels?: readonly number[]): Promise<Tensor> {
     const batch = sample.shape[0]!;
+    const feeds: Record<string, ort.Tensor> = {};
+    const nullClass = this.nullClass;
+    if (nullClass !== null) {
+      if (classLabels && classLabels.length !== batch) throw new Error(`${classLabels.length} class labels for a batch of ${batch}`);
+      const labels = classLabels ?? new Array<number>(batch).fill(nullClass);
+      if (labels.some((l) => !Number.isInteger(l) || l < 0 || l > nullClass)) throw new Error(`class labels must be integers in 0..${nullClass}`);
+      feeds['class_labels'] = new ort.Tensor('int64', BigInt64Array.from(labels, (l) => BigInt(l)), [batch]);
+    } else if (classLabels) {
+      throw new Error(`${this.file}: this model is not class-conditional`);
+    }
     const t =
       this.timestepType === 'int64'
         ? new ort.Tensor('int64', BigInt64Array.from({ length: batch }, () => BigInt(timestep)), [batch])
         : new ort.Tensor('float32', new Float32Array(batch).fill(timestep), [batch]);
     const input = new ort.Tensor('float32', sample.data, [...sample.shape]);
-    const outputs = await this.session.run({ sample: input, timestep: t });
+    const outputs = await this.session.run({ ...feeds, sample: input, timestep: t });
     const out = outputs[this.outputName]!;
     const data = out.data;
     if (!(data instanceof Float32Array) || data.length !== sample.data.length) {
@@ -132,6 +150,12 @@ function checkGraph(session: ort.InferenceSession, manifest: ModelManifest, file
   if (!timestep.isTensor || (timestep.type !== 'int64' && timestep.type !== 'float32')) {
     throw new ManifestError(file, 'input "timestep" must be an int64 or float32 tensor of shape [N]');
   }
+  const labels = inputs.get('class_labels');
+  if (manifest.conditioning && !labels) throw new ManifestError(file, 'model.json has a conditioning block but the graph has no input "class_labels"');
+  if (!manifest.conditioning && labels) throw new ManifestError(file, 'the graph takes "class_labels" but model.json has no conditioning block');
+  if (labels && (!labels.isTensor || labels.type !== 'int64')) throw new ManifestError(file, 'input "class_labels" must be an int64 tensor of shape [N]');
+  const extra = [...inputs.keys()].filter((n) => !['sample', 'timestep', 'class_labels'].includes(n));
+  if (extra.length > 0) throw new ManifestError(file, `unexpected graph inputs ${extra.map((n) => `"${n}"`).join(', ')}`);
   const outputName = session.outputNames[0];
   if (!outputName) throw new ManifestError(file, 'the graph has no outputs');
   const output = session.outputMetadata[0]!;

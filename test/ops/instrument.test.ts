@@ -48,7 +48,7 @@ describe('instrumentEngine', () => {
     const progress: number[] = [];
     const engine: EnginePort = {
       model: () => ({ name: 'm', manifest: { scheduler: { num_train_timesteps: 1000 }, image: { channels: 1, height: 8, width: 8 } } }),
-      validate: () => ({ model: 'm', sampler: 'ddim', steps: 4, options: {}, seed: 1, count: 2 }),
+      validate: () => ({ model: 'm', sampler: 'ddim', steps: 4, options: {}, label: null, guidance: null, seed: 1, count: 2 }),
       noiseDemo: () => Promise.reject(new Error('unused')),
       async generateBatch(params, onProgress) {
         for (let s = 1; s <= 4; s++) onProgress?.(0, { step: s, totalSteps: 4, timestep: 999 - s, predictedX0: { data: new Float32Array(1), shape: [1] } });

@@ -37,6 +37,8 @@ function view(status: RequestView['status']): RequestView {
     sampler: 'ddim',
     steps: 40,
     eta: 0,
+    label: null,
+    guidance: null,
     seed: 1,
     count: 1,
     options: { eta: 0 },

@@ -25,10 +25,17 @@ const paramsSchema = z
     count: z.number().int().min(1).max(16).default(1),
     eta: z.number().min(0).max(1).optional(),
     options: z.object({ eta: z.number().min(0).max(1).default(0) }).strict().default({}),
+    label: z.enum(['a', 'b']).optional(),
+    guidance: z.number().min(0).max(20).optional(),
   })
   .strict()
-  // Like the real engine: `eta` is shorthand for options.eta.
-  .transform(({ eta, ...p }) => ({ ...p, options: { ...p.options, ...(eta !== undefined ? { eta } : {}) } }));
+  // Like the real engine: `eta` is shorthand for options.eta; a label comes with a guidance scale (default 3).
+  .transform(({ eta, label, guidance, ...p }) => ({
+    ...p,
+    options: { ...p.options, ...(eta !== undefined ? { eta } : {}) },
+    label: label ?? null,
+    guidance: label === undefined ? null : (guidance ?? 3),
+  }));
 
 const SIZE = 4;
 
