@@ -99,3 +99,11 @@ describe('unconditional models', () => {
     }
   });
 });
+
+describe('the noise demo on a conditional model', () => {
+  it('draws its unconditional sample and denoises back from x_t', async () => {
+    const demo = await engine.noiseDemo({ model: 'tiny-cond', seed: 3, timesteps: [0, 500], denoiseFrom: 300 });
+    expect(demo.frames).toHaveLength(2);
+    expect(demo.reconstructionPng?.subarray(1, 4).toString()).toBe('PNG');
+  });
+});
