@@ -38,7 +38,7 @@ SCHEDULER = {"num_train_timesteps": 1000, "beta_start": 0.0001, "beta_end": 0.02
 META = {
     "mnist": {
         "description": "DDPM (epsilon prediction, T=1000, linear betas) trained from scratch on 28x28 grayscale "
-                       "MNIST handwritten digits (unconditional). Our own trained weights; the training code is "
+                       "MNIST handwritten digits (%s). Our own trained weights; the training code is "
                        "MIT-licensed (models/train/).",
         "license": "MIT",
         "attribution": "Trained on MNIST digits (Yann LeCun, Corinna Cortes, Christopher J.C. Burges) as "
@@ -47,7 +47,7 @@ META = {
     },
     "emoji": {
         "description": "DDPM (epsilon prediction, T=1000, linear betas) trained from scratch on 32x32 RGB emoji "
-                       "(Twemoji and Noto Emoji, composited on white; unconditional). Our own trained weights; the "
+                       "(Twemoji and Noto Emoji, composited on white; %s). Our own trained weights; the "
                        "training code is MIT-licensed (models/train/).",
         "license": "CC-BY-4.0 AND Apache-2.0",
         "license_notes": "Training images: Twemoji graphics (CC-BY 4.0) and Noto Emoji graphics (Apache-2.0). "
@@ -86,6 +86,22 @@ def export_signature(net, batch):
     return tuple(dummy), names, axes
 
 
+def unmark_other_defaults(out_dir):
+    """The service refuses two models marked default; drop the mark from the other installed models."""
+    parent = os.path.dirname(os.path.abspath(out_dir))
+    for name in sorted(os.listdir(parent)):
+        path = os.path.join(parent, name, "model.json")
+        if os.path.abspath(os.path.join(parent, name)) == os.path.abspath(out_dir) or not os.path.isfile(path):
+            continue
+        with open(path) as f:
+            other = json.load(f)
+        if other.pop("default", None) is not None:
+            with open(path + ".tmp", "w") as f:
+                json.dump(other, f, indent=2)
+            os.replace(path + ".tmp", path)
+            print("unmarked %s as the default model" % path, flush=True)
+
+
 def save_grid(x, path, nrow):
     from PIL import Image
     x = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).numpy()  # N,C,H,W
@@ -109,6 +125,8 @@ def main():
     ap.add_argument("--preview", type=int, default=0,
                     help="also draw N samples with PyTorch (DDPM, --preview-steps) next to the checkpoint")
     ap.add_argument("--preview-steps", type=int, default=100)
+    ap.add_argument("--default", action="store_true",
+                    help='mark this model "default": true, the one front ends offer first (and unmark the others)')
     ap.add_argument("--guidance", type=float, default=3.0,
                     help="conditional models: the manifest's default guidance scale (and the preview's)")
     ap.add_argument("--threads", type=int, default=1)
@@ -215,6 +233,9 @@ def main():
 
     meta = {"name": args.dataset}
     meta.update(META[args.dataset])
+    meta["description"] %= ("class-conditional with a null label for classifier-free guidance: %s"
+                            % ("the digit" if args.dataset == "mnist" else "the emoji category")
+                            if net.num_classes else "unconditional")
     meta.update({
         "image": {"channels": c, "height": s, "width": s},
         "onnx": "model.onnx",
@@ -239,6 +260,9 @@ def main():
         meta["conditioning"] = {"type": "class", "classes": classes, "null_class": net.num_classes,
                                 "default_guidance_scale": args.guidance,
                                 "p_uncond": ckpt["hparams"].get("p_uncond")}
+    if args.default:
+        meta["default"] = True
+        unmark_other_defaults(out_dir)
     with open(os.path.join(out_dir, "model.json.tmp"), "w") as f:
         json.dump(meta, f, indent=2)
     os.replace(os.path.join(out_dir, "model.json.tmp"), os.path.join(out_dir, "model.json"))
