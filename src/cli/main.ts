@@ -9,6 +9,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { MAX_SEED } from '../core/rng.ts';
 import type { StepProgress } from '../engine/index.ts';
 import { DEFAULT_SAMPLER, Engine, MAX_COUNT, ParamError } from '../engine/index.ts';
+import { MAX_GUIDANCE } from '../engine/conditioning.ts';
 import { PluginError } from '../engine/samplers.ts';
 import { ManifestError } from '../model/manifest.ts';
 import type { ExecutionProvider } from '../model/session.ts';
@@ -89,12 +90,24 @@ function progressBar(label: string): ((p: StepProgress) => void) | undefined {
   };
 }
 
+/**
+ * `--label 7` means the class named "7" when the model has one (mnist's digits), else the class
+ * at index 7 (emoji's categories by number); names and prefixes go to the engine as typed.
+ */
+function labelParam(engine: Engine, model: string | undefined, label: string | undefined): string | number | undefined {
+  if (label === undefined || !/^\d+$/.test(label)) return label;
+  const classes = (model ? engine.models.find(model) : engine.models.defaultModel())?.manifest.conditioning?.classes ?? [];
+  return classes.includes(label) ? label : Number(label);
+}
+
 async function generateCommand(opts: {
   model?: string;
   modelsDir?: string;
   sampler: string;
   steps?: number;
   eta?: number;
+  label?: string;
+  guidance?: number;
   seed?: number;
   count: number;
   out: string;
@@ -102,13 +115,16 @@ async function generateCommand(opts: {
 }): Promise<void> {
   const engine = await openEngine(opts.modelsDir);
   try {
+    const model = await resolveModel(engine, opts.model);
     const params = engine.validate({
-      model: await resolveModel(engine, opts.model),
+      model,
       sampler: opts.sampler,
       steps: opts.steps,
       seed: opts.seed,
       count: opts.count,
       eta: opts.eta,
+      label: labelParam(engine, model, opts.label),
+      guidance: opts.guidance,
     });
     const bar = progressBar(`${params.sampler} ${params.steps} steps`);
     const trajectory: Pixels[] = [];
@@ -120,7 +136,7 @@ async function generateCommand(opts: {
     if (opts.gif) await writeFile(opts.gif, await animation(evenlySpaced(trajectory, 60), { scale: 4 }));
     process.stdout.write(`seed ${params.seed}\n`);
     process.stderr.write(
-      `wrote ${opts.out} (${params.model}, ${params.sampler}, ${params.steps} steps, ${params.count} image${params.count > 1 ? 's' : ''}, ${(result.samplingMs / 1000).toFixed(2)} s)\n`,
+      `wrote ${opts.out} (${params.model}, ${params.label === null ? '' : `label ${params.label}, guidance ${params.guidance}, `}${params.sampler}, ${params.steps} steps, ${params.count} image${params.count > 1 ? 's' : ''}, ${(result.samplingMs / 1000).toFixed(2)} s)\n`,
     );
   } finally {
     await engine.close();
@@ -140,7 +156,7 @@ async function noiseDemoCommand(opts: {
 }): Promise<void> {
   const engine = await openEngine(opts.modelsDir);
   try {
-    const model = (await resolveModel(engine, opts.model)) ?? engine.models.list()[0]?.name;
+    const model = (await resolveModel(engine, opts.model)) ?? engine.models.defaultModel()?.name;
     if (!model) throw new ParamError('model', 'no models are installed');
     const seed = opts.seed ?? engine.validate({ model }).seed;
     const image = opts.image ? await readFile(opts.image).catch(() => Promise.reject(new UsageError(`cannot read --image ${opts.image}`))) : undefined;
@@ -164,9 +180,13 @@ async function noiseDemoCommand(opts: {
 
 async function listModels(modelsDir: string | undefined): Promise<void> {
   const engine = await openEngine(modelsDir);
+  const defaultName = engine.models.defaultModel()?.name;
   for (const m of engine.models.list()) {
     const { channels, height, width } = m.manifest.image;
-    process.stdout.write(`${m.name.padEnd(12)} ${width}x${height}x${channels}  ${m.manifest.description ?? ''}\n`);
+    const mark = m.name === defaultName ? '  (default)' : '';
+    process.stdout.write(`${m.name.padEnd(12)} ${width}x${height}x${channels}  ${m.manifest.description ?? ''}${mark}\n`);
+    const c = m.manifest.conditioning;
+    if (c) process.stdout.write(`${''.padEnd(12)} labels: ${c.classes.join(', ')}; default guidance ${c.default_guidance_scale}\n`);
   }
   await engine.close();
 }
@@ -193,10 +213,12 @@ export function buildProgram(): Command {
   program
     .command('generate')
     .description('generate images; prints the seed (same seed and options => same PNG)')
-    .option('-m, --model <name|dir>', 'installed model name or a model folder (default: first installed)')
+    .option('-m, --model <name|dir>', 'installed model name or a model folder (default: the default model, see `ddpm-bot models`)')
     .addOption(new Option('-s, --sampler <name>', 'sampler plugin (see `ddpm-bot samplers`)').default(DEFAULT_SAMPLER))
     .option('-n, --steps <n>', 'inference steps (default: the sampler\'s, e.g. 50 for ddim)', integer('--steps', 1, 100_000))
     .option('--eta <f>', 'DDIM eta in 0..1 (0 = deterministic)', decimal('--eta'))
+    .option('--label <name|index>', 'class-conditional models: the class to draw (see `ddpm-bot models`)')
+    .option('--guidance <s>', `classifier-free guidance scale 0..${MAX_GUIDANCE} with --label (default: the model's)`, decimal('--guidance'))
     .option('--seed <s>', `seed 0..${MAX_SEED} (default: random, printed)`, integer('--seed', 0, MAX_SEED))
     .option('-c, --count <k>', `images in one batch, 1..${MAX_COUNT} (a grid when > 1)`, integer('--count', 1, MAX_COUNT), 1)
     .requiredOption('-o, --out <file.png>', 'output PNG')
@@ -207,7 +229,7 @@ export function buildProgram(): Command {
   program
     .command('noise-demo')
     .description('forward diffusion frames x_t of an image (or a generated one) as a labelled grid')
-    .option('-m, --model <name|dir>', 'model whose schedule and size to use (default: first installed)')
+    .option('-m, --model <name|dir>', 'model whose schedule and size to use (default: the default model)')
     .option('-i, --image <file>', 'PNG/JPEG/WebP/GIF, at most 10 MB and 4096x4096 (default: generate one)')
     .option('--seed <s>', `seed of the noise 0..${MAX_SEED} (default: random, printed)`, integer('--seed', 0, MAX_SEED))
     .option('-t, --timesteps <list>', 'comma-separated timesteps (default 0,50,100,200,300,500,700,999)', timestepList)
@@ -220,7 +242,7 @@ export function buildProgram(): Command {
 
   program
     .command('models')
-    .description('list installed models')
+    .description('list installed models, the default one, and the labels of class-conditional ones')
     .addOption(modelsDirOption())
     .action((opts: { modelsDir?: string }) => listModels(opts.modelsDir));
 

@@ -7,11 +7,15 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/index.ts';
 import { imagePng } from '../../src/render/index.ts';
+import { modelsWithConditionalDefault } from '../fixtures/conditional-default.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const bin = path.join(root, 'bin/ddpm-bot.js');
 const models = ['--models-dir', path.join(root, 'test/fixtures')];
+const conditional = ['--models-dir', path.join(root, 'test/fixtures/conditional')];
 let out: string;
+/** tiny plus tiny-cond marked as the default. */
+let withDefault: string[];
 
 interface Run {
   code: number;
@@ -31,6 +35,7 @@ async function cli(...args: string[]): Promise<Run> {
 
 beforeAll(async () => {
   out = await mkdtemp(path.join(tmpdir(), 'ddpm-cli-'));
+  withDefault = ['--models-dir', await modelsWithConditionalDefault()];
 });
 
 describe('ddpm-bot CLI', () => {
@@ -85,6 +90,33 @@ describe('ddpm-bot CLI', () => {
     expect((await sharp(grid).metadata()).format).toBe('png');
   });
 
+  it('generates a label with guidance: by index or name, as the engine computes it, and says so', async () => {
+    const args = ['generate', ...conditional, '--model', 'tiny-cond', '--steps', '10', '--seed', '5', '--guidance', '3'];
+    const [byIndex, byName, other] = [path.join(out, 'l1.png'), path.join(out, 'l1-name.png'), path.join(out, 'l2.png')];
+    const run = await cli(...args, '--label', '1', '--out', byIndex);
+    expect(run).toMatchObject({ code: 0, stdout: 'seed 5\n' });
+    expect(run.stderr).toContain('(tiny-cond, label class 1, guidance 3, ddim, 10 steps, 1 image,');
+    expect((await cli(...args, '--label', 'CLASS 1', '--out', byName)).code).toBe(0);
+    expect((await cli(...args, '--label', '2', '--out', other)).code).toBe(0);
+    const engine = await Engine.load({ modelsDir: path.join(root, 'test/fixtures/conditional') });
+    const direct = await imagePng((await engine.generate(engine.validate({ model: 'tiny-cond', label: 'class 1', guidance: 3, steps: 10, seed: 5 }))).images);
+    await engine.close();
+    const [a, b, c] = await Promise.all([byIndex, byName, other].map((f) => readFile(f)));
+    expect(a!.equals(direct)).toBe(true);
+    expect(b!.equals(direct)).toBe(true);
+    expect(c!.equals(direct)).toBe(false);
+  });
+
+  it('uses the manifest\'s default model, not the first by name, and lists classes and default guidance', async () => {
+    const run = await cli('generate', ...withDefault, '--steps', '2', '--seed', '1', '--label', '0', '--out', path.join(out, 'default.png'));
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('(tiny-cond, label class 0, guidance 2.5, ddim, 2 steps');
+    const list = (await cli('models', ...withDefault)).stdout;
+    expect(list).toMatch(/^tiny\s+8x8x1 .*\n/);
+    expect(list).not.toMatch(/^tiny\s.*\(default\)$/m);
+    expect(list).toMatch(/^tiny-cond\s+8x8x1 .*\(default\)\n\s+labels: class 0, class 1, class 2; default guidance 2\.5$/m);
+  });
+
   it('lists models and samplers', async () => {
     expect((await cli('models', ...models)).stdout).toMatch(/^tiny\s+8x8x1/);
     const samplers = (await cli('samplers')).stdout;
@@ -107,6 +139,12 @@ describe('ddpm-bot CLI', () => {
     [['generate', ...models, '--sampler', 'euler', '--out', 'x.png'], /unknown sampler "euler"; available: ddim, ddpm, dpm-solver/],
     [['generate', ...models, '--model', 'nope', '--out', 'x.png'], /unknown model "nope"; installed: tiny/],
     [['generate', ...models, '--sampler', 'ddim', '--eta', '3', '--out', 'x.png'], /eta/],
+    [['generate', ...models, '--label', '7', '--out', 'x.png'], /model tiny is not class-conditional; it takes no label/],
+    [['generate', ...conditional, '--guidance', '2', '--out', 'x.png'], /guidance needs a label/],
+    [['generate', ...conditional, '--label', '3', '--out', 'x.png'], /label index must be 0..2; choose one of: class 0, class 1, class 2/],
+    [['generate', ...conditional, '--label', 'dog', '--out', 'x.png'], /unknown label "dog"; choose one of: class 0, class 1, class 2/],
+    [['generate', ...conditional, '--label', '1', '--guidance', 'lots', '--out', 'x.png'], /--guidance must be a number/],
+    [['generate', ...conditional, '--label', '1', '--guidance', '21', '--out', 'x.png'], /guidance: .*20/],
     [['generate'], /required option '-o, --out <file.png>' not specified/],
     [['noise-demo', ...models, '--timesteps', '5,x', '--out', 'x.png'], /timesteps must be comma-separated integers/],
     [['noise-demo', ...models, '--timesteps', '0,1000', '--out', 'x.png'], /timesteps must be integers in 0..999 \(got 1000\)/],
