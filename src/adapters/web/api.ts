@@ -42,6 +42,9 @@ const generateBody = z
     seed: z.number().optional(),
     count: z.number().optional(),
     options: jsonObject.optional(),
+    /** Class-conditional models: a class name or index, and the guidance scale (the engine checks both). */
+    label: z.union([z.string(), z.number()]).optional(),
+    guidance: z.number().optional(),
   })
   .strict();
 
@@ -95,7 +98,7 @@ export function requestJson(view: RequestView, position: number | null): Record<
     position,
     params:
       view.kind === 'generate'
-        ? { model: view.model, sampler: view.sampler, steps: view.steps, eta: view.eta, seed: view.seed, count: view.count, options: view.options }
+        ? { model: view.model, sampler: view.sampler, steps: view.steps, eta: view.eta, label: view.label, guidance: view.guidance, seed: view.seed, count: view.count, options: view.options }
         : { model: view.model, seed: view.seed, timesteps: view.noiseDemo?.timesteps ?? null, denoiseFrom: view.noiseDemo?.denoiseFrom ?? null },
     seed: view.seed,
     progress: view.progress,

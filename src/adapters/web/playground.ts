@@ -5,7 +5,7 @@
  *
  *   GET /, /playground              the page
  *   GET /playground/:file           its script and stylesheet
- *   GET /api/models                 installed models (name, description, image size, T)
+ *   GET /api/models                 installed models (name, description, image size, T, classes, which is the default)
  *   GET /api/samplers[?model=name]  sampler plugins with their step limits for that model
  */
 import { readFile, readdir } from 'node:fs/promises';
@@ -16,18 +16,23 @@ import { HttpError, sendJson } from '../../server/http.ts';
 
 export const PLAYGROUND_DIR = path.resolve(import.meta.dirname, 'playground');
 
+interface CatalogModel {
+  readonly name: string;
+  readonly manifest: {
+    readonly description?: string | undefined;
+    readonly license?: string | undefined;
+    readonly image: { readonly channels: number; readonly height: number; readonly width: number };
+    readonly scheduler: { readonly num_train_timesteps: number };
+    readonly conditioning?: { readonly classes: readonly string[]; readonly default_guidance_scale: number } | undefined;
+  };
+}
+
 /** What the page lists; the real Engine satisfies it structurally. */
 export interface PlaygroundCatalog {
   readonly models: {
-    list(): readonly {
-      readonly name: string;
-      readonly manifest: {
-        readonly description?: string | undefined;
-        readonly license?: string | undefined;
-        readonly image: { readonly channels: number; readonly height: number; readonly width: number };
-        readonly scheduler: { readonly num_train_timesteps: number };
-      };
-    }[];
+    list(): readonly CatalogModel[];
+    /** The model used when a request names none (a manifest's `"default": true`, else the first). */
+    defaultModel(): CatalogModel | undefined;
   };
   readonly samplers: {
     list(): readonly {
@@ -41,7 +46,7 @@ export interface PlaygroundCatalog {
 /** The engine as a catalog when it has model and sampler listings (the real Engine does; test fakes may not). */
 export function asCatalog(engine: unknown): PlaygroundCatalog | null {
   const e = engine as Partial<PlaygroundCatalog> | null;
-  return e && typeof e.models?.list === 'function' && typeof e.samplers?.list === 'function' ? (e as PlaygroundCatalog) : null;
+  return e && typeof e.models?.list === 'function' && typeof e.models.defaultModel === 'function' && typeof e.samplers?.list === 'function' ? (e as PlaygroundCatalog) : null;
 }
 
 export interface PlaygroundOptions {
@@ -90,19 +95,23 @@ async function sendFile(res: ServerResponse, method: string | undefined, file: s
   res.end(method === 'HEAD' ? undefined : body);
 }
 
+/** Every model with what a client needs to build its pickers: size, T, classes and default guidance, and which one is the default. */
 export function listModels(catalog: PlaygroundCatalog) {
+  const defaultName = catalog.models.defaultModel()?.name;
   return catalog.models.list().map((m) => ({
     name: m.name,
     description: m.manifest.description ?? null,
     license: m.manifest.license ?? null,
     image: m.manifest.image,
     numTrainTimesteps: m.manifest.scheduler.num_train_timesteps,
+    default: m.name === defaultName,
+    conditioning: m.manifest.conditioning ? { classes: m.manifest.conditioning.classes, defaultGuidance: m.manifest.conditioning.default_guidance_scale } : null,
   }));
 }
 
 export function listSamplers(catalog: PlaygroundCatalog, modelName: string | null) {
   const models = catalog.models.list();
-  const model = modelName ? models.find((m) => m.name === modelName) : models[0];
+  const model = modelName ? models.find((m) => m.name === modelName) : catalog.models.defaultModel();
   if (modelName && !model) throw new HttpError(404, { error: 'not_found', field: 'model', message: `unknown model "${modelName}"` });
   const T = model?.manifest.scheduler.num_train_timesteps ?? 1000;
   return catalog.samplers.list().map((s) => ({ name: s.name, description: s.description, steps: s.stepLimits(T) }));

@@ -4,13 +4,18 @@ import type { PlaygroundCatalog } from '../../../src/adapters/web/playground.ts'
 import { asCatalog, registerPlayground } from '../../../src/adapters/web/playground.ts';
 import { HttpServer } from '../../../src/server/http.ts';
 
-const catalog: PlaygroundCatalog = {
-  models: {
-    list: () => [
-      { name: 'tiny', manifest: { description: 'test', image: { channels: 1, height: 8, width: 8 }, scheduler: { num_train_timesteps: 1000 } } },
-      { name: 'short', manifest: { image: { channels: 3, height: 32, width: 32 }, scheduler: { num_train_timesteps: 100 } } },
-    ],
+const tiny = { name: 'tiny', manifest: { description: 'test', image: { channels: 1, height: 8, width: 8 }, scheduler: { num_train_timesteps: 1000 } } };
+const short = {
+  name: 'short',
+  manifest: {
+    image: { channels: 3, height: 32, width: 32 },
+    scheduler: { num_train_timesteps: 100 },
+    conditioning: { classes: ['cat', 'dog'], default_guidance_scale: 3 },
   },
+};
+const catalog: PlaygroundCatalog = {
+  // The default is not the first model: pickers must follow defaultModel(), not the order.
+  models: { list: () => [tiny, short], defaultModel: () => short },
   samplers: {
     list: () => [
       { name: 'ddim', description: 'DDIM', stepLimits: (T: number) => ({ min: 1, max: T, default: Math.min(50, T) }) },
@@ -46,17 +51,19 @@ describe('playground routes', () => {
     expect((await fetch(`${base}/`, { method: 'HEAD' })).status).toBe(200);
   });
 
-  it('lists models and samplers with step limits for the chosen model', async () => {
-    const models = (await (await fetch(`${base}/api/models`)).json()) as { models: Array<{ name: string; image: { width: number } }> };
+  it('lists models (classes, default guidance, the default model) and samplers with step limits for the chosen model', async () => {
+    const models = (await (await fetch(`${base}/api/models`)).json()) as { models: Array<Record<string, unknown>> };
     expect(models.models.map((m) => m.name)).toEqual(['tiny', 'short']);
-    expect(models.models[0]?.image.width).toBe(8);
+    expect(models.models[0]).toMatchObject({ image: { width: 8 }, default: false, conditioning: null });
+    expect(models.models[1]).toMatchObject({ default: true, conditioning: { classes: ['cat', 'dog'], defaultGuidance: 3 } });
+    // Without ?model=, the limits are the default model's (short, T = 100).
     const s = (await (await fetch(`${base}/api/samplers`)).json()) as { samplers: Array<{ name: string; steps: { default: number } }> };
     expect(s.samplers).toEqual([
-      { name: 'ddim', description: 'DDIM', steps: { min: 1, max: 1000, default: 50 } },
-      { name: 'ddpm', description: 'DDPM', steps: { min: 1, max: 1000, default: 1000 } },
+      { name: 'ddim', description: 'DDIM', steps: { min: 1, max: 100, default: 50 } },
+      { name: 'ddpm', description: 'DDPM', steps: { min: 1, max: 100, default: 100 } },
     ]);
-    const short = (await (await fetch(`${base}/api/samplers?model=short`)).json()) as { samplers: Array<{ steps: { default: number } }> };
-    expect(short.samplers[1]?.steps.default).toBe(100);
+    const forTiny = (await (await fetch(`${base}/api/samplers?model=tiny`)).json()) as { samplers: Array<{ steps: { default: number } }> };
+    expect(forTiny.samplers[1]?.steps.default).toBe(1000);
     const unknown = await fetch(`${base}/api/samplers?model=nope`);
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toMatchObject({ field: 'model' });
