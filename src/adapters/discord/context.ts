@@ -4,6 +4,7 @@
  * that renders a request's events into its Discord message.
  */
 import type {
+  AutocompleteInteraction,
   ButtonInteraction,
   ChatInputCommandInteraction,
   RESTPostAPIChatInputApplicationCommandsJSONBody,
@@ -61,6 +62,8 @@ export interface SlashCommand {
   /** The registration body; choices come from the installed models and sampler plugins. */
   definition(engine: EngineCatalog): RESTPostAPIChatInputApplicationCommandsJSONBody;
   execute(interaction: ChatInputCommandInteraction, ctx: AdapterContext): Promise<void>;
+  /** Suggestions for the option being typed; Discord wants them within 3 s and cannot be deferred. */
+  autocomplete?(interaction: AutocompleteInteraction, ctx: AdapterContext): Promise<void>;
 }
 
 export type ComponentInteraction = ButtonInteraction | StringSelectMenuInteraction;

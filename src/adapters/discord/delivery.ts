@@ -188,7 +188,7 @@ export class DeliveryManager {
   }
 
   /** Keeps the request's message updated until its one final reply has been sent. */
-  track(requestId: string, target: ReplyTarget, params: Pick<RequestView, 'model' | 'sampler' | 'steps' | 'eta' | 'seed' | 'count' | 'kind'>): void {
+  track(requestId: string, target: ReplyTarget, params: Pick<RequestView, 'model' | 'label' | 'guidance' | 'sampler' | 'steps' | 'eta' | 'seed' | 'count' | 'kind'>): void {
     // Already being finished by the platform-wide path: live edits could overwrite its final reply.
     if (this.stopped || this.tracked.has(requestId) || this.finalizing.has(requestId)) return;
     const summary = params.kind === 'noise_demo' ? `noise demo · ${params.model} · seed ${params.seed}` : paramsLine(params);

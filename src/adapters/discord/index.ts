@@ -122,6 +122,12 @@ async function handleInteraction(interaction: Interaction, ctx: AdapterContext):
     await command.execute(interaction, ctx);
     return;
   }
+  if (interaction.isAutocomplete()) {
+    const command = COMMANDS_BY_NAME.get(interaction.commandName);
+    // Nothing to suggest (an older registration): an empty list, so Discord does not show "loading options failed".
+    await (command?.autocomplete ? command.autocomplete(interaction, ctx) : interaction.respond([]));
+    return;
+  }
   if (interaction.isButton() || interaction.isStringSelectMenu()) {
     const parsed = parseComponentId(interaction.customId);
     if (!parsed) {

@@ -30,8 +30,10 @@ export function gif(name: string, data: Buffer): OutgoingFile {
 }
 
 /** One line with everything needed to reproduce a generation. */
-export function paramsLine(view: Pick<RequestView, 'model' | 'sampler' | 'steps' | 'eta' | 'seed' | 'count'>): string {
-  const parts = [view.model, view.sampler ?? '?', `${view.steps ?? '?'} steps`];
+export function paramsLine(view: Pick<RequestView, 'model' | 'label' | 'guidance' | 'sampler' | 'steps' | 'eta' | 'seed' | 'count'>): string {
+  const parts = [view.model];
+  if (view.label !== null) parts.push(`label ${view.label}`, `guidance ${view.guidance ?? 'default'}`);
+  parts.push(view.sampler ?? '?', `${view.steps ?? '?'} steps`);
   if (view.eta !== null && view.eta !== undefined) parts.push(`eta ${view.eta}`);
   parts.push(`seed ${view.seed}`);
   if (view.count > 1) parts.push(`${view.count} images`);
@@ -91,9 +93,19 @@ function seconds(ms: number | null): string {
   return ms === null ? '–' : `${(ms / 1000).toFixed(2)} s`;
 }
 
+/** Label and guidance of a class-conditional request; nothing for an unconditional one. */
+export function labelFields(view: Pick<RequestView, 'label' | 'guidance'>): APIEmbedField[] {
+  if (view.label === null) return [];
+  return [
+    { name: 'Label', value: view.label, inline: true },
+    { name: 'Guidance', value: view.guidance === null ? 'default' : String(view.guidance), inline: true },
+  ];
+}
+
 export function generationFields(view: RequestView): APIEmbedField[] {
   const fields: APIEmbedField[] = [
     { name: 'Model', value: view.model, inline: true },
+    ...labelFields(view),
     { name: 'Sampler', value: view.sampler ?? '–', inline: true },
     { name: 'Steps', value: String(view.steps ?? '–'), inline: true },
   ];
@@ -170,6 +182,15 @@ export function deleteOnlyComponents(requestId: string): Row[] {
   return [{ type: ComponentType.ActionRow, components: [deleteButton(requestId)] }];
 }
 
+/** The /generate options that give this request's images again. */
+function reproduceCommand(view: RequestView): string {
+  const options = [`model:${view.model}`, `sampler:${view.sampler}`, `steps:${view.steps}`, `seed:${view.seed}`];
+  if (view.eta !== null) options.push(`eta:${view.eta}`);
+  if (view.count > 1) options.push(`count:${view.count}`);
+  if (view.label !== null) options.push(`label:${view.label}`, ...(view.guidance === null ? [] : [`guidance:${view.guidance}`]));
+  return `Reproduce: /generate ${options.join(' ')}`;
+}
+
 export function generationResultMessage(
   engine: EngineCatalog,
   view: RequestView,
@@ -188,7 +209,7 @@ export function generationResultMessage(
         description: `${paramsLine(view)}\nThe original-size image${originals.length > 1 ? 's are' : ' is'} attached; the preview is enlarged for display.`,
         fields: generationFields(view),
         image: { url: `attachment://${base}.png` },
-        footer: { text: `Reproduce: /generate model:${view.model} sampler:${view.sampler} steps:${view.steps} seed:${view.seed}${view.eta !== null ? ` eta:${view.eta}` : ''}${view.count > 1 ? ` count:${view.count}` : ''}` },
+        footer: { text: clip(reproduceCommand(view), 2048) },
       },
     ],
     components: generationComponents(engine, view),

@@ -7,14 +7,14 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../../src/engine/index.ts';
 import { loadDiscordEnv } from '../../../src/adapters/discord/config.ts';
-import { registerCommands } from '../../../src/adapters/discord/register.ts';
+import { commandDefinitions, registerCommands } from '../../../src/adapters/discord/register.ts';
 import { FakeDiscord } from '../../fakes/discord/server.ts';
 
 const run = promisify(execFile);
 let fake: FakeDiscord;
 let engine: Engine;
 
-type Option = { name: string; type: number; min_value?: number; max_value?: number; choices?: { value: string }[] };
+type Option = { name: string; type: number; min_value?: number; max_value?: number; max_length?: number; autocomplete?: boolean; choices?: { value: string }[] };
 type Command = { name: string; options?: Option[] };
 
 beforeAll(async () => {
@@ -49,8 +49,26 @@ describe('discord:register', () => {
     expect(option('seed')).toMatchObject({ type: 4, min_value: 0, max_value: 2 ** 32 - 1 });
     expect(option('eta')).toMatchObject({ type: 10, min_value: 0, max_value: 1 });
     expect(option('count')).toMatchObject({ min_value: 1, max_value: 4 });
+    // No installed model takes a label, so neither option is offered.
+    expect(generate.map((o) => o.name)).not.toContain('label');
+    expect(generate.map((o) => o.name)).not.toContain('guidance');
     const noise = commands[1]!.options!;
     expect(noise.find((o) => o.name === 'image')?.type).toBe(11);
+  });
+
+  it('with a class-conditional model installed, /generate takes an autocompleted label and a guidance scale', async () => {
+    const withLabels = await Engine.load({ modelsDir: 'test/fixtures/conditional' });
+    try {
+      const generate = (commandDefinitions(withLabels)[0]!.options ?? []) as Option[];
+      // Discord allows 25 options per command; choices are left to autocomplete (a model may have 1,000 classes).
+      expect(generate.length).toBeLessThanOrEqual(25);
+      expect(generate.find((o) => o.name === 'label')).toMatchObject({ type: 3, autocomplete: true, max_length: 100 });
+      expect(generate.find((o) => o.name === 'label')?.choices).toBeUndefined();
+      expect(generate.find((o) => o.name === 'guidance')).toMatchObject({ type: 10, min_value: 0, max_value: 20 });
+      expect(generate.some((o) => 'required' in o && o.required)).toBe(false);
+    } finally {
+      await withLabels.close();
+    }
   });
 
   it('registers globally without DISCORD_GUILD_ID', async () => {

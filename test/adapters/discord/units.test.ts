@@ -1,11 +1,14 @@
-/** The adapter's small pure pieces: env validation, custom ids, the attachment URL policy, option parsing. */
+/** The adapter's small pure pieces: env validation, custom ids, the attachment URL policy, option parsing, label choices. */
 import { describe, expect, it } from 'vitest';
 import { isAllowedAttachmentUrl } from '../../../src/adapters/discord/attachments.ts';
+import { labelChoices } from '../../../src/adapters/discord/commands/generate.ts';
 import { parseTimesteps } from '../../../src/adapters/discord/commands/noise-demo.ts';
 import { DiscordConfigError, allowedAttachmentOrigins, loadDiscordEnv } from '../../../src/adapters/discord/config.ts';
 import { componentId, parseComponentId } from '../../../src/adapters/discord/custom-id.ts';
 import { parseReplayChoice } from '../../../src/adapters/discord/messages.ts';
 import { parseReplyTarget } from '../../../src/adapters/discord/reply-target.ts';
+import { readManifest } from '../../../src/model/manifest.ts';
+import { ModelRegistry } from '../../../src/model/registry.ts';
 
 describe('Discord env', () => {
   it('names every missing or malformed variable', () => {
@@ -69,5 +72,20 @@ describe('options', () => {
   it('reply targets not written by this adapter are ignored', () => {
     expect(parseReplyTarget({ channel: 'c1' })).toBeNull();
     expect(parseReplyTarget(null)).toBeNull();
+  });
+});
+
+describe('label autocomplete choices', () => {
+  it("stay within Discord's 25 for a model with more classes, matching what was typed", async () => {
+    const dir = 'test/fixtures/conditional/tiny-cond';
+    const manifest = await readManifest(dir);
+    const classes = Array.from({ length: 40 }, (_, i) => `class ${i}`);
+    const wide = { ...manifest, name: 'wide', conditioning: { ...manifest.conditioning!, classes, null_class: classes.length } };
+    const models = new ModelRegistry([{ name: 'wide', dir, manifest: wide }]);
+    const all = labelChoices(models, null, '');
+    expect(all).toHaveLength(25);
+    expect(all[0]).toEqual({ name: 'class 0', value: 'class 0' });
+    expect(labelChoices(models, 'wide', 'class 3').map((c) => c.name)).toEqual(['class 3', ...classes.slice(30, 40)]);
+    expect(labelChoices(models, 'missing', '')).toEqual([]);
   });
 });

@@ -57,6 +57,8 @@ export interface CallbackRecord {
 
 /** One interaction the fake sent, and everything the bot did in response to it. */
 export interface FakeInteraction {
+  /** 2 application command, 3 component, 4 autocomplete. */
+  readonly type: 2 | 3 | 4;
   readonly id: string;
   readonly token: string;
   readonly user: FakeUser;
@@ -235,6 +237,32 @@ export class FakeDiscord {
 
   /** A user runs a slash command; resolves once the gateway sent the interaction. */
   command(user: FakeUser, name: string, options: Record<string, CommandOptionValue | undefined> = {}): FakeInteraction {
+    return this.dispatchInteraction(user, 2, this.commandData(name, options));
+  }
+
+  /**
+   * A user types in an autocomplete option: `focused` names it, its (partial) value is in `options`.
+   * The bot's choices arrive as callback type 8 (read them with `autocompleteChoices`).
+   */
+  autocomplete(user: FakeUser, name: string, options: Record<string, string | number | undefined>, focused: string): FakeInteraction {
+    if (options[focused] === undefined) throw new Error(`fake discord: the focused option ${focused} needs a value`);
+    const data = this.commandData(name, options);
+    for (const option of data['options'] as Record<string, unknown>[]) if (option['name'] === focused) option['focused'] = true;
+    return this.dispatchInteraction(user, 4, data);
+  }
+
+  /** The choices the bot answered an autocomplete interaction with. */
+  async autocompleteChoices(interaction: FakeInteraction, timeoutMs = 5_000): Promise<{ name: string; value: string | number }[]> {
+    const callback = await this.waitFor(() => interaction.callbacks.find((c) => c.type === 8), timeoutMs, `autocomplete result for ${interaction.id}`);
+    return callback.data?.['choices'] as { name: string; value: string | number }[];
+  }
+
+  private registeredOptionType(command: string, option: string): number | undefined {
+    const commands = (this.registeredCommands.get(this.guildId) ?? this.registeredCommands.get('global') ?? []) as { name: string; options?: { name: string; type: number }[] }[];
+    return commands.find((c) => c.name === command)?.options?.find((o) => o.name === option)?.type;
+  }
+
+  private commandData(name: string, options: Record<string, CommandOptionValue | undefined>): Record<string, unknown> {
     const optionList: Record<string, unknown>[] = [];
     const attachments: Record<string, UploadedAttachment> = {};
     for (const [key, value] of Object.entries(options)) {
@@ -243,18 +271,19 @@ export class FakeDiscord {
         attachments[value.id] = value;
         optionList.push({ name: key, type: 11, value: value.id });
       } else {
-        const type = typeof value === 'string' ? 3 : typeof value === 'boolean' ? 5 : Number.isInteger(value) ? 4 : 10;
+        // As Discord does: the registered option's type (a number option set to 3 is still a number), else a guess.
+        const type = this.registeredOptionType(name, key) ?? (typeof value === 'string' ? 3 : typeof value === 'boolean' ? 5 : Number.isInteger(value) ? 4 : 10);
         optionList.push({ name: key, type, value });
       }
     }
-    return this.dispatchInteraction(user, 2, {
+    return {
       id: snowflake(),
       name,
       type: 1,
       guild_id: this.guildId,
       options: optionList,
       ...(Object.keys(attachments).length > 0 ? { resolved: { attachments } } : {}),
-    });
+    };
   }
 
   /** A user clicks a button on a message. */
@@ -356,10 +385,11 @@ export class FakeDiscord {
     });
   }
 
-  private dispatchInteraction(user: FakeUser, type: 2 | 3, data: Record<string, unknown>, message?: FakeMessage): FakeInteraction {
+  private dispatchInteraction(user: FakeUser, type: 2 | 3 | 4, data: Record<string, unknown>, message?: FakeMessage): FakeInteraction {
     const socket = this.readySocket;
     if (!socket) throw new Error('fake discord: no client is connected');
     const interaction: FakeInteraction = {
+      type,
       id: snowflake(),
       token: `itoken.${randomBytes(24).toString('base64url')}`,
       user,
@@ -576,6 +606,9 @@ export class FakeDiscord {
     if (Date.now() - interaction.createdAt > this.responseWindowMs) throw new HttpError(404, 10062, 'Unknown interaction');
     const type = Number(body['type']);
     const data = (body['data'] as Record<string, unknown> | undefined) ?? null;
+    // Autocomplete interactions take only a result (8), and nothing else takes one.
+    if ((interaction.type === 4) !== (type === 8)) throw new HttpError(400, 50035, `Invalid Form Body: callback type ${type} for interaction type ${interaction.type}`);
+    if (type === 8) checkAutocompleteChoices(data);
     interaction.callbacks.push({ type, data, at: Date.now() });
     switch (type) {
       case 4: // CHANNEL_MESSAGE_WITH_SOURCE
@@ -585,6 +618,8 @@ export class FakeDiscord {
         interaction.loading = type === 5;
         break;
       case 6: // DEFERRED_UPDATE_MESSAGE
+        break;
+      case 8: // APPLICATION_COMMAND_AUTOCOMPLETE_RESULT: shown in the client, no message
         break;
       case 7: // UPDATE_MESSAGE
         if (!interaction.original) throw new HttpError(400, 0, 'no message to update');
@@ -661,6 +696,20 @@ export class FakeDiscord {
       flags: message.flags,
       ...(message.interactionToken ? { webhook_id: this.applicationId, application_id: this.applicationId } : {}),
     };
+  }
+}
+
+/** Discord's rules for autocomplete results: at most 25 choices, names and string values of 1..100 characters. */
+function checkAutocompleteChoices(data: Record<string, unknown> | null): void {
+  const choices = data?.['choices'];
+  if (!Array.isArray(choices)) throw new HttpError(400, 50035, 'Invalid Form Body: data.choices is required');
+  if (choices.length > 25) throw new HttpError(400, 50035, 'Invalid Form Body: data.choices must have at most 25 items');
+  for (const choice of choices as { name?: unknown; value?: unknown }[]) {
+    const name = String(choice.name ?? '');
+    if (name.length < 1 || name.length > 100) throw new HttpError(400, 50035, 'Invalid Form Body: choice name must be 1..100 characters');
+    if (typeof choice.value === 'string' ? choice.value.length < 1 || choice.value.length > 100 : typeof choice.value !== 'number') {
+      throw new HttpError(400, 50035, 'Invalid Form Body: choice value must be a string of 1..100 characters or a number');
+    }
   }
 }
 

@@ -1,12 +1,20 @@
 /**
  * /generate: validates the options at once (an ephemeral answer names the bad one), defers within
  * Discord's 3 seconds, submits to the service and hands the request to the delivery manager, which
- * shows the queue position, live previews and the final image with its buttons.
+ * shows the queue position, live previews and the final image with its buttons. `label:` is
+ * autocompleted from the chosen (or default) model's class names.
  */
-import type { ChatInputCommandInteraction, RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
+import type {
+  ApplicationCommandOptionChoiceData,
+  AutocompleteInteraction,
+  ChatInputCommandInteraction,
+  RESTPostAPIChatInputApplicationCommandsJSONBody,
+} from 'discord.js';
 import { SlashCommandBuilder } from 'discord.js';
 import { MAX_SEED } from '../../../core/rng.ts';
+import { MAX_GUIDANCE, suggestLabels } from '../../../engine/conditioning.ts';
 import { ParamError } from '../../../engine/index.ts';
+import type { ModelRegistry } from '../../../model/registry.ts';
 import type { AdapterContext, EngineCatalog, SlashCommand } from '../context.ts';
 import { replyTargetOf, requesterOf, respondWithError } from '../context.ts';
 import { replyTargetJson } from '../reply-target.ts';
@@ -14,12 +22,15 @@ import { replyTargetJson } from '../reply-target.ts';
 /** Per request; the service's limits decide how many requests a user may have. */
 export const MAX_IMAGES_PER_REQUEST = 4;
 
+/** Discord's limit on autocomplete choices. */
+const MAX_CHOICES = 25;
+
 export function definition(engine: EngineCatalog): RESTPostAPIChatInputApplicationCommandsJSONBody {
   const models = engine.models.list();
   const samplers = engine.samplers.list();
   const trainSteps = Math.max(1000, ...models.map((m) => m.manifest.scheduler.num_train_timesteps));
   const maxSteps = Math.max(1, ...samplers.map((p) => p.stepLimits(trainSteps).max));
-  return new SlashCommandBuilder()
+  const builder = new SlashCommandBuilder()
     .setName('generate')
     .setDescription('Generate images with a diffusion model and watch them appear')
     .addStringOption((o) =>
@@ -37,8 +48,31 @@ export function definition(engine: EngineCatalog): RESTPostAPIChatInputApplicati
     .addIntegerOption((o) => o.setName('steps').setDescription(`Denoising steps (limits depend on the sampler; DDPM up to ${maxSteps})`).setMinValue(1).setMaxValue(maxSteps))
     .addIntegerOption((o) => o.setName('seed').setDescription('Seed to reproduce an image (random if empty)').setMinValue(0).setMaxValue(MAX_SEED))
     .addNumberOption((o) => o.setName('eta').setDescription('DDIM only: 0 = deterministic, 1 = DDPM-like noise').setMinValue(0).setMaxValue(1))
-    .addIntegerOption((o) => o.setName('count').setDescription('Number of images (1-4)').setMinValue(1).setMaxValue(MAX_IMAGES_PER_REQUEST))
+    .addIntegerOption((o) => o.setName('count').setDescription('Number of images (1-4)').setMinValue(1).setMaxValue(MAX_IMAGES_PER_REQUEST));
+  // Offered only when a model can use them (registration reads the installed models anyway).
+  if (!models.some((m) => m.manifest.conditioning)) return builder.toJSON();
+  return builder
+    .addStringOption((o) =>
+      o.setName('label').setDescription('What to draw, for class-conditional models (e.g. a digit): pick from the list').setAutocomplete(true).setMaxLength(100),
+    )
+    .addNumberOption((o) =>
+      o.setName('guidance').setDescription("How closely to follow the label (0 ignores it, 1 plain; default: the model's)").setMinValue(0).setMaxValue(MAX_GUIDANCE),
+    )
     .toJSON();
+}
+
+/** Class names of the chosen model (the default model while none is chosen) that match what was typed. */
+export function labelChoices(models: Pick<ModelRegistry, 'find' | 'defaultModel'>, modelName: string | null, typed: string): ApplicationCommandOptionChoiceData<string>[] {
+  const model = modelName ? models.find(modelName) : models.defaultModel();
+  const conditioning = model?.manifest.conditioning;
+  if (!conditioning) return [];
+  return suggestLabels(conditioning, typed, MAX_CHOICES).map((name) => ({ name, value: name }));
+}
+
+async function autocomplete(interaction: AutocompleteInteraction, ctx: AdapterContext): Promise<void> {
+  const focused = interaction.options.getFocused(true);
+  const choices = focused.name === 'label' ? labelChoices(ctx.engine.models, interaction.options.getString('model'), String(focused.value)) : [];
+  await interaction.respond(choices);
 }
 
 /** The options as the service expects them; undefined ones are left to the defaults. */
@@ -50,6 +84,8 @@ export function paramsFrom(interaction: ChatInputCommandInteraction): Record<str
     seed: interaction.options.getInteger('seed') ?? undefined,
     eta: interaction.options.getNumber('eta') ?? undefined,
     count: interaction.options.getInteger('count') ?? undefined,
+    label: interaction.options.getString('label') ?? undefined,
+    guidance: interaction.options.getNumber('guidance') ?? undefined,
   };
   return Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)) as Record<string, string | number>;
 }
@@ -83,4 +119,4 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: AdapterCon
   }
 }
 
-export const generateCommand: SlashCommand = { name: 'generate', definition, execute };
+export const generateCommand: SlashCommand = { name: 'generate', definition, execute, autocomplete };

@@ -1,18 +1,43 @@
-/** /info request_id: everything about one request (parameters, status, timings), visible only to the caller. */
-import type { APIEmbedField, ChatInputCommandInteraction, RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
+/**
+ * /info request_id: everything about one request (parameters, status, timings); /info alone: the
+ * installed models (with the labels a class-conditional one takes) and samplers. Visible only to the caller.
+ */
+import type { APIEmbed, APIEmbedField, ChatInputCommandInteraction, RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
 import { MessageFlags, SlashCommandBuilder } from 'discord.js';
 import { NotFoundError } from '../../../jobs/service.ts';
 import type { RequestView } from '../../../jobs/service.ts';
-import type { AdapterContext, SlashCommand } from '../context.ts';
+import type { AdapterContext, EngineCatalog, SlashCommand } from '../context.ts';
 import { respondWithError } from '../context.ts';
-import { clip } from '../messages.ts';
+import { clip, labelFields } from '../messages.ts';
 
 export function definition(): RESTPostAPIChatInputApplicationCommandsJSONBody {
   return new SlashCommandBuilder()
     .setName('info')
-    .setDescription('Parameters and timings of a request')
-    .addStringOption((o) => o.setName('request_id').setDescription('The request id shown under a result or in /history').setRequired(true).setMaxLength(64))
+    .setDescription('Parameters and timings of a request, or without one the models and samplers')
+    .addStringOption((o) => o.setName('request_id').setDescription('The request id shown under a result or in /history').setMaxLength(64))
     .toJSON();
+}
+
+/** One field per model (Discord allows 25) and one listing the samplers with their default steps. */
+export function catalogEmbed(engine: EngineCatalog): APIEmbed {
+  const models = engine.models.list();
+  const defaultModel = engine.models.defaultModel();
+  const fields: APIEmbedField[] = models.slice(0, 24).map((m) => {
+    const { image, conditioning, description } = m.manifest;
+    // Labels first: a long description is what gets clipped.
+    const lines = [
+      conditioning
+        ? `labels: ${conditioning.classes.join(', ')} · default guidance ${conditioning.default_guidance_scale}`
+        : 'unconditional (takes no label)',
+      `${image.width}×${image.height}${description ? ` · ${description}` : ''}`,
+    ];
+    const name = m.name === defaultModel?.name ? `${m.name} (default)` : m.name;
+    return { name, value: clip(lines.join('\n'), 1024), inline: false };
+  });
+  const trainSteps = defaultModel?.manifest.scheduler.num_train_timesteps ?? 1000;
+  const samplers = engine.samplers.list().map((p) => `${p.name} (default ${p.stepLimits(trainSteps).default} steps)`);
+  fields.push({ name: 'Samplers', value: clip(samplers.join(', ') || 'none', 1024), inline: false });
+  return { title: 'Models and samplers', description: 'Use `/info request_id:<id>` for one request.', fields };
 }
 
 function ms(value: number | null): string {
@@ -29,6 +54,7 @@ export function infoFields(view: RequestView): APIEmbedField[] {
     { name: 'Kind', value: view.kind === 'noise_demo' ? 'noise demo' : 'generation', inline: true },
     { name: 'Requested by', value: `<@${view.requester.userId}>`, inline: true },
     { name: 'Model', value: view.model, inline: true },
+    ...labelFields(view),
     { name: 'Seed', value: `\`${view.seed}\``, inline: true },
   ];
   if (view.kind === 'generate') {
@@ -60,7 +86,11 @@ export function infoFields(view: RequestView): APIEmbedField[] {
 async function execute(interaction: ChatInputCommandInteraction, ctx: AdapterContext): Promise<void> {
   try {
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-    const id = interaction.options.getString('request_id', true).trim();
+    const id = interaction.options.getString('request_id')?.trim();
+    if (!id) {
+      await interaction.editReply({ embeds: [catalogEmbed(ctx.engine)] });
+      return;
+    }
     const view = await ctx.service.getRequest(id);
     if (!view) throw new NotFoundError(`There is no request \`${id}\`. Request ids are shown under each result and in /history.`);
     await interaction.editReply({ embeds: [{ title: `Request ${view.id}`, fields: infoFields(view) }], allowedMentions: { parse: [] } });

@@ -9,6 +9,8 @@ import { Engine } from '../../../../src/engine/index.ts';
 import type { DiscordAdapter } from '../../../../src/adapters/discord/index.ts';
 import { startDiscordAdapter } from '../../../../src/adapters/discord/index.ts';
 import type { AdapterTuning } from '../../../../src/adapters/discord/context.ts';
+import { loadDiscordEnv } from '../../../../src/adapters/discord/config.ts';
+import { registerCommands } from '../../../../src/adapters/discord/register.ts';
 import type { JobRuntime, JobRuntimeConfig } from '../../../../src/jobs/runtime.ts';
 import { startJobRuntime } from '../../../../src/jobs/runtime.ts';
 import type { FakeDiscordOptions, FakeInteraction, FakeMessage } from '../../../fakes/discord/server.ts';
@@ -25,6 +27,10 @@ export interface HarnessOptions {
   readonly runtime?: Partial<JobRuntimeConfig>;
   readonly tuning?: Partial<AdapterTuning>;
   readonly fake?: FakeDiscordOptions;
+  /** Where the engine finds its models (default test/fixtures: the unconditional `tiny`). */
+  readonly modelsDir?: string;
+  /** Model folders installed after those; no fixture sets "default", so the first model listed is the default. */
+  readonly extraModels?: readonly string[];
 }
 
 export class Harness {
@@ -43,9 +49,10 @@ export class Harness {
   static async start(options: HarnessOptions): Promise<Harness> {
     const [fake, engine, database] = await Promise.all([
       FakeDiscord.start(options.fake),
-      Engine.load({ modelsDir: 'test/fixtures', threads: 1 }),
+      Engine.load({ modelsDir: options.modelsDir ?? 'test/fixtures', threads: 1 }),
       createTestDatabase(`discord_${options.label}`),
     ]);
+    for (const dir of options.extraModels ?? []) await engine.models.addFolder(dir);
     const gate = new JobGate();
     const runtime = await startJobRuntime({
       config: testConfig({
@@ -60,6 +67,8 @@ export class Harness {
       log: logger,
     });
     const harness = new Harness(gate, fake, engine, runtime, database, options);
+    // Registered as `npm run discord:register` would, so the fake types each option as the bot declared it.
+    await registerCommands(loadDiscordEnv({ ...harness.env, DISCORD_GUILD_ID: fake.guildId }), engine);
     await harness.startBot();
     return harness;
   }
