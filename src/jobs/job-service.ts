@@ -252,19 +252,30 @@ export class JobService implements GenerationService {
       if (v) throw v;
       throw new ValidationError('model', err instanceof Error ? err.message : String(err));
     }
-    if (input.image) {
-      // Decode now (size, format, pixel-count limits) so a bad upload is a 400 naming the field, not a failed job.
-      try {
-        await loadImageForModel(input.image, this.engine.model(parsed.model).manifest.image);
-      } catch (err) {
-        if (err instanceof ImageInputError) throw new ValidationError('image', err.message);
-        throw err;
-      }
-    }
-    return this.submitValidatedNoiseDemo(input.requester, { ...parsed, seed: parsed.seed ?? randomSeed() }, input.image ?? null, input.replyTo, null);
+    const image = input.image;
+    // Decoded (size, format, pixel-count limits) so a bad upload is a 400 naming the field, not a
+    // failed job; only once the limits have passed, so a refused user costs no decoding.
+    const decodeUpload = image
+      ? async () => {
+          try {
+            await loadImageForModel(image, this.engine.model(parsed.model).manifest.image);
+          } catch (err) {
+            if (err instanceof ImageInputError) throw new ValidationError('image', err.message);
+            throw err;
+          }
+        }
+      : undefined;
+    return this.submitValidatedNoiseDemo(input.requester, { ...parsed, seed: parsed.seed ?? randomSeed() }, image ?? null, input.replyTo, null, decodeUpload);
   }
 
-  private async submitValidatedNoiseDemo(requester: Requester, p: NoiseDemoParams, image: Buffer | null, replyTo: Json, derivedFromId: string | null): Promise<Submitted> {
+  private async submitValidatedNoiseDemo(
+    requester: Requester,
+    p: NoiseDemoParams,
+    image: Buffer | null,
+    replyTo: Json,
+    derivedFromId: string | null,
+    afterLimits?: () => Promise<void>,
+  ): Promise<Submitted> {
     const noiseDemo: Record<string, unknown> = {};
     if (p.timesteps) noiseDemo.timesteps = p.timesteps;
     if (p.denoiseFrom !== undefined) noiseDemo.denoiseFrom = p.denoiseFrom;
@@ -287,14 +298,17 @@ export class JobService implements GenerationService {
       replyTo,
       derivedFromId,
       recordTrajectory: false,
-    });
+    }, afterLimits);
   }
 
-  private async insertAndEnqueue(r: NewRequest): Promise<Submitted> {
+  /**
+   * Inserts the row and sends its job in one transaction, after the limits pass and then
+   * `afterLimits` (costly checks): anything refused writes nothing, not even the job's queue.
+   */
+  private async insertAndEnqueue(r: NewRequest, afterLimits?: () => Promise<void>): Promise<Submitted> {
     const id = randomUUID();
     const userKey = userKeyOf(r.requester);
     const dedupeKey = dedupeKeyOf(r.replyTo);
-    await this.queue.ensureQueue(r.queueName);
     // The user's lock serialises their submissions, so two concurrent ones cannot both pass the
     // limits, and orders their timestamps, so the positions reported follow the queue's order.
     const position = await withTransaction(this.db.pool, async (client) => {
@@ -318,6 +332,7 @@ export class JobService implements GenerationService {
         new Date(),
       );
       if (refusal) throw refusal;
+      await afterLimits?.();
       await insertRequestRow(client, id, userKey, dedupeKey, r);
       await this.queue.send(r.queueName, id, client);
       return await queuePositionOn(client, id);

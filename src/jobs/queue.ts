@@ -11,6 +11,8 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 
 export const NOISE_DEMO_QUEUE = 'noise-demo';
+/** pg-boss's schema (its default, named so the in-transaction queue creation below can call its SQL). */
+const BOSS_SCHEMA = 'pgboss';
 
 export interface QueueOptions {
   readonly expireInSeconds: number;
@@ -81,6 +83,7 @@ export class JobQueue {
   static async start(pool: pg.Pool, options: QueueOptions, log: Logger, supervise: boolean): Promise<JobQueue> {
     const boss = new PgBoss({
       db: asDb(pool),
+      schema: BOSS_SCHEMA,
       supervise,
       schedule: false,
       migrate: true,
@@ -109,16 +112,7 @@ export class JobQueue {
   private async createQueueWithRetry(name: string): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        if (!(await this.boss.getQueue(name))) {
-          await this.boss.createQueue(name, {
-            name,
-            expireInSeconds: this.options.expireInSeconds,
-            retryLimit: bossRetryLimit(this.options.retryLimit),
-            retryDelay: 0,
-            // Keep finished jobs briefly; the requests table is the long-term record.
-            retentionMinutes: 60 * 24,
-          });
-        }
+        if (!(await this.boss.getQueue(name))) await this.boss.createQueue(name, { name, ...this.queueSettings() });
         this.knownQueues.add(name);
         return;
       } catch (err) {
@@ -128,8 +122,41 @@ export class JobQueue {
     }
   }
 
-  /** Enqueues the job for `requestId` inside the caller's transaction (`runner`), so row and job commit together. */
+  private queueSettings() {
+    return {
+      policy: 'standard',
+      expireInSeconds: this.options.expireInSeconds,
+      retryLimit: bossRetryLimit(this.options.retryLimit),
+      retryDelay: 0,
+      retryBackoff: false,
+      // Keep finished jobs briefly; the requests table is the long-term record.
+      retentionMinutes: 60 * 24,
+    } as const;
+  }
+
+  /**
+   * Creates the queue inside the caller's transaction, so it exists exactly when a request that
+   * needs it commits: a submission refused (limits, validation) or rolled back leaves no queue and
+   * no partition table behind. pg-boss's createQueue cannot join a transaction, so its SQL function
+   * is called directly; a transaction-scoped lock serialises creations across processes (concurrent
+   * partition DDL can deadlock).
+   */
+  private async createQueueIn(runner: SqlRunner, name: string): Promise<void> {
+    const { rows } = await runner.query(`SELECT 1 FROM ${BOSS_SCHEMA}.queue WHERE name = $1`, [name]);
+    if (rows.length > 0) {
+      this.knownQueues.add(name);
+      return;
+    }
+    await runner.query(`SELECT pg_advisory_xact_lock(hashtext('ddpm-bot:create-queue'))`);
+    await runner.query(`SELECT ${BOSS_SCHEMA}.create_queue($1, $2::json)`, [name, JSON.stringify(this.queueSettings())]);
+  }
+
+  /**
+   * Enqueues the job for `requestId` inside the caller's transaction (`runner`), so row and job
+   * commit together; a queue this process has not seen yet is created in that transaction too.
+   */
   async send(queue: string, requestId: string, runner: SqlRunner): Promise<void> {
+    if (!this.knownQueues.has(queue)) await this.createQueueIn(runner, queue);
     const data: JobData = { requestId };
     const id = await this.boss.send(queue, data, {
       id: requestId,
