@@ -66,10 +66,6 @@ export function modelNames(engine: SlackEnginePort): string[] {
   return engine.models.list().map((m) => m.name);
 }
 
-export function samplerNames(engine: SlackEnginePort): string[] {
-  return engine.samplers.list().map((s) => s.name);
-}
-
 /**
  * Slack redelivers a request it did not see acknowledged in 3 s (X-Slack-Retry-Num). Every gesture
  * carries a key that is unique to it (trigger_id, view id, ...). This guard drops repeats this process

@@ -1,15 +1,17 @@
 /**
- * The "Generate an image" modal: model, sampler, steps, seed (suggested by the message), eta. The
- * message it came from travels in private_metadata; submissions are parsed with zod.
+ * The "Generate an image" modal: model, sampler, steps, seed (suggested by the message), eta, and with
+ * a class-conditional model installed a label and a guidance scale. The message it came from travels
+ * in private_metadata; submissions are parsed with zod.
  */
 import type { types } from '@slack/bolt';
 import { z } from 'zod';
 import { MAX_SEED } from '../../core/rng.ts';
+import { MAX_GUIDANCE } from '../../engine/conditioning.ts';
 import { DEFAULT_SAMPLER } from '../../engine/index.ts';
 import type { SlackEnginePort } from './context.ts';
 
 export const GENERATE_MODAL = 'generate_modal';
-export const FIELDS = ['model', 'sampler', 'steps', 'seed', 'eta'] as const;
+export const FIELDS = ['model', 'sampler', 'steps', 'seed', 'eta', 'label', 'guidance'] as const;
 export type ModalField = (typeof FIELDS)[number];
 const ACTION = 'value';
 
@@ -25,10 +27,55 @@ function option(value: string, text = value): types.PlainTextOption {
   return { text: { type: 'plain_text', text: text.slice(0, 75) }, value };
 }
 
+/** The label select's "no label" choice (an unconditional sample). */
+export const NO_LABEL = 'none';
+/** Slack's limit on the options of one select. */
+const MAX_OPTIONS = 100;
+
+/**
+ * The modal does not change with the chosen model, so the label select lists every conditional
+ * model's classes, grouped by model (value `model:index`), and the submission checks that the label
+ * belongs to the chosen model. Omitted when no installed model takes a label.
+ */
+function labelBlocks(engine: SlackEnginePort): types.InputBlock[] {
+  const labelled = engine.models.list().filter((m) => m.manifest.conditioning);
+  if (labelled.length === 0) return [];
+  const none = option(NO_LABEL, 'none (unconditional)');
+  let budget = MAX_OPTIONS - 1;
+  const groups = labelled.map((m) => {
+    const classes = m.manifest.conditioning!.classes.slice(0, Math.max(0, budget));
+    budget -= classes.length;
+    return { label: { type: 'plain_text' as const, text: m.name.slice(0, 75) }, options: classes.map((c, i) => option(`${m.name}:${i}`, c)) };
+  });
+  const defaults = labelled.map((m) => `${m.name} ${m.manifest.conditioning!.default_guidance_scale}`).join(', ');
+  return [
+    {
+      type: 'input',
+      block_id: 'label',
+      label: { type: 'plain_text', text: 'Label' },
+      hint: { type: 'plain_text', text: 'What to draw, for class-conditional models: pick one under the model you chose.' },
+      element: {
+        type: 'static_select',
+        action_id: ACTION,
+        option_groups: [{ label: { type: 'plain_text', text: 'No label' }, options: [none] }, ...groups.filter((g) => g.options.length > 0)],
+        initial_option: none,
+      },
+    },
+    {
+      type: 'input',
+      block_id: 'guidance',
+      optional: true,
+      label: { type: 'plain_text', text: 'Guidance (with a label)' },
+      hint: { type: 'plain_text', text: `How closely the image follows the label: 0 ignores it, 1 is plain. Leave empty for the model's default (${defaults}).`.slice(0, 2000) },
+      element: { type: 'number_input', action_id: ACTION, is_decimal_allowed: true, min_value: '0', max_value: String(MAX_GUIDANCE) },
+    },
+  ];
+}
+
 export function generateModal(engine: SlackEnginePort, seed: number, metadata: ModalMetadata): types.ModalView {
   const models = engine.models.list();
   const samplers = engine.samplers.list();
-  const model = models[0];
+  const model = engine.models.defaultModel();
   const sampler = samplers.find((s) => s.name === DEFAULT_SAMPLER) ?? samplers[0];
   const T = model?.manifest.scheduler.num_train_timesteps ?? 1000;
   const steps = sampler ? sampler.stepLimits(T).default : 50;
@@ -85,6 +132,7 @@ export function generateModal(engine: SlackEnginePort, seed: number, metadata: M
         hint: { type: 'plain_text', text: '0 = deterministic DDIM, 1 = as noisy as DDPM. Leave empty for the default.' },
         element: { type: 'number_input', action_id: ACTION, is_decimal_allowed: true, min_value: '0' },
       },
+      ...labelBlocks(engine),
     ],
   };
 }
@@ -97,6 +145,8 @@ const stateSchema = z.object({
   steps: z.object({ [ACTION]: number }),
   seed: z.object({ [ACTION]: number }),
   eta: z.object({ [ACTION]: number }).optional(),
+  label: z.object({ [ACTION]: selected }).optional(),
+  guidance: z.object({ [ACTION]: number }).optional(),
 });
 
 export interface ModalParams {
@@ -105,6 +155,9 @@ export interface ModalParams {
   readonly steps?: number;
   readonly seed?: number;
   readonly eta?: number;
+  /** The class index within the chosen model (the engine names it). */
+  readonly label?: number;
+  readonly guidance?: number;
 }
 
 /** Modal state to raw service params; errors are per block, shown next to the field. */
@@ -125,8 +178,25 @@ export function parseModalState(values: unknown): { params: ModalParams } | { er
     steps: num('steps', s.steps[ACTION].value, true),
     seed: num('seed', s.seed[ACTION].value, true),
     eta: num('eta', s.eta?.[ACTION].value, false),
+    label: labelIndex(s.label?.[ACTION].selected_option?.value, s.model[ACTION].selected_option?.value, errors),
+    guidance: num('guidance', s.guidance?.[ACTION].value, false),
   };
   if (params.seed !== undefined && (params.seed < 0 || params.seed > MAX_SEED)) errors.seed = `Seed must be 0..${MAX_SEED}.`;
   if (Object.keys(errors).length > 0) return { errors };
   return { params: Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined)) as ModalParams };
+}
+
+/** The index of a `model:index` label choice, if it belongs to the chosen model; "none" is no label. */
+function labelIndex(value: string | undefined, model: string | undefined, errors: Partial<Record<ModalField, string>>): number | undefined {
+  if (value === undefined || value === NO_LABEL) return undefined;
+  const match = /^(.+):(\d+)$/.exec(value);
+  if (!match) {
+    errors.label = 'Pick a label from the list.';
+    return undefined;
+  }
+  if (match[1] !== model) {
+    errors.label = `That label belongs to model ${match[1]}: choose ${match[1]} as the model, or a label under ${model ?? 'your model'}, or none.`;
+    return undefined;
+  }
+  return Number(match[2]);
 }

@@ -1,9 +1,11 @@
 /**
- * Slash command text: `key:value` (or `key=value`) tokens separated by spaces, validated with zod.
- * Ranges that depend on the model or sampler (steps, eta) are checked by the service (engine.validate).
+ * Slash command text: `key:value` (or `key=value`) tokens separated by spaces, validated with zod; a
+ * value with spaces goes in double quotes (`label:"Food & Drink"`). Ranges that depend on the model or
+ * sampler (steps, eta, which labels) are checked by the service (engine.validate).
  */
 import { z } from 'zod';
 import { MAX_SEED } from '../../core/rng.ts';
+import { MAX_GUIDANCE } from '../../engine/conditioning.ts';
 import { MAX_COUNT } from '../../engine/index.ts';
 
 /** Bad command text, with a message saying what to fix. */
@@ -20,17 +22,20 @@ const int = (name: string, min: number, max: number) =>
 
 const name = (what: string) => z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, `${what} must be a name like tiny or ddim`);
 
+const decimal = (what: string, examples: string) => z.string().regex(/^-?(\d+(\.\d*)?|\.\d+)$/, `${what} must be a number such as ${examples}`).transform(Number);
+
 export const generateOptionsSchema = z
   .object({
     model: name('model').optional(),
+    /** A class name of a class-conditional model (the engine resolves case and unique prefixes); shown after the model, as in captions. */
+    label: z.string().max(200, 'label must be at most 200 characters').optional(),
+    guidance: decimal('guidance', '3 or 1.5')
+      .pipe(z.number().min(0, 'guidance must be at least 0').max(MAX_GUIDANCE, `guidance must be at most ${MAX_GUIDANCE}`))
+      .optional(),
     sampler: name('sampler').optional(),
     steps: int('steps', 1, 10_000).optional(),
     seed: int('seed', 0, MAX_SEED).optional(),
-    eta: z
-      .string()
-      .regex(/^-?(\d+(\.\d*)?|\.\d+)$/, 'eta must be a number such as 0 or 0.5')
-      .transform(Number)
-      .optional(),
+    eta: decimal('eta', '0 or 0.5').optional(),
     count: int('count', 1, MAX_COUNT).optional(),
   })
   .strict();
@@ -53,16 +58,29 @@ export const noiseDemoOptionsSchema = z
 
 export type NoiseDemoOptions = z.infer<typeof noiseDemoOptionsSchema>;
 
-/** Splits `model:tiny steps:20` into { model: 'tiny', steps: '20' }; `help` yields null. */
+/**
+ * One option: key, `:` or `=`, then a value in double quotes (straight, or the curly ones Slack clients
+ * type) or without spaces and quotes; anything else is one bad token up to the next space.
+ */
+const TOKEN = /([A-Za-z_]+)[:=](?:["“]([^"“”]*)["”]|([^\s"“”]*))(?=\s|$)|\S+/gu;
+
+/** Slack sends &, < and > in message and command text as HTML entities. */
+function unescapeSlack(text: string): string {
+  return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
+
+/** Splits `model:tiny steps:20 label:"Food & Drink"` into { model: 'tiny', steps: '20', label: 'Food & Drink' }; `help` yields null. */
 export function tokenize(text: string, allowed: readonly string[]): Record<string, string> | null {
-  const tokens = text.trim().split(/\s+/).filter(Boolean);
-  if (tokens.length === 1 && /^(help|-h|--help|\?)$/i.test(tokens[0]!)) return null;
+  if (/^(help|-h|--help|\?)$/i.test(text.trim())) return null;
   const out: Record<string, string> = {};
-  for (const token of tokens) {
-    const match = /^([A-Za-z_]+)[:=](.*)$/.exec(token);
-    if (!match) throw new OptionsError(`I did not understand "${token}". Write options as key:value, e.g. steps:20 (keys: ${allowed.join(', ')}).`);
-    const key = match[1]!.toLowerCase();
-    const value = match[2]!;
+  for (const match of text.matchAll(TOKEN)) {
+    const token = match[0];
+    if (match[1] === undefined) {
+      if (/["“”]/.test(token)) throw new OptionsError(`The quotes in "${token}" do not match. Quote a value with spaces as a whole, e.g. label:"two words".`);
+      throw new OptionsError(`I did not understand "${token}". Write options as key:value, e.g. steps:20, with a value that has spaces in quotes (keys: ${allowed.join(', ')}).`);
+    }
+    const key = match[1].toLowerCase();
+    const value = unescapeSlack(match[2] ?? match[3]!).trim();
     if (!allowed.includes(key)) throw new OptionsError(`Unknown option "${key}". Use ${allowed.map((k) => `${k}:`).join(' ')}`);
     if (value === '') throw new OptionsError(`"${key}:" needs a value, e.g. ${key}:${example(key)}`);
     if (key in out) throw new OptionsError(`"${key}" is given twice.`);
@@ -72,7 +90,7 @@ export function tokenize(text: string, allowed: readonly string[]): Record<strin
 }
 
 function example(key: string): string {
-  return { model: 'tiny', sampler: 'ddim', steps: '20', seed: '42', eta: '0', count: '4', timesteps: '0,250,500,999', denoise_from: '500' }[key] ?? 'value';
+  return { model: 'tiny', sampler: 'ddim', steps: '20', seed: '42', eta: '0', count: '4', label: '7', guidance: '3', timesteps: '0,250,500,999', denoise_from: '500' }[key] ?? 'value';
 }
 
 function parseWith<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, text: string, allowed: readonly string[]): T | null {
@@ -85,7 +103,7 @@ function parseWith<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, text: string,
 
 /** null = the user asked for help. */
 export function parseGenerateText(text: string): GenerateOptions | null {
-  return parseWith(generateOptionsSchema, text, ['model', 'sampler', 'steps', 'seed', 'eta', 'count']);
+  return parseWith(generateOptionsSchema, text, ['model', 'sampler', 'steps', 'seed', 'eta', 'count', 'label', 'guidance']);
 }
 
 export function parseNoiseDemoText(text: string): NoiseDemoOptions | null {

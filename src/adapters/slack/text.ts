@@ -3,19 +3,37 @@ import type { RequestView } from '../../jobs/types.ts';
 import { RateLimitError, ValidationError } from '../../jobs/types.ts';
 import { ParamError } from '../../engine/index.ts';
 import { ImageInputError } from '../../render/input.ts';
+import type { SlackEnginePort } from './context.ts';
 import { OptionsError } from './options.ts';
 
-export function generateHelp(models: readonly string[], samplers: readonly string[]): string {
+/** A label as command text: quoted when it has spaces (`label:"Food & Drink"`). */
+export function labelOption(label: string): string {
+  return /\s/.test(label) ? `label:"${label}"` : `label:${label}`;
+}
+
+export function generateHelp(engine: SlackEnginePort): string {
+  const models = engine.models.list();
+  const labelled = models.filter((m) => m.manifest.conditioning);
+  const example = labelled[0] ?? engine.models.defaultModel();
+  const exampleLabel = example?.manifest.conditioning ? ` ${labelOption(example.manifest.conditioning.classes.at(-1)!)}` : '';
+  const labels = labelled.map((m) => `${m.name}: ${m.manifest.conditioning!.classes.join(', ')}`);
+  const guidance = labelled.map((m) => `${m.name} ${m.manifest.conditioning!.default_guidance_scale}`);
   return [
     '*/generate* makes images with a diffusion model. Every option is optional:',
-    '`/generate model:<name> sampler:<name> steps:<n> seed:<n> eta:<x> count:<n>`',
-    `• model: ${models.join(', ') || '(none installed)'}`,
-    `• sampler: ${samplers.join(', ') || '(none installed)'}`,
+    `\`/generate model:<name> sampler:<name> steps:<n> seed:<n> eta:<x> count:<n>${labelled.length > 0 ? ' label:<class> guidance:<x>' : ''}\``,
+    `• model: ${models.map((m) => m.name).join(', ') || '(none installed)'}`,
+    `• sampler: ${engine.samplers.list().map((p) => p.name).join(', ') || '(none installed)'}`,
     '• steps: denoising steps (each sampler has its own range and default)',
     '• seed: 0..4294967295; the same seed and options reproduce the same image',
     '• eta: DDIM noise (0 = deterministic)',
     '• count: 1..16 images in one grid',
-    'Example: `/generate model:' + (models[0] ?? 'tiny') + ' sampler:ddim steps:50 seed:42`',
+    ...(labelled.length > 0
+      ? [
+          escapeMrkdwn(`• label: what to draw, for class-conditional models (quote names with spaces) — ${labels.join('; ')}`),
+          `• guidance: 0..20, how closely the image follows the label (1 = plain; default ${guidance.join(', ')})`,
+        ]
+      : []),
+    escapeMrkdwn(`Example: \`/generate model:${example?.name ?? 'tiny'}${exampleLabel} sampler:ddim steps:50 seed:42\``),
     '*/noise-demo* `seed:<n> timesteps:0,100,500,999 denoise_from:<t>` shows the forward (noising) process of the last image you shared here in the past 10 minutes, or of a generated one; with denoise_from it also runs the model back from x_t.',
     'Message shortcut *Generate an image*: pick it from a message\'s ⋯ menu; the message suggests the seed.',
   ].join('\n');
@@ -26,7 +44,7 @@ export function progressBar(step: number, total: number, width = 20): string {
   return `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
 }
 
-export function describeParams(view: Pick<RequestView, 'kind' | 'model' | 'sampler' | 'steps' | 'seed' | 'count' | 'eta' | 'noiseDemo'>): string {
+export function describeParams(view: Pick<RequestView, 'kind' | 'model' | 'label' | 'guidance' | 'sampler' | 'steps' | 'seed' | 'count' | 'eta' | 'noiseDemo'>): string {
   if (view.kind === 'noise_demo') {
     const ts = view.noiseDemo?.timesteps;
     const from = view.noiseDemo?.denoiseFrom;
@@ -34,7 +52,8 @@ export function describeParams(view: Pick<RequestView, 'kind' | 'model' | 'sampl
   }
   const eta = view.eta !== null && view.eta !== undefined ? `, eta \`${view.eta}\`` : '';
   const count = view.count > 1 ? `, count \`${view.count}\`` : '';
-  return `model \`${view.model}\`, sampler \`${view.sampler ?? '?'}\`, steps \`${view.steps ?? '?'}\`, seed \`${view.seed}\`${eta}${count}`;
+  const label = view.label !== null ? `, label \`${escapeMrkdwn(view.label)}\`, guidance \`${view.guidance ?? 'default'}\`` : '';
+  return `model \`${view.model}\`${label}, sampler \`${view.sampler ?? '?'}\`, steps \`${view.steps ?? '?'}\`, seed \`${view.seed}\`${eta}${count}`;
 }
 
 export function caption(view: RequestView): string {
@@ -76,10 +95,11 @@ export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-/** Parsed options back as command text (what the status message shows instead of the raw input). */
+/** Parsed options back as command text (what the status message shows instead of the raw input), escaped for mrkdwn. */
 export function formatOptions(options: Readonly<Record<string, string | number | readonly number[] | undefined>>): string {
   return Object.entries(options)
     .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `${k}:${Array.isArray(v) ? v.join(',') : String(v)}`)
+    .map(([k, v]) => (k === 'label' ? labelOption(String(v)) : `${k}:${Array.isArray(v) ? v.join(',') : String(v)}`))
+    .map(escapeMrkdwn)
     .join(' ');
 }

@@ -20,6 +20,13 @@ describe('slash command text', () => {
     expect(parseNoiseDemoText('seed:3 timesteps:0,10,999')).toEqual({ seed: 3, timesteps: [0, 10, 999] });
   });
 
+  it('takes a label, quoted when it has spaces (Slack sends & as &amp;, and may send curly quotes), and a guidance scale', () => {
+    expect(parseGenerateText('model:mnist label:7 guidance:3')).toEqual({ model: 'mnist', label: '7', guidance: 3 });
+    expect(parseGenerateText('label:"Food &amp; Drink" guidance=1.5 seed:2')).toEqual({ label: 'Food & Drink', guidance: 1.5, seed: 2 });
+    expect(parseGenerateText('label:“Travel &amp; Places”')).toEqual({ label: 'Travel & Places' });
+    expect(parseGenerateText('label:"class 1"')).toEqual({ label: 'class 1' });
+  });
+
   it('returns null for help', () => {
     expect(parseGenerateText('help')).toBeNull();
     expect(parseGenerateText(' HELP ')).toBeNull();
@@ -38,6 +45,12 @@ describe('slash command text', () => {
     ['cfg:7', 'Unknown option "cfg"'],
     ['tiny', 'I did not understand "tiny"'],
     ['model:../../etc', 'model must be a name'],
+    ['label:"Food &amp; Drink', 'The quotes in "label:"Food" do not match'],
+    ['label:Food &amp; Drink', 'I did not understand "&amp;"'],
+    ['label:""', '"label:" needs a value, e.g. label:7'],
+    ['guidance:21', 'guidance must be at most 20'],
+    ['guidance:-1', 'guidance must be at least 0'],
+    ['guidance:lots', 'guidance must be a number such as 3 or 1.5'],
   ])('refuses %s', (text, message) => {
     expect(() => parseGenerateText(text)).toThrow(OptionsError);
     expect(() => parseGenerateText(text)).toThrow(message);
@@ -98,5 +111,8 @@ describe('text', () => {
   it('escapes user text and formats parsed options', () => {
     expect(escapeMrkdwn('<!channel> & <@U1|x>')).toBe('&lt;!channel&gt; &amp; &lt;@U1|x&gt;');
     expect(formatOptions({ model: 'tiny', steps: 20, seed: undefined, timesteps: [0, 5] })).toBe('model:tiny steps:20 timesteps:0,5');
+    // Labels are user text: quoted as typed, and escaped so they cannot form mentions or links.
+    expect(formatOptions({ label: 'Food & Drink', guidance: 3 })).toBe('label:"Food &amp; Drink" guidance:3');
+    expect(formatOptions({ label: '<!channel>' })).toBe('label:&lt;!channel&gt;');
   });
 });

@@ -1,7 +1,6 @@
 /** What every slash command does before its own work: parse the text or answer in the ack, and where to reply. */
 import type { SlashCommand } from '@slack/bolt';
 import type { SlackDeps, SlackReplyTo } from '../context.ts';
-import { modelNames, samplerNames } from '../context.ts';
 import { generateHelp, userMessage } from '../text.ts';
 
 type EphemeralAck = (response?: { response_type: 'ephemeral'; text: string }) => Promise<void>;
@@ -24,7 +23,7 @@ export async function parseOrAnswer<T>(
     return null;
   }
   if (options === null) {
-    await ack({ response_type: 'ephemeral', text: generateHelp(modelNames(deps.engine), samplerNames(deps.engine)) });
+    await ack({ response_type: 'ephemeral', text: generateHelp(deps.engine) });
     return null;
   }
   await ack();

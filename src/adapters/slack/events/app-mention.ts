@@ -5,7 +5,7 @@
  */
 import type { App } from '@slack/bolt';
 import type { SlackDeps, SlackReplyTo } from '../context.ts';
-import { modelNames, replyToJson, samplerNames, slackRequester } from '../context.ts';
+import { replyToJson, slackRequester } from '../context.ts';
 import { ephemeral, reportError, runGesture } from '../gesture.ts';
 import { parseGenerateText } from '../options.ts';
 import { generateHelp } from '../text.ts';
@@ -27,7 +27,7 @@ export function registerAppMention(app: App, deps: SlackDeps): void {
       return;
     }
     if (options === null) {
-      await notify(generateHelp(modelNames(deps.engine), samplerNames(deps.engine)));
+      await notify(generateHelp(deps.engine));
       return;
     }
     const teamId = body.team_id ?? null;

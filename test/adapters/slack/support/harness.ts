@@ -61,14 +61,19 @@ export interface HarnessOptions {
   readonly label: string;
   /** Run in Socket Mode with this app-level token (the fake accepts it for apps.connections.open). */
   readonly appToken?: string;
+  /** Where the engine finds its models (default test/fixtures: the unconditional `tiny`). */
+  readonly modelsDir?: string;
+  /** Model folders installed after those; no fixture sets "default", so the first model listed is the default. */
+  readonly extraModels?: readonly string[];
 }
 
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const fake = new FakeSlackApi(BOT_TOKEN, options.appToken);
   await fake.start();
-  const engine = await Engine.load({ modelsDir: 'test/fixtures', threads: 1 });
+  const engine = await Engine.load({ modelsDir: options.modelsDir ?? 'test/fixtures', threads: 1 });
   let db: TestDatabase | null = null;
   try {
+    for (const dir of options.extraModels ?? []) await engine.models.addFolder(dir);
     db = await createTestDatabase(options.label);
     const config = loadConfig({
       DATABASE_URL: db.url,
