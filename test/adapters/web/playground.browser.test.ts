@@ -1,13 +1,16 @@
 /**
- * The playground in Debian's Chromium against the real service (tiny fixture model, real job
- * runtime on a throwaway Postgres): type commands, watch previews, rerun a seed, upload an image.
+ * The playground in Debian's Chromium against the real service (the tiny fixture models, the
+ * conditional tiny-cond marked default; real job runtime on a throwaway Postgres): type commands,
+ * watch previews, rerun a seed, pick a label, upload an image.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
+import { imagePng } from '../../../src/render/index.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { modelsWithConditionalDefault } from '../../fixtures/conditional-default.ts';
 import { launchBrowser, type Browser } from './chromium.ts';
 import { startStack, type Stack } from './support/stack.ts';
 
@@ -19,6 +22,8 @@ const errors: string[] = [];
 beforeAll(async () => {
   // One request at a time per user: /compare must wait for a free slot (429 concurrent) and still finish.
   [stack, browser] = await Promise.all([startStack('browser', { env: { LIMIT_CONCURRENT_PER_USER: '1' } }), launchBrowser()]);
+  // Beside tiny (first by name), the conditional tiny-cond marked default: the page must start on it.
+  await stack.engine.models.addFolder(path.join(await modelsWithConditionalDefault(), 'tiny-cond'));
   page = await browser.context.newPage();
   page.on('pageerror', (e) => errors.push(String(e)));
   page.on('console', (m) => m.type() === 'error' && !m.text().includes('status of 4') && errors.push(m.text()));
@@ -58,6 +63,17 @@ async function imageBytes(url: string): Promise<Buffer> {
 describe('playground in Chromium', () => {
   it('lists the models and samplers, and shows a bad command inline', async () => {
     await expect.poll(() => page.locator('#catalog').textContent()).toContain('tiny (8×8)');
+    // The API's default model, not the first by name; its classes in the label picker, its guidance preset.
+    const model = page.getByLabel('Model', { exact: true });
+    const label = page.getByLabel('Label', { exact: true });
+    expect(await model.inputValue()).toBe('tiny-cond');
+    expect(await label.locator('option').allTextContents()).toEqual(['none', 'class 0', 'class 1', 'class 2']);
+    expect(await label.inputValue()).toBe('');
+    expect(await page.getByLabel('Guidance').inputValue()).toBe('2.5');
+    await model.selectOption('tiny');
+    expect(await label.isHidden()).toBe(true);
+    await model.selectOption('tiny-cond');
+    expect(await label.isVisible()).toBe(true);
     await send('/generate steps:lots');
     await expect.poll(() => page.locator('#command-error').textContent()).toContain('steps must be a whole number');
     expect(await page.getByLabel('Command', { exact: true }).getAttribute('aria-invalid')).toBe('true');
@@ -88,7 +104,8 @@ describe('playground in Chromium', () => {
   });
 
   it('reruns the seed: same sampler gives the same image, another sampler keeps the seed, reroll changes it', async () => {
-    await send('/generate sampler:ddim steps:10 seed:7');
+    // tiny, whose 10 predicted-x0 frames all differ (untrained tiny-cond repeats some, and the GIF merges repeats).
+    await send('/generate model:tiny sampler:ddim steps:10 seed:7');
     const original = await lastFinishedCard();
     const originalPng = await imageBytes((await original.locator('img.result').getAttribute('src'))!);
 
@@ -117,6 +134,42 @@ describe('playground in Chromium', () => {
     // 9 of the 10 steps' predicted x0, then the image (which the card shows too, byte-identical to the original).
     expect((await sharp(await imageBytes(gifUrl), { pages: -1 }).metadata()).pages).toBe(10);
     expect((await imageBytes((await animated.locator('img.sample').getAttribute('src'))!)).equals(originalPng)).toBe(true);
+  });
+
+  it('generates the label picked for a conditional model; the stored request, reroll and gallery keep it', async () => {
+    await page.getByLabel('Label', { exact: true }).selectOption('class 1');
+    await page.getByLabel('Guidance').fill('3');
+    await send('/generate steps:10 seed:11');
+    const card = await lastFinishedCard();
+    expect(await card.evaluate((n) => n.className)).toContain('succeeded');
+    expect(await param(card, 'label')).toBe('class 1');
+    expect(await param(card, 'guidance')).toBe('3');
+    const id = await card.getAttribute('data-request-id');
+    const stored = (await (await fetch(`${stack.url}/api/requests/${id}`)).json()) as { params: Record<string, unknown> };
+    expect(stored.params).toMatchObject({ model: 'tiny-cond', label: 'class 1', guidance: 3, seed: 11, steps: 10 });
+    const png = await imageBytes((await card.locator('img.result').getAttribute('src'))!);
+    const direct = await stack.engine.generate(stack.engine.validate({ model: 'tiny-cond', label: 'class 1', guidance: 3, steps: 10, seed: 11 }));
+    expect(png.equals(await imagePng(direct.images))).toBe(true);
+
+    await card.getByRole('button', { name: 'Reroll' }).click();
+    const rerolled = await lastFinishedCard();
+    expect(await param(rerolled, 'label')).toBe('class 1');
+    expect(await param(rerolled, 'guidance')).toBe('3');
+    expect(await param(rerolled, 'seed')).not.toBe('11');
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await expect.poll(() => page.locator('#gallery button').first().textContent(), { timeout: 10_000 }).toContain('class 1, guidance 3');
+
+    // A label typed in the command wins over the picker (a number is the class index) and gets the model's default guidance.
+    await send('/generate label:2 steps:5 seed:11');
+    const typed = await lastFinishedCard();
+    expect(await param(typed, 'label')).toBe('class 2');
+    expect(await param(typed, 'guidance')).toBe('2.5');
+    await send('/generate label:dog steps:5');
+    expect(await (await lastFinishedCard()).getByRole('alert').textContent()).toContain('unknown label "dog"');
+
+    await page.getByLabel('Label', { exact: true }).selectOption('');
+    await send('/generate steps:5 seed:11');
+    expect(await (await lastFinishedCard()).locator('dl.params dt', { hasText: /^label$/ }).count()).toBe(0);
   });
 
   it('cancels a running request from its message', async () => {

@@ -54,6 +54,8 @@ function normalize(v) {
     sampler: p.sampler ?? v.sampler ?? null,
     steps: p.steps ?? v.steps ?? null,
     eta: p.eta ?? v.eta ?? null,
+    label: p.label ?? null,
+    guidance: p.guidance ?? null,
     count: p.count ?? v.count ?? 1,
     seed: v.seed ?? p.seed,
     timesteps: p.timesteps ?? null,
@@ -86,9 +88,9 @@ const api = {
 const INT = /^\d+$/;
 const NUM = /^-?\d+(\.\d+)?$/;
 const COMMANDS = {
-  '/generate': { model: 'string', sampler: 'string', steps: 'int', seed: 'int', count: 'int', eta: 'number' },
+  '/generate': { model: 'string', label: 'string', guidance: 'number', sampler: 'string', steps: 'int', seed: 'int', count: 'int', eta: 'number' },
   '/noise-demo': { model: 'string', seed: 'int', timesteps: 'intlist', denoise_from: 'int' },
-  '/compare': { model: 'string', seed: 'int' },
+  '/compare': { model: 'string', label: 'string', guidance: 'number', seed: 'int' },
   '/help': {},
   // As in Discord: /info lists models and samplers, /history shows your past requests.
   '/info': {},
@@ -137,6 +139,9 @@ const log = $('#log');
 const input = $('#command');
 const fileInput = $('#image');
 const commandError = $('#command-error');
+const modelPicker = $('#model');
+const labelPicker = $('#label');
+const guidanceField = $('#guidance');
 const state = { models: [], samplers: [], history: [], historyAt: 0 };
 
 function el(tag, attrs = {}, ...children) {
@@ -176,8 +181,40 @@ function seconds(ms) {
   return ms === null || ms === undefined ? '–' : `${(ms / 1000).toFixed(2)} s`;
 }
 
+/** The model picked under the command box (preselected: the API's default model). */
 function defaultModel() {
-  return state.models[0] && state.models[0].name;
+  return modelPicker.value || undefined;
+}
+
+function conditioningOf(model) {
+  const m = state.models.find((x) => x.name === model);
+  return (m && m.conditioning) || null;
+}
+
+/** "label:7" names the class "7" when the model has one (mnist), else it is the index (emoji's categories by number). */
+function labelArg(model, text) {
+  const c = conditioningOf(model);
+  return INT.test(text) && !(c && c.classes.includes(text)) ? Number(text) : text;
+}
+
+/**
+ * The command's options over the pickers': the picked label and guidance apply when the command
+ * names no label and uses the picked model; a typed label without guidance gets the model's default.
+ */
+function withPicked(args) {
+  const params = { ...args, model: args.model || defaultModel() };
+  if (params.label !== undefined) params.label = labelArg(params.model, params.label);
+  else if (labelPicker.value && params.model === defaultModel()) {
+    params.label = labelPicker.value;
+    if (params.guidance === undefined && guidanceField.value !== '') params.guidance = Number(guidanceField.value);
+  }
+  if (!params.model) delete params.model;
+  return params;
+}
+
+/** "class 1, guidance 3 · " for labelled requests, "" otherwise. */
+function labelPrefix(view, sep = ' · ') {
+  return view.label === null || view.label === undefined ? '' : `${view.label}, guidance ${view.guidance}${sep}`;
 }
 
 function stepsOf(samplerName) {
@@ -265,6 +302,7 @@ function renderParams(card, view) {
         ]
       : [
           ['model', view.model],
+          ...(view.label === null ? [] : [['label', view.label], ['guidance', view.guidance]]),
           ['sampler', view.sampler],
           ['steps', view.steps],
           ['seed', view.seed],
@@ -279,7 +317,7 @@ function renderParams(card, view) {
 function renderImages(card, view) {
   const box = $('.images', card);
   box.replaceChildren();
-  const label = view.kind === 'noise_demo' ? 'Forward process' : `${view.sampler}, ${view.steps} steps, seed ${view.seed}`;
+  const label = view.kind === 'noise_demo' ? 'Forward process' : `${labelPrefix(view, ', ')}${view.sampler}, ${view.steps} steps, seed ${view.seed}`;
   const images = view.images || [];
   const singles = images.filter((i) => typeof i.index === 'number');
   const grid = images.find((i) => i.index === 'grid');
@@ -317,16 +355,18 @@ function setupActions(card, view) {
   // Preselect the first other sampler.
   const other = state.samplers.find((s) => s.name !== view.sampler);
   if (other) select.value = other.name;
-  $('.reroll', card).onclick = () => runAction(`reroll of ${view.sampler} seed ${view.seed}`, () => api.reroll(view.id));
+  // Reroll and replay keep the label and guidance: the service copies them from the original request.
+  $('.reroll', card).onclick = () => runAction(`reroll of ${labelPrefix(view)}${view.sampler} seed ${view.seed}`, () => api.reroll(view.id));
   // As the chat buttons: a replay (same trajectory) whose worker records the predicted x0 as a GIF.
-  $('.animate', card).onclick = () => runAction(`denoising animation of ${view.sampler} seed ${view.seed}`, () => api.replay(view.id, { recordTrajectory: true }));
+  $('.animate', card).onclick = () => runAction(`denoising animation of ${labelPrefix(view)}${view.sampler} seed ${view.seed}`, () => api.replay(view.id, { recordTrajectory: true }));
   $('.replay-go', card).onclick = () => {
     const sampler = select.value;
     // The same sampler keeps the original's steps (a byte-identical rerun); another one starts at its default steps.
     const overrides = sampler === view.sampler ? {} : { sampler, steps: stepsOf(sampler) };
-    runAction(`seed ${view.seed} with ${sampler}`, () => api.replay(view.id, overrides));
+    runAction(`${labelPrefix(view)}seed ${view.seed} with ${sampler}`, () => api.replay(view.id, overrides));
   };
-  $('.compare', card).onclick = () => compare({ model: view.model, seed: view.seed });
+  const labelled = view.label === null ? {} : { label: view.label, guidance: view.guidance };
+  $('.compare', card).onclick = () => compare({ model: view.model, seed: view.seed, ...labelled });
 }
 
 async function runAction(label, submit) {
@@ -413,9 +453,10 @@ async function track(card, submitted) {
 // ---------------------------------------------------------------------------------------------
 
 async function generate(args) {
-  const card = requestCard(`generate${args.sampler ? ` · ${args.sampler}` : ''}${args.steps ? ` · ${args.steps} steps` : ''}`);
+  const params = withPicked(args);
+  const card = requestCard(`generate${params.label !== undefined ? ` · ${params.label}` : ''}${args.sampler ? ` · ${args.sampler}` : ''}${args.steps ? ` · ${args.steps} steps` : ''}`);
   try {
-    await track(card, await api.generate(args));
+    await track(card, await api.generate(params));
   } catch (error) {
     failCard(card, error);
   }
@@ -441,11 +482,12 @@ const COMPARE = [/^ddpm$/, /^ddim$/, /^dpm/];
 /** One seed through DDPM, DDIM and DPM-Solver++ side by side, each at its default step count. */
 async function compare(args) {
   const seed = args.seed ?? Math.floor(Math.random() * 2 ** 32);
-  const model = args.model || defaultModel();
+  const { model, label, guidance } = withPicked(args);
+  const labelled = { ...(label !== undefined ? { label } : {}), ...(guidance !== undefined ? { guidance } : {}) };
   const samplers = COMPARE.map((re) => state.samplers.find((s) => re.test(s.name))).filter(Boolean);
   if (samplers.length === 0) samplers.push(...state.samplers.slice(0, 3));
   const card = el('article', { class: 'msg bot compare-card' },
-    el('header', { class: 'title', text: `Seed ${seed} through ${samplers.map((s) => s.name).join(', ')}` }),
+    el('header', { class: 'title', text: `${label !== undefined ? `${label}, ` : ''}Seed ${seed} through ${samplers.map((s) => s.name).join(', ')}` }),
   );
   const grid = el('div', { class: 'compare-grid' });
   card.append(grid);
@@ -463,17 +505,17 @@ async function compare(args) {
   // At most two at a time (the default per-user limit); a 429 waits and retries.
   const queue = [...columns];
   const worker = async () => {
-    for (let c = queue.shift(); c; c = queue.shift()) await runColumn(c, model, seed);
+    for (let c = queue.shift(); c; c = queue.shift()) await runColumn(c, model, seed, labelled);
   };
   await Promise.all([worker(), worker()]);
 }
 
-async function runColumn(c, model, seed) {
+async function runColumn(c, model, seed, labelled) {
   let submitted;
   const giveUpAt = Date.now() + 10 * 60 * 1000;
   for (;;) {
     try {
-      submitted = await api.generate({ ...(model ? { model } : {}), sampler: c.sampler, steps: c.steps, seed });
+      submitted = await api.generate({ ...(model ? { model } : {}), ...labelled, sampler: c.sampler, steps: c.steps, seed });
       break;
     } catch (error) {
       // Too many of your own requests at once: wait for one to finish. Other limits (hourly, queue full) are shown.
@@ -521,7 +563,7 @@ async function runColumn(c, model, seed) {
 function help() {
   const details = $('#command-help');
   details.open = true;
-  addMessage(el('article', { class: 'msg bot' }, el('p', { text: 'Commands are listed under the box. Models: ' + (state.models.map((m) => m.name).join(', ') || 'none installed') + '. Samplers: ' + state.samplers.map((s) => `${s.name} (${s.steps.min}–${s.steps.max}, default ${s.steps.default})`).join(', ') + '.' })));
+  addMessage(el('article', { class: 'msg bot' }, el('p', { text: 'Commands are listed under the box. Models: ' + (state.models.map(modelSummary).join(', ') || 'none installed') + '. Samplers: ' + state.samplers.map((s) => `${s.name} (${s.steps.min}–${s.steps.max}, default ${s.steps.default})`).join(', ') + '.' })));
 }
 
 async function submitCommand(text) {
@@ -584,7 +626,7 @@ async function loadGallery() {
     list.replaceChildren(
       ...requests.map((r) => {
         const thumb = r.images.find((i) => i.index === 0) || r.images.find((i) => i.index === 'grid') || r.images.find((i) => i.index === 'gif');
-        const caption = r.kind === 'noise_demo' ? `noise demo · seed ${r.seed}` : `${r.sampler} · ${r.steps} · seed ${r.seed}`;
+        const caption = r.kind === 'noise_demo' ? `noise demo · seed ${r.seed}` : `${labelPrefix(r)}${r.sampler} · ${r.steps} · seed ${r.seed}`;
         const body = thumb ? el('img', { src: thumb.url, alt: '', loading: 'lazy' }) : el('span', { class: 'placeholder', text: r.status });
         return el('li', {}, el('button', { type: 'button', 'data-request-id': r.id, 'aria-label': `Open ${caption} (${r.status})`, onclick: () => openFromGallery(r.id) }, body, el('span', { text: caption })));
       }),
@@ -599,7 +641,7 @@ async function loadGallery() {
 async function openFromGallery(id) {
   try {
     const view = await api.request(id);
-    const card = requestCard(view.kind === 'noise_demo' ? 'noise demo (from the gallery)' : `${view.sampler} · ${view.steps} steps (from the gallery)`);
+    const card = requestCard(view.kind === 'noise_demo' ? 'noise demo (from the gallery)' : `${labelPrefix(view)}${view.sampler} · ${view.steps} steps (from the gallery)`);
     if (['queued', 'running'].includes(view.status)) {
       await track(card, { id, position: null });
       return;
@@ -672,14 +714,42 @@ for (const b of document.querySelectorAll('button.example')) {
 
 $('#gallery-refresh').addEventListener('click', () => void loadGallery());
 
+function modelSummary(m) {
+  const labels = m.conditioning ? `; labels ${m.conditioning.classes.join(', ')}` : '';
+  return `${m.name} (${m.image.width}×${m.image.height}${labels})`;
+}
+
+/** Fills the label picker with the picked model's classes (hidden for unconditional models) and its default guidance. */
+function showModelOptions() {
+  const c = conditioningOf(modelPicker.value);
+  labelPicker.replaceChildren(el('option', { value: '', text: 'none' }), ...(c ? c.classes.map((name) => el('option', { value: name, text: name })) : []));
+  guidanceField.value = c ? String(c.defaultGuidance) : '';
+  $('#label-options').hidden = !c;
+}
+
+modelPicker.addEventListener('change', async () => {
+  showModelOptions();
+  // Step limits depend on the model's training timesteps.
+  try {
+    state.samplers = (await api.samplers(modelPicker.value)).samplers;
+  } catch (error) {
+    commandError.textContent = `Could not load the samplers of ${modelPicker.value}: ${errorText(error)}`;
+  }
+});
+
 async function loadCatalog() {
   const note = $('#catalog');
   try {
+    // Without ?model= the step limits are the default model's, which the picker starts on.
     const [{ models }, { samplers }] = await Promise.all([api.models(), api.samplers()]);
     state.models = models;
     state.samplers = samplers;
+    const first = models.find((m) => m.default) || models[0];
+    modelPicker.replaceChildren(...models.map((m) => el('option', { value: m.name, text: m.name })));
+    if (first) modelPicker.value = first.name;
+    showModelOptions();
     note.textContent = models.length
-      ? `Models: ${models.map((m) => `${m.name} (${m.image.width}×${m.image.height})`).join(', ')}. Samplers: ${samplers.map((s) => s.name).join(', ')}.`
+      ? `Models: ${models.map(modelSummary).join(', ')}. Samplers: ${samplers.map((s) => s.name).join(', ')}.`
       : 'No models are installed yet: see the README (models/).';
     document.body.dataset.ready = 'true';
   } catch (error) {
