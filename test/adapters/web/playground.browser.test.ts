@@ -164,6 +164,8 @@ describe('playground in Chromium', () => {
     const typed = await lastFinishedCard();
     expect(await param(typed, 'label')).toBe('class 2');
     expect(await param(typed, 'guidance')).toBe('2.5');
+    await send('/generate label:"CLASS 0" steps:2');
+    expect(await param(await lastFinishedCard(), 'label')).toBe('class 0');
     await send('/generate label:dog steps:5');
     expect(await (await lastFinishedCard()).getByRole('alert').textContent()).toContain('unknown label "dog"');
 

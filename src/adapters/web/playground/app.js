@@ -101,7 +101,8 @@ class CommandError extends Error {}
 
 /** "/generate steps:20 seed=42" -> { name: '/generate', args: { steps: 20, seed: 42 } }. */
 export function parseCommand(text) {
-  const parts = text.trim().split(/\s+/).filter(Boolean);
+  // A quoted value may hold spaces, as in Slack: label:"Food & Drink".
+  const parts = (text.trim().match(/(?:[^\s"]+|"[^"]*")+/g) || []).map((p) => p.replace(/"/g, ''));
   const name = (parts.shift() || '').toLowerCase().replace('/noise_demo', '/noise-demo');
   if (!name) throw new CommandError('Type a command, e.g. /generate seed:42');
   const spec = COMMANDS[name];
