@@ -21,6 +21,8 @@ import { startJobRuntime, type JobRuntime } from './jobs/runtime.ts';
 import type { GenerationService } from './jobs/service.ts';
 import { imagePng, batchPng, trajectoryGif } from './render/index.ts';
 import { HttpServer, sendJson } from './server/http.ts';
+import { createGuard, defaultAllowedHosts } from './server/guard.ts';
+import { installLastResort } from './ops/last-resort.ts';
 import { asCatalog, registerPlayground } from './adapters/web/playground.ts';
 import { Metrics, createLogger, createOps, instrumentEngine, loadOpsConfig, registerOps, startOpsServer, type OpsConfig } from './ops/index.ts';
 
@@ -54,8 +56,8 @@ export interface StartOptions {
   readonly engine: EnginePort;
   readonly render?: RenderPort;
   readonly adapters?: readonly AdapterFactory[];
-  /** LOG_LEVEL, PLAYGROUND, METRICS; default from the environment. */
-  readonly ops?: OpsConfig;
+  /** LOG_LEVEL, PLAYGROUND, METRICS, HOST, …: without it, all from the environment; with it, these over the defaults. */
+  readonly ops?: Partial<OpsConfig>;
 }
 
 export const realRender: RenderPort = { imagePng, batchPng, trajectoryGif };
@@ -63,7 +65,7 @@ export const realRender: RenderPort = { imagePng, batchPng, trajectoryGif };
 export async function startService(options: StartOptions): Promise<ServiceHandle> {
   const { config, log } = options;
   // Every batch the worker runs and every request this process accepts or finishes is counted for /metrics.
-  const opsConfig = options.ops ?? loadOpsConfig();
+  const opsConfig: OpsConfig = options.ops ? { ...loadOpsConfig({}), ...options.ops } : loadOpsConfig();
   const metrics = new Metrics();
   const engine = instrumentEngine(options.engine, metrics);
     const runtime = await startJobRuntime({ config, engine, render: options.render ?? realRender, log, counters: metrics });
@@ -73,7 +75,8 @@ export async function startService(options: StartOptions): Promise<ServiceHandle
   const adapters: RunningAdapter[] = [];
   try {
     if (config.ROLE !== 'worker') {
-      http = new HttpServer({ log });
+      const guard = createGuard({ allowedHosts: opsConfig.ALLOWED_HOSTS ?? defaultAllowedHosts(opsConfig.HOST), apiToken: opsConfig.API_TOKEN });
+      http = new HttpServer({ log, guard, requestTimeoutMs: opsConfig.REQUEST_TIMEOUT_SECONDS * 1000 });
       // /healthz (database, queue, model sessions), /metrics, request ids, the page
       const sessions = config.ROLE === 'bot' ? undefined : options.engine;
       registerOps(http, createOps({ config: opsConfig, metrics, db: runtime.db.pool, engine: sessions }), log);
@@ -86,17 +89,17 @@ export async function startService(options: StartOptions): Promise<ServiceHandle
         } catch {
           sendJson(res, 503, { ok: false, message: 'database unreachable' });
         }
-      });
+      }, { auth: false });
       registerWebApi(http, runtime.service, { log, trustProxy: config.TRUST_PROXY });
       for (const factory of options.adapters ?? []) {
         const started = await factory({ service: runtime.service, http, config, log, engine });
         if (started) adapters.push(started);
       }
-      port = await http.listen(config.PORT);
-      log.info({ port, role: config.ROLE }, 'http server listening');
+      port = await http.listen(config.PORT, opsConfig.HOST);
+      log.info({ host: opsConfig.HOST, port, role: config.ROLE, url: `http://${hostForUrl(opsConfig.HOST)}:${port}`, reach: reachOf(opsConfig.HOST), auth: opsConfig.API_TOKEN ? 'API_TOKEN' : 'none' }, 'http server listening');
     } else if (opsConfig.METRICS_PORT !== undefined) {
       // A worker has no HTTP server: it serves /healthz and /metrics on METRICS_PORT when that is set.
-      opsServer = await startOpsServer(opsConfig.METRICS_PORT, createOps({ config: opsConfig, metrics, db: runtime.db.pool, engine: options.engine }), log);
+      opsServer = await startOpsServer(opsConfig.METRICS_PORT, opsConfig.HOST, createOps({ config: opsConfig, metrics, db: runtime.db.pool, engine: options.engine }), log);
     }
   } catch (err) {
     await runtime.close();
@@ -116,6 +119,17 @@ export async function startService(options: StartOptions): Promise<ServiceHandle
       await runtime.close();
     },
   };
+}
+
+/** Says in the start-up line who can reach the server, so an open port is never a surprise. */
+function reachOf(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return 'every interface (HOST): other machines can connect';
+  if (host === '127.0.0.1' || host === '::1' || host === 'localhost') return 'loopback only; set HOST=0.0.0.0 to serve other machines';
+  return `the address ${host} only`;
+}
+
+function hostForUrl(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
 }
 
 /** The process entry point: env config, the engine, the service, and signal handling. */
@@ -138,7 +152,7 @@ export async function runService(adapters: readonly AdapterFactory[] = []): Prom
   ];
   const handle = await startService({ config, log, engine, adapters: [...adapters, ...chat] });
   let stopping = false;
-  const shutdown = (signal: string) => {
+  const shutdown = (signal: string, exitCode = 0) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
@@ -151,13 +165,14 @@ export async function runService(adapters: readonly AdapterFactory[] = []): Prom
       .stop()
       .then(() => engine.close())
       .then(
-        () => process.exit(0),
+        () => process.exit(exitCode),
         (err: unknown) => {
           log.error({ err }, 'shutdown failed');
           process.exit(1);
         },
       );
   };
+  installLastResort(log, shutdown);
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 }

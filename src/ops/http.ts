@@ -4,6 +4,7 @@
  * (or inside) any router.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { routeOf } from '../server/http.ts';
 import type { Health } from './health.ts';
 import type { Logger, RequestLog } from './logger.ts';
 import { logRequest } from './logger.ts';
@@ -40,14 +41,6 @@ export function opsRoutes(options: OpsRoutesOptions): RouteHandler {
   };
 }
 
-/** `/api/requests/3f2a…/images/0.png` -> `/api/requests/:id/images/:n.png`, so route labels stay few. */
-export function routeLabel(path: string): string {
-  const p = path
-    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, ':id')
-    .replace(/\/(\d+|grid|gif)(\.png|\.gif)?(?=\/|$)/g, '/:n$2');
-  return p.length > 64 ? `${p.slice(0, 64)}…` : p;
-}
-
 /**
  * Per-request logging and HTTP metrics in one call at the top of the server's request handler:
  *   const { log } = observe(req, res);
@@ -60,10 +53,8 @@ export function httpObserver(deps: { readonly logger: Logger; readonly metrics?:
     if (deps.metrics) {
       const metrics = deps.metrics;
       res.once('close', () => {
-        const path = (req.url ?? '/').split('?')[0] ?? '/';
-        // 404s get one label: random paths must not create a time series each.
-        const route = res.statusCode === 404 ? '(not found)' : routeLabel(path);
-        metrics.observeHttp(req.method ?? 'GET', route, res.statusCode, (performance.now() - started) / 1000);
+        // Labelled by route template, never by path: random paths must not create a time series each.
+        metrics.observeHttp(req.method ?? 'GET', routeOf(req), res.statusCode, (performance.now() - started) / 1000);
       });
     }
     return entry;

@@ -20,10 +20,11 @@ export type { Logger } from './logger.ts';
 export { Metrics } from './metrics.ts';
 export { Health } from './health.ts';
 export type { RouteHandler } from './http.ts';
-export { httpObserver, routeLabel } from './http.ts';
+export { httpObserver } from './http.ts';
 
 export interface OpsDeps {
-  readonly config: OpsConfig;
+  /** Only METRICS matters here (off: /metrics is not served). */
+  readonly config: Pick<OpsConfig, 'METRICS'> & Partial<OpsConfig>;
   /** The process's pg pool (database and queue checks, queue depth). */
   readonly db?: Queryable | undefined;
   /** The engine when this process runs models (ROLE all/worker); the models check loads each session once. Anything without model sessions is ignored. */
@@ -63,19 +64,20 @@ export function registerOps(http: HttpServer, ops: Ops, logger: Logger): void {
     if (await ops.routes(req, res)) return;
     res.writeHead(404, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error: 'not_found', message: 'metrics are off (METRICS=off)' }));
   };
-  http.route('GET', '/healthz', serve);
-  http.route('GET', '/metrics', serve);
+  // Probes and scrapers carry no API token; METRICS=off is how /metrics is hidden.
+  http.route('GET', '/healthz', serve, { auth: false });
+  http.route('GET', '/metrics', serve, { auth: false });
   instrumentServer(http.server, httpObserver({ logger, metrics: ops.metrics }));
 }
 
 /**
  * ROLE=worker runs no HTTP server, so its sampling metrics would be invisible: with METRICS_PORT
- * set, a small server answers /healthz and /metrics (nothing else) on that port.
+ * set, a small server answers /healthz and /metrics (nothing else) on that port and HOST.
  */
-export async function startOpsServer(port: number, ops: Ops, logger: Logger): Promise<{ readonly port: number; close(): Promise<void> }> {
+export async function startOpsServer(port: number, host: string, ops: Ops, logger: Logger): Promise<{ readonly port: number; close(): Promise<void> }> {
   const http = new HttpServer({ log: logger });
   registerOps(http, ops, logger);
-  const bound = await http.listen(port);
-  logger.info({ port: bound }, 'ops server listening (/healthz, /metrics)');
+  const bound = await http.listen(port, host);
+  logger.info({ host, port: bound }, 'ops server listening (/healthz, /metrics)');
   return { port: bound, close: () => http.close() };
 }

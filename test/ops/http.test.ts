@@ -52,32 +52,34 @@ describe('GET /healthz and /metrics', () => {
 });
 
 describe('httpObserver', () => {
-  it('labels routes without ids and observes each request once it closes', async () => {
-    const { routeLabel, httpObserver } = await import('../../src/ops/http.ts');
+  it('labels requests by route template and every unmatched one alike, so random paths add no series', async () => {
+    const { httpObserver } = await import('../../src/ops/http.ts');
     const { createLogger } = await import('../../src/ops/logger.ts');
+    const { instrumentServer } = await import('../../src/ops/instrument.ts');
+    const { HttpServer, sendJson } = await import('../../src/server/http.ts');
     const { Writable } = await import('node:stream');
-    expect(routeLabel('/api/requests/0b9c4d1e-2f3a-4b5c-8d6e-7f8091a2b3c4/images/3.png')).toBe('/api/requests/:id/images/:n.png');
-    expect(routeLabel('/api/requests/0b9c4d1e-2f3a-4b5c-8d6e-7f8091a2b3c4/images/grid.png')).toBe('/api/requests/:id/images/:n.png');
-    expect(routeLabel('/api/requests/0b9c4d1e-2f3a-4b5c-8d6e-7f8091a2b3c4/events')).toBe('/api/requests/:id/events');
     const metrics = new Metrics({ processMetrics: false });
     const logger = createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
-    const observe = httpObserver({ logger, metrics });
-    let status = 201;
-    const s = http.createServer((req, res) => {
-      observe(req, res);
-      res.writeHead(status).end();
-    });
-    s.listen(0, '127.0.0.1');
-    await once(s, 'listening');
-    const res = await fetch(`http://127.0.0.1:${(s.address() as AddressInfo).port}/api/requests/0b9c4d1e-2f3a-4b5c-8d6e-7f8091a2b3c4`);
-    status = 404;
-    await fetch(`http://127.0.0.1:${(s.address() as AddressInfo).port}/wp-admin/x.php`);
-    expect(res.headers.get('x-request-id')).toBeTruthy();
-    await new Promise((r) => setTimeout(r, 50));
-    s.close();
+    const server = new HttpServer({ log: logger });
+    server.route('GET', '/api/requests/:id', (_req, res, { id }) => sendJson(res, id === 'missing' ? 404 : 201, {}));
+    instrumentServer(server.server, httpObserver({ logger, metrics }));
+    const base = `http://127.0.0.1:${await server.listen(0)}`;
+    try {
+      const res = await fetch(`${base}/api/requests/0b9c4d1e-2f3a-4b5c-8d6e-7f8091a2b3c4`);
+      expect(res.headers.get('x-request-id')).toBeTruthy();
+      await fetch(`${base}/api/requests/missing`);
+      for (let i = 0; i < 30; i++) await fetch(`${base}/api/requests/${Math.random().toString(36).slice(2)}`, { method: 'PUT' });
+      await fetch(`${base}/wp-admin/x.php`);
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      await server.close();
+    }
     const text = await metrics.render();
     expect(text).toContain('ddpm_http_request_duration_seconds_count{method="GET",route="/api/requests/:id",status="201"} 1');
-    expect(text).toContain('ddpm_http_request_duration_seconds_count{method="GET",route="(not found)",status="404"} 1');
+    expect(text).toContain('ddpm_http_request_duration_seconds_count{method="GET",route="/api/requests/:id",status="404"} 1');
+    expect(text).toContain('ddpm_http_request_duration_seconds_count{method="PUT",route="(unmatched)",status="405"} 30');
+    expect(text).toContain('ddpm_http_request_duration_seconds_count{method="GET",route="(unmatched)",status="404"} 1');
     expect(text).not.toContain('wp-admin');
+    expect(text.match(/^ddpm_http_request_duration_seconds_count/gm)).toHaveLength(4);
   });
 });

@@ -47,9 +47,25 @@ describe('logger', () => {
   });
 
   it('validates LOG_LEVEL, PLAYGROUND and METRICS from the environment', () => {
-    expect(loadOpsConfig({})).toEqual({ LOG_LEVEL: 'info', PLAYGROUND: true, METRICS: true });
-    expect(loadOpsConfig({ LOG_LEVEL: 'DEBUG', PLAYGROUND: 'off', METRICS: '0' })).toEqual({ LOG_LEVEL: 'debug', PLAYGROUND: false, METRICS: false });
+    expect(loadOpsConfig({})).toMatchObject({ LOG_LEVEL: 'info', PLAYGROUND: true, METRICS: true });
+    expect(loadOpsConfig({ LOG_LEVEL: 'DEBUG', PLAYGROUND: 'off', METRICS: '0' })).toMatchObject({ LOG_LEVEL: 'debug', PLAYGROUND: false, METRICS: false });
     expect(() => loadOpsConfig({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL/);
     expect(() => loadOpsConfig({ PLAYGROUND: 'maybe' })).toThrow(/PLAYGROUND/);
+  });
+
+  it('binds loopback unless HOST says otherwise, and validates ALLOWED_HOSTS, API_TOKEN and REQUEST_TIMEOUT_SECONDS', () => {
+    expect(loadOpsConfig({})).toEqual({ LOG_LEVEL: 'info', PLAYGROUND: true, METRICS: true, HOST: '127.0.0.1', REQUEST_TIMEOUT_SECONDS: 60 });
+    expect(loadOpsConfig({ HOST: '0.0.0.0', ALLOWED_HOSTS: 'Bot.Example.com, .example.org', API_TOKEN: 'x'.repeat(16), REQUEST_TIMEOUT_SECONDS: '5' })).toMatchObject({
+      HOST: '0.0.0.0',
+      ALLOWED_HOSTS: ['bot.example.com', '.example.org'],
+      API_TOKEN: 'x'.repeat(16),
+      REQUEST_TIMEOUT_SECONDS: 5,
+    });
+    expect(loadOpsConfig({ ALLOWED_HOSTS: '*' }).ALLOWED_HOSTS).toBe('any');
+    expect(() => loadOpsConfig({ HOST: 'not a host' })).toThrow(/HOST/);
+    expect(() => loadOpsConfig({ ALLOWED_HOSTS: 'ok.example, bad host' })).toThrow(/ALLOWED_HOSTS: "bad host"/);
+    expect(() => loadOpsConfig({ ALLOWED_HOSTS: '*, x' })).toThrow(/ALLOWED_HOSTS/);
+    expect(() => loadOpsConfig({ API_TOKEN: 'short' })).toThrow(/API_TOKEN: must be at least 16 characters/);
+    expect(() => loadOpsConfig({ REQUEST_TIMEOUT_SECONDS: '0' })).toThrow(/REQUEST_TIMEOUT_SECONDS/);
   });
 });

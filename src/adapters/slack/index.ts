@@ -28,12 +28,22 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 
 export type NodeRequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
+/** Slack signs a timestamp with every request; further than this from now, either way, it is a replay. */
+export const MAX_CLOCK_SKEW_SECONDS = 5 * 60;
+
 /**
  * The shared HTTP server (src/server/http.ts HttpServer), as far as Slack needs it: every request under
- * the prefix reaches the listener with its body unread (Slack's signature covers the raw bytes).
+ * the prefix reaches the listener with its raw body read (bounded) into `req.rawBody`, which Bolt
+ * verifies the signature over. Slack authenticates itself, so the mount skips the Host allow-list.
  */
 export interface SlackHttpHost {
-  mount(prefix: string, listener: NodeRequestListener): void;
+  mount(prefix: string, listener: NodeRequestListener, options: { readonly maxBodyBytes: number; readonly selfAuthenticated: boolean }): void;
+}
+
+/** Bolt refuses stale timestamps only; one from the future is refused here (a request signed ahead of time). */
+function timestampSkewed(req: IncomingMessage, nowMs = Date.now()): boolean {
+  const ts = Number(req.headers['x-slack-request-timestamp']);
+  return Number.isFinite(ts) && Math.abs(nowMs / 1000 - ts) > MAX_CLOCK_SKEW_SECONDS;
 }
 
 export interface StartSlackAdapterOptions {
@@ -155,10 +165,8 @@ export async function startSlackAdapter(options: StartSlackAdapterOptions): Prom
           res.writeHead(503).end();
           return;
         }
-        // Bolt buffers the whole body before checking the signature; Slack's payloads are small.
-        if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
-          res.writeHead(413).end();
-          req.resume();
+        if (timestampSkewed(req)) {
+          res.writeHead(401).end();
           return;
         }
         try {
@@ -167,7 +175,7 @@ export async function startSlackAdapter(options: StartSlackAdapterOptions): Prom
         } catch {
           if (!res.headersSent) res.writeHead(404).end();
         }
-      });
+      }, { maxBodyBytes: MAX_BODY_BYTES, selfAuthenticated: true });
     } else {
       return (await app.start(env.PORT)) as Server;
     }

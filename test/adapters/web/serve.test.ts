@@ -18,7 +18,7 @@ afterAll(() => db?.drop());
 describe('ddpm-bot serve', () => {
   it('serves the playground, health and metrics with JSON logs, and exits 0 on SIGTERM', async () => {
     const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: db.url, PORT: '0', MODELS_DIR: 'test/fixtures', LOG_LEVEL: 'info', MIGRATE_ON_START: 'false', ENGINE_THREADS: '1' };
-    for (const key of ['DISCORD_TOKEN', 'DISCORD_BOT_TOKEN', 'SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'PLAYGROUND', 'METRICS']) delete env[key];
+    for (const key of ['DISCORD_TOKEN', 'DISCORD_BOT_TOKEN', 'SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'PLAYGROUND', 'METRICS', 'HOST', 'ALLOWED_HOSTS', 'API_TOKEN']) delete env[key];
     const child = spawn(process.execPath, ['bin/ddpm-bot.js', 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: Record<string, unknown>[] = [];
     let stderr = '';
@@ -50,6 +50,8 @@ describe('ddpm-bot serve', () => {
       expect(health.status).toBe(200);
       expect(await health.json()).toMatchObject({ status: 'ok', checks: { database: { ok: true }, queue: { ok: true }, models: { ok: true } } });
       expect(await (await fetch(`${base}/metrics`)).text()).toContain('# TYPE ddpm_sampling_seconds histogram');
+      // Loopback unless HOST says otherwise, and the start-up line says so.
+      expect(lines.find((l) => l['msg'] === 'http server listening')).toMatchObject({ host: '127.0.0.1', reach: expect.stringContaining('loopback only') as unknown });
       expect(lines.every((l) => typeof l['time'] === 'string' && typeof l['level'] === 'string' && typeof l['msg'] === 'string')).toBe(true);
     } finally {
       child.kill('SIGTERM');

@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { loadConfig } from '../../../../src/config.ts';
 import { Engine } from '../../../../src/engine/index.ts';
 import { startService, type ServiceHandle } from '../../../../src/main.ts';
-import { createLogger, type Logger } from '../../../../src/ops/index.ts';
+import { createLogger, type Logger, type OpsConfig } from '../../../../src/ops/index.ts';
 import { createTestDatabase, type TestDatabase } from '../../../jobs/support/database.ts';
 
 export interface Stack {
@@ -25,6 +25,8 @@ export interface StackOptions {
   readonly playground?: boolean;
   readonly metrics?: boolean;
   readonly metricsPort?: number;
+  /** More ops settings (HOST, API_TOKEN, REQUEST_TIMEOUT_SECONDS, …). */
+  readonly ops?: Partial<OpsConfig>;
 }
 
 export async function startStack(label: string, options: StackOptions = {}): Promise<Stack> {
@@ -52,7 +54,7 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
     config,
     log,
     engine,
-    ops: { LOG_LEVEL: 'debug', PLAYGROUND: options.playground ?? true, METRICS: options.metrics ?? true, ...(options.metricsPort !== undefined ? { METRICS_PORT: options.metricsPort } : {}) },
+    ops: { LOG_LEVEL: 'debug', PLAYGROUND: options.playground ?? true, METRICS: options.metrics ?? true, ...(options.metricsPort !== undefined ? { METRICS_PORT: options.metricsPort } : {}), ...options.ops },
   });
   return {
     url: `http://127.0.0.1:${app.port}`,
