@@ -22,6 +22,7 @@ export async function loadImageForModel(
   input: Uint8Array,
   target: { channels: 1 | 3; width: number; height: number },
 ): Promise<Pixels> {
+  if (input.byteLength === 0) throw new ImageInputError('the file is empty (0 bytes)');
   if (input.byteLength > MAX_INPUT_BYTES) {
     throw new ImageInputError(`the image is ${(input.byteLength / 1048576).toFixed(1)} MB; the limit is 10 MB`);
   }

@@ -7,7 +7,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Logger } from 'pino';
-import { HttpError, readJson, sendJson, toWebRequest, type HttpServer } from '../../server/http.ts';
+import { HttpError, badRequest, readJson, sendJson, toWebRequest, type HttpServer } from '../../server/http.ts';
+import { MAX_INPUT_BYTES } from '../../render/input.ts';
 import {
   ForbiddenError,
   NotFoundError,
@@ -35,7 +36,8 @@ const jsonObject = z.record(z.unknown());
 
 const generateBody = z
   .object({
-    model: z.string(),
+    /** Default: the engine's default model. */
+    model: z.string().optional(),
     sampler: z.string().optional(),
     steps: z.number().optional(),
     eta: z.number().optional(),
@@ -115,7 +117,8 @@ export function requestJson(view: RequestView, position: number | null): Record<
 }
 
 export function registerWebApi(http: HttpServer, service: GenerationService, options: WebApiOptions): void {
-  const maxUpload = options.maxUploadBytes ?? 8 * 1024 * 1024;
+  // The largest accepted image (10 MB) plus the form's other fields and part headers.
+  const maxUpload = options.maxUploadBytes ?? MAX_INPUT_BYTES + 64 * 1024;
   const sseInterval = options.sseProgressIntervalMs ?? 100;
 
   const requester = (req: IncomingMessage): Requester => {
@@ -129,6 +132,8 @@ export function registerWebApi(http: HttpServer, service: GenerationService, opt
   http.route('POST', '/api/generate', async (req, res) => {
     const parsed = generateBody.safeParse(await readJson(req));
     if (!parsed.success) throw zodToHttp(parsed.error);
+    // `eta` is shorthand for options.eta; given both, one would silently win.
+    if (parsed.data.eta !== undefined && parsed.data.options && Object.hasOwn(parsed.data.options, 'eta')) throw badRequest('eta', 'give eta or options.eta, not both');
     const submitted = await service.submitGeneration({ requester: requester(req), params: parsed.data, replyTo: null }).catch(mapServiceError);
     accepted(res, submitted);
   });
@@ -146,12 +151,20 @@ export function registerWebApi(http: HttpServer, service: GenerationService, opt
         throw new HttpError(400, { error: 'validation', field: 'body', message: 'malformed multipart body' });
       }
       params = {};
+      const seen = new Set<string>();
+      // Every part is used or refused by name: nothing a client sends is dropped silently.
       for (const [key, value] of form.entries()) {
+        if (key === '__proto__') throw badRequest(key, '"__proto__" is not a field');
+        if (seen.has(key)) throw badRequest(key, `${key} is given more than once`);
+        seen.add(key);
         if (key === 'image') {
-          if (typeof value === 'string') throw new HttpError(400, { error: 'validation', field: 'image', message: 'image must be a file' });
-          if (value.size > 0) image = Buffer.from(await value.arrayBuffer());
+          if (typeof value === 'string') throw badRequest('image', 'image must be a file');
+          if (value.size === 0) throw badRequest('image', 'the image file is empty (0 bytes)');
+          image = Buffer.from(await value.arrayBuffer());
         } else if (typeof value === 'string') {
           params[key] = formValue(key, value);
+        } else {
+          throw badRequest(key, `${key} must be a text field; only image is a file`);
         }
       }
     } else {

@@ -70,7 +70,7 @@ describe('the service over HTTP', () => {
     expect(await notImage.json()).toMatchObject({ field: 'image', message: expect.stringMatching(/not an image/) as unknown });
     const huge = await fetch(`${stack.url}/api/noise-demo`, {
       method: 'POST',
-      body: form({ model: 'tiny' }, { name: 'big.png', type: 'image/png', bytes: new Uint8Array(9 * 1024 * 1024) }),
+      body: form({ model: 'tiny' }, { name: 'big.png', type: 'image/png', bytes: new Uint8Array(11 * 1024 * 1024) }),
     });
     expect(huge.status).toBe(413);
     const badTimesteps = await fetch(`${stack.url}/api/noise-demo`, { method: 'POST', body: form({ model: 'tiny', seed: '1', timesteps: '0,5000' }) });
