@@ -14,10 +14,14 @@ function normalise(name: string): string {
   return name.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '');
 }
 
-/** The class name a user's label means, or an error message listing the choices. */
+/**
+ * The class name a user's label means, or an error message listing the choices. Typed digits name
+ * the class "7" when there is one (mnist's digits), else the class at that index (emoji's categories).
+ */
 export function resolveLabel(conditioning: Conditioning, label: string | number): { name: string } | { error: string } {
   const { classes } = conditioning;
   const choices = `choose one of: ${classes.join(', ')}`;
+  if (typeof label === 'string' && /^\s*\d{1,6}\s*$/.test(label) && !classes.includes(label.trim())) label = Number(label);
   if (typeof label === 'number') {
     return Number.isInteger(label) && label >= 0 && label < classes.length
       ? { name: classes[label]! }

@@ -66,6 +66,8 @@ describe('classifier-free guidance', () => {
     expect(engine.validate({ model: 'tiny-cond', label: 'Class 1' })).toMatchObject({ label: 'class 1', guidance: 2.5 });
     expect(engine.validate({ model: 'tiny-cond', label: 2, guidance: 0 })).toMatchObject({ label: 'class 2', guidance: 0 });
     expect(engine.validate({ model: 'tiny-cond', label: 'class0' })).toMatchObject({ label: 'class 0' });
+    // Typed digits (CLI, chat) are an index when no class has that name.
+    expect(engine.validate({ model: 'tiny-cond', label: '1' })).toMatchObject({ label: 'class 1' });
     expect(engine.validate({ model: 'tiny-cond' })).toMatchObject({ label: null, guidance: null });
   });
 

@@ -192,20 +192,13 @@ function conditioningOf(model) {
   return (m && m.conditioning) || null;
 }
 
-/** "label:7" names the class "7" when the model has one (mnist), else it is the index (emoji's categories by number). */
-function labelArg(model, text) {
-  const c = conditioningOf(model);
-  return INT.test(text) && !(c && c.classes.includes(text)) ? Number(text) : text;
-}
-
 /**
  * The command's options over the pickers': the picked label and guidance apply when the command
  * names no label and uses the picked model; a typed label without guidance gets the model's default.
  */
 function withPicked(args) {
   const params = { ...args, model: args.model || defaultModel() };
-  if (params.label !== undefined) params.label = labelArg(params.model, params.label);
-  else if (labelPicker.value && params.model === defaultModel()) {
+  if (params.label === undefined && labelPicker.value && params.model === defaultModel()) {
     params.label = labelPicker.value;
     if (params.guidance === undefined && guidanceField.value !== '') params.guidance = Number(guidanceField.value);
   }
