@@ -6,28 +6,34 @@ import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { HttpError, badRequest } from './errors.ts';
 
-/** 413, and the connection closes after it so the rest of the body is never read. */
-function tooLarge(limitBytes: number): HttpError {
-  return new HttpError(413, { error: 'too_large', message: `body larger than ${limitBytes} bytes` }, { connection: 'close' });
+/**
+ * 413, with a lingering close: the rest of the body is read and thrown away for a moment so the
+ * client gets to read the answer (closing a socket with unread input resets the connection, and the
+ * reset can destroy the answer in the client's buffer), then a body still arriving is cut off.
+ */
+function tooLarge(req: IncomingMessage, limitBytes: number): HttpError {
+  req.resume();
+  setTimeout(() => {
+    if (!req.complete) req.socket.destroy();
+  }, 1000).unref();
+  return new HttpError(413, { error: 'too_large', message: `body larger than ${limitBytes} bytes` });
 }
 
 /** Reads the whole body, refusing more than `limitBytes` with 413 and a body cut off mid-way with 400. */
 export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
-  if (Number(req.headers['content-length'] ?? 0) > limitBytes) return Promise.reject(tooLarge(limitBytes));
+  if (Number(req.headers['content-length'] ?? 0) > limitBytes) return Promise.reject(tooLarge(req, limitBytes));
   if (req.readableEnded) return Promise.resolve(Buffer.alloc(0));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const finish = (err?: HttpError) => {
       req.off('data', onData).off('end', onEnd).off('error', onCut).off('close', onClose);
-      if (!err) return resolve(Buffer.concat(chunks, size));
-      // Paused, not destroyed: destroying the request would destroy the socket before the answer is sent.
-      req.pause();
-      reject(err);
+      if (err) reject(err);
+      else resolve(Buffer.concat(chunks, size));
     };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limitBytes) finish(tooLarge(limitBytes));
+      if (size > limitBytes) finish(tooLarge(req, limitBytes));
       else chunks.push(chunk);
     };
     const onEnd = () => finish();

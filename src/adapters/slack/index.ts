@@ -16,6 +16,7 @@ import { registerAppMention } from './events/app-mention.ts';
 import type { SlackDeps, SlackEnginePort, SlackLogger } from './context.ts';
 import { RetryGuard } from './context.ts';
 import { RateGate, SlackDelivery } from './delivery.ts';
+import { envelopeRefusal, processEventError } from './envelope.ts';
 import type { SlackEnv } from './env.ts';
 import { parseSlackEnv } from './env.ts';
 import { registerGenerateShortcut } from './shortcuts/generate-from-message.ts';
@@ -28,9 +29,6 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 
 export type NodeRequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
-/** Slack signs a timestamp with every request; further than this from now, either way, it is a replay. */
-export const MAX_CLOCK_SKEW_SECONDS = 5 * 60;
-
 /**
  * The shared HTTP server (src/server/http.ts HttpServer), as far as Slack needs it: every request under
  * the prefix reaches the listener with its raw body read (bounded) into `req.rawBody`, which Bolt
@@ -38,12 +36,6 @@ export const MAX_CLOCK_SKEW_SECONDS = 5 * 60;
  */
 export interface SlackHttpHost {
   mount(prefix: string, listener: NodeRequestListener, options: { readonly maxBodyBytes: number; readonly selfAuthenticated: boolean }): void;
-}
-
-/** Bolt refuses stale timestamps only; one from the future is refused here (a request signed ahead of time). */
-function timestampSkewed(req: IncomingMessage, nowMs = Date.now()): boolean {
-  const ts = Number(req.headers['x-slack-request-timestamp']);
-  return Number.isFinite(ts) && Math.abs(nowMs / 1000 - ts) > MAX_CLOCK_SKEW_SECONDS;
 }
 
 export interface StartSlackAdapterOptions {
@@ -99,6 +91,7 @@ export async function startSlackAdapter(options: StartSlackAdapterOptions): Prom
         endpoints: SLACK_EVENTS_PATH,
         // Acknowledge at ack(): Slack wants an answer within 3 s, the work continues after it.
         processBeforeResponse: false,
+        processEventErrorHandler: processEventError,
         logger: log,
       });
   const app = new App({
@@ -165,8 +158,9 @@ export async function startSlackAdapter(options: StartSlackAdapterOptions): Prom
           res.writeHead(503).end();
           return;
         }
-        if (timestampSkewed(req)) {
-          res.writeHead(401).end();
+        const refusal = envelopeRefusal(req, (req as IncomingMessage & { rawBody: Buffer }).rawBody, env.SLACK_SIGNING_SECRET!);
+        if (refusal !== null) {
+          res.writeHead(refusal).end();
           return;
         }
         try {

@@ -17,6 +17,13 @@ beforeAll(async () => {
 
 afterAll(() => h?.close());
 
+/** A raw request signed with the app's secret, with a 5 s answer limit (a hang fails the test). */
+function sendSigned(raw: string, type: string, host = `127.0.0.1:${h.handle.port}`) {
+  const ts = Math.floor(Date.now() / 1000);
+  const headers = [`Host: ${host}`, `Content-Type: ${type}`, `X-Slack-Request-Timestamp: ${ts}`, `X-Slack-Signature: ${slackSignature(SIGNING_SECRET, ts, raw)}`, `Content-Length: ${Buffer.byteLength(raw)}`, 'Connection: close'];
+  return sendRaw(h.handle.port!, [rawRequest('POST /slack/events HTTP/1.1', headers, raw)]);
+}
+
 const body = () => commandBody({ command: '/generate', text: 'seed:1 steps:2', channel: 'C0HARD', user: 'U0HARD', responseUrl: h.fake.responseUrl() });
 
 describe('/slack/events hardening', () => {
@@ -39,12 +46,17 @@ describe('/slack/events hardening', () => {
     expect((await fetch(`${h.baseUrl}/healthz`)).status).toBe(200);
   });
 
+  it('answers a correctly signed body of the wrong shape with 400 (Bolt threw on it: a 500, or no answer for null)', async () => {
+    for (const body of ['null', '{"type":"event_callback","event":true}', '{"type":"event_callback","event":{"item":7}}', '[]']) {
+      const r = await sendSigned(body, 'application/json');
+      expect(r.status, body).toBe(400);
+    }
+    expect((await sendSigned('payload=null', 'application/x-www-form-urlencoded')).status).toBe(400);
+    expect((await sendSigned('ssl_check=1', 'application/x-www-form-urlencoded')).status).toBe(200);
+  });
+
   it('answers Slack under any Host name', async () => {
-    const port = h.handle.port!;
-    const challenge = JSON.stringify({ type: 'url_verification', token: 'x', challenge: 'any-host' });
-    const ts = Math.floor(Date.now() / 1000);
-    const headers = ['Host: bot.example.com', 'Content-Type: application/json', `X-Slack-Request-Timestamp: ${ts}`, `X-Slack-Signature: ${slackSignature(SIGNING_SECRET, ts, challenge)}`, `Content-Length: ${challenge.length}`, 'Connection: close'];
-    const r = await sendRaw(port, [rawRequest('POST /slack/events HTTP/1.1', headers, challenge)]);
+    const r = await sendSigned(JSON.stringify({ type: 'url_verification', token: 'x', challenge: 'any-host' }), 'application/json', 'bot.example.com');
     expect(r.status).toBe(200);
     expect(r.body).toContain('any-host');
   });
