@@ -120,6 +120,9 @@ def main():
     ap.add_argument("--dataset", choices=sorted(META), required=True)
     ap.add_argument("--ckpt", default=None, help="checkpoint (default .cache/train/<dataset>/last.pt)")
     ap.add_argument("--out-dir", default=None, help="default models/<dataset>")
+    ap.add_argument("--weights", choices=["ema", "model"], default="ema",
+                    help="EMA weights (default) or the raw weights, e.g. at the end of a short LR cooldown that "
+                         "started after the EMA had averaged a different network")
     ap.add_argument("--tol", type=float, default=1e-4)
     ap.add_argument("--no-check", action="store_true", help="skip the onnxruntime-node check")
     ap.add_argument("--preview", type=int, default=0,
@@ -138,7 +141,7 @@ def main():
     os.makedirs(out_dir, exist_ok=True)
     ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)  # our own checkpoint (holds RNG state)
     net = UNet(**ckpt["config"])
-    net.load_state_dict(ckpt["ema"])
+    net.load_state_dict(ckpt[args.weights])
     net.eval()
     model = Wrapper(net).eval()
     cfg = net.config
@@ -242,7 +245,7 @@ def main():
         "input_scaling": "pixel/127.5 - 1 (model works in [-1, 1])",
         "scheduler": SCHEDULER,
         "architecture": {"type": "DDPM UNet (Ho et al. 2020), scaled down", "params": count_params(net),
-                         "config": cfg, "weights": "EMA"},
+                         "config": cfg, "weights": "EMA" if args.weights == "ema" else "raw (not EMA)"},
         "data": data_meta,
         "training": training,
         "export": {"opset": 17, "inputs": dict({"sample": ["N", c, s, s], "timestep": ["N"]},

@@ -151,6 +151,29 @@ def load_shipped(dataset):
     return {"onnx": onnx_path, "weights": weights, "step": log["checkpoint_step"], "stats": log["stats"]}
 
 
+def make_optimizer(model, hp):
+    """AdamW; the class embedding in its own group with hp["class_lr_mult"] times the LR."""
+    class_params = [p for n, p in model.named_parameters() if n.startswith("class_emb.")]
+    rest = [p for n, p in model.named_parameters() if not n.startswith("class_emb.")]
+    groups = [{"params": rest, "lr_mult": 1.0}]
+    if class_params:
+        groups.append({"params": class_params, "lr_mult": hp.get("class_lr_mult", 1.0)})
+    return torch.optim.AdamW(groups, lr=hp["lr"], betas=(0.9, 0.999), weight_decay=0.0)
+
+
+def load_optimizer_state(opt, model, hp, state):
+    """Adam moments from a checkpoint, also one saved before the class embedding had its own group."""
+    if len(state["param_groups"]) == len(opt.param_groups):
+        opt.load_state_dict(state)
+        for g, lr_mult in zip(opt.param_groups, [1.0, hp.get("class_lr_mult", 1.0)]):
+            g["lr_mult"] = lr_mult  # the stored group predates a changed --class-lr-mult
+        return
+    single = torch.optim.AdamW(model.parameters(), lr=hp["lr"], betas=(0.9, 0.999), weight_decay=0.0)
+    single.load_state_dict(state)
+    for p, s in single.state.items():
+        opt.state[p] = s
+
+
 def n_classes(args):
     """Number of classes in the dataset's .json written by prepare_data.py."""
     base = os.path.splitext(args.data or os.path.join(CACHE, args.dataset + ".npz"))[0]
@@ -186,6 +209,10 @@ def main():
     ap.add_argument("--conditional", action="store_true",
                     help="condition on the dataset's labels (classifier-free guidance training); a warm start "
                          "from an unconditional model adds a zero-initialised class embedding")
+    ap.add_argument("--class-lr-mult", type=float, default=None,
+                    help="LR multiplier of the class embedding (default 1; stored, and kept on resume). A zero-"
+                         "initialised embedding added to a trained network grows too slowly at the network's LR "
+                         "(MNIST: norm 0.06 per class after 900 steps against a time embedding of norm 3-6)")
     ap.add_argument("--p-uncond", type=float, default=0.15,
                     help="conditional training: probability of replacing a label with the null label")
     ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
@@ -243,7 +270,9 @@ def main():
     ema = copy.deepcopy(model).eval()
     for p in ema.parameters():
         p.requires_grad_(False)
-    opt = torch.optim.AdamW(model.parameters(), lr=hp["lr"], betas=(0.9, 0.999), weight_decay=0.0)
+    if args.class_lr_mult is not None:
+        hp["class_lr_mult"] = args.class_lr_mult
+    opt = make_optimizer(model, hp)
     gen = torch.Generator().manual_seed(hp["seed"] + 1)
     step = 0
     warmup_from = 0  # the step the LR warmup counts from: 0, or a warm start's step (fresh optimizer)
@@ -251,7 +280,7 @@ def main():
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         ema.load_state_dict(ckpt["ema"])
-        opt.load_state_dict(ckpt["optimizer"])
+        load_optimizer_state(opt, model, hp, ckpt["optimizer"])
         step = ckpt["step"]
         torch.set_rng_state(ckpt["rng"]["torch"])
         gen.set_state(ckpt["rng"]["data"])
@@ -355,7 +384,7 @@ def main():
         if args.cooldown:
             lr *= 0.5 * (1 + math.cos(math.pi * (step - cooldown_from) / args.cooldown))
         for g in opt.param_groups:
-            g["lr"] = lr
+            g["lr"] = lr * g["lr_mult"]
         opt.zero_grad(set_to_none=True)
         loss.backward()
         gnorm = torch.nn.utils.clip_grad_norm_(params, hp["grad_clip"])
