@@ -13,6 +13,9 @@ import argparse
 import json
 import os
 
+from card_guidance import guidance_section
+from verdicts import verdict
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODELS = os.path.normpath(os.path.join(HERE, ".."))
 
@@ -47,17 +50,10 @@ def row_label(row):
     return "%s-%d" % (SAMPLER_LABELS.get(row["sampler"], row["sampler"]), row["steps"])
 
 
-def verdict(lo, hi, limit, at_most):
-    """A target judged on a 90% interval: met or missed only when the whole interval is on one side."""
-    if at_most:
-        return "yes" if hi <= limit else ("**no**" if lo > limit else "undecided")
-    return "yes" if lo >= limit else ("**no**" if hi < limit else "undecided")
-
-
 def targets(name, res, exp):
     """The first-release targets of the models issue, checked against the measured results and their
     90% intervals (binomial for shares, paired bootstrap for Frechet-distance ratios; see EVAL.md)."""
-    rows = {(r["sampler"], r["steps"]): r for r in res["rows"]}
+    rows = {(r["sampler"], r["steps"]): r for r in res.get("rows") or []}
     ddpm, ddim50 = rows.get(("ddpm", 1000)), rows.get(("ddim", 50))
     checks = []
     if name == "mnist" and ddpm and ddpm.get("confident") is not None:
@@ -126,8 +122,11 @@ def card(name, models_dir=MODELS):
                                                                    "" if img["channels"] == 1 else "s"))
     L.append("| ONNX file | `%s` (%s bytes, opset %s, dynamic batch) |" % (m["onnx"], fmt(exp.get("bytes")),
                                                                            fmt(exp.get("opset"))))
-    L.append("| Inputs | `sample` float32 [N,%d,%d,%d], `timestep` int64 [N] |" % (img["channels"], img["height"],
-                                                                                img["width"]))
+    cond = m.get("conditioning")
+    L.append("| Inputs | `sample` float32 [N,%d,%d,%d], `timestep` int64 [N]%s |"
+             % (img["channels"], img["height"], img["width"],
+                ", `class_labels` int64 [N] (0..%d; %d = no label)" % (cond["null_class"] - 1, cond["null_class"])
+                if cond else ""))
     L.append("| Output | `noise_pred` float32 [N,%d,%d,%d] (epsilon) |" % (img["channels"], img["height"], img["width"]))
     L.append("| Weights | EMA weights after %s training steps |" % fmt(tr.get("checkpoint_step")))
     L.append("| License | %s |" % m["license"])
@@ -260,15 +259,17 @@ def card(name, models_dir=MODELS):
              "produced by the TypeScript evaluation, `npm run eval`, into [`EVAL.md`](EVAL.md) (with a sample grid "
              "per row); the summary below is read from its `eval/results.json`.")
     results_path = os.path.join(d, "eval", "results.json")
-    if os.path.exists(results_path):
-        with open(results_path) as f:
-            res = json.load(f)
-        bpd = res["bitsPerDim"]
+    res = load(results_path)
+    if res and res.get("rows"):
+        bpd = res.get("bitsPerDim") or {}
         L.append("")
         L.append("%d samples per row (%s, %s). Frechet distance floor (%d real images vs the held-out set): **%.3f**. "
-                 "Variational bound on %d held-out images: **%.3f +- %.3f bits/dim**."
-                 % (res["samples"], res["date"][:10], res["machine"], res["floorCount"], res["floor"],
-                    bpd["images"], bpd["mean"], bpd["standardError"]))
+                 % (res["samples"], res["date"][:10], res["machine"], res["floorCount"], res["floor"])
+                 + ("Variational bound on %d held-out images: **%.3f +- %.3f bits/dim**."
+                    % (bpd["images"], bpd["mean"], bpd["standardError"]) if bpd else ""))
+        if cond:
+            L.append("")
+            L.append("These rows are the class-conditional model's unconditional samples (no label).")
         L.append("")
         digits = any(r.get("confident") is not None for r in res["rows"])
         if digits:
@@ -287,6 +288,8 @@ def card(name, models_dir=MODELS):
             L.append("| %s | %d | %.3f +- %.3f | %s%.3f |" % (r["sampler"], r["steps"], r["frechet"], r["frechetBootstrapSd"], conf,
                                                              r["secondsPerImage"]))
         L.extend(targets(name, res, exp))
+    if res:
+        L.extend(guidance_section(name, res, d))
     if not has_eval:
         L.append("")
         L.append("> EVAL.md has not been generated yet.")
@@ -301,7 +304,9 @@ def card(name, models_dir=MODELS):
     L.append("## Limitations")
     L.append("")
     L.append("Small model trained for a short time on a 2-core CPU: samples are low-resolution and imperfect. "
-             "Unconditional generation only (no class or text conditioning).")
+             + ("Conditioned on %d classes (%s) with classifier-free guidance; no text prompts."
+                % (len(cond["classes"]), ", ".join(cond["classes"])) if cond else
+                "Unconditional generation only (no class or text conditioning)."))
     L.append("")
     return "\n".join(L)
 

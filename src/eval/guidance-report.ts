@@ -23,7 +23,7 @@ function scaleName(row: SweepRow, defaultScale: number): string {
 
 function timingMarkdown(t: GuidanceTiming): string[] {
   const ratios = t.guided.map((g, i) => g / t.doubled[i]!);
-  const range = (v: readonly number[]) => `${Math.min(...v).toFixed(3)}-${Math.max(...v).toFixed(3)}`;
+  const range = (v: readonly number[], digits = 3) => `${Math.min(...v).toFixed(digits)}-${Math.max(...v).toFixed(digits)}`;
   return [
     '### Cost of guidance',
     '',
@@ -31,7 +31,7 @@ function timingMarkdown(t: GuidanceTiming): string[] {
     '',
     '| unguided | guided | one doubled batch | guided / unguided | guided / doubled batch |',
     '|---|---|---|---|---|',
-    `| ${median(t.unguided).toFixed(3)} (${range(t.unguided)}) | ${median(t.guided).toFixed(3)} (${range(t.guided)}) | ${median(t.doubled).toFixed(3)} (${range(t.doubled)}) | ${(median(t.guided) / median(t.unguided)).toFixed(2)}x | ${median(ratios).toFixed(2)}x (${range(ratios)}) |`,
+    `| ${median(t.unguided).toFixed(3)} (${range(t.unguided)}) | ${median(t.guided).toFixed(3)} (${range(t.guided)}) | ${median(t.doubled).toFixed(3)} (${range(t.doubled)}) | ${(median(t.guided) / median(t.unguided)).toFixed(2)}x | ${median(ratios).toFixed(2)}x (${range(ratios, 2)}) |`,
     '',
   ];
 }
@@ -43,7 +43,7 @@ export function guidanceMarkdown(g: GuidanceSweep, baseline: FdBaseline | null, 
     '## Class-conditional: guidance sweep',
     '',
     `DDIM (eta=0) ${g.steps} steps, measured on ${g.date.slice(0, 10)} (${g.machine}); ${g.samples} samples per row: sample i asks for class i mod ${g.classes.length} (${classNames.join(', ')}) with seed ${g.seed} + i, so every class gets the same share. The model's default guidance scale is **${g.defaultScale}**.`,
-    `**Accuracy**: share of samples the classifier reads as the requested class (argmax); **recognisable**: share it assigns some class with p >= 0.9; each ± its binomial standard error. The same classifier on the ${heldoutCount} real held-out images: accuracy **${pct(g.heldoutAccuracy)}**, recognisable **${pct(g.heldoutConfident)}**. **Frechet distance** to the held-out features as above (floor for ${g.floorCount} real images: ${g.floor.toFixed(3)}), ± its spread over ${g.bootstrapResamples} bootstrap resamples.`,
+    `**Accuracy**: share of samples the classifier reads as the requested class (argmax); **recognisable**: share it assigns some class with p >= 0.9; each ± its binomial standard error. The same classifier on the ${heldoutCount} real held-out images: accuracy **${pct(g.heldoutAccuracy)}**, recognisable **${pct(g.heldoutConfident)}**. **Frechet distance** between the classifier's features of the samples and of the held-out images (floor for ${g.floorCount} real images: ${g.floor.toFixed(3)}), ± its spread over ${g.bootstrapResamples} bootstrap resamples.`,
     '',
     '| guidance | accuracy | recognisable | Frechet distance | s / image |',
     '|---|---|---|---|---|',
