@@ -3,7 +3,7 @@
  * service. Bad input exits with code 2 and one line naming the bad value and what is allowed.
  */
 import { existsSync } from 'node:fs';
-import { writeFile, readFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { MAX_SEED } from '../core/rng.ts';
@@ -11,6 +11,7 @@ import type { StepProgress } from '../engine/index.ts';
 import { DEFAULT_SAMPLER, Engine, MAX_COUNT, ParamError } from '../engine/index.ts';
 import { MAX_GUIDANCE } from '../engine/conditioning.ts';
 import { PluginError } from '../engine/samplers.ts';
+import { readImageFile } from './image-file.ts';
 import { ManifestError } from '../model/manifest.ts';
 import type { ExecutionProvider } from '../model/session.ts';
 import type { Pixels } from '../render/index.ts';
@@ -90,16 +91,6 @@ function progressBar(label: string): ((p: StepProgress) => void) | undefined {
   };
 }
 
-/**
- * `--label 7` means the class named "7" when the model has one (mnist's digits), else the class
- * at index 7 (emoji's categories by number); names and prefixes go to the engine as typed.
- */
-function labelParam(engine: Engine, model: string | undefined, label: string | undefined): string | number | undefined {
-  if (label === undefined || !/^\d+$/.test(label)) return label;
-  const classes = (model ? engine.models.find(model) : engine.models.defaultModel())?.manifest.conditioning?.classes ?? [];
-  return classes.includes(label) ? label : Number(label);
-}
-
 async function generateCommand(opts: {
   model?: string;
   modelsDir?: string;
@@ -123,7 +114,7 @@ async function generateCommand(opts: {
       seed: opts.seed,
       count: opts.count,
       eta: opts.eta,
-      label: labelParam(engine, model, opts.label),
+      label: opts.label,
       guidance: opts.guidance,
     });
     const bar = progressBar(`${params.sampler} ${params.steps} steps`);
@@ -154,12 +145,13 @@ async function noiseDemoCommand(opts: {
   gif?: string;
   reconstruction?: string;
 }): Promise<void> {
+  // Before the engine loads: a bad --image is answered at once, without reading a huge file.
+  const image = opts.image ? await readImageFile(opts.image) : undefined;
   const engine = await openEngine(opts.modelsDir);
   try {
     const model = (await resolveModel(engine, opts.model)) ?? engine.models.defaultModel()?.name;
     if (!model) throw new ParamError('model', 'no models are installed');
     const seed = opts.seed ?? engine.validate({ model }).seed;
-    const image = opts.image ? await readFile(opts.image).catch(() => Promise.reject(new UsageError(`cannot read --image ${opts.image}`))) : undefined;
     if (opts.reconstruction && opts.denoiseFrom === undefined) throw new UsageError('--reconstruction needs --denoise-from <t>');
     const result = await engine.noiseDemo({
       model,
