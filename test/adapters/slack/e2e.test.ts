@@ -11,7 +11,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { messageSeed } from '../../../src/adapters/slack/seed.ts';
 import { batchPng, upscalePng } from '../../../src/render/index.ts';
-import type { CompletedUpload } from '../../fakes/slack/fake-slack-api.ts';
+import { requestIdOf } from '../../fakes/slack/fake-slack-api.ts';
 import { appMentionEvent, buttonPayload, commandBody, messageShortcutPayload, newTriggerId, viewSubmissionPayload } from '../../fakes/slack/slack-requests.ts';
 import type { Harness } from './support/harness.ts';
 import { startHarness } from './support/harness.ts';
@@ -140,16 +140,6 @@ describe('message shortcut', () => {
   });
 });
 
-function requestIdOf(upload: CompletedUpload): string {
-  const id = /request `([0-9a-f-]{36})`/.exec(upload.initialComment ?? '')?.[1];
-  if (!id) throw new Error(`no request id in caption: ${upload.initialComment}`);
-  return id;
-}
-
-function uploadsIn(channel: string): CompletedUpload[] {
-  return h.fake.uploads.filter((u) => u.channelId === channel);
-}
-
 async function ephemeralReply(responseId: string): Promise<{ response_type?: string; text?: string }> {
   return h.fake.waitFor(() => h.fake.responses.find((r) => r.id === responseId)?.body, 10_000, `response_url ${responseId}`);
 }
@@ -193,7 +183,7 @@ describe('/generate', () => {
     const res = await h.command('/generate', 'model:tiny sampler:ddim steps:8 seed:42 eta:0', { channel });
     expect(res.status).toBe(200);
     expect(res.body).toBe('');
-    const upload = await h.fake.waitFor(() => uploadsIn(channel)[0], 30_000, 'upload');
+    const upload = await h.fake.waitFor(() => h.fake.uploadsIn(channel)[0], 30_000, 'upload');
     expect(upload.threadTs).toBeUndefined();
     expect(upload.initialComment).toContain('seed `42`');
     expect(upload.initialComment).toContain('eta `0`');
@@ -213,7 +203,7 @@ describe('/generate', () => {
   it('uploads the labelled grid for count > 1', async () => {
     const channel = 'C0GRID';
     await h.command('/generate', 'sampler:ddim steps:4 seed:7 count:3', { channel });
-    const upload = await h.fake.waitFor(() => uploadsIn(channel)[0], 30_000, 'upload');
+    const upload = await h.fake.waitFor(() => h.fake.uploadsIn(channel)[0], 30_000, 'upload');
     expect(upload.initialComment).toContain('count `3`');
     const result = await h.engine.generate(h.engine.validate({ model: 'tiny', sampler: 'ddim', steps: 4, seed: 7, count: 3 }));
     expect(upload.files[0]!.bytes.equals(await upscalePng(await batchPng(result.images)))).toBe(true);
@@ -225,13 +215,13 @@ describe('buttons under a result', () => {
     const channel = 'C0BUTTONS';
     // 1000 steps of ~0.2 ms on the tiny model: far too fast for live previews, yet the animation has 59 of them.
     await h.command('/generate', 'sampler:ddpm steps:1000 seed:99', { channel });
-    const first = await h.fake.waitFor(() => uploadsIn(channel)[0], 30_000, 'first upload');
+    const first = await h.fake.waitFor(() => h.fake.uploadsIn(channel)[0], 30_000, 'first upload');
     const id = requestIdOf(first);
     const buttons = await h.fake.waitFor(() => h.fake.messages.find((m) => m.channel === channel && JSON.stringify(m.blocks ?? null).includes(id)), 5000, 'buttons');
 
     const reroll = await h.interact(buttonPayload({ user: 'U0BOB', channel, messageTs: buttons.ts, actionId: 'reroll', value: id, responseUrl: h.fake.responseUrl() }));
     expect(reroll.status).toBe(200);
-    const second = await h.fake.waitFor(() => uploadsIn(channel)[1], 30_000, 'reroll upload');
+    const second = await h.fake.waitFor(() => h.fake.uploadsIn(channel)[1], 30_000, 'reroll upload');
     expect(second.initialComment).toContain('<@U0BOB>');
     expect(second.initialComment).toContain('sampler `ddpm`, steps `1000`');
     expect(second.initialComment).not.toContain('seed `99`');
@@ -240,7 +230,7 @@ describe('buttons under a result', () => {
     expect(rerolled?.derivedFrom).toBe(id);
 
     await h.interact(buttonPayload({ user: 'U0BOB', channel, messageTs: buttons.ts, actionId: 'animation', value: id, responseUrl: h.fake.responseUrl() }));
-    const third = await h.fake.waitFor(() => uploadsIn(channel)[2], 30_000, 'animation upload');
+    const third = await h.fake.waitFor(() => h.fake.uploadsIn(channel)[2], 30_000, 'animation upload');
     expect(third.initialComment).toContain(`Denoising animation of \`${id}\``);
     expect(third.files.map((f) => f.filename)).toEqual(['ddpm-tiny-99-denoising.gif']);
     const gif = third.files[0]!.bytes;
@@ -289,7 +279,7 @@ describe('/noise-demo', () => {
     h.fake.shareFile({ channel, user: 'U0CAROL', name: 'cat.png', bytes: await pngOf(12, 20, 130), mimetype: 'image/png', created: now - 60 });
     const res = await h.command('/noise-demo', 'seed:5 timesteps:0,500,999', { channel, user: 'U0CAROL' });
     expect(res.status).toBe(200);
-    const upload = await h.fake.waitFor(() => uploadsIn(channel)[0], 30_000, 'upload');
+    const upload = await h.fake.waitFor(() => h.fake.uploadsIn(channel)[0], 30_000, 'upload');
     expect(upload.initialComment).toContain('timesteps `0,500,999`');
     expect(upload.files).toHaveLength(2);
     const list = h.fake.callsOf('files.list').at(-1)!;
@@ -309,7 +299,7 @@ describe('/noise-demo', () => {
     const channel = 'C0NOISE2';
     h.fake.shareFile({ channel, user: 'U0ERIN', name: 'stale.png', bytes: await pngOf(16, 16, 0), mimetype: 'image/png', created: Math.floor(Date.now() / 1000) - 11 * 60 });
     await h.command('/noise-demo', 'seed:11', { channel, user: 'U0ERIN' });
-    const upload = await h.fake.waitFor(() => uploadsIn(channel)[0], 30_000, 'upload');
+    const upload = await h.fake.waitFor(() => h.fake.uploadsIn(channel)[0], 30_000, 'upload');
     expect(h.fake.messages.find((m) => m.channel === channel)!.initialText).toContain('a generated image');
     const expected = await h.engine.noiseDemo({ model: 'tiny', seed: 11 });
     expect(upload.files[0]!.bytes.equals(expected.gridPng)).toBe(true);
@@ -320,7 +310,7 @@ describe('/noise-demo', () => {
     h.fake.shareFile({ channel, user: 'U0GINA', name: 'mine.png', bytes: await pngOf(16, 16, 3), mimetype: 'image/png' });
     h.fake.failNext.set('files.list', 'missing_scope');
     await h.command('/noise-demo', 'seed:13', { channel, user: 'U0GINA' });
-    const upload = await h.fake.waitFor(() => uploadsIn(channel)[0], 30_000, 'upload');
+    const upload = await h.fake.waitFor(() => h.fake.uploadsIn(channel)[0], 30_000, 'upload');
     expect(h.fake.messages.find((m) => m.channel === channel)!.initialText).toContain('a generated image');
     expect(upload.files[0]!.bytes.equals((await h.engine.noiseDemo({ model: 'tiny', seed: 13 })).gridPng)).toBe(true);
   });
@@ -338,7 +328,7 @@ describe('/noise-demo', () => {
   it('with denoise_from, also uploads the reconstruction from x_t', async () => {
     const channel = 'C0RECON';
     await h.command('/noise-demo', 'seed:21 timesteps:0,300 denoise_from:300', { channel, user: 'U0HANK' });
-    const upload = await h.fake.waitFor(() => uploadsIn(channel)[0], 30_000, 'upload');
+    const upload = await h.fake.waitFor(() => h.fake.uploadsIn(channel)[0], 30_000, 'upload');
     expect(upload.initialComment).toContain('denoise_from `300`');
     expect(upload.files.map((f) => f.filename)).toEqual(['ddpm-tiny-21-noise.png', 'ddpm-tiny-21-noise.gif', 'ddpm-tiny-21-reconstruction.png']);
     const expected = await h.engine.noiseDemo({ model: 'tiny', seed: 21, timesteps: [0, 300], denoiseFrom: 300 });
@@ -396,11 +386,11 @@ describe('Slack retries', () => {
     expect((await h.send(body, { json: true })).status).toBe(200);
     const [r1, r2] = await Promise.all([h.send(body, { json: true, retryNum: 1 }), h.send(body, { json: true, retryNum: 2 })]);
     expect([r1.status, r2.status]).toEqual([200, 200]);
-    const upload = await h.fake.waitFor(() => uploadsIn(channel)[0], 30_000, 'upload');
+    const upload = await h.fake.waitFor(() => h.fake.uploadsIn(channel)[0], 30_000, 'upload');
     expect(upload.threadTs).toBe('1700000003.000100');
     expect(upload.initialComment).toContain('seed `12`');
     await new Promise((r) => setTimeout(r, 300));
-    expect(uploadsIn(channel)).toHaveLength(1);
+    expect(h.fake.uploadsIn(channel)).toHaveLength(1);
     expect(await requestsOf(user, channel)).toBe(1);
   });
 
@@ -411,9 +401,9 @@ describe('Slack retries', () => {
     const [a, b] = await Promise.all([h.send(body), h.send(body, { retryNum: 1 })]);
     expect([a.status, b.status]).toEqual([200, 200]);
     expect((await h.send(body, { retryNum: 2 })).status).toBe(200);
-    await h.fake.waitFor(() => uploadsIn(channel)[0], 30_000, 'upload');
+    await h.fake.waitFor(() => h.fake.uploadsIn(channel)[0], 30_000, 'upload');
     await new Promise((r) => setTimeout(r, 300));
-    expect(uploadsIn(channel)).toHaveLength(1);
+    expect(h.fake.uploadsIn(channel)).toHaveLength(1);
     expect(await requestsOf(user, channel)).toBe(1);
     expect(h.fake.messages.filter((m) => m.channel === channel && m.initialText.includes('queued'))).toHaveLength(1);
   });
@@ -432,7 +422,7 @@ describe('delivery problems', () => {
     const [request] = await h.service.listRecentRequests({ platform: 'slack', workspaceId: 'T0FAKE', channelId: channel, userId: user }, 5);
     expect(reply.text).toContain(request!.id);
     await new Promise((r) => setTimeout(r, 500));
-    expect(uploadsIn(channel)).toHaveLength(0);
+    expect(h.fake.uploadsIn(channel)).toHaveLength(0);
   });
 
   it('says so in the thread when the upload fails', async () => {
@@ -473,7 +463,7 @@ describe('limits', () => {
     const eph = await h.fake.waitFor(() => h.fake.callsOf('chat.postEphemeral').find((c) => c.args['channel'] === channel), 10_000, 'ephemeral');
     expect(eph.args).toMatchObject({ user, thread_ts: '1700000009.000100' });
     expect(String(eph.args['text'])).toMatch(/Try again in/);
-    await h.fake.waitFor(() => uploadsIn(channel).length === 2 || undefined, 30_000, 'the two long ones');
+    await h.fake.waitFor(() => h.fake.uploadsIn(channel).length === 2 || undefined, 30_000, 'the two long ones');
     expect(await requestsOf(user, channel)).toBe(2);
   });
 
@@ -490,6 +480,6 @@ describe('limits', () => {
     expect(replies[0]!.body['response_type']).toBe('ephemeral');
     expect(String(replies[0]!.body['text'])).toMatch(/Try again in \d+ (s|min|h)/);
     expect(await requestsOf(user, channel)).toBe(2);
-    await h.fake.waitFor(() => uploadsIn(channel).length === 2 || undefined, 30_000, 'two uploads');
+    await h.fake.waitFor(() => h.fake.uploadsIn(channel).length === 2 || undefined, 30_000, 'two uploads');
   });
 });

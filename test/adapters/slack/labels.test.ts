@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchPng, upscalePng } from '../../../src/render/index.ts';
-import type { CompletedUpload } from '../../fakes/slack/fake-slack-api.ts';
+import { requestIdOf } from '../../fakes/slack/fake-slack-api.ts';
 import { buttonPayload, messageShortcutPayload, viewSubmissionPayload } from '../../fakes/slack/slack-requests.ts';
 import type { Harness } from './support/harness.ts';
 import { startHarness } from './support/harness.ts';
@@ -21,16 +21,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-function requestIdOf(upload: CompletedUpload): string {
-  const id = /request `([0-9a-f-]{36})`/.exec(upload.initialComment ?? '')?.[1];
-  if (!id) throw new Error(`no request id in caption: ${upload.initialComment}`);
-  return id;
-}
-
-function uploadsIn(channel: string): CompletedUpload[] {
-  return h.fake.uploads.filter((u) => u.channelId === channel);
-}
-
 async function ephemeralReply(responseId: string): Promise<string> {
   const body = await h.fake.waitFor(() => h.fake.responses.find((r) => r.id === responseId)?.body, 10_000, `response_url ${responseId}`);
   return String((body as { text?: string }).text);
@@ -41,7 +31,7 @@ describe('/generate label:', () => {
     const channel = 'C0LABEL';
     const res = await h.command('/generate', 'label:"Class 1" guidance:3 sampler:ddim steps:6 seed:21', { channel });
     expect(res.body).toBe('');
-    const upload = await h.fake.waitFor(() => uploadsIn(channel)[0], 30_000, 'upload');
+    const upload = await h.fake.waitFor(() => h.fake.uploadsIn(channel)[0], 30_000, 'upload');
     expect(upload.initialComment).toContain('model `tiny-cond`, label `class 1`, guidance `3`, sampler `ddim`, steps `6`, seed `21`');
     const status = h.fake.messages.find((m) => m.channel === channel && m.initialText.includes('queued'));
     expect(status?.initialText).toContain('`/generate label:"Class 1" guidance:3 sampler:ddim steps:6 seed:21`');
@@ -52,7 +42,7 @@ describe('/generate label:', () => {
 
     const buttons = await h.fake.waitFor(() => h.fake.messages.find((m) => m.channel === channel && JSON.stringify(m.blocks ?? null).includes(id)), 5000, 'buttons');
     await h.interact(buttonPayload({ user: 'U0BOB', channel, messageTs: buttons.ts, actionId: 'reroll', value: id, responseUrl: h.fake.responseUrl() }));
-    const rerolled = await h.fake.waitFor(() => uploadsIn(channel)[1], 30_000, 'reroll upload');
+    const rerolled = await h.fake.waitFor(() => h.fake.uploadsIn(channel)[1], 30_000, 'reroll upload');
     expect(rerolled.initialComment).toContain('label `class 1`, guidance `3`');
     expect(await h.service.getRequest(requestIdOf(rerolled))).toMatchObject({ label: 'class 1', guidance: 3, derivedFrom: id });
   });
@@ -110,7 +100,7 @@ describe('the modal', () => {
   it('a submitted label and guidance are generated and captioned in the thread', async () => {
     const res = await submit('V0LABEL', { model: 'tiny-cond', label: 'tiny-cond:2', guidance: '1.5' });
     expect(res.body).toBe('');
-    const upload = await h.fake.waitFor(() => uploadsIn('C0MODAL')[0], 30_000, 'upload');
+    const upload = await h.fake.waitFor(() => h.fake.uploadsIn('C0MODAL')[0], 30_000, 'upload');
     expect(upload.threadTs).toBe('1700000100.000100');
     expect(upload.initialComment).toContain('label `class 2`, guidance `1.5`');
     expect(await h.service.getRequest(requestIdOf(upload))).toMatchObject({ label: 'class 2', guidance: 1.5, seed: 3 });

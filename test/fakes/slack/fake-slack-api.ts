@@ -24,6 +24,13 @@ export interface UploadedFile {
   readonly altText: string | undefined;
 }
 
+/** The request id a result upload's caption names. */
+export function requestIdOf(upload: CompletedUpload): string {
+  const id = /request `([0-9a-f-]{36})`/.exec(upload.initialComment ?? '')?.[1];
+  if (!id) throw new Error(`no request id in caption: ${upload.initialComment}`);
+  return id;
+}
+
 export interface CompletedUpload {
   readonly channelId: string | undefined;
   readonly threadTs: string | undefined;
@@ -61,6 +68,10 @@ export class FakeSlackApi {
   readonly calls: RecordedCall[] = [];
   readonly messages: PostedMessage[] = [];
   readonly uploads: CompletedUpload[] = [];
+
+  uploadsIn(channel: string): CompletedUpload[] {
+    return this.uploads.filter((u) => u.channelId === channel);
+  }
   readonly responses: { id: string; body: Record<string, unknown> }[] = [];
   readonly unauthorized: string[] = [];
   private readonly pendingUploads = new Map<string, { filename: string; length: number; altText: string | undefined; bytes?: Buffer }>();
