@@ -26,10 +26,13 @@ export interface Guidance {
  * Classifier-free guidance (Ho & Salimans 2022) the way diffusers' DiTPipeline batches it: the
  * conditional rows and, only for images that need it (a label and a scale other than 1), the same
  * rows again with the null label, in ONE forward pass; then eps = eps_uncond + s * (eps_cond - eps_uncond).
- * Unguided images cost one row, guided ones two. Float32 rounding as torch does it, so PNGs match.
+ * Unguided images (scale 1, or 0: unconditional) cost one row, guided ones two. Float32 rounding as
+ * torch does it, so PNGs match.
  */
 export function guidedDenoiser(model: Denoiser, guidance: Guidance): Denoiser {
-  const { labels, scales, nullClass } = guidance;
+  const { scales, nullClass } = guidance;
+  // Scale 0 is exactly the unconditional prediction: one null-label row, no pair.
+  const labels = guidance.labels.map((label, i) => (scales[i] === 0 ? nullClass : label));
   const guided = labels.flatMap((label, i) => (label !== nullClass && scales[i] !== 1 ? [i] : []));
   return {
     async predict(sample: Tensor, timestep: number): Promise<Tensor> {

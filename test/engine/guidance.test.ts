@@ -36,12 +36,19 @@ describe('classifier-free guidance', () => {
     expect(maxAbsDiff(result.images.data, c.sample)).toBeLessThan(1e-4);
   });
 
+  it('at scale 0 gives exactly the unconditional images', async () => {
+    const base = { model: 'tiny-cond', sampler: 'ddim', steps: 6, seed: 21, count: 2 };
+    const zero = await engine.generate(engine.validate({ ...base, label: 1, guidance: 0 }));
+    const plain = await engine.generate(engine.validate(base));
+    expect(Array.from(zero.images.data)).toEqual(Array.from(plain.images.data));
+  });
+
   it('gives each request of a mixed batch (labels, scales, unconditional) exactly its reference images', async () => {
     const results = await engine.generateBatch(reference.cases.map(paramsOf));
     results.forEach((r, i) => expect(maxAbsDiff(r.images.data, reference.cases[i]!.sample)).toBeLessThan(1e-4));
   });
 
-  it('costs one network row per image without guidance and two with it, in one forward pass per step', async () => {
+  it('costs one network row per image without guidance (scale 1 or 0) and two with it, in one forward pass per step', async () => {
     const session = await engine.denoiser('tiny-cond');
     const original = session.predict.bind(session);
     const calls: { batch: number; labels: readonly number[] | undefined }[] = [];
@@ -53,13 +60,15 @@ describe('classifier-free guidance', () => {
       await engine.generate(engine.validate({ model: 'tiny-cond', sampler: 'ddim', steps: 4, count: 2, label: 2, guidance: 1 }));
       await engine.generate(engine.validate({ model: 'tiny-cond', sampler: 'ddim', steps: 4, count: 2 }));
       await engine.generate(engine.validate({ model: 'tiny-cond', sampler: 'ddim', steps: 4, count: 2, label: 2, guidance: 4 }));
+      await engine.generate(engine.validate({ model: 'tiny-cond', sampler: 'ddim', steps: 4, count: 2, label: 2, guidance: 0 }));
     } finally {
       session.predict = original;
     }
-    expect(calls).toHaveLength(12);
+    expect(calls).toHaveLength(16);
+    expect(calls.slice(12).every((c) => c.batch === 2 && c.labels?.join() === '3,3')).toBe(true);
     expect(calls.slice(0, 4).every((c) => c.batch === 2 && c.labels?.join() === '2,2')).toBe(true);
     expect(calls.slice(4, 8).every((c) => c.batch === 2 && c.labels?.join() === '3,3')).toBe(true);
-    expect(calls.slice(8).every((c) => c.batch === 4 && c.labels?.join() === '2,2,3,3')).toBe(true);
+    expect(calls.slice(8, 12).every((c) => c.batch === 4 && c.labels?.join() === '2,2,3,3')).toBe(true);
   });
 
   it('resolves labels by name, case, unique prefix or index, and fills the default guidance', () => {
