@@ -220,14 +220,14 @@ def main():
                     continue
                 if r.get("step", 0) <= step:
                     curve.append({k: r.get(k) for k in ("step", "loss", "s_per_step", "utc")})
-    # After a warm start (train.py --warm-start) this cache's log begins at the warm-start step; the
+    # After a warm start (train.py --warm-start) this cache's log begins at the latest warm-start step; the
     # steps before it are in the training_log.json being replaced.
     warm_steps = [w["step"] for w in stats.get("warm_starts") or []]
     old_log_path = os.path.join(out_dir, "training_log.json")
     if warm_steps and os.path.exists(old_log_path):
         with open(old_log_path) as f:
             earlier = json.load(f).get("loss_curve") or []
-        first = min(warm_steps)
+        first = max(warm_steps)  # this cache's log starts at the latest warm start
         curve = [r for r in earlier if r.get("step", 0) <= first] + [r for r in curve if r.get("step", 0) > first]
     tlog = {"dataset": args.dataset, "checkpoint_step": step, "stats": stats, "loss_curve": curve}
     with open(os.path.join(out_dir, "training_log.json.tmp"), "w") as f:
