@@ -119,7 +119,13 @@ def load_shipped(dataset):
     onnx_path = os.path.join(model_dir, "model.onnx")
     with open(os.path.join(model_dir, "training_log.json")) as f:
         log = json.load(f)
-    cfg = log["stats"]["config"]
+    with open(os.path.join(model_dir, "model.json")) as f:
+        manifest = json.load(f)
+    # The manifest holds the exported network's own config (with num_classes when conditional).
+    cfg = manifest["architecture"]["config"]
+    hp = dict(log["stats"]["hparams"])
+    if manifest.get("conditioning", {}).get("p_uncond") is not None:
+        hp["p_uncond"] = manifest["conditioning"]["p_uncond"]
     shipped = {i.name: numpy_helper.to_array(i) for i in onnx.load(onnx_path).graph.initializer}
     # The exporter renames some weights (GroupNorm's scale and shift become anonymous, reshaped
     # constants), so find each parameter by exporting the same network with parameter k set to k + 1.
@@ -148,7 +154,8 @@ def load_shipped(dataset):
     missing = sorted(set(names) - set(weights))
     if missing:
         sys.exit("could not find %d parameters in %s: %s" % (len(missing), onnx_path, missing[:5]))
-    return {"onnx": onnx_path, "weights": weights, "step": log["checkpoint_step"], "stats": log["stats"]}
+    return {"onnx": onnx_path, "weights": weights, "step": log["checkpoint_step"], "stats": log["stats"],
+            "config": cfg, "hparams": hp}
 
 
 def make_optimizer(model, hp):
@@ -254,8 +261,8 @@ def main():
     warm = None
     if ckpt is None and args.warm_start:
         warm = load_shipped(args.dataset)
-        cfg = warm["stats"]["config"]
-        hp = warm["stats"]["hparams"]
+        cfg = warm["config"]
+        hp = warm["hparams"]
         if args.conditional and not cfg.get("num_classes"):
             cfg = dict(cfg, num_classes=n_classes(args))
             hp = dict(hp, p_uncond=args.p_uncond)
@@ -303,6 +310,9 @@ def main():
     if stats is None:
         stats = {"dataset": args.dataset, "params": n_params, "config": model.config, "hparams": hp,
                  "train_wall_seconds": 0.0, "steps": 0, "sessions": []}
+    # A warm start or --class-lr-mult may have changed them since the stats were first written.
+    stats["config"] = model.config
+    stats["hparams"] = hp
     stats["torch_version"] = torch.__version__
     stats["hardware"] = hardware_info(args.threads)
     session = {"start_utc": utcnow().isoformat(timespec="seconds"), "start_step": step, "end_step": step,
