@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { TorchGenerator } from '../../src/core/rng.ts';
 
-const vectorsPath = new URL('../../../shared/vectors/torch-randn.json', import.meta.url);
+// torch.randn reference vectors (torch 1.13 CPU generator; see "generator" in the file), copied from shared/vectors
+// so any clone tests itself.
+const vectorsPath = new URL('../fixtures/torch-randn.json', import.meta.url);
 const raw = readFileSync(vectorsPath, 'utf8');
 const vectors = JSON.parse(raw) as { cases: { calls: { shape: number[]; values: number[] }[] }[] };
 // JSON numbers lose precision beyond 2^53 (one case seeds with 2^63 - 1): read the seeds as text.
