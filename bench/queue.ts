@@ -1,15 +1,15 @@
 /**
  * `npm run bench:queue`: queue throughput and latency with the real engine.
  *
- * For 1 and 2 worker processes, with micro-batching off (B=1) and on (B=8), submits 32 concurrent
- * requests (same model/sampler/steps, different seeds) through the job service on Postgres and
- * measures images/s (first submit to last completion) and queue latency (created -> started)
- * percentiles. Each worker process gets cores/workers ONNX threads and warms its session first.
+ * One worker process (BATCH_SIZE=4) serves 1, 4 and 16 closed-loop clients submitting through a
+ * ROLE=bot job service on Postgres (same model/sampler/steps, different seeds); measures images/s,
+ * p50/p95 queue-to-finish latency (created -> finished) and the time from submit to the first
+ * preview the submitting process sees. The worker warms its session first.
  *
  * Env: BENCH_DATABASE_URL (a server to create a scratch database on; default local Postgres),
  * BENCH_MODELS_DIR + BENCH_MODEL (default: the first installed model, else the tiny test fixture),
- * BENCH_STEPS (default 20), BENCH_REQUESTS (default 32), BENCH_REPEATS (measured rounds per
- * configuration, default 3; images/s is their median). Prints a markdown table and writes
+ * BENCH_STEPS (default 20), BENCH_REQUESTS (requests per round, default 32), BENCH_REPEATS
+ * (measured rounds per concurrency, default 3; images/s is their median). Prints a markdown table and writes
  * bench-results/queue.json and bench-results/queue.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -72,19 +72,19 @@ async function workerMain(): Promise<void> {
 // ---- driver -----------------------------------------------------------------------------------
 
 interface Row {
-  workers: number;
-  batchSize: number;
+  concurrency: number;
   requests: number;
   rounds: number;
   /** Median over rounds. */
   imagesPerSecond: number;
   minImagesPerSecond: number;
   maxImagesPerSecond: number;
-  queueP50: number;
-  queueP90: number;
-  queueP99: number;
-  totalP50: number;
-  totalP99: number;
+  /** created_at -> finished_at, stamped by Postgres. */
+  finishP50: number;
+  finishP95: number;
+  /** From calling submit to the first progress event carrying a preview, seen by the submitting process. */
+  previewP50: number;
+  previewP95: number;
   meanBatch: number;
 }
 
@@ -100,23 +100,34 @@ function startWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
   });
 }
 
-async function scenario(admin: pg.Client, template: string, model: { modelsDir: string | undefined; model: string }, workers: number, batchSize: number): Promise<Row> {
+/** Per request: when its first preview and its final event reached the submitting process. */
+interface Seen {
+  preview?: number;
+  final?: () => void;
+  done?: boolean;
+}
+
+/**
+ * One ROLE=bot runtime submits, one ROLE=worker process (BATCH_SIZE=4, all cores' threads) runs.
+ * For each concurrency c, c clients each submit a request, wait for its final event and submit the
+ * next (closed loop) until REQUESTS are done; images/s is REQUESTS over that wall time.
+ */
+async function measure(admin: pg.Client, template: string, model: { modelsDir: string | undefined; model: string }): Promise<Row[]> {
   const name = `ddpm_bench_${randomBytes(4).toString('hex')}`;
   await admin.query(`CREATE DATABASE ${name} TEMPLATE ${template}`);
   const url = dbUrl(name);
-  const threads = Math.max(1, Math.floor(os.availableParallelism() / workers));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     DATABASE_URL: url,
-    BATCH_SIZE: String(batchSize),
-    DDPM_THREADS: String(threads),
+    BATCH_SIZE: '4',
+    DDPM_THREADS: String(os.availableParallelism()),
     WORKER_POLL_MS: '50',
     PROGRESS_MIN_INTERVAL_MS: '250',
+    PROGRESS_PREVIEWS: 'true',
     LOG_LEVEL: 'error',
     BENCH_MODEL_NAME: model.model,
     ...(model.modelsDir ? { MODELS_DIR: model.modelsDir } : {}),
   };
-  const children: ChildProcess[] = [];
   const log = pino({ level: 'error' });
   const engine = await Engine.load({ ...(model.modelsDir ? { modelsDir: model.modelsDir } : {}), executionProvider: 'cpu' });
   const bot = await startJobRuntime({
@@ -126,67 +137,93 @@ async function scenario(admin: pg.Client, template: string, model: { modelsDir: 
     log,
     startWorker: false,
   });
+  const seen = new Map<string, Seen>();
+  const entry = (id: string) => {
+    let e = seen.get(id);
+    if (!e) seen.set(id, (e = {}));
+    return e;
+  };
+  // Subscribed before any submit, so events that beat submit's return are not missed.
+  const unwatch = bot.service.watchPlatform('cli', (ev) => {
+    const e = entry(ev.requestId);
+    if (ev.type === 'progress' && ev.previewPng && e.preview === undefined) e.preview = performance.now();
+    if (ev.type === 'succeeded' || ev.type === 'failed' || ev.type === 'cancelled') {
+      e.done = true;
+      e.final?.();
+    }
+  });
+  let worker: ChildProcess | null = null;
+  let seed = 0;
+  const one = async (): Promise<{ id: string; preview: number }> => {
+    const t0 = performance.now();
+    const s = seed++;
+    const { id } = await bot.service.submitGeneration({
+      requester: { platform: 'cli', userId: `bench${s}` },
+      params: { model: model.model, sampler: 'ddim', steps: STEPS, seed: s, count: 1 },
+      replyTo: null,
+    });
+    const e = entry(id);
+    if (!e.done) await new Promise<void>((r) => (e.final = r));
+    return { id, preview: (e.preview ?? Number.NaN) - t0 };
+  };
+  const round = async (concurrency: number, n: number) => {
+    let left = n;
+    const out: { id: string; preview: number }[] = [];
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (left > 0) {
+          left--;
+          out.push(await one());
+        }
+      }),
+    );
+    return { seconds: (performance.now() - t0) / 1000, out };
+  };
   try {
-    for (let i = 0; i < workers; i++) children.push(await startWorker(env));
-    const submitAll = (n: number, seedBase: number) =>
-      Promise.all(
-        Array.from({ length: n }, (_, i) =>
-          bot.service
-            .submitGeneration({ requester: { platform: 'cli', userId: `bench${seedBase + i}` }, params: { model: model.model, sampler: 'ddim', steps: STEPS, seed: seedBase + i, count: 1 }, replyTo: null })
-            .then((s) => s.id),
-        ),
-      );
-    const settle = async (ids: string[]) => {
-      for (;;) {
-        const { rows } = await bot.db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM requests WHERE status IN ('succeeded', 'failed') AND id = ANY($1)`, [ids]);
-        if (rows[0]!.n === ids.length) return;
-        await new Promise((r) => setTimeout(r, 20));
+    worker = await startWorker(env);
+    await round(4, 8); // warm-up (not measured): first fetches, prepared paths, pools
+    const rows: Row[] = [];
+    for (const concurrency of [1, 4, 16]) {
+      const rates: number[] = [];
+      const done: { id: string; preview: number }[] = [];
+      for (let r = 0; r < REPEATS; r++) {
+        const { seconds, out } = await round(concurrency, REQUESTS);
+        rates.push(REQUESTS / seconds);
+        done.push(...out);
       }
-    };
-    // Warm-up round (not measured): first queue fetches, prepared paths, connection pools.
-    await settle(await submitAll(workers * 2, 100_000));
-    // Several measured rounds on the same warm workers: the machine is shared, so report the median.
-    const rates: number[] = [];
-    const allIds: string[] = [];
-    for (let round = 0; round < REPEATS; round++) {
-      const ids = await submitAll(REQUESTS, round * REQUESTS);
-      await settle(ids);
-      // Wall time from the first submission to the last completion, both stamped by Postgres.
-      const { rows: span } = await bot.db.pool.query<{ ms: number }>(
-        `SELECT (extract(epoch FROM max(finished_at) - min(created_at)) * 1000)::float AS ms FROM requests WHERE id = ANY($1)`,
+      const ids = done.map((d) => d.id);
+      const { rows: db } = await bot.db.pool.query<{ total_ms: number; status: string }>(`SELECT total_ms, status::text FROM requests WHERE id = ANY($1)`, [ids]);
+      const failed = db.filter((r) => r.status !== 'succeeded').length;
+      if (failed > 0) throw new Error(`${failed} bench requests failed`);
+      const { rows: batches } = await bot.db.pool.query<{ mean: number }>(
+        `SELECT avg(n)::float AS mean FROM (SELECT count(*) AS n FROM request_attempts WHERE request_id = ANY($1) GROUP BY batch_id) t`,
         [ids],
       );
-      rates.push(REQUESTS / (span[0]!.ms / 1000));
-      allIds.push(...ids);
+      const finish = db.map((r) => r.total_ms).sort((a, b) => a - b);
+      const preview = done.map((d) => d.preview).filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+      const sortedRates = [...rates].sort((a, b) => a - b);
+      const row: Row = {
+        concurrency,
+        requests: REQUESTS,
+        rounds: REPEATS,
+        imagesPerSecond: percentile(sortedRates, 50),
+        minImagesPerSecond: sortedRates[0]!,
+        maxImagesPerSecond: sortedRates.at(-1)!,
+        finishP50: percentile(finish, 50),
+        finishP95: percentile(finish, 95),
+        previewP50: Math.round(percentile(preview, 50)),
+        previewP95: Math.round(percentile(preview, 95)),
+        meanBatch: batches[0]!.mean,
+      };
+      rows.push(row);
+      process.stderr.write(`concurrency=${concurrency}: ${row.imagesPerSecond.toFixed(2)} images/s\n`);
     }
-    const { rows } = await bot.db.pool.query<{ queue_ms: number; total_ms: number; status: string }>(`SELECT queue_ms, total_ms, status::text FROM requests WHERE id = ANY($1)`, [allIds]);
-    const failed = rows.filter((r) => r.status !== 'succeeded').length;
-    if (failed > 0) throw new Error(`${failed} bench requests failed`);
-    const { rows: batches } = await bot.db.pool.query<{ mean: number }>(
-      `SELECT avg(n)::float AS mean FROM (SELECT count(*) AS n FROM request_attempts WHERE request_id = ANY($1) GROUP BY batch_id) t`,
-      [allIds],
-    );
-    const queue = rows.map((r) => r.queue_ms).sort((a, b) => a - b);
-    const total = rows.map((r) => r.total_ms).sort((a, b) => a - b);
-    const sortedRates = [...rates].sort((a, b) => a - b);
-    return {
-      workers,
-      batchSize,
-      requests: REQUESTS,
-      rounds: REPEATS,
-      imagesPerSecond: percentile(sortedRates, 50),
-      minImagesPerSecond: sortedRates[0]!,
-      maxImagesPerSecond: sortedRates.at(-1)!,
-      queueP50: percentile(queue, 50),
-      queueP90: percentile(queue, 90),
-      queueP99: percentile(queue, 99),
-      totalP50: percentile(total, 50),
-      totalP99: percentile(total, 99),
-      meanBatch: batches[0]!.mean,
-    };
+    return rows;
   } finally {
-    for (const c of children) c.kill('SIGTERM');
-    await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.on('exit', r)))));
+    unwatch();
+    worker?.kill('SIGTERM');
+    if (worker) await new Promise((r) => (worker!.exitCode !== null ? r(null) : worker!.on('exit', r)));
     await bot.close();
     await engine.close();
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
@@ -199,27 +236,21 @@ async function driverMain(): Promise<void> {
   await admin.connect();
   const template = `ddpm_bench_tmpl_${randomBytes(4).toString('hex')}`;
   await admin.query(`CREATE DATABASE ${template}`);
-  const rows: Row[] = [];
+  let rows: Row[];
   try {
     await migrateDeploy(dbUrl(template));
-    for (const workers of [1, 2]) {
-      for (const batchSize of [1, 8]) {
-        const row = await scenario(admin, template, model, workers, batchSize);
-        rows.push(row);
-        process.stderr.write(`workers=${workers} B=${batchSize}: ${row.imagesPerSecond.toFixed(2)} images/s\n`);
-      }
-    }
+    rows = await measure(admin, template, model);
   } finally {
     await admin.query(`DROP DATABASE IF EXISTS ${template} WITH (FORCE)`);
     await admin.end();
   }
-  const header = `Model \`${model.model}\`, ddim ${STEPS} steps, ${REQUESTS} concurrent requests of 1 image, median of ${REPEATS} rounds (min–max in brackets), ${os.availableParallelism()} CPU cores (${os.cpus()[0]?.model ?? 'cpu'}), onnxruntime CPU; latencies over all rounds.`;
+  const header = `Model \`${model.model}\`, ddim ${STEPS} steps, 1 worker process (BATCH_SIZE=4), ${REQUESTS} requests of 1 image per round from c closed-loop clients, median of ${REPEATS} rounds (min–max in brackets), ${os.availableParallelism()} CPU cores (${os.cpus()[0]?.model ?? 'cpu'}), onnxruntime CPU, load average ${os.loadavg()[0]!.toFixed(1)} at the end; latencies over all rounds.`;
   const table = [
-    '| workers | batching | images/s | mean batch | queue p50 ms | queue p90 ms | queue p99 ms | total p50 ms | total p99 ms |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| concurrent requests | images/s | mean batch | queue→finish p50 ms | queue→finish p95 ms | submit→first preview p50 ms | p95 ms |',
+    '|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.workers} | ${r.batchSize === 1 ? 'off (B=1)' : `on (B=${r.batchSize})`} | ${r.imagesPerSecond.toFixed(1)} (${r.minImagesPerSecond.toFixed(1)}–${r.maxImagesPerSecond.toFixed(1)}) | ${r.meanBatch.toFixed(1)} | ${r.queueP50} | ${r.queueP90} | ${r.queueP99} | ${r.totalP50} | ${r.totalP99} |`,
+        `| ${r.concurrency} | ${r.imagesPerSecond.toFixed(1)} (${r.minImagesPerSecond.toFixed(1)}–${r.maxImagesPerSecond.toFixed(1)}) | ${r.meanBatch.toFixed(1)} | ${r.finishP50} | ${r.finishP95} | ${r.previewP50} | ${r.previewP95} |`,
     ),
   ].join('\n');
   process.stdout.write(`${header}\n\n${table}\n`);
