@@ -3,9 +3,6 @@
  * Deterministic at eta = 0; eta = 1 is DDPM-like ancestral sampling on the strided schedule.
  */
 import { z } from 'zod';
-import type { Sampler, SamplerPlugin, SchedulerConfig, StepOutput } from '../../src/core/sampler.ts';
-import type { NoiseSource } from '../../src/core/rng.ts';
-import type { Tensor } from '../../src/core/tensor.ts';
 import {
   checkStepCount,
   checkStepInputs,
@@ -13,10 +10,16 @@ import {
   clipOrThreshold,
   commonConfigShape,
   ddpmTimesteps,
+  type NoiseSource,
   parseConfig,
+  type Sampler,
+  type SamplerPlugin,
   scheduleFromConfig,
+  type SchedulerConfig,
   type StepLimits,
-} from '../../src/core/timesteps.ts';
+  type StepOutput,
+  type Tensor,
+} from '../../src/plugin-api.ts';
 
 const NAME = 'ddim';
 

@@ -3,9 +3,6 @@
  * of eq. 7 around the predicted x0, plus sqrt(variance) * noise for every timestep above 0.
  */
 import { z } from 'zod';
-import type { Sampler, SamplerPlugin, SchedulerConfig, StepOutput } from '../../src/core/sampler.ts';
-import type { NoiseSource } from '../../src/core/rng.ts';
-import type { Tensor } from '../../src/core/tensor.ts';
 import {
   checkStepCount,
   checkStepInputs,
@@ -13,10 +10,16 @@ import {
   clipOrThreshold,
   commonConfigShape,
   ddpmTimesteps,
+  type NoiseSource,
   parseConfig,
+  type Sampler,
+  type SamplerPlugin,
   scheduleFromConfig,
+  type SchedulerConfig,
   type StepLimits,
-} from '../../src/core/timesteps.ts';
+  type StepOutput,
+  type Tensor,
+} from '../../src/plugin-api.ts';
 
 const NAME = 'ddpm';
 

@@ -4,21 +4,24 @@
  * (its SDE counterpart, one noise draw per step) and solver_type "midpoint" or "heun".
  */
 import { z } from 'zod';
-import type { Sampler, SamplerPlugin, SchedulerConfig, StepOutput } from '../../src/core/sampler.ts';
-import type { NoiseSource } from '../../src/core/rng.ts';
-import type { Tensor } from '../../src/core/tensor.ts';
 import {
   checkStepCount,
   checkStepInputs,
   checkTimesteps,
   commonConfigShape,
   dpmSolverTimesteps,
+  type NoiseSource,
   parseConfig,
+  type Sampler,
+  type SamplerPlugin,
   scheduleFromConfig,
-  thresholdSample,
+  type SchedulerConfig,
   type StepLimits,
+  type StepOutput,
+  type Tensor,
+  thresholdSample,
   unsupportedFlag,
-} from '../../src/core/timesteps.ts';
+} from '../../src/plugin-api.ts';
 
 const NAME = 'dpm-solver';
 const f = Math.fround;
