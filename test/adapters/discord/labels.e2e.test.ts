@@ -8,12 +8,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchPng } from '../../../src/render/index.ts';
 import type { FakeMessage } from '../../fakes/discord/server.ts';
+import { modelsWithConditionalDefault } from '../../fixtures/conditional-default.ts';
 import { Harness, customIds, embedField, embedTitle, requestIdOf } from './support/harness.ts';
 
 let h: Harness;
 
 beforeAll(async () => {
-  h = await Harness.start({ label: 'labels', modelsDir: 'test/fixtures/conditional', extraModels: ['test/fixtures/tiny'] });
+  // tiny is listed first, so a front end that takes the first model instead of the default is caught.
+  h = await Harness.start({ label: 'labels', modelsDir: await modelsWithConditionalDefault() });
 });
 
 afterAll(async () => {
@@ -124,5 +126,14 @@ describe('/info without a request', () => {
     expect(embedField(reply, 'tiny-cond (default)')).toMatch(/^labels: class 0, class 1, class 2 · default guidance 2\.5\n8×8/);
     expect(embedField(reply, 'tiny')).toMatch(/^unconditional \(takes no label\)/);
     expect(embedField(reply, 'Samplers')).toContain('ddim (default 50 steps)');
+  });
+});
+
+describe('/noise-demo without a model', () => {
+  it("uses the default model (tiny-cond), not the first installed one (tiny)", async () => {
+    expect(h.engine.models.list()[0]?.name).toBe('tiny');
+    const result = await h.result(h.fake.command(h.fake.user('fay'), 'noise-demo', { seed: 4 }));
+    const expected = await h.engine.noiseDemo({ model: 'tiny-cond', seed: 4 });
+    expect(Buffer.compare(result.files[0]!.bytes, expected.gridPng)).toBe(0);
   });
 });

@@ -50,7 +50,7 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: AdapterCon
   const attachment = interaction.options.getAttachment('image');
   let params: { model: string; seed: number; timesteps?: number[]; denoiseFrom?: number };
   try {
-    const modelName = interaction.options.getString('model') ?? ctx.engine.models.list()[0]?.name;
+    const modelName = interaction.options.getString('model') ?? ctx.engine.models.defaultModel()?.name;
     if (!modelName) throw new ParamError('model', 'no models are installed');
     const model = ctx.engine.model(modelName);
     const trainSteps = model.manifest.scheduler.num_train_timesteps;

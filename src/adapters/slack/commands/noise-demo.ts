@@ -5,7 +5,7 @@
 import type { App } from '@slack/bolt';
 import { randomSeed } from '../../../core/rng.ts';
 import type { SlackDeps } from '../context.ts';
-import { modelNames, replyToJson, slackRequester } from '../context.ts';
+import { replyToJson, slackRequester } from '../context.ts';
 import type { SharedImage } from '../files.ts';
 import { findRecentImage } from '../files.ts';
 import { loadImageForModel } from '../../../render/input.ts';
@@ -25,7 +25,7 @@ export function registerNoiseDemoCommand(app: App, deps: SlackDeps): void {
     const requester = slackRequester(command.team_id, command.channel_id, command.user_id);
     const reply = commandReplyTo(command);
     const params = {
-      model: options.model ?? modelNames(deps.engine)[0],
+      model: options.model ?? deps.engine.models.defaultModel()?.name,
       seed: options.seed ?? randomSeed(),
       ...(options.timesteps ? { timesteps: options.timesteps } : {}),
       ...(options.denoise_from !== undefined ? { denoiseFrom: options.denoise_from } : {}),
