@@ -2,6 +2,14 @@
  * The sampler plugin contract, modelled on diffusers' schedulers: `setTimesteps(n)` fixes the
  * inference timesteps, `step` takes one reverse-process step. Plugins live in `plugins/<name>/index.ts`
  * and default-export a `SamplerPlugin`; the registry in src/engine discovers them.
+ *
+ * The loop (src/engine/pipeline.ts `denoise`) does, for x_T ~ N(0, I) drawn from the request's seed:
+ *   x = x_T * (sampler.initNoiseSigma ?? 1)
+ *   for t of sampler.timesteps:
+ *     do { out = sampler.step(model(sampler.scaleModelInput?.(x, t) ?? x, t), t, x, rng); x = out.prevSample }
+ *     while (out.evaluateAgain)
+ * The three optional members are what samplers beyond DDPM/DDIM need; a sampler without them is run
+ * exactly as before (one model call per timestep on the unscaled sample).
  */
 import type { z } from 'zod';
 import type { NoiseSource } from './rng.ts';
@@ -12,12 +20,30 @@ export interface StepOutput {
   readonly prevSample: Tensor;
   /** The current estimate of x_0 (clipped as the sampler clips it): what live previews show. */
   readonly predOriginalSample: Tensor;
+  /**
+   * Optional, for samplers that need several model evaluations per timestep (e.g. a Langevin corrector
+   * before its predictor): true means the step is not finished. The loop then evaluates the model on
+   * `prevSample` at the same timestep and calls `step` again with it; the timestep is done (and progress
+   * reported) once a step returns without this flag.
+   */
+  readonly evaluateAgain?: boolean;
 }
 
 export interface Sampler {
   /** Inference timesteps in the order they are visited (descending), set by `setTimesteps`. */
   readonly timesteps: readonly number[];
+  /**
+   * Optional: diffusers' `init_noise_sigma`, read after `setTimesteps`. The loop starts from
+   * x_T = randn(shape) * initNoiseSigma (float32, as `latents * scheduler.init_noise_sigma`); absent = 1.
+   */
+  readonly initNoiseSigma?: number;
   setTimesteps(numInferenceSteps: number): void;
+  /**
+   * Optional: diffusers' `scale_model_input`. The model is evaluated on `scaleModelInput(sample, t)`
+   * instead of `sample` (e.g. x / sqrt(sigma^2 + 1) for Euler); `step` still gets the unscaled sample.
+   * Must not modify its input. Absent = the sample as is.
+   */
+  scaleModelInput?(sample: Tensor, t: number): Tensor;
   /** One reverse step. Noise, when the sampler needs it, is drawn from `rng` in diffusers' order. */
   step(modelOutput: Tensor, t: number, sample: Tensor, rng: NoiseSource): StepOutput;
 }

@@ -1,12 +1,14 @@
 /**
- * The denoising loop, written once (DDPMPipeline / DDIMPipeline): x_T = randn((count, C, H, W)) in
- * one call from each request's seed, then for each timestep t: prediction = model(x, t);
- * x = sampler.step(prediction, t, x). Several requests can share one ONNX batch: each keeps its own
- * generator, so every request gets exactly the images it would get alone.
+ * The denoising loop, written once (DDPMPipeline / DDIMPipeline, and diffusers' generic loop for
+ * samplers with input scaling): x_T = randn((count, C, H, W)) in one call from each request's seed,
+ * times the sampler's initNoiseSigma if it has one; then for each timestep t:
+ * prediction = model(sampler.scaleModelInput(x, t) or x, t); x = sampler.step(prediction, t, x), repeated
+ * at the same t while the step asks for another evaluation. Several requests can share one ONNX batch:
+ * each keeps its own generator, so every request gets exactly the images it would get alone.
  */
 import type { NoiseSource } from '../core/rng.ts';
 import { TorchGenerator } from '../core/rng.ts';
-import type { Sampler } from '../core/sampler.ts';
+import type { Sampler, StepOutput } from '../core/sampler.ts';
 import type { Tensor } from '../core/tensor.ts';
 import { concatBatch, numel, sliceBatch } from '../core/tensor.ts';
 
@@ -106,7 +108,11 @@ export interface LoopResult {
   readonly totalMs: number;
 }
 
-/** Runs `sampler` over `timesteps` from `start`. `onStep` sees every step (the batch as a whole). */
+/**
+ * Runs `sampler` over `timesteps` from `start` (x_T as drawn from N(0, I): the loop applies the sampler's
+ * initNoiseSigma). `onStep` sees every finished timestep (the batch as a whole); `modelMs` counts every
+ * model evaluation, extra ones requested by `evaluateAgain` included.
+ */
 export async function denoise(
   model: Denoiser,
   sampler: Sampler,
@@ -118,17 +124,27 @@ export async function denoise(
 ): Promise<LoopResult> {
   const began = performance.now();
   let modelMs = 0;
-  let sample = start;
+  let sample = sampler.initNoiseSigma === undefined ? start : scaled(start, sampler.initNoiseSigma);
   for (const [index, t] of timesteps.entries()) {
-    signal?.throwIfAborted();
-    const forwardStart = performance.now();
-    const prediction = await model.predict(sample, t);
-    modelMs += performance.now() - forwardStart;
-    const { prevSample, predOriginalSample } = sampler.step(prediction, t, sample, noise);
-    sample = prevSample;
-    onStep?.({ index, timestep: t, sample, predOriginalSample });
+    let out: StepOutput;
+    do {
+      signal?.throwIfAborted();
+      const input = sampler.scaleModelInput ? sampler.scaleModelInput(sample, t) : sample;
+      const forwardStart = performance.now();
+      const prediction = await model.predict(input, t);
+      modelMs += performance.now() - forwardStart;
+      out = sampler.step(prediction, t, sample, noise);
+      sample = out.prevSample;
+    } while (out.evaluateAgain === true);
+    onStep?.({ index, timestep: t, sample, predOriginalSample: out.predOriginalSample });
   }
   return { sample, modelMs, totalMs: performance.now() - began };
+}
+
+/** x * s in float32 (torch's `latents * init_noise_sigma`), as a new tensor. */
+function scaled(x: Tensor, s: number): Tensor {
+  const sigma = Math.fround(s);
+  return { data: x.data.map((v) => v * sigma), shape: x.shape };
 }
 
 /** x_T for a batch: each request's ONE randn((count, C, H, W)) call, concatenated. */

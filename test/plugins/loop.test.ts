@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import ddim from '../../plugins/ddim/index.ts';
 import ddpm from '../../plugins/ddpm/index.ts';
 import dpmSolver from '../../plugins/dpm-solver/index.ts';
-import type { Sampler, SamplerPlugin } from '../../src/core/sampler.ts';
+import type { Sampler, SamplerPlugin, StepOutput } from '../../src/core/sampler.ts';
 import { TorchGenerator, type NoiseSource } from '../../src/core/rng.ts';
 import { makeSchedule } from '../../src/core/schedule.ts';
 import type { Tensor } from '../../src/core/tensor.ts';
@@ -32,10 +32,18 @@ function oracle(prediction: Prediction, alphasCumprod = linear) {
   };
 }
 
+/** The engine's loop (src/engine/pipeline.ts `denoise`), synchronously: initNoiseSigma, scaleModelInput, evaluateAgain. */
 function sample(sampler: Sampler, model: (x: Tensor, t: number) => Tensor, rng: NoiseSource, n: number): Float32Array {
   sampler.setTimesteps(n);
-  let x: Tensor = { data: new TorchGenerator(7).randn(SHAPE), shape: SHAPE };
-  for (const t of sampler.timesteps) x = sampler.step(model(x, t), t, x, rng).prevSample;
+  const sigma = Math.fround(sampler.initNoiseSigma ?? 1);
+  let x: Tensor = { data: new TorchGenerator(7).randn(SHAPE).map((v) => v * sigma), shape: SHAPE };
+  for (const t of sampler.timesteps) {
+    let out: StepOutput;
+    do {
+      out = sampler.step(model(sampler.scaleModelInput?.(x, t) ?? x, t), t, x, rng);
+      x = out.prevSample;
+    } while (out.evaluateAgain === true);
+  }
   return x.data;
 }
 
