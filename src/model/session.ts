@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import type { Tensor } from '../core/tensor.ts';
+import { roundHalfEven } from '../core/timesteps.ts';
 import type { ModelManifest } from './manifest.ts';
 import { ManifestError } from './manifest.ts';
 
@@ -90,6 +91,9 @@ export class NoiseModel {
   /**
    * eps/v/x0 prediction for a batch at one timestep. A class-conditional model takes one label per
    * image (its null class when `classLabels` is omitted). Rejects NaN/Inf: such output is an error, not an image.
+   * A fractional timestep (Euler's linspace spacing, Karras sigmas) goes as is to a float32 `timestep` input;
+   * an int64 input can only take the nearest integer (ties to even). diffusers would hand a torch network
+   * the fraction, so for such timesteps an int64 graph is within half a training step of diffusers, not equal.
    */
   async predict(sample: Tensor, timestep: number, classLabels?: readonly number[]): Promise<Tensor> {
     const batch = sample.shape[0]!;
@@ -105,7 +109,7 @@ export class NoiseModel {
     }
     const t =
       this.timestepType === 'int64'
-        ? new ort.Tensor('int64', BigInt64Array.from({ length: batch }, () => BigInt(timestep)), [batch])
+        ? new ort.Tensor('int64', BigInt64Array.from({ length: batch }, () => BigInt(roundHalfEven(timestep))), [batch])
         : new ort.Tensor('float32', new Float32Array(batch).fill(timestep), [batch]);
     const input = new ort.Tensor('float32', sample.data, [...sample.shape]);
     const outputs = await this.session.run({ ...feeds, sample: input, timestep: t });

@@ -30,6 +30,18 @@ describe('model manifest and ONNX session', () => {
     await model.close();
   });
 
+  it('feeds an int64 timestep input the nearest integer of a fractional timestep (ties to even)', async () => {
+    const dir = path.join(fixtures, 'tiny');
+    const model = await NoiseModel.load(dir, await readManifest(dir), { executionProvider: 'cpu' });
+    const sample = { data: Float32Array.from({ length: 64 }, (_, i) => Math.sin(i)), shape: [1, 1, 8, 8] };
+    const at = async (t: number) => Array.from((await model.predict(sample, t)).data);
+    expect(await at(946.42)).toEqual(await at(946));
+    expect(await at(946.5)).toEqual(await at(946));
+    expect(await at(947.5)).toEqual(await at(948));
+    expect(await at(946.6)).not.toEqual(await at(946));
+    await model.close();
+  });
+
   it('falls back explicitly from cuda to cpu when the CUDA provider is not installed, and says why', async () => {
     expect(providerCandidates('cpu')).toEqual(['cpu']);
     expect(providerCandidates('cuda')[0]).toBe('cuda');
