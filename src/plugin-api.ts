@@ -9,6 +9,7 @@ export { type Tensor, numel, tensor } from './core/tensor.ts';
 export {
   type BetaSchedule,
   type NoiseSchedule,
+  linspaceFloat32,
   makeBetas,
   makeSchedule,
   scheduleFromBetas,
