@@ -94,7 +94,7 @@ describe('engine', () => {
 
   it.each([
     [{ model: 'nope' }, 'model', /unknown model "nope"; installed: tiny/],
-    [{ sampler: 'euler' }, 'sampler', /unknown sampler "euler"; available: .*ddim/],
+    [{ sampler: 'no-such-sampler' }, 'sampler', /unknown sampler "no-such-sampler"; available: .*ddim/],
     [{ sampler: 'ddpm', steps: 1001 }, 'steps', /steps must be 1..1000 for ddpm \(got 1001\)/],
     [{ steps: 0 }, 'steps', /steps must be 1\.\./],
     [{ seed: 2 ** 32 }, 'seed', /seed/],
