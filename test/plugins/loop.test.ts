@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import ddim from '../../plugins/ddim/index.ts';
 import ddpm from '../../plugins/ddpm/index.ts';
 import dpmSolver from '../../plugins/dpm-solver/index.ts';
+import euler, { EulerSampler } from '../../plugins/euler/index.ts';
 import type { Sampler, SamplerPlugin, StepOutput } from '../../src/core/sampler.ts';
 import { TorchGenerator, type NoiseSource } from '../../src/core/rng.ts';
 import { makeSchedule } from '../../src/core/schedule.ts';
@@ -116,6 +117,50 @@ describe('recovering x0 with an exact model', () => {
     expect(maxAbsDiff(run(dpmSolver, {}, {}, 20, 'v_prediction'), X0)).toBeLessThan(1e-5);
     expect(maxAbsDiff(run(dpmSolver, {}, {}, 20, 'sample'), X0)).toBeLessThan(1e-5);
   });
+
+  for (const [config, options, n] of [
+    [{ timestep_spacing: 'leading' }, {}, 50],
+    [{ timestep_spacing: 'leading', steps_offset: 1 }, {}, 20],
+    [{ timestep_spacing: 'trailing' }, {}, 10],
+    [{ timestep_spacing: 'leading' }, { ancestral: true }, 30],
+    [{ timestep_spacing: 'trailing' }, { ancestral: true }, 7],
+    [{ timestep_spacing: 'leading', beta_schedule: 'squaredcos_cap_v2' }, {}, 25],
+  ] as const) {
+    // integer timesteps: the oracle answers for the DDPM x_t the model sees after scaleModelInput
+    it(`Euler ${JSON.stringify(options)} ${JSON.stringify(config)}, ${n} steps`, () => {
+      expect(maxAbsDiff(run(euler, config, options, n), X0)).toBeLessThan(2e-5);
+    });
+  }
+
+  it('Euler with v_prediction and sample prediction, plain and ancestral', () => {
+    for (const ancestral of [false, true]) {
+      expect(maxAbsDiff(run(euler, { timestep_spacing: 'leading' }, { ancestral }, 20, 'v_prediction'), X0)).toBeLessThan(2e-5);
+    }
+    expect(maxAbsDiff(run(euler, { timestep_spacing: 'leading' }, {}, 20, 'sample'), X0)).toBeLessThan(2e-5);
+  });
+
+  for (const [config, n] of [
+    [{}, 30],
+    [{ use_karras_sigmas: true }, 15],
+    [{ use_karras_sigmas: true, timestep_spacing: 'leading' }, 12],
+    [{ interpolation_type: 'log_linear' }, 20],
+    [{ final_sigmas_type: 'sigma_min' }, 20],
+  ] as const) {
+    // fractional timesteps: a model exact at the sampler's own sigma for t (x_t = (x0 + sigma eps) / sqrt(sigma^2 + 1))
+    it(`Euler with fractional timesteps ${JSON.stringify(config)}, ${n} steps`, () => {
+      const sampler = new EulerSampler(config, { ancestral: false });
+      sampler.setTimesteps(n);
+      const model = (x: Tensor, t: number): Tensor => {
+        const s = sampler.sigmas[sampler.timesteps.indexOf(t)]!;
+        const a = 1 / (s * s + 1);
+        return { data: Float32Array.from(x.data, (v, i) => (v - Math.sqrt(a) * X0[i]!) / Math.sqrt(1 - a)), shape: SHAPE };
+      };
+      const out = sample(sampler, model, new TorchGenerator(42), n);
+      // log_linear's last step goes to sigma_min (n + 1 sigmas for n timesteps), as does sigma_min: x0 + 0.01 eps
+      const tol = 'final_sigmas_type' in config || 'interpolation_type' in config ? 0.05 : 2e-5;
+      expect(maxAbsDiff(out, X0)).toBeLessThan(tol);
+    });
+  }
 
   it('an off-by-one timestep would be caught: a model answering for t + 1 does not land on X0', () => {
     const late = (x: Tensor, t: number) => oracle('epsilon')(x, Math.min(t + 1, 999));
