@@ -8,6 +8,8 @@ import { z } from 'zod';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 const onOff = z
   .string()
@@ -41,8 +43,10 @@ export const opsConfigSchema = z.object({
   API_TOKEN: z.string().regex(/^\S{16,}$/, 'must be at least 16 characters without spaces').optional(),
   /** Seconds a client has to send a whole request (headers and body); stalled uploads get 408. */
   REQUEST_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
-  /** pino level for the JSON logs on stdout. */
+  /** pino level for the logs on stdout. */
   LOG_LEVEL: z.string().trim().toLowerCase().pipe(z.enum(LOG_LEVELS)).default('info'),
+  /** `auto`: readable lines on a terminal, JSON lines otherwise (files, journald, log shippers); `json` or `pretty` force one. */
+  LOG_FORMAT: z.string().trim().toLowerCase().pipe(z.enum(LOG_FORMATS)).default('auto'),
   /** `off` disables the web playground page and its helper routes (the HTTP API, /healthz and /metrics stay). */
   PLAYGROUND: onOff.default('on'),
   /** `off` hides GET /metrics (e.g. when the port is public and no proxy guards it). */
@@ -63,7 +67,7 @@ export function loadOpsConfig(env: NodeJS.ProcessEnv = process.env): OpsConfig {
     const v = env[name];
     return v === undefined || v.trim() === '' ? undefined : v;
   };
-  const names = ['LOG_LEVEL', 'PLAYGROUND', 'METRICS', 'METRICS_PORT', 'HOST', 'ALLOWED_HOSTS', 'API_TOKEN', 'REQUEST_TIMEOUT_SECONDS'] as const;
+  const names = ['LOG_LEVEL', 'LOG_FORMAT', 'PLAYGROUND', 'METRICS', 'METRICS_PORT', 'HOST', 'ALLOWED_HOSTS', 'API_TOKEN', 'REQUEST_TIMEOUT_SECONDS'] as const;
   const parsed = opsConfigSchema.safeParse(Object.fromEntries(names.map((n) => [n, pick(n)])));
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);

@@ -1,14 +1,16 @@
 /**
- * Structured JSON logs (pino) on stdout, one object per line, with a request id on every line that
- * belongs to an HTTP request. The id comes from the caller's `X-Request-Id` when it is sane (so a
- * proxy's id carries through) and is echoed back in the response header.
+ * Structured logs (pino) on stdout with a request id on every line that belongs to an HTTP request:
+ * JSON lines for machines, readable lines (pino-pretty) when a person watches a terminal. The id
+ * comes from the caller's `X-Request-Id` when it is sane (so a proxy's id carries through) and is
+ * echoed back in the response header.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import pino from 'pino';
 import type { DestinationStream, Logger } from 'pino';
-import type { LogLevel } from './config.ts';
+import pretty from 'pino-pretty';
+import type { LogFormat, LogLevel } from './config.ts';
 
 export type { Logger } from 'pino';
 
@@ -16,8 +18,10 @@ export interface LoggerOptions {
   readonly level?: LogLevel;
   /** Added to every line, e.g. { role: 'worker' }. */
   readonly base?: Record<string, string | number>;
-  /** Defaults to stdout; tests pass a stream to read the lines back. */
+  /** Defaults to stdout; tests pass a stream to read the lines back (always JSON). */
   readonly destination?: DestinationStream;
+  /** Stdout only: `auto` (default) is readable on a terminal and JSON when piped or captured. */
+  readonly format?: LogFormat;
 }
 
 /** The request being handled, if any: loggers from createLogger add its `reqId` to every line. */
@@ -38,11 +42,21 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       },
       redact: { paths: ['token', '*.token', 'authorization', '*.authorization', 'headers.authorization', 'headers.cookie'], censor: '[redacted]' },
     },
-    options.destination ?? pino.destination({ dest: 1, sync: false }),
+    options.destination ?? stdout(options.format ?? 'auto'),
   );
 }
 
+/** A log shipper or journald wants JSON; a person at a terminal wants one readable line per event. */
+function stdout(format: LogFormat): DestinationStream {
+  const readable = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
+  if (!readable) return pino.destination({ dest: 1, sync: false });
+  // pid and service are the same on every line of one process; the time of day is enough on a terminal.
+  return pretty({ colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', singleLine: true });
+}
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Result images (`/api/requests/:id/images/…`) and the playground's static files. */
+const ROUTINE_GET = /^\/api\/requests\/[^/]+\/images\/|^\/playground\/[^/]+$/;
 
 /** The caller's X-Request-Id if it is 1..128 safe characters, else a fresh UUID. */
 export function requestIdFor(req: IncomingMessage): string {
@@ -60,7 +74,8 @@ export interface RequestLog {
 /**
  * Starts logging one HTTP request: assigns its id, sets the `X-Request-Id` response header, and
  * logs one line when the response finishes (method, path without query, status, ms). Health and
- * metrics scrapes log at debug so they do not drown the rest.
+ * metrics scrapes, image fetches and the page's static files log at debug: a page showing a gallery
+ * fetches dozens of images, which would drown the requests that change something.
  */
 export function logRequest(logger: Logger, req: IncomingMessage, res: ServerResponse): RequestLog {
   const id = requestIdFor(req);
@@ -68,7 +83,7 @@ export function logRequest(logger: Logger, req: IncomingMessage, res: ServerResp
   if (!res.headersSent) res.setHeader('X-Request-Id', id);
   const started = performance.now();
   const path = (req.url ?? '/').split('?')[0] ?? '/';
-  const quiet = path === '/healthz' || path === '/metrics';
+  const quiet = path === '/healthz' || path === '/metrics' || (req.method === 'GET' && ROUTINE_GET.test(path));
   let done = false;
   const finish = (aborted: boolean) => {
     if (done) return;
