@@ -14,8 +14,7 @@ import type { Logger } from 'pino';
 import { loadConfig, type Config } from './config.ts';
 import { Engine } from './engine/index.ts';
 import { registerWebApi } from './adapters/web/api.ts';
-import { discordAdapterFactory } from './adapters/discord/index.ts';
-import { slackAdapterFactory, slackConfigured } from './adapters/slack/index.ts';
+import { slackConfigured } from './adapters/slack/env.ts';
 import type { EnginePort, RenderPort } from './jobs/engine-port.ts';
 import { startJobRuntime, type JobRuntime } from './jobs/runtime.ts';
 import type { GenerationService } from './jobs/service.ts';
@@ -68,7 +67,13 @@ export async function startService(options: StartOptions): Promise<ServiceHandle
   const opsConfig: OpsConfig = options.ops ? { ...loadOpsConfig({}), ...options.ops } : loadOpsConfig();
   const metrics = new Metrics();
   const engine = instrumentEngine(options.engine, metrics);
-    const runtime = await startJobRuntime({ config, engine, render: options.render ?? realRender, log, counters: metrics });
+  // The longest phase on a first start (embedded PGlite creating its files, then `prisma migrate deploy`
+  // in a child process): said before it starts, so the wait is not silent.
+  let phaseStart = performance.now();
+  log.info({ database: config.DATABASE_URL ? 'postgres (DATABASE_URL)' : 'embedded PGlite', migrate: config.MIGRATE_ON_START }, 'starting database, migrations and job queue');
+  const runtime = await startJobRuntime({ config, engine, render: options.render ?? realRender, log, counters: metrics });
+  log.info({ seconds: secondsSince(phaseStart) }, 'database, migrations and job queue ready');
+  phaseStart = performance.now();
   let http: HttpServer | null = null;
   let port: number | null = null;
   let opsServer: { readonly port: number; close(): Promise<void> } | null = null; // ROLE=worker with METRICS_PORT
@@ -96,7 +101,11 @@ export async function startService(options: StartOptions): Promise<ServiceHandle
         if (started) adapters.push(started);
       }
       port = await http.listen(config.PORT, opsConfig.HOST);
-      log.info({ host: opsConfig.HOST, port, role: config.ROLE, url: `http://${hostForUrl(opsConfig.HOST)}:${port}`, reach: reachOf(opsConfig.HOST), auth: opsConfig.API_TOKEN ? 'API_TOKEN' : 'none' }, 'http server listening');
+      const url = `http://${hostForUrl(opsConfig.HOST)}:${port}`;
+      log.info({ host: opsConfig.HOST, port, role: config.ROLE, url, reach: reachOf(opsConfig.HOST), auth: opsConfig.API_TOKEN ? 'API_TOKEN' : 'none', seconds: secondsSince(phaseStart) }, 'http server listening');
+      // The one line a newcomer needs: where to go.
+      const open = opsConfig.HOST === '0.0.0.0' || opsConfig.HOST === '::';
+      if (opsConfig.PLAYGROUND && catalog) log.info(`playground: ${open ? `http://127.0.0.1:${port}` : url}`);
     } else if (opsConfig.METRICS_PORT !== undefined) {
       // A worker has no HTTP server: it serves /healthz and /metrics on METRICS_PORT when that is set.
       opsServer = await startOpsServer(opsConfig.METRICS_PORT, opsConfig.HOST, createOps({ config: opsConfig, metrics, db: runtime.db.pool, engine: options.engine }), log);
@@ -128,14 +137,35 @@ function reachOf(host: string): string {
   return `the address ${host} only`;
 }
 
+function secondsSince(start: number): number {
+  return Math.round(performance.now() - start) / 1000;
+}
+
 function hostForUrl(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * Chat adapters start when their tokens are set (Discord: DISCORD_TOKEN; Slack: SLACK_BOT_TOKEN +
+ * SLACK_SIGNING_SECRET for HTTP on PORT, or SLACK_APP_TOKEN for Socket Mode); startService runs them in
+ * ROLE=all and ROLE=bot only. They are imported only then: discord.js and Bolt take ~4 s to load on
+ * a busy 2-core host, which a playground-only start should not pay.
+ */
+async function chatAdapters(engine: Engine): Promise<AdapterFactory[]> {
+  const chat: AdapterFactory[] = [];
+  if (process.env['DISCORD_TOKEN']) chat.push((await import('./adapters/discord/index.ts')).discordAdapterFactory(engine));
+  if (slackConfigured(process.env)) chat.push((await import('./adapters/slack/index.ts')).slackAdapterFactory(engine, process.env));
+  return chat;
 }
 
 /** The process entry point: env config, the engine, the service, and signal handling. */
 export async function runService(adapters: readonly AdapterFactory[] = []): Promise<void> {
   const config = loadConfig();
-  const log = createLogger({ level: config.LOG_LEVEL }); // JSON logs with request ids
+  const ops = loadOpsConfig();
+  const log = createLogger({ level: config.LOG_LEVEL, format: ops.LOG_FORMAT }); // request ids on every line; JSON unless a terminal watches
+  // process.uptime() covers Node's start and the module imports (TypeScript through tsx, no build step).
+  log.info({ role: config.ROLE, seconds: Math.round(process.uptime() * 1000) / 1000 }, 'starting');
+  let phaseStart = performance.now();
   const engine = await Engine.load({
     ...(config.MODELS_DIR ? { modelsDir: config.MODELS_DIR } : {}),
     ...(config.PLUGINS_DIR ? { pluginsDir: config.PLUGINS_DIR } : {}),
@@ -143,14 +173,12 @@ export async function runService(adapters: readonly AdapterFactory[] = []): Prom
     ...(config.DDPM_THREADS ? { threads: config.DDPM_THREADS } : {}),
     logger: log,
   });
-  // Chat adapters start when their tokens are set (Discord: DISCORD_TOKEN; Slack: SLACK_BOT_TOKEN +
-  // SLACK_SIGNING_SECRET for HTTP on PORT, or SLACK_APP_TOKEN for Socket Mode); startService runs
-  // adapters in ROLE=all and ROLE=bot only.
-  const chat: AdapterFactory[] = [
-    ...(process.env['DISCORD_TOKEN'] ? [discordAdapterFactory(engine)] : []),
-    ...(slackConfigured(process.env) ? [slackAdapterFactory(engine, process.env)] : []),
-  ];
-  const handle = await startService({ config, log, engine, adapters: [...adapters, ...chat] });
+  log.info({ models: engine.models.list().map((m) => m.name), samplers: engine.samplers.list().map((p) => p.name), seconds: secondsSince(phaseStart) }, 'models and samplers found');
+  phaseStart = performance.now();
+  const chat = await chatAdapters(engine);
+  if (chat.length > 0) log.info({ seconds: secondsSince(phaseStart) }, 'chat adapters loaded');
+  const handle = await startService({ config, log, engine, adapters: [...adapters, ...chat], ops });
+  log.info({ seconds: Math.round(process.uptime() * 1000) / 1000 }, 'ready');
   let stopping = false;
   const shutdown = (signal: string, exitCode = 0) => {
     if (stopping) return;
