@@ -186,7 +186,9 @@ export class Engine {
     const session = await this.models.session(modelName);
     if (!this.loggedProviders.has(modelName)) {
       this.loggedProviders.add(modelName);
-      this.logger?.info({ model: modelName, provider: session.provider, file: session.file }, 'model session ready');
+      // One line per model says where it runs and, when not on the first choice, why (no CUDA library, no GPU adapter, …).
+      const why = session.passedOver.length > 0 ? { passedOver: session.passedOver.join('; ') } : {};
+      this.logger?.info({ model: modelName, provider: session.provider, file: session.file, ...why }, `model session ready on ${session.provider}`);
     }
     return session;
   }

@@ -2,19 +2,18 @@
  * One ONNX noise-prediction network: session creation with an explicit execution-provider
  * fallback, a graph check against the manifest, and a typed forward pass.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import type { Tensor } from '../core/tensor.ts';
 import { roundHalfEven } from '../core/timesteps.ts';
 import type { ModelManifest } from './manifest.ts';
 import { ManifestError } from './manifest.ts';
+import { planProviders, type ExecutionProvider } from './providers.ts';
 
-export type ExecutionProvider = 'cuda' | 'webgpu' | 'cpu';
+export type { ExecutionProvider } from './providers.ts';
 
 export interface SessionOptions {
-  /** Preferred provider; the rest of cuda -> webgpu -> cpu is tried after it. Default: cuda first. */
+  /** Preferred provider; the rest of cuda -> webgpu -> cpu that can work here is tried after it (src/model/providers.ts). Default: cuda first. */
   readonly executionProvider?: ExecutionProvider;
   /** Intra-op threads for the CPU provider (0 = onnxruntime's default: one per core). */
   readonly threads?: number;
@@ -22,36 +21,13 @@ export interface SessionOptions {
   readonly onProviderFallback?: (provider: ExecutionProvider, error: string) => void;
 }
 
-const FALLBACK_ORDER: readonly ExecutionProvider[] = ['cuda', 'webgpu', 'cpu'];
-
-const ortBinaryDir = path.join(
-  path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json')),
-  'bin', 'napi-v6', process.platform, process.arch,
-);
-
-/**
- * Whether a provider can possibly load here. The CUDA provider library only exists after an install
- * with ONNXRUNTIME_NODE_INSTALL=cuda12 and WebGPU (Dawn) needs a Vulkan loader: probing them when
- * absent costs start-up time and prints native errors, so they are skipped unless asked for.
- */
-function installed(provider: ExecutionProvider): boolean {
-  if (provider === 'cuda') return existsSync(path.join(ortBinaryDir, 'libonnxruntime_providers_cuda.so'));
-  if (provider === 'webgpu') return ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib'].some((dir) => existsSync(path.join(dir, 'libvulkan.so.1')));
-  return true;
-}
-
-/** Providers to try in order: the preferred one (always tried when named), then the installed rest of cuda -> webgpu -> cpu. */
-export function providerCandidates(preferred: ExecutionProvider | undefined): ExecutionProvider[] {
-  if (preferred === 'cpu') return ['cpu'];
-  const start = preferred ? FALLBACK_ORDER.indexOf(preferred) : 0;
-  return FALLBACK_ORDER.slice(start).filter((p) => p === preferred || installed(p));
-}
-
 export class NoiseModel {
   private constructor(
     readonly manifest: ModelManifest,
     readonly file: string,
     readonly provider: ExecutionProvider,
+    /** Why the providers before `provider` were not used, e.g. "cuda: not installed (…)"; empty when it was the first choice. */
+    readonly passedOver: readonly string[],
     private readonly session: ort.InferenceSession,
     private readonly timestepType: 'int64' | 'float32',
     private readonly outputName: string,
@@ -67,7 +43,9 @@ export class NoiseModel {
     // A session asked for ["cuda", "cpu"] does not fall back by itself: creation throws when the
     // CUDA libraries are absent, so each provider is tried on its own.
     let lastError = '';
-    for (const provider of providerCandidates(options.executionProvider)) {
+    const plan = await planProviders(options.executionProvider, file);
+    const passedOver = [...plan.skipped];
+    for (const provider of plan.candidates) {
       let session: ort.InferenceSession;
       try {
         session = await ort.InferenceSession.create(file, {
@@ -80,10 +58,11 @@ export class NoiseModel {
       } catch (error) {
         lastError = error instanceof Error ? error.message : String(error);
         if (provider !== 'cpu') options.onProviderFallback?.(provider, lastError);
+        passedOver.push(`${provider}: ${lastError.split('\n')[0]}`);
         continue;
       }
       const { timestepType, outputName } = checkGraph(session, manifest, file);
-      return new NoiseModel(manifest, file, provider, session, timestepType, outputName);
+      return new NoiseModel(manifest, file, provider, passedOver, session, timestepType, outputName);
     }
     throw new ManifestError(file, `no execution provider could load the model (${lastError})`);
   }

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readManifest } from '../../src/model/manifest.ts';
-import { NoiseModel, providerCandidates } from '../../src/model/session.ts';
+import { planProviders } from '../../src/model/providers.ts';
+import { NoiseModel } from '../../src/model/session.ts';
 
 const fixtures = path.resolve(import.meta.dirname, '../fixtures');
 
@@ -43,10 +44,11 @@ describe('model manifest and ONNX session', () => {
   });
 
   it('falls back explicitly from cuda to cpu when the CUDA provider is not installed, and says why', async () => {
-    expect(providerCandidates('cpu')).toEqual(['cpu']);
-    expect(providerCandidates('cuda')[0]).toBe('cuda');
-    expect(providerCandidates('cuda').at(-1)).toBe('cpu');
     const dir = path.join(fixtures, 'tiny');
+    const file = path.join(dir, 'model.onnx');
+    expect((await planProviders('cpu', file)).candidates).toEqual(['cpu']);
+    expect((await planProviders('cuda', file)).candidates[0]).toBe('cuda');
+    expect((await planProviders('cuda', file)).candidates.at(-1)).toBe('cpu');
     const fallbacks: string[] = [];
     const model = await NoiseModel.load(dir, await readManifest(dir), {
       executionProvider: 'cuda',
