@@ -3,7 +3,6 @@
  * service. Bad input exits with code 2 and one line naming the bad value and what is allowed.
  */
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { MAX_SEED } from '../core/rng.ts';
@@ -17,9 +16,12 @@ import type { ExecutionProvider } from '../model/session.ts';
 import type { Pixels } from '../render/index.ts';
 import { animation, batchPixels, batchPng, evenlySpaced } from '../render/index.ts';
 import { ImageInputError } from '../render/input.ts';
+import { writeOutput } from './output.ts';
 
 /** Exit code for input the user can fix. */
 const USAGE_ERROR = 2;
+/** A 16-image MNIST grid at 16x is 2368x3392 px: larger is never useful and costs memory. */
+const MAX_SCALE = 16;
 
 class UsageError extends Error {}
 
@@ -103,6 +105,7 @@ async function generateCommand(opts: {
   count: number;
   out: string;
   gif?: string;
+  scale: number;
 }): Promise<void> {
   const engine = await openEngine(opts.modelsDir);
   try {
@@ -123,12 +126,14 @@ async function generateCommand(opts: {
       bar?.(p);
       if (opts.gif) trajectory.push(batchPixels(p.predictedX0));
     });
-    await writeFile(opts.out, await batchPng(result.images));
-    if (opts.gif) await writeFile(opts.gif, await animation(evenlySpaced(trajectory, 60), { scale: 4 }));
+    const { provider } = await engine.denoiser(params.model);
     process.stdout.write(`seed ${params.seed}\n`);
-    process.stderr.write(
-      `wrote ${opts.out} (${params.model}, ${params.label === null ? '' : `label ${params.label}, guidance ${params.guidance}, `}${params.sampler}, ${params.steps} steps, ${params.count} image${params.count > 1 ? 's' : ''}, ${(result.samplingMs / 1000).toFixed(2)} s)\n`,
-    );
+    const what = `${params.model}, ${params.label === null ? '' : `label ${params.label}, guidance ${params.guidance}, `}${params.sampler}, ${params.steps} steps, ${params.count} image${params.count > 1 ? 's' : ''}, ${(result.samplingMs / 1000).toFixed(2)} s on ${provider}`;
+    await writeOutput(opts.out, await batchPng(result.images), opts.scale, what);
+    if (opts.gif) {
+      const frames = evenlySpaced(trajectory, 60);
+      await writeOutput(opts.gif, await animation(frames, { scale: 4 }), opts.scale, `predicted x0 at ${frames.length} of the ${params.steps} steps`);
+    }
   } finally {
     await engine.close();
   }
@@ -144,6 +149,7 @@ async function noiseDemoCommand(opts: {
   out: string;
   gif?: string;
   reconstruction?: string;
+  scale: number;
 }): Promise<void> {
   // Before the engine loads: a bad --image is answered at once, without reading a huge file.
   const image = opts.image ? await readImageFile(opts.image) : undefined;
@@ -160,11 +166,13 @@ async function noiseDemoCommand(opts: {
       ...(opts.timesteps ? { timesteps: opts.timesteps } : {}),
       ...(opts.denoiseFrom !== undefined ? { denoiseFrom: opts.denoiseFrom } : {}),
     });
-    await writeFile(opts.out, result.gridPng);
-    if (opts.gif) await writeFile(opts.gif, result.gif);
-    if (opts.reconstruction && result.reconstructionPng) await writeFile(opts.reconstruction, result.reconstructionPng);
     process.stdout.write(`seed ${seed}\n`);
-    process.stderr.write(`wrote ${opts.out} (timesteps ${result.timesteps.join(',')})\n`);
+    const frames = `x_t at t = ${result.timesteps.join(',')}`;
+    await writeOutput(opts.out, result.gridPng, opts.scale, frames);
+    if (opts.gif) await writeOutput(opts.gif, result.gif, opts.scale, frames);
+    if (opts.reconstruction && result.reconstructionPng) {
+      await writeOutput(opts.reconstruction, result.reconstructionPng, opts.scale, `the model's reconstruction from x_${opts.denoiseFrom}`);
+    }
   } finally {
     await engine.close();
   }
@@ -192,6 +200,11 @@ async function listSamplers(): Promise<void> {
   await engine.close();
 }
 
+/** Every image file a command writes is enlarged by the same factor. */
+function scaleOption(): Option {
+  return new Option('--scale <n>', `enlarge every file written n times, nearest neighbour (1..${MAX_SCALE})`).argParser(integer('--scale', 1, MAX_SCALE)).default(1);
+}
+
 function modelsDirOption(): Option {
   return new Option('--models-dir <dir>', 'folder of installed models (default: ./models)');
 }
@@ -215,6 +228,7 @@ export function buildProgram(): Command {
     .option('-c, --count <k>', `images in one batch, 1..${MAX_COUNT} (a grid when > 1)`, integer('--count', 1, MAX_COUNT), 1)
     .requiredOption('-o, --out <file.png>', 'output PNG')
     .option('--gif <file.gif>', 'also write the predicted-x0 trajectory as an animated GIF')
+    .addOption(scaleOption())
     .addOption(modelsDirOption())
     .action(generateCommand);
 
@@ -229,6 +243,7 @@ export function buildProgram(): Command {
     .requiredOption('-o, --out <grid.png>', 'output grid PNG')
     .option('--gif <anim.gif>', 'also write the frames as an animated GIF')
     .option('--reconstruction <file.png>', 'with --denoise-from: write the reconstructed image')
+    .addOption(scaleOption())
     .addOption(modelsDirOption())
     .action(noiseDemoCommand);
 

@@ -128,12 +128,19 @@ export const DISPLAY_MIN_SIDE = 256;
 export async function upscalePng(png: Buffer, minSide = DISPLAY_MIN_SIDE): Promise<Buffer> {
   const meta = await sharp(png).metadata();
   const side = Math.min(meta.width ?? minSide, meta.height ?? minSide);
-  const factor = Math.max(1, Math.ceil(minSide / side));
-  if (factor === 1) return png;
-  return sharp(png)
-    .resize((meta.width ?? 0) * factor, (meta.height ?? 0) * factor, { kernel: 'nearest' })
-    .png()
-    .toBuffer();
+  return scaleImage(png, Math.max(1, Math.ceil(minSide / side)));
+}
+
+/**
+ * A PNG or (animated) GIF enlarged `factor` times with nearest neighbour, so every model pixel stays a
+ * sharp square; the GIF keeps its frames, delays and loop.
+ */
+export async function scaleImage(image: Buffer, factor: number): Promise<Buffer> {
+  if (factor === 1) return image;
+  const meta = await sharp(image, { animated: true }).metadata();
+  const resized = sharp(image, { animated: true }).resize({ width: (meta.width ?? 0) * factor, kernel: 'nearest' });
+  if (meta.format !== 'gif') return resized.png().toBuffer();
+  return resized.gif({ ...(meta.delay ? { delay: meta.delay } : {}), loop: meta.loop ?? 0 }).toBuffer();
 }
 
 export type AnimationFormat = 'gif' | 'webp';

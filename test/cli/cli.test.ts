@@ -72,22 +72,45 @@ describe('ddpm-bot CLI', () => {
     expect((await readFile(path.join(out, 'r1.png'))).equals(await readFile(path.join(out, 'r2.png')))).toBe(true);
   });
 
-  it('writes a grid for --count and a trajectory GIF', async () => {
-    const grid = path.join(out, 'grid.png');
-    const gif = path.join(out, 'traj.gif');
-    const run = await cli('generate', ...models, '--sampler', 'ddpm', '--steps', '30', '--count', '4', '--seed', '2', '--out', grid, '--gif', gif);
+  it('writes a grid for --count and a trajectory GIF, reports both, and --scale enlarges both', async () => {
+    const [grid, gif, grid3, gif3] = ['grid.png', 'traj.gif', 'grid3.png', 'traj3.gif'].map((f) => path.join(out, f));
+    const args = ['generate', ...models, '--sampler', 'ddpm', '--steps', '30', '--count', '4', '--seed', '2'];
+    const run = await cli(...args, '--out', grid, '--gif', gif);
     expect(run.code).toBe(0);
-    expect((await sharp(grid).metadata()).width).toBeGreaterThan(16);
-    expect((await sharp(gif, { animated: true }).metadata()).pages).toBe(30);
+    const [g, a] = await Promise.all([sharp(grid).metadata(), sharp(gif, { animated: true }).metadata()]);
+    expect(g.width).toBeGreaterThan(16);
+    expect(a.pages).toBe(30);
+    expect(run.stderr).toContain(`wrote ${grid} (${g.width}x${g.height} px, tiny, ddpm, 30 steps, 4 images,`);
+    expect(run.stderr).toContain(`wrote ${gif} (${a.width}x${a.pageHeight} px, 30 frames, predicted x0 at 30 of the 30 steps)`);
+    expect((await cli(...args, '--out', grid3, '--gif', gif3, '--scale', '3')).code).toBe(0);
+    const [g3, a3] = await Promise.all([sharp(grid3).metadata(), sharp(gif3, { animated: true }).metadata()]);
+    expect([g3.width, g3.height]).toEqual([g.width! * 3, g.height! * 3]);
+    expect([a3.width, a3.pageHeight, a3.pages]).toEqual([a.width! * 3, a.pageHeight! * 3, 30]);
+    // Nearest neighbour: each source pixel becomes a 3x3 block of the same value.
+    const [small, big] = await Promise.all([sharp(grid).raw().toBuffer(), sharp(grid3).raw().toBuffer()]);
+    const channels = g.channels!;
+    for (const [x, y] of [[0, 0], [5, 7], [g.width! - 1, g.height! - 1]] as const) {
+      for (const [dx, dy] of [[0, 0], [2, 1], [1, 2]] as const) {
+        const from = (y * g.width! + x) * channels;
+        const to = ((y * 3 + dy) * g3.width! + x * 3 + dx) * channels;
+        expect(big.subarray(to, to + channels)).toEqual(small.subarray(from, from + channels));
+      }
+    }
   });
 
   it('runs the noise demo on an image file', async () => {
     const input = path.join(out, 'in.png');
     await writeFile(input, await sharp({ create: { width: 50, height: 30, channels: 3, background: '#3060a0' } }).png().toBuffer());
     const grid = path.join(out, 'noise.png');
-    const run = await cli('noise-demo', ...models, '--image', input, '--seed', '8', '--timesteps', '0,100,999', '--out', grid, '--gif', path.join(out, 'noise.gif'));
+    const [gif, reconstruction] = [path.join(out, 'noise.gif'), path.join(out, 'back.png')];
+    const run = await cli('noise-demo', ...models, '--image', input, '--seed', '8', '--timesteps', '0,100,999', '--out', grid, '--gif', gif, '--denoise-from', '100', '--reconstruction', reconstruction);
     expect(run).toMatchObject({ code: 0, stdout: 'seed 8\n' });
     expect((await sharp(grid).metadata()).format).toBe('png');
+    expect(run.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(new RegExp(`^wrote ${grid} \\(\\d+x\\d+ px, x_t at t = 0,100,999\\)$`)),
+      expect.stringMatching(new RegExp(`^wrote ${gif} \\(\\d+x\\d+ px, 3 frames, x_t at t = 0,100,999\\)$`)),
+      `wrote ${reconstruction} (8x8 px, the model's reconstruction from x_100)`,
+    ]);
   });
 
   it('generates a label with guidance: by index or name, as the engine computes it, and says so', async () => {
@@ -95,7 +118,7 @@ describe('ddpm-bot CLI', () => {
     const [byIndex, byName, other] = [path.join(out, 'l1.png'), path.join(out, 'l1-name.png'), path.join(out, 'l2.png')];
     const run = await cli(...args, '--label', '1', '--out', byIndex);
     expect(run).toMatchObject({ code: 0, stdout: 'seed 5\n' });
-    expect(run.stderr).toContain('(tiny-cond, label class 1, guidance 3, ddim, 10 steps, 1 image,');
+    expect(run.stderr).toContain('(8x8 px, tiny-cond, label class 1, guidance 3, ddim, 10 steps, 1 image,');
     expect((await cli(...args, '--label', 'CLASS 1', '--out', byName)).code).toBe(0);
     expect((await cli(...args, '--label', '2', '--out', other)).code).toBe(0);
     const engine = await Engine.load({ modelsDir: path.join(root, 'test/fixtures/conditional') });
@@ -110,7 +133,7 @@ describe('ddpm-bot CLI', () => {
   it('uses the manifest\'s default model, not the first by name, and lists classes and default guidance', async () => {
     const run = await cli('generate', ...withDefault, '--steps', '2', '--seed', '1', '--label', '0', '--out', path.join(out, 'default.png'));
     expect(run.code).toBe(0);
-    expect(run.stderr).toContain('(tiny-cond, label class 0, guidance 2.5, ddim, 2 steps');
+    expect(run.stderr).toContain('(8x8 px, tiny-cond, label class 0, guidance 2.5, ddim, 2 steps');
     const list = (await cli('models', ...withDefault)).stdout;
     expect(list).toMatch(/^tiny\s+8x8x1 .*\n/);
     expect(list).not.toMatch(/^tiny\s.*\(default\)$/m);
@@ -136,7 +159,9 @@ describe('ddpm-bot CLI', () => {
     [['generate', '--seed', '4294967296', '--out', 'x.png'], /--seed must be an integer in 0..4294967295/],
     [['generate', '--count', '0', '--out', 'x.png'], /--count must be an integer in 1..16/],
     [['generate', ...models, '--sampler', 'ddpm', '--steps', '5000', '--out', 'x.png'], /steps must be 1..1000 for ddpm \(got 5000\)/],
-    [['generate', ...models, '--sampler', 'euler', '--out', 'x.png'], /unknown sampler "euler"; available: ddim, ddpm, dpm-solver/],
+    [['generate', ...models, '--sampler', 'no-such-sampler', '--out', 'x.png'], /unknown sampler "no-such-sampler"; available: ddim, ddpm, dpm-solver/],
+    [['generate', '--scale', '0', '--out', 'x.png'], /--scale must be an integer in 1..16/],
+    [['noise-demo', '--scale', '2.5', '--out', 'x.png'], /--scale must be an integer in 1..16/],
     [['generate', ...models, '--model', 'nope', '--out', 'x.png'], /unknown model "nope"; installed: tiny/],
     [['generate', ...models, '--sampler', 'ddim', '--eta', '3', '--out', 'x.png'], /eta/],
     [['generate', ...models, '--label', '7', '--out', 'x.png'], /model tiny is not class-conditional; it takes no label/],
