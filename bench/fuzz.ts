@@ -132,7 +132,7 @@ async function main(): Promise<number> {
     ['error/fatal log lines', `${logged.error} / ${logged.fatal}`, ''],
     ['slowest answer', `${(tally.slowestMs / 1000).toFixed(2)} s`, ''],
     ['service RSS: start, peak (VmHWM), end', `${rssAtStart.toFixed(0)} MB, ${Math.max(memory.peak, peakSeen).toFixed(0)} MB, ${memory.rss.toFixed(0)} MB`, ''],
-    ['database afterwards', `${dbReport.requests} requests (${byStatus.rows.map((r) => `${r.n} ${r.status}`).join(', ')}), ${dbReport.invalid.length} invalid, ${dbReport.orphans.length} orphan queues/tables`, verdict(dbReport.invalid.length === 0 && dbReport.orphans.length === 0)],
+    ['database afterwards', `${dbReport.requests} requests (${byStatus.rows.map((r) => `${r.n} ${r.status}`).join(', ')}), ${dbReport.invalid.length} invalid, ${dbReport.orphans.length} schema objects outside the migrations`, verdict(dbReport.invalid.length === 0 && dbReport.orphans.length === 0)],
   ];
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const md = [

@@ -44,14 +44,15 @@ export const configSchema = z.object({
   /** How many batches one worker process runs at once (ONNX already uses all cores, so 1). */
   WORKER_CONCURRENCY: intFromEnv(1, 1),
   /**
-   * Lease: a job not completed this long after a worker took it is handed to another worker.
-   * Must exceed the slowest batch; it is also how long a crashed worker's jobs wait.
+   * Lease: a running job whose worker has not renewed it for this long is claimable by another
+   * worker. Renewed by a heartbeat, so it bounds how long a dead worker's jobs wait, not how long a
+   * batch may take.
    */
-  JOB_EXPIRE_SECONDS: intFromEnv(300, 1),
+  JOB_EXPIRE_SECONDS: intFromEnv(30, 2),
+  /** How often a running batch renews its leases; must be under half of JOB_EXPIRE_SECONDS so one late beat loses nothing. */
+  JOB_HEARTBEAT_SECONDS: intFromEnv(10, 1),
   /** Attempts after the first before a request is failed (crash loops, repeated errors). */
   JOB_RETRY_LIMIT: intFromEnv(3, 0),
-  /** How often pg-boss sweeps expired leases. */
-  QUEUE_MAINTENANCE_SECONDS: intFromEnv(30, 1),
   /** Idle workers poll this often (they are also woken by NOTIFY on submit). */
   WORKER_POLL_MS: intFromEnv(1000, 50),
   /** On SIGTERM, running batches get this long to finish before they are aborted and requeued. */
@@ -79,6 +80,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const { JOB_HEARTBEAT_SECONDS: beat, JOB_EXPIRE_SECONDS: lease } = parsed.data;
+  // One late or failed beat must not lose a live worker's lease.
+  if (beat * 2 >= lease) {
+    throw new ConfigError(`invalid configuration:\n  JOB_HEARTBEAT_SECONDS: must be under half of JOB_EXPIRE_SECONDS (${lease}), got ${beat}`);
   }
   return parsed.data;
 }

@@ -1,9 +1,9 @@
 /**
  * What the database holds after abuse: every request row re-validated by the engine (so nothing
- * malformed was stored), and no pg-boss queue or partition table without a request that needs it
- * (a refused request must leave nothing behind).
+ * malformed was stored), and no schema object beyond the migrations' (whatever options users send).
  */
 import type pg from 'pg';
+import { countSchemaObjects, unmigratedObjects } from '../../src/db/schema-objects.ts';
 import { loadImageForModel } from '../../src/render/input.ts';
 
 type Queryable = Pick<pg.Pool, 'query'>;
@@ -11,20 +11,12 @@ type Queryable = Pick<pg.Pool, 'query'>;
 /** Objects a submission may write; a refused one must leave every count unchanged. */
 export interface Footprint {
   readonly requests: number;
-  readonly queues: number;
-  readonly partitions: number;
-  readonly jobs: number;
+  readonly schemaObjects: number;
 }
 
-/** pg-boss names each queue's partition table 'j' + sha224(queue name). */
-const partitionOf = (t: string) => `${t}.schemaname = 'pgboss' AND ${t}.tablename ~ '^j[0-9a-f]{56}$'`;
-
 export async function footprint(db: Queryable): Promise<Footprint> {
-  const { rows } = await db.query<Footprint>(
-    `SELECT (SELECT count(*)::int FROM requests) AS requests, (SELECT count(*)::int FROM pgboss.queue) AS queues,
-            (SELECT count(*)::int FROM pg_tables t WHERE ${partitionOf('t')}) AS partitions, (SELECT count(*)::int FROM pgboss.job) AS jobs`,
-  );
-  return rows[0]!;
+  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM requests');
+  return { requests: rows[0]!.n, schemaObjects: await countSchemaObjects(db) };
 }
 
 export interface EngineLike {
@@ -36,7 +28,7 @@ export interface DatabaseReport {
   readonly requests: number;
   /** One line per request row that is not a valid request. */
   readonly invalid: readonly string[];
-  /** pg-boss queues no request uses, and partition tables no queue owns. */
+  /** Schemas and tables no migration made. */
   readonly orphans: readonly string[];
 }
 
@@ -90,11 +82,5 @@ export async function checkDatabase(db: Queryable, engine: EngineLike): Promise<
     const reason = await invalidReason(r, engine);
     if (reason) invalid.push(`${r.id} (${r.kind}, ${r.status}): ${reason}`);
   }
-  const orphans = await db.query<{ what: string }>(
-    `SELECT 'queue ' || q.name AS what FROM pgboss.queue q WHERE NOT EXISTS (SELECT 1 FROM requests r WHERE r.queue_name = q.name)
-     UNION ALL
-     SELECT 'table pgboss.' || t.tablename FROM pg_tables t WHERE ${partitionOf('t')}
-       AND NOT EXISTS (SELECT 1 FROM pgboss.queue q WHERE q.partition_name = t.tablename)`,
-  );
-  return { requests: rows.length, invalid, orphans: orphans.rows.map((o) => o.what) };
+  return { requests: rows.length, invalid, orphans: await unmigratedObjects(db) };
 }

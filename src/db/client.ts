@@ -1,6 +1,6 @@
 /**
- * One pg.Pool per process, shared by Prisma (through @prisma/adapter-pg), pg-boss (through its
- * `db` option) and raw transactional SQL. Sharing matters for the embedded PGlite socket, which
+ * One pg.Pool per process, shared by Prisma (through @prisma/adapter-pg), the event bus's NOTIFYs
+ * and raw transactional SQL. Sharing matters for the embedded PGlite socket, which
  * multiplexes connections onto a single backend session and therefore gets a pool of one.
  */
 import pg from 'pg';
@@ -87,7 +87,7 @@ function releaseDeadCheckouts(pool: pg.Pool, onError: (err: Error) => void): voi
 export interface TransactionOptions {
   /**
    * Holds the session advisory lock on this key around the transaction. It is taken before BEGIN,
-   * so now() inside (row timestamps, pg-boss's created_on) follows the lock order: transactions on
+   * so now() inside (row timestamps) follows the lock order: transactions on
    * the same key are timestamped in the order they commit.
    */
   readonly lockKey?: string;

@@ -1,6 +1,6 @@
 /**
  * The zero-setup database: PGlite (Postgres compiled to WebAssembly) stored under DATA_DIR,
- * served on a loopback port by pglite-socket so Prisma, pg-boss and `prisma migrate deploy` reach
+ * served on a loopback port by pglite-socket so Prisma and `prisma migrate deploy` reach
  * it through the ordinary pg wire protocol. It is one Postgres session behind a query queue, so the
  * process keeps a single pooled connection (see src/db/client.ts) and cannot share it with other
  * processes: ROLE=all only.

@@ -15,7 +15,7 @@ export const MAX_INLINE_PREVIEW_BASE64 = 6000;
 const MAX_ERROR_CHARS = 500;
 
 export type BusMessage =
-  | { readonly t: 'queued'; readonly id: string; readonly p: Platform; readonly pos: number; readonly q: string }
+  | { readonly t: 'queued'; readonly id: string; readonly p: Platform; readonly pos: number }
   | { readonly t: 'running'; readonly id: string; readonly p: Platform; readonly a: number }
   | {
       readonly t: 'progress';

@@ -2,8 +2,8 @@
  * The GenerationService implementation (see service.ts for the contract adapters rely on).
  *
  * Submission is one Postgres transaction: a per-user advisory lock serialises that user's
- * submissions so limits cannot be raced, the row is inserted and the pg-boss job is sent on the
- * same connection, so a request exists exactly when its job does.
+ * submissions so limits cannot be raced, then the row is inserted; the row is the job (workers
+ * claim it from the requests table), so a request exists exactly when its job does.
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { z } from 'zod';
@@ -16,7 +16,7 @@ import { ImageInputError, loadImageForModel } from '../render/input.ts';
 import type { EventBus, BusMessage } from './bus.ts';
 import type { EnginePort, GenerationParams } from './engine-port.ts';
 import { checkLimits, type LimitConfig } from './limits.ts';
-import { batchKeyOf, canonicalJson, NOISE_DEMO_QUEUE, queueNameForBatchKey, type JobQueue } from './queue.ts';
+import { batchKeyOf, noiseDemoBatchKey } from './batch-key.ts';
 import type {
   GenerationService,
   ReplayOverrides,
@@ -151,7 +151,6 @@ interface NewRequest {
   readonly noiseDemo: Record<string, unknown> | null;
   readonly inputImage: Buffer | null;
   readonly batchKey: string;
-  readonly queueName: string;
   readonly replyTo: Json;
   readonly derivedFromId: string | null;
   readonly recordTrajectory: boolean;
@@ -159,7 +158,6 @@ interface NewRequest {
 
 export interface JobServiceDeps {
   readonly db: Database;
-  readonly queue: JobQueue;
   readonly bus: EventBus;
   /** Only validate and models are used on the submitting side. */
   readonly engine: Pick<EnginePort, 'validate' | 'model'>;
@@ -172,7 +170,6 @@ export interface JobServiceDeps {
 
 export class JobService implements GenerationService {
   private readonly db: Database;
-  private readonly queue: JobQueue;
   private readonly bus: EventBus;
   private readonly engine: Pick<EnginePort, 'validate' | 'model'>;
   private readonly limits: LimitConfig;
@@ -184,7 +181,6 @@ export class JobService implements GenerationService {
     this.counters = deps.counters;
     this.resyncIntervalMs = deps.resyncIntervalMs ?? 30_000;
     this.db = deps.db;
-    this.queue = deps.queue;
     this.bus = deps.bus;
     this.engine = deps.engine;
     this.limits = deps.limits;
@@ -214,7 +210,6 @@ export class JobService implements GenerationService {
     derivedFromId: string | null,
     recordTrajectory: boolean,
   ): Promise<Submitted> {
-    const batchKey = batchKeyOf(p);
     const eta = typeof p.options.eta === 'number' ? p.options.eta : null;
     return this.insertAndEnqueue({
       kind: 'generate',
@@ -230,8 +225,7 @@ export class JobService implements GenerationService {
       options: { ...p.options },
       noiseDemo: null,
       inputImage: null,
-      batchKey,
-      queueName: queueNameForBatchKey(batchKey),
+      batchKey: batchKeyOf(p),
       replyTo,
       derivedFromId,
       recordTrajectory,
@@ -293,8 +287,7 @@ export class JobService implements GenerationService {
       options: {},
       noiseDemo,
       inputImage: image,
-      batchKey: `noise_demo:${canonicalJson({ model: p.model })}`,
-      queueName: NOISE_DEMO_QUEUE,
+      batchKey: noiseDemoBatchKey(p.model),
       replyTo,
       derivedFromId,
       recordTrajectory: false,
@@ -302,8 +295,8 @@ export class JobService implements GenerationService {
   }
 
   /**
-   * Inserts the row and sends its job in one transaction, after the limits pass and then
-   * `afterLimits` (costly checks): anything refused writes nothing, not even the job's queue.
+   * Inserts the row in one transaction, after the limits pass and then `afterLimits` (costly
+   * checks): anything refused writes nothing.
    */
   private async insertAndEnqueue(r: NewRequest, afterLimits?: () => Promise<void>): Promise<Submitted> {
     const id = randomUUID();
@@ -334,10 +327,9 @@ export class JobService implements GenerationService {
       if (refusal) throw refusal;
       await afterLimits?.();
       await insertRequestRow(client, id, userKey, dedupeKey, r);
-      await this.queue.send(r.queueName, id, client);
       return await queuePositionOn(client, id);
     }, { lockKey: userKey });
-    this.publish({ t: 'queued', id, p: r.requester.platform, pos: position ?? 1, q: r.queueName });
+    this.publish({ t: 'queued', id, p: r.requester.platform, pos: position ?? 1 });
     this.counters?.requestSubmitted(r.requester.platform, r.kind);
     return { id, position: position ?? 1 };
   }
@@ -437,7 +429,6 @@ export class JobService implements GenerationService {
       data: { status: 'cancelled', finishedAt: new Date(), error: 'cancelled by the requester' },
     });
     if (queued.count === 1) {
-      await this.queue.cancel(row.queueName, id).catch((err: unknown) => this.log.warn({ err, id }, 'could not cancel job'));
       this.publish({ t: 'cancelled', id, p: row.platform });
       this.counters?.requestFinished(row.platform, row.kind, 'cancelled');
       return true;
@@ -707,8 +698,8 @@ function dedupeKeyOf(replyTo: Json): string | null {
 async function insertRequestRow(client: pg.PoolClient, id: string, userKey: string, dedupeKey: string | null, r: NewRequest): Promise<void> {
   await client.query(
     `INSERT INTO requests (id, kind, status, platform, workspace_id, channel_id, user_id, user_key, model, sampler, steps, eta, seed, count,
-       options, noise_demo, input_image, batch_key, queue_name, boss_job_id, reply_to, derived_from_id, dedupe_key, record_trajectory, label, guidance)
-     VALUES ($1, $2::"RequestKind", 'queued', $3::"Platform", $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15::jsonb, $16, $17, $18, $1, $19::jsonb, $20, $21, $22, $23, $24)`,
+       options, noise_demo, input_image, batch_key, reply_to, derived_from_id, dedupe_key, record_trajectory, label, guidance)
+     VALUES ($1, $2::"RequestKind", 'queued', $3::"Platform", $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15::jsonb, $16, $17, $18::jsonb, $19, $20, $21, $22, $23)`,
     [
       id,
       r.kind,
@@ -727,7 +718,6 @@ async function insertRequestRow(client: pg.PoolClient, id: string, userKey: stri
       r.noiseDemo === null ? null : JSON.stringify(r.noiseDemo),
       r.inputImage,
       r.batchKey,
-      r.queueName,
       JSON.stringify(r.replyTo ?? null),
       r.derivedFromId,
       dedupeKey,

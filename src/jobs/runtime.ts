@@ -1,6 +1,6 @@
 /**
  * Wires the job system for one process: database (external Postgres or embedded PGlite),
- * migrations, pg-boss, the event bus, the service and (unless ROLE=bot) a worker. main.ts,
+ * migrations, the event bus, the service and (unless ROLE=bot) a worker. main.ts,
  * tests, benchmarks and worker processes all start it the same way.
  */
 import type { Logger } from 'pino';
@@ -11,7 +11,6 @@ import { migrateDeploy } from '../db/migrate.ts';
 import { LocalEventBus, PgEventBus, type EventBus } from './bus.ts';
 import type { EnginePort, RenderPort } from './engine-port.ts';
 import { JobService } from './job-service.ts';
-import { JobQueue } from './queue.ts';
 import type { RequestCounters } from './types.ts';
 import { Worker } from './worker.ts';
 
@@ -26,8 +25,8 @@ export type JobRuntimeConfig = Pick<
   | 'BATCH_SIZE'
   | 'WORKER_CONCURRENCY'
   | 'JOB_EXPIRE_SECONDS'
+  | 'JOB_HEARTBEAT_SECONDS'
   | 'JOB_RETRY_LIMIT'
-  | 'QUEUE_MAINTENANCE_SECONDS'
   | 'WORKER_POLL_MS'
   | 'SHUTDOWN_GRACE_SECONDS'
   | 'PROGRESS_MIN_INTERVAL_MS'
@@ -37,11 +36,10 @@ export type JobRuntimeConfig = Pick<
 
 export interface JobRuntime {
   readonly db: Database;
-  readonly queue: JobQueue;
   readonly bus: EventBus;
   readonly service: JobService;
   readonly worker: Worker | null;
-  /** Stops the worker gracefully (finish or requeue), then the queue, bus, pool and embedded database. */
+  /** Stops the worker gracefully (finish or requeue), then the bus, pool and embedded database. */
   close(): Promise<void>;
 }
 
@@ -75,15 +73,8 @@ export async function startJobRuntime(deps: JobRuntimeDeps): Promise<JobRuntime>
       onPoolError: (err) => log.warn({ error: err.message }, 'database connection lost'),
     });
     const bus: EventBus = embedded ? new LocalEventBus() : await PgEventBus.start(url, db.pool, log);
-    const queue = await JobQueue.start(
-      db.pool,
-      { expireInSeconds: config.JOB_EXPIRE_SECONDS, retryLimit: config.JOB_RETRY_LIMIT, maintenanceIntervalSeconds: config.QUEUE_MAINTENANCE_SECONDS },
-      log,
-      true,
-    );
     const service = new JobService({
       db,
-      queue,
       bus,
       engine: deps.engine,
       limits: { concurrentPerUser: config.LIMIT_CONCURRENT_PER_USER, perHour: config.LIMIT_PER_HOUR, queueCap: config.LIMIT_QUEUE_CAP },
@@ -93,12 +84,15 @@ export async function startJobRuntime(deps: JobRuntimeDeps): Promise<JobRuntime>
     const wantWorker = deps.startWorker ?? config.ROLE !== 'bot';
     const worker = wantWorker
       ? new Worker(
-          { db, queue, bus, engine: deps.engine, render: deps.render, log, counters: deps.counters },
+          { db, bus, engine: deps.engine, render: deps.render, log, counters: deps.counters },
           {
             batchSize: config.BATCH_SIZE,
             concurrency: config.WORKER_CONCURRENCY,
             pollMs: config.WORKER_POLL_MS,
             retryLimit: config.JOB_RETRY_LIMIT,
+            leaseSeconds: config.JOB_EXPIRE_SECONDS,
+            heartbeatMs: config.JOB_HEARTBEAT_SECONDS * 1000,
+            soleWorker: embedded !== null,
             progressMinIntervalMs: config.PROGRESS_MIN_INTERVAL_MS,
             previews: config.PROGRESS_PREVIEWS,
             shutdownGraceMs: config.SHUTDOWN_GRACE_SECONDS * 1000,
@@ -106,11 +100,10 @@ export async function startJobRuntime(deps: JobRuntimeDeps): Promise<JobRuntime>
           },
         )
       : null;
-    worker?.start();
+    await worker?.start();
     let closed = false;
     return {
       db,
-      queue,
       bus,
       service,
       worker,
@@ -118,7 +111,6 @@ export async function startJobRuntime(deps: JobRuntimeDeps): Promise<JobRuntime>
         if (closed) return;
         closed = true;
         await worker?.stop();
-        await queue.stop().catch((err: unknown) => log.warn({ err }, 'pg-boss stop failed'));
         await bus.close();
         await db.close();
         await embedded?.stop();

@@ -1,7 +1,7 @@
 /**
  * src/db/client.ts on the real Postgres.
  *
- * The pool shared by Prisma, pg-boss and raw SQL must get back every connection, also one that
+ * The pool shared by Prisma and raw SQL must get back every connection, also one that
  * died while checked out: Prisma's transaction manager sends ROLLBACK before it releases the
  * connection and skips the release when ROLLBACK fails, so a server restart in the middle of a
  * read with `include` (an internal transaction) used to keep a pool slot forever, and

@@ -1,6 +1,6 @@
 /**
  * Zero-setup mode: no DATABASE_URL, so the service starts embedded PGlite under DATA_DIR, applies
- * the migrations with `prisma migrate deploy`, and runs requests through pg-boss on it. A restart
+ * the migrations with `prisma migrate deploy`, and runs requests through its queue. A restart
  * on the same DATA_DIR finds the earlier request and its image.
  */
 import { mkdtemp, rm } from 'node:fs/promises';

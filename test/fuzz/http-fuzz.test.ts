@@ -49,7 +49,7 @@ describe('fuzz slice', () => {
     expect(chunked.outcomes.get('413')).toBe(3);
   });
 
-  it('leaves only valid requests in the database, and no pg-boss queue or table without one', async () => {
+  it('leaves only valid requests in the database, and no schema object beyond the migrations', async () => {
     const report = await checkDatabase(stack.app.runtime.db.pool, stack.engine);
     expect(report.invalid).toEqual([]);
     expect(report.orphans).toEqual([]);

@@ -19,7 +19,7 @@ beforeAll(async () => {
   server = await startPrivatePostgres();
   db = await createTestDatabase('restart', server.adminUrl);
   bot = await startJobRuntime({
-    config: testConfig({ DATABASE_URL: db.url, ROLE: 'bot', LIMIT_CONCURRENT_PER_USER: 1000, LIMIT_PER_HOUR: 1000, JOB_EXPIRE_SECONDS: 5 }),
+    config: testConfig({ DATABASE_URL: db.url, ROLE: 'bot', LIMIT_CONCURRENT_PER_USER: 1000, LIMIT_PER_HOUR: 1000 }),
     engine: new FakeEngine(),
     render: fakeRender,
     log: testLog,

@@ -1,8 +1,6 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJobRuntime, type JobRuntime } from '../../src/jobs/runtime.ts';
-import { LOST_JOB_ERROR, reconcileLostRequests } from '../../src/jobs/reconcile.ts';
-import { Metrics } from '../../src/ops/metrics.ts';
 import { DuplicateRequestError, RateLimitError, ValidationError, type RequestEvent, type Requester } from '../../src/jobs/service.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { FakeEngine, fakeRender } from './support/fake-engine.ts';
@@ -238,21 +236,6 @@ describe('limits', () => {
     expect(full).toBeInstanceOf(RateLimitError);
     expect((full as RateLimitError).reason).toBe('queue_full');
     expect((full as RateLimitError).message).toMatch(/queue is full/);
-  });
-
-  it('fails requests whose job the queue no longer holds, and only those', async () => {
-    // The previous test filled the queue (cap 5): empty it.
-    await limited.db.pool.query(`UPDATE requests SET status = 'cancelled' WHERE status = 'queued'`);
-    const id = (await limited.service.submitGeneration({ requester: newUser(), params: { model: 'fake', seed: 1 }, replyTo: null })).id;
-    const kept = (await limited.service.submitGeneration({ requester: newUser(), params: { model: 'fake', seed: 2 }, replyTo: null })).id;
-    await limited.db.pool.query(`UPDATE requests SET created_at = now() - interval '10 minutes' WHERE id = ANY($1)`, [[id, kept]]);
-    await limited.db.pool.query(`UPDATE pgboss.job SET state = 'failed' WHERE id = $1`, [id]);
-    const metrics = new Metrics({ processMetrics: false });
-    expect(await reconcileLostRequests(limited.db.pool, limited.bus, metrics)).toEqual([id]);
-    const text = await metrics.render();
-    expect(text).toContain('ddpm_requests_total{platform="web",kind="generate",status="failed"} 1');
-    expect(await limited.service.getRequest(id)).toMatchObject({ status: 'failed', error: LOST_JOB_ERROR });
-    expect((await limited.service.getRequest(kept))?.status).toBe('queued');
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * Multi-process behaviour on the real Postgres: several worker processes share one queue, every
- * request completes exactly once, and a worker killed with SIGKILL mid-job loses nothing.
+ * request completes exactly once, a worker killed with SIGKILL mid-job loses nothing and its jobs
+ * come back within one lease, and a live worker's heartbeat keeps a batch longer than the lease.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startJobRuntime, type JobRuntime } from '../../src/jobs/runtime.ts';
@@ -10,6 +11,10 @@ import { FakeEngine, fakeRender } from './support/fake-engine.ts';
 import { startWorkerProcess, stopWorkerProcess, type WorkerProcess } from './support/processes.ts';
 import { testConfig, testLog, waitFor } from './support/runtime.ts';
 
+const LEASE_SECONDS = 5;
+/** Short leases and heartbeats, so crash tests take seconds (the defaults are 30 s and 10 s). */
+const SHORT_LEASE = { JOB_EXPIRE_SECONDS: String(LEASE_SECONDS), JOB_HEARTBEAT_SECONDS: '1' };
+
 let db: TestDatabase;
 let bot: JobRuntime;
 let workers: WorkerProcess[] = [];
@@ -17,8 +22,7 @@ let workers: WorkerProcess[] = [];
 beforeAll(async () => {
   db = await createTestDatabase('workers');
   bot = await startJobRuntime({
-    // Leases are set by the submitting side (each job carries its expiry): short, so the crash test is quick.
-    config: testConfig({ DATABASE_URL: db.url, ROLE: 'bot', LIMIT_CONCURRENT_PER_USER: 1000, LIMIT_PER_HOUR: 1000, JOB_EXPIRE_SECONDS: 3 }),
+    config: testConfig({ DATABASE_URL: db.url, ROLE: 'bot', LIMIT_CONCURRENT_PER_USER: 1000, LIMIT_PER_HOUR: 1000 }),
     engine: new FakeEngine(),
     render: fakeRender,
     log: testLog,
@@ -103,7 +107,8 @@ describe('worker processes', () => {
   });
 
   it('a worker killed with SIGKILL mid-job: the other finishes its jobs after the lease expires, each exactly once', async () => {
-    const env = { DATABASE_URL: db.url, FAKE_STEP_MS: '150', BATCH_SIZE: '2' };
+    // Leases are the claiming worker's: short here, so the crash test is quick.
+    const env = { DATABASE_URL: db.url, FAKE_STEP_MS: '150', BATCH_SIZE: '2', ...SHORT_LEASE };
     workers = await Promise.all([startWorkerProcess('victim', env), startWorkerProcess('survivor', env)]);
     const ids = await submitMany(12, 'slack', () => 4);
     // As soon as the victim holds a running job, kill it without any chance to clean up.
@@ -119,6 +124,31 @@ describe('worker processes', () => {
       expect(mine.find((a) => a.worker_id === 'victim')?.outcome).toBe('expired');
       expect(mine.find((a) => a.outcome === 'succeeded')?.worker_id).toBe('survivor');
     }
+  });
+
+  it('a killed ROLE=worker: an idle second worker takes its job over within one lease; a batch longer than the lease keeps it', async () => {
+    // 80 steps of 100 ms: 8 s per run, longer than the 5 s lease, so only heartbeats keep it.
+    const env = { DATABASE_URL: db.url, FAKE_STEP_MS: '100', BATCH_SIZE: '1', ...SHORT_LEASE };
+    workers = [await startWorkerProcess('crashing', env)];
+    const [id] = await submitMany(1, 'discord', () => 80);
+    await waitFor(async () => ((await bot.service.getRequest(id!))?.progress?.step ?? 0) >= 2, 30_000, 20);
+    workers.push(await startWorkerProcess('idle', env));
+    workers[0]!.child.kill('SIGKILL');
+    const killedAt = Date.now();
+    await workers[0]!.exited;
+    const takeover = await waitFor(async () => (await attempts()).find((a) => a.request_id === id && a.worker_id === 'idle'), 30_000, 20);
+    const takeoverMs = Date.now() - killedAt;
+    const all = await expectAllSucceededExactlyOnce([id!]);
+    const finishedMs = Date.now() - killedAt;
+    process.stdout.write(`[recovery] ROLE=worker SIGKILL, lease ${LEASE_SECONDS} s: taken over after ${takeoverMs} ms, finished ${finishedMs} ms after the kill\n`);
+    expect(takeover).toBeDefined();
+    // Within one lease of the last heartbeat, which came at most one beat before the kill.
+    expect(takeoverMs).toBeLessThan(LEASE_SECONDS * 1000 + 1500);
+    // The survivor ran 8 s under a 5 s lease without losing it: exactly two attempts in all.
+    expect(all.map((a) => [a.worker_id, a.outcome])).toEqual([
+      ['crashing', 'expired'],
+      ['idle', 'succeeded'],
+    ]);
   });
 
   it('SIGTERM requeues a running batch that cannot finish within the grace period', async () => {

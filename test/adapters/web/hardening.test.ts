@@ -66,7 +66,7 @@ describe('the web API under attack', () => {
     expect((await postJson('csrf', '/api/generate', body, { origin: stack.url })).status).toBe(202);
   });
 
-  it('leaves no queue, partition table, job or row behind for requests refused with 429 or 400', async () => {
+  it('leaves no row or schema object behind for requests refused with 429 or 400', async () => {
     await exhaust('limited');
     const before = await footprint(stack.app.runtime.db.pool);
     for (let steps = 3; steps < 13; steps++) {

@@ -1,6 +1,6 @@
 /**
- * A standalone worker process for multi-process tests and the benchmark: the real runtime (pg-boss,
- * LISTEN/NOTIFY, attempt bookkeeping) around the fake engine, or the real engine when
+ * A standalone worker process for multi-process tests and the benchmark: the real runtime (claims,
+ * leases and heartbeats, LISTEN/NOTIFY, attempt bookkeeping) around the fake engine, or the real engine when
  * WORKER_ENGINE=real. Prints "ready" once polling; SIGTERM stops it gracefully.
  */
 import { startJobRuntime } from '../../../src/jobs/runtime.ts';
@@ -15,6 +15,7 @@ const rt = await startJobRuntime({
     ROLE: 'worker',
     BATCH_SIZE: Number(env.BATCH_SIZE ?? 4),
     JOB_EXPIRE_SECONDS: Number(env.JOB_EXPIRE_SECONDS ?? 30),
+    JOB_HEARTBEAT_SECONDS: Number(env.JOB_HEARTBEAT_SECONDS ?? 10),
     SHUTDOWN_GRACE_SECONDS: Number(env.SHUTDOWN_GRACE_SECONDS ?? 5),
   }),
   engine,

@@ -1,0 +1,71 @@
+/**
+ * Runs a claimed batch through the engine and encodes what each request keeps: its images, a grid
+ * when it has several, the animation when asked for, or a noise demo's frames.
+ */
+import type { ClaimedRow, ImageRow } from '../db/queue-store.ts';
+import type { EnginePort, GenerationParams, RenderPort } from './engine-port.ts';
+import { GIF_INDEX, GRID_INDEX, RECONSTRUCTION_INDEX } from './job-service.ts';
+import { ProgressReporter, TrajectoryRecorder, type ProgressDeps, type ProgressOptions } from './progress.ts';
+
+export interface ExecuteDeps extends ProgressDeps {
+  readonly engine: Pick<EnginePort, 'generateBatch' | 'noiseDemo'>;
+  readonly render: RenderPort;
+}
+
+/** The images of each request of `rows`, in order. */
+export async function execute(rows: readonly ClaimedRow[], deps: ExecuteDeps, options: ProgressOptions, signal: AbortSignal): Promise<ImageRow[][]> {
+  const first = rows[0]!;
+  if (first.kind === 'noise_demo') return [await noiseDemo(first, deps)];
+  const params: GenerationParams[] = rows.map((r) => ({
+    model: r.model,
+    sampler: r.sampler ?? '',
+    steps: r.steps ?? 0,
+    seed: Number(r.seed),
+    count: r.count,
+    options: r.options,
+    label: r.label,
+    guidance: r.guidance,
+  }));
+  const progress = rows.map((r) => new ProgressReporter(r, deps, options));
+  const trajectories = rows.map((r) => (r.record_trajectory ? new TrajectoryRecorder(deps.render) : null));
+  const results = await deps.engine.generateBatch(
+    params,
+    (i, p) => {
+      progress[i]?.report(p);
+      trajectories[i]?.record(p);
+    },
+    signal,
+  );
+  await Promise.all(progress.map((p) => p.flush()));
+  const out: ImageRow[][] = [];
+  for (let i = 0; i < results.length; i++) {
+    const images = results[i]!.images;
+    const count = params[i]!.count;
+    const encoded: ImageRow[] = [];
+    for (let k = 0; k < count; k++) encoded.push({ index: k, contentType: 'image/png', data: await deps.render.imagePng(images, k) });
+    if (count > 1) encoded.push({ index: GRID_INDEX, contentType: 'image/png', data: await deps.render.batchPng(images) });
+    const trajectory = trajectories[i];
+    if (trajectory) encoded.push({ index: GIF_INDEX, contentType: 'image/gif', data: await trajectory.gif(encoded[0]!.data) });
+    out.push(encoded);
+  }
+  return out;
+}
+
+/** Noise demos are claimed one at a time. */
+async function noiseDemo(row: ClaimedRow, deps: ExecuteDeps): Promise<ImageRow[]> {
+  const nd = row.noise_demo ?? {};
+  const result = await deps.engine.noiseDemo({
+    model: row.model,
+    seed: Number(row.seed),
+    ...(row.input_image ? { image: new Uint8Array(row.input_image) } : {}),
+    ...(nd.timesteps ? { timesteps: nd.timesteps } : {}),
+    ...(nd.denoiseFrom !== undefined ? { denoiseFrom: nd.denoiseFrom } : {}),
+  });
+  const images: ImageRow[] = [
+    { index: 0, contentType: 'image/png', data: result.sourcePng },
+    { index: GRID_INDEX, contentType: 'image/png', data: result.gridPng },
+    { index: GIF_INDEX, contentType: 'image/gif', data: result.gif },
+  ];
+  if (result.reconstructionPng) images.push({ index: RECONSTRUCTION_INDEX, contentType: 'image/png', data: result.reconstructionPng });
+  return images;
+}
