@@ -8,6 +8,7 @@ import ddim from '../../plugins/ddim/index.ts';
 import ddpm from '../../plugins/ddpm/index.ts';
 import dpmSolver from '../../plugins/dpm-solver/index.ts';
 import euler, { EulerSampler } from '../../plugins/euler/index.ts';
+import scoreSde from '../../plugins/score-sde/index.ts';
 import type { Sampler, SamplerPlugin, StepOutput } from '../../src/core/sampler.ts';
 import { TorchGenerator, type NoiseSource } from '../../src/core/rng.ts';
 import { makeSchedule } from '../../src/core/schedule.ts';
@@ -162,9 +163,33 @@ describe('recovering x0 with an exact model', () => {
     });
   }
 
+  for (const [options, n, config] of [
+    [{}, 1000, {}],
+    [{ corrector_steps: 0 }, 1000, {}],
+    [{ corrector_steps: 2, snr: 0.1 }, 100, {}],
+    [{ predictor: 'euler_maruyama' }, 250, {}],
+    [{ probability_flow: true }, 1000, {}],
+    [{}, 50, { timestep_spacing: 'trailing' }],
+    [{}, 100, { beta_schedule: 'squaredcos_cap_v2' }],
+  ] as const) {
+    it(`Score SDE ${JSON.stringify(options)} ${JSON.stringify(config)}, ${n} steps`, () => {
+      const out = run(scoreSde, config, options, n);
+      // the SDE's last step (to the data, beta = 1 - abar_t for the last timestep t) lands on x0 up to O(beta):
+      // 1e-4 at t = 0, 6e-3 from trailing's t = 19; the probability flow ODE halves the score term, so it ends
+      // with about sqrt(1 - abar_0) / 2 = 0.005 of the last noise left
+      const tol = 'probability_flow' in options ? 0.025 : 'timestep_spacing' in config ? 2e-3 : 1e-4;
+      expect(maxAbsDiff(out, X0)).toBeLessThan(tol);
+    });
+  }
+
+  it('Score SDE with v_prediction and sample prediction', () => {
+    expect(maxAbsDiff(run(scoreSde, {}, {}, 200, 'v_prediction'), X0)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(run(scoreSde, {}, {}, 200, 'sample'), X0)).toBeLessThan(1e-4);
+  });
+
   it('an off-by-one timestep would be caught: a model answering for t + 1 does not land on X0', () => {
     const late = (x: Tensor, t: number) => oracle('epsilon')(x, Math.min(t + 1, 999));
-    for (const plugin of [ddim, dpmSolver] as SamplerPlugin[]) {
+    for (const plugin of [ddim, dpmSolver, scoreSde] as SamplerPlugin[]) {
       const sampler = plugin.create({}, plugin.options.parse({}));
       const err = maxAbsDiff(sample(sampler, late, new TorchGenerator(1), 20), X0);
       expect(err).toBeGreaterThan(1e-3);
