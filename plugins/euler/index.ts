@@ -287,8 +287,7 @@ export class EulerSampler implements Sampler {
 
 const plugin: SamplerPlugin<EulerOptions> = {
   name: NAME,
-  description:
-    'Euler (Karras et al. 2022, EDM): deterministic ODE steps in sigma, optional Karras sigmas; ancestral adds noise per step',
+  description: 'Euler (Karras et al. 2022, EDM): deterministic, Karras sigmas optional; ancestral option',
   options,
   stepLimits,
   create(config: SchedulerConfig, opts: EulerOptions): Sampler {
