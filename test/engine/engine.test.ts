@@ -50,6 +50,56 @@ describe('engine', () => {
     }
   });
 
+  it.each([
+    ['euler', { ancestral: true }],
+    ['score-sde', {}],
+  ] as const)('%s: a micro-batch gives every request exactly its solo images', async (sampler, options) => {
+    const a = engine.validate({ model: 'tiny', sampler, steps: 8, seed: 11, count: 2, options });
+    const b = { ...a, seed: 4_000_000_000, count: 1 };
+    const c = { ...a, seed: 12, count: 3 };
+    const batch = await engine.generateBatch([a, b, c]);
+    for (const [i, params] of [a, b, c].entries()) {
+      const alone = await engine.generate(params);
+      expect(Array.from(batch[i]!.images.data)).toEqual(Array.from(alone.images.data));
+    }
+  });
+
+  it('euler through the engine: x_T scaled by init_noise_sigma, the model sees x / sqrt(sigma^2 + 1); score-sde calls it corrector_steps + 1 times per step', async () => {
+    const calls: { t: number; sample: Float32Array }[] = [];
+    const session = await engine.denoiser('tiny');
+    const original = session.predict.bind(session);
+    session.predict = async (sample, t) => {
+      calls.push({ t, sample: Float32Array.from(sample.data) });
+      return original(sample, t);
+    };
+    const progress: number[] = [];
+    try {
+      await engine.generate(engine.validate({ model: 'tiny', sampler: 'euler', steps: 4, seed: 5 }));
+      expect(calls).toHaveLength(4);
+      const plugin = engine.sampler('euler');
+      const sampler = plugin.create(engine.model('tiny').manifest.scheduler, plugin.options.parse({}));
+      sampler.setTimesteps(4);
+      // the tiny model's scheduler block says "leading": timesteps 750, 500, 250, 0; init sigma = sqrt(sigma_max^2 + 1)
+      expect(calls.map((c) => c.t)).toEqual([750, 500, 250, 0]);
+      const f = Math.fround;
+      const sigma0 = (sampler as unknown as { sigmas: Float32Array }).sigmas[0]!;
+      const init = f(sampler.initNoiseSigma!);
+      expect(init).toBe(f(Math.sqrt(f(f(sigma0 * sigma0) + 1))));
+      const scale = f(Math.sqrt(f(f(sigma0 * sigma0) + 1)));
+      const want = new TorchGenerator(5).randn([1, 1, 8, 8]).map((v) => v * init).map((v) => v / scale);
+      expect(Array.from(calls[0]!.sample)).toEqual(Array.from(want));
+
+      calls.length = 0;
+      await engine.generate(engine.validate({ model: 'tiny', sampler: 'score-sde', steps: 5, seed: 5, options: { corrector_steps: 2 } }), (p) =>
+        progress.push(p.step),
+      );
+    } finally {
+      session.predict = original;
+    }
+    expect(calls.map((c) => c.t)).toEqual([800, 800, 800, 600, 600, 600, 400, 400, 400, 200, 200, 200, 0, 0, 0]);
+    expect(progress).toEqual([1, 2, 3, 4, 5]);
+  });
+
   it('a request with count K returns K images, and its grid PNG holds exactly those K images', async () => {
     const result = await engine.generate(engine.validate({ model: 'tiny', steps: 5, seed: 3, count: 3 }));
     expect(result.images.shape).toEqual([3, 1, 8, 8]);
