@@ -93,6 +93,7 @@ export class Engine {
     readonly models: ModelRegistry,
     readonly samplers: SamplerRegistry,
     private readonly logger?: Logger,
+    private readonly preferredProvider?: ExecutionProvider,
   ) {}
 
   static async load(options: EngineOptions = {}): Promise<Engine> {
@@ -104,7 +105,7 @@ export class Engine {
         logger?.warn({ provider, error }, `execution provider ${provider} unavailable; trying the next one`),
     });
     const samplers = await SamplerRegistry.discover(options.pluginsDir ?? DEFAULT_PLUGINS_DIR);
-    return new Engine(models, samplers, logger);
+    return new Engine(models, samplers, logger, options.executionProvider);
   }
 
   model(name: string): InstalledModel {
@@ -181,14 +182,17 @@ export class Engine {
   }
 
   /** The ONNX session of a model, loaded on first use; logs the execution provider it runs on. */
-  async denoiser(modelName: string): Promise<Denoiser & { provider: ExecutionProvider }> {
+  async denoiser(modelName: string): Promise<Denoiser & { provider: ExecutionProvider; passedOver: readonly string[] }> {
     this.model(modelName);
     const session = await this.models.session(modelName);
     if (!this.loggedProviders.has(modelName)) {
       this.loggedProviders.add(modelName);
       // One line per model says where it runs and, when not on the first choice, why (no CUDA library, no GPU adapter, …).
       const why = session.passedOver.length > 0 ? { passedOver: session.passedOver.join('; ') } : {};
-      this.logger?.info({ model: modelName, provider: session.provider, file: session.file, ...why }, `model session ready on ${session.provider}`);
+      const line = { model: modelName, provider: session.provider, file: session.file, ...why };
+      // Not getting the provider the operator named is worth a warning; the automatic choice is not.
+      if (this.preferredProvider && session.provider !== this.preferredProvider) this.logger?.warn(line, `model session ready on ${session.provider}, not ${this.preferredProvider}`);
+      else this.logger?.info(line, `model session ready on ${session.provider}`);
     }
     return session;
   }

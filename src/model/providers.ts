@@ -46,8 +46,7 @@ function swiftShaderDriver(env: NodeJS.ProcessEnv): boolean {
 }
 
 /**
- * The providers to try: a named provider first (always tried: the operator asked for it), then the
- * rest of cuda -> webgpu -> cpu that can work here. WebGPU is tried unasked only when a child
+ * The providers to try: a named provider first, then the rest of cuda -> webgpu -> cpu that can work here. WebGPU is tried unasked only when a child
  * process found an adapter for `modelFile`.
  */
 export async function planProviders(preferred: ExecutionProvider | undefined, modelFile: string, env: NodeJS.ProcessEnv = process.env): Promise<ProviderPlan> {
@@ -56,7 +55,9 @@ export async function planProviders(preferred: ExecutionProvider | undefined, mo
   const candidates: ExecutionProvider[] = [];
   const skipped: string[] = [];
   for (const provider of FALLBACK_ORDER.slice(start)) {
-    const reason = provider === preferred ? null : await unusable(provider, modelFile, env);
+    // A named provider is tried even where the probe would say no (the operator may know better), except
+    // CUDA without its library: that cannot load, and onnxruntime prints its failure where no one asked.
+    const reason = provider === preferred && provider !== 'cuda' ? null : await unusable(provider, modelFile, env);
     if (reason === null) candidates.push(provider);
     else skipped.push(`${provider}: ${reason}`);
   }
