@@ -73,7 +73,7 @@ describe('ddpm-bot CLI', () => {
   });
 
   it('writes a grid for --count and a trajectory GIF, reports both, and --scale enlarges both', async () => {
-    const [grid, gif, grid3, gif3] = ['grid.png', 'traj.gif', 'grid3.png', 'traj3.gif'].map((f) => path.join(out, f));
+    const [grid, gif, grid3, gif3] = [path.join(out, 'grid.png'), path.join(out, 'traj.gif'), path.join(out, 'grid3.png'), path.join(out, 'traj3.gif')] as const;
     const args = ['generate', ...models, '--sampler', 'ddpm', '--steps', '30', '--count', '4', '--seed', '2'];
     const run = await cli(...args, '--out', grid, '--gif', gif);
     expect(run.code).toBe(0);
