@@ -78,8 +78,8 @@ describe('SIGKILL of the single-process service mid-job', () => {
     try {
       const final = await fake.waitFor(() => (interaction.response && isFinal(interaction.response) ? interaction.response : null), 60_000, 'the final image after the restart');
       const recoveryMs = Date.now() - restartedAt;
-      const logged = (msg: string) => second.output().split('\n').map((l) => (l.startsWith('{') ? (JSON.parse(l) as { msg?: string; time?: number }) : {})).find((l) => l.msg === msg)?.time;
-      const resumedAt = logged('took back jobs leased by an earlier run of this service') ?? Number.NaN;
+      const resumedLine = second.output().split('\n').find((l) => l.includes('"msg":"took back jobs leased by an earlier run of this service"'));
+      const resumedAt = Date.parse(/"time":"([^"]+)"/.exec(resumedLine ?? '')?.[1] ?? '');
       process.stdout.write(
         `[recovery] embedded service SIGKILL: job taken back ${resumedAt - restartedAt} ms after the restart (start-up), final image edited ${recoveryMs} ms after it\n`,
       );
