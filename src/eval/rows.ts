@@ -1,6 +1,6 @@
 /**
- * The samplers' rows, the analogue of the DDIM paper's Table 1: DDPM, DDIM (eta = 0) and DPM-Solver++
- * at several step counts, each with its Frechet distance (and bootstrap spread), for MNIST the share
+ * The samplers' rows, the analogue of the DDIM paper's Table 1: DDPM, DDIM (eta = 0), DPM-Solver++, Euler
+ * and Score SDE at several step counts, each with its Frechet distance (and bootstrap spread), for MNIST the share
  * of recognisable samples and the class histogram, and seconds per image; then the papers' claims as
  * paired-bootstrap ratios. A class-conditional model's rows are unconditional samples (no label).
  */
@@ -54,8 +54,17 @@ export function rowKey(r: RowKey): string {
   return `${r.sampler}:${r.steps}`;
 }
 
+const SAMPLER_NAMES: Readonly<Record<string, string>> = {
+  ddpm: 'DDPM',
+  ddim: 'DDIM (eta=0)',
+  'dpm-solver': 'DPM-Solver++',
+  euler: 'Euler',
+  'score-sde': 'Score SDE (PC)',
+};
+
+/** The table's name for a sampler's rows (rows use each sampler's default options); any other plugin by its name. */
 export function samplerName(sampler: string): string {
-  return sampler === 'ddim' ? 'DDIM (eta=0)' : sampler === 'ddpm' ? 'DDPM' : 'DPM-Solver++';
+  return SAMPLER_NAMES[sampler] ?? sampler;
 }
 
 export function rowName(r: RowKey): string {

@@ -1,7 +1,9 @@
 /**
  * `npm run eval`: the analogue of the DDIM paper's Table 1 for each installed model with an eval/ folder.
  *
- * Rows: DDPM and DDIM (eta = 0) at 10, 20, 50, 100 and 1000 steps, DPM-Solver++ at 10 and 20. Columns:
+ * Rows: DDPM and DDIM (eta = 0) at 10, 20, 50, 100 and 1000 steps, DPM-Solver++ at 10 and 20, Euler at 20
+ * and 50, and the score-based SDE sampler (predictor-corrector, 2 model calls per step) at 100; its paper's
+ * PC1000 setting is `--rows score-sde:1000` (2000 model calls per image, twice DDPM-1000's). Columns:
  * the Frechet distance between classifier features of generated and held-out real images (FID-style;
  * the distance between a real reference set and the held-out set is the floor), for MNIST the share of
  * samples classified with p >= 0.9 and the class histogram, and seconds per image. Also the variational
@@ -23,7 +25,8 @@ import { DEFAULT_MODELS_DIR } from '../model/registry.ts';
 import type { EvalOptions } from './evaluate.ts';
 import { PARTS, evaluateModel } from './evaluate.ts';
 
-const DEFAULT_ROWS = 'ddpm:10,ddpm:20,ddpm:50,ddpm:100,ddpm:1000,ddim:10,ddim:20,ddim:50,ddim:100,ddim:1000,dpm-solver:10,dpm-solver:20';
+const DEFAULT_ROWS =
+  'ddpm:10,ddpm:20,ddpm:50,ddpm:100,ddpm:1000,ddim:10,ddim:20,ddim:50,ddim:100,ddim:1000,dpm-solver:10,dpm-solver:20,euler:20,euler:50,score-sde:100';
 const DEFAULT_SCALES = '0,1,2,3,5';
 
 function log(message: string): void {
