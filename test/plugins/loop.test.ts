@@ -221,3 +221,37 @@ describe('DPM-Solver++(1) and DDIM (eta 0) are the same sampler on the same time
     }
   });
 });
+
+describe('DDIM (eta 0) is Euler in sigma (DDIM paper eq. 14-15; Karras et al. 2022, Sec. 3)', () => {
+  it('leading, 10 steps, a model that is not exact: x_euler = x_ddim / sqrt(abar_t) at every step, same final sample', () => {
+    // with xbar = x_t / sqrt(abar_t) and sigma = sqrt((1 - abar_t) / abar_t), DDIM's eq. 12 at eta 0 reads
+    // xbar' = xbar + eps (sigma' - sigma): Euler's step, the model seeing xbar / sqrt(sigma^2 + 1) = x_t
+    const model = (x: Tensor, t: number): Tensor => ({
+      data: Float32Array.from(x.data, (v, i) => 0.8 * v + 0.3 * Math.sin(i + t / 100)),
+      shape: SHAPE,
+    });
+    const a = ddim.create({ timestep_spacing: 'leading', clip_sample: false }, ddim.options.parse({}));
+    const b = euler.create({ timestep_spacing: 'leading' }, euler.options.parse({}));
+    a.setTimesteps(10);
+    b.setTimesteps(10);
+    expect(b.timesteps).toEqual(a.timesteps);
+    const xT = new TorchGenerator(3).randn(SHAPE);
+    let xa: Tensor = { data: xT, shape: SHAPE };
+    // Euler's leading init_noise_sigma is sqrt(sigma_max^2 + 1) = 1 / sqrt(abar_900): the same start
+    let xb: Tensor = { data: xT.map((v) => v * b.initNoiseSigma!), shape: SHAPE };
+    const rng = new TorchGenerator(0);
+    for (const [i, t] of a.timesteps.entries()) {
+      const inputB = b.scaleModelInput!(xb, t);
+      expect(maxAbsDiff(inputB.data, xa.data)).toBeLessThan(2e-5);
+      const oa = a.step(model(xa, t), t, xa, rng);
+      const ob = b.step(model(inputB, t), t, xb, rng);
+      const next = a.timesteps[i + 1];
+      const scale = next === undefined ? 1 : Math.sqrt(linear[next]!);
+      const scaled = Float32Array.from(ob.prevSample.data, (v) => v * scale);
+      expect(maxAbsDiff(scaled, oa.prevSample.data)).toBeLessThan(2e-5);
+      xa = oa.prevSample;
+      xb = ob.prevSample;
+    }
+    expect(maxAbsDiff(xb.data, xa.data)).toBeLessThan(2e-5);
+  });
+});
