@@ -1,6 +1,6 @@
 /**
- * One pg.Pool per process, shared by Prisma (through @prisma/adapter-pg), the event bus's NOTIFYs
- * and raw transactional SQL. Sharing matters for the embedded PGlite socket, which
+ * One pg.Pool per process, shared by Prisma (through @prisma/adapter-pg, which runs all the
+ * application's SQL: src/db/*-store.ts) and the event bus's NOTIFYs. Sharing matters for the embedded PGlite socket, which
  * multiplexes connections onto a single backend session and therefore gets a pool of one.
  */
 import pg from 'pg';
@@ -84,43 +84,9 @@ function releaseDeadCheckouts(pool: pg.Pool, onError: (err: Error) => void): voi
   });
 }
 
-export interface TransactionOptions {
-  /**
-   * Holds the session advisory lock on this key around the transaction. It is taken before BEGIN,
-   * so now() inside (row timestamps) follows the lock order: transactions on
-   * the same key are timestamped in the order they commit.
-   */
-  readonly lockKey?: string;
-}
-
-/** Runs `fn` inside BEGIN/COMMIT on one pooled client (ROLLBACK on throw). */
-export async function withTransaction<T>(
-  pool: pg.Pool,
-  fn: (client: pg.PoolClient) => Promise<T>,
-  options: TransactionOptions = {},
-): Promise<T> {
-  const { lockKey } = options;
-  const client = await pool.connect();
-  // A connection whose ROLLBACK or unlock failed is in an unknown state (maybe still holding the
-  // lock): the pool must drop it rather than lend it again.
-  let unusable: Error | undefined;
-  const markUnusable = (err: unknown) => {
-    unusable = err instanceof Error ? err : new Error(String(err));
-  };
-  try {
-    if (lockKey !== undefined) await client.query('SELECT pg_advisory_lock(hashtext($1))', [lockKey]);
-    try {
-      await client.query('BEGIN');
-      const out = await fn(client);
-      await client.query('COMMIT');
-      return out;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(markUnusable);
-      throw err;
-    } finally {
-      if (lockKey !== undefined) await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey]).catch(markUnusable);
-    }
-  } finally {
-    client.release(unusable);
-  }
-}
+/**
+ * For Prisma's interactive transactions: its defaults (2 s to get a connection, 5 s to finish) are
+ * too tight for the embedded database's single connection under load, or a submit that decodes an
+ * upload; a transaction that waits is still correct.
+ */
+export const TX_OPTIONS = { maxWait: 10_000, timeout: 30_000 } as const;

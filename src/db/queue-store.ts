@@ -8,7 +8,7 @@
  * `$queryRaw` for the locking statements Prisma's query API cannot express.
  */
 import { createHash } from 'node:crypto';
-import type { Prisma as PrismaClient } from './client.ts';
+import { TX_OPTIONS as TX, type Prisma as PrismaClient } from './client.ts';
 import { Prisma } from './generated/client.ts';
 
 type Tx = Prisma.TransactionClient;
@@ -63,12 +63,6 @@ export interface ClaimOptions {
 }
 
 export const CANCELLED_ERROR = 'cancelled by the requester';
-
-/**
- * Prisma's defaults (2 s to get a connection, 5 s to finish) are too tight for the embedded
- * database's single connection under load; a claim or finish that waits is still correct.
- */
-const TX = { maxWait: 10_000, timeout: 30_000 } as const;
 
 /** Queued, or running under a lease that has passed (its worker died, froze or lost the database). */
 const CLAIMABLE = Prisma.sql`(status = 'queued' OR (status = 'running' AND lease_expires_at < now()))`;

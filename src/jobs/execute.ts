@@ -4,7 +4,7 @@
  */
 import type { ClaimedRow, ImageRow } from '../db/queue-store.ts';
 import type { EnginePort, GenerationParams, RenderPort } from './engine-port.ts';
-import { GIF_INDEX, GRID_INDEX, RECONSTRUCTION_INDEX } from './job-service.ts';
+import { GIF_INDEX, GRID_INDEX, RECONSTRUCTION_INDEX } from './views.ts';
 import { ProgressReporter, TrajectoryRecorder, type ProgressDeps, type ProgressOptions } from './progress.ts';
 
 export interface ExecuteDeps extends ProgressDeps {

@@ -9,7 +9,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDatabase, withTransaction, type Database } from '../../src/db/client.ts';
+import { connectDatabase, type Database } from '../../src/db/client.ts';
 import { createTestDatabase, type TestDatabase } from '../jobs/support/database.ts';
 import { waitFor } from '../jobs/support/runtime.ts';
 
@@ -50,63 +50,10 @@ describe('connections lost while checked out', () => {
     expect(rows[0]!.one).toBe(1);
   });
 
-  it('withTransaction: a connection killed between its queries fails the call, not the process, and comes back', async () => {
-    const failed = withTransaction(db.pool, async (client) => {
-      const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-      await terminate(rows[0]!.pid);
-      await client.query('SELECT 1');
-    });
-    await expect(failed).rejects.toThrow();
-    expect(checkedOut()).toBe(0);
-  });
-
   it('closing the database does not wait for a connection that died while checked out', async () => {
     const own = connectDatabase(tdb.url);
     await expect(killedPrismaTransaction(own)).rejects.toThrow();
     const closed = await Promise.race([own.close().then(() => 'closed'), new Promise((r) => setTimeout(() => r('still waiting'), 10_000))]);
     expect(closed).toBe('closed');
-  });
-});
-
-describe('withTransaction with a lock key', () => {
-  const lockWaiters = async (granted: boolean) => {
-    const { rows } = await admin.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted = $1 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
-      [granted],
-    );
-    return rows[0]!.n;
-  };
-
-  it('starts the second holder\'s transaction after the first one ends, so now() follows the lock order', async () => {
-    let letFirstFinish!: () => void;
-    const firstMayFinish = new Promise<void>((r) => (letFirstFinish = r));
-    const first = withTransaction(
-      db.pool,
-      async (c) => {
-        await firstMayFinish;
-        const { rows } = await c.query<{ t: Date }>('SELECT clock_timestamp() AS t');
-        return rows[0]!.t;
-      },
-      { lockKey: 'user:1' },
-    );
-    await waitFor(async () => (await lockWaiters(true)) === 1, 10_000);
-    const second = withTransaction(
-      db.pool,
-      async (c) => (await c.query<{ t: Date }>('SELECT now() AS t')).rows[0]!.t,
-      { lockKey: 'user:1' },
-    );
-    await waitFor(async () => (await lockWaiters(false)) === 1, 10_000);
-    letFirstFinish();
-    const [firstEnd, secondStart] = await Promise.all([first, second]);
-    expect(secondStart.getTime()).toBeGreaterThan(firstEnd.getTime());
-    expect(await lockWaiters(true)).toBe(0);
-    expect(checkedOut()).toBe(0);
-  });
-
-  it('unlocks when the transaction throws', async () => {
-    await expect(withTransaction(db.pool, async () => Promise.reject(new Error('boom')), { lockKey: 'user:2' })).rejects.toThrow('boom');
-    expect(await lockWaiters(true)).toBe(0);
-    const again = await withTransaction(db.pool, async (c) => (await c.query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one, { lockKey: 'user:2' });
-    expect(again).toBe(1);
   });
 });

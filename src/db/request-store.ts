@@ -1,0 +1,172 @@
+/**
+ * Requests as the service reads and writes them (the queue's side is src/db/queue-store.ts): the
+ * submit transaction, reads for views and events, cancellation and delivery claims. Prisma's typed
+ * CRUD wherever it fits; `$queryRaw` for the lock, the limit counts and queue positions.
+ */
+import type { Prisma as PrismaClient } from './client.ts';
+import { TX_OPTIONS } from './client.ts';
+import { Prisma, type Request, type RequestImage } from './generated/client.ts';
+
+type Tx = Prisma.TransactionClient;
+type Platform = Request['platform'];
+
+/** What a view shows of each image (not its bytes). */
+export const IMAGE_META = { index: true, contentType: true, bytes: true, sha256: true } as const;
+export type ImageMeta = Pick<RequestImage, keyof typeof IMAGE_META>;
+export type RequestWithImages = Request & { images: ImageMeta[] };
+
+const FINAL: Request['status'][] = ['succeeded', 'failed', 'cancelled'];
+
+type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** A validated request, as the service stores it. */
+export interface NewRequest {
+  readonly id: string;
+  readonly kind: Request['kind'];
+  readonly platform: Platform;
+  readonly workspaceId: string | null;
+  readonly channelId: string | null;
+  readonly userId: string;
+  /** platform:workspace:user, the identity limits count against. */
+  readonly userKey: string;
+  readonly model: string;
+  readonly sampler: string | null;
+  readonly steps: number | null;
+  readonly eta: number | null;
+  readonly label: string | null;
+  readonly guidance: number | null;
+  readonly seed: number;
+  readonly count: number;
+  readonly options: Record<string, unknown>;
+  readonly noiseDemo: Record<string, unknown> | null;
+  readonly inputImage: Buffer | null;
+  readonly batchKey: string;
+  readonly replyTo: JsonValue;
+  readonly derivedFromId: string | null;
+  readonly dedupeKey: string | null;
+  readonly recordTrajectory: boolean;
+}
+
+function createData(r: NewRequest, createdAt: Date): Prisma.RequestUncheckedCreateInput {
+  return {
+    ...r,
+    status: 'queued',
+    createdAt,
+    seed: BigInt(r.seed),
+    options: r.options as Prisma.InputJsonObject,
+    // A noise demo's parameters, else SQL NULL; a reply target of null is stored as JSON null.
+    noiseDemo: r.noiseDemo === null ? Prisma.DbNull : (r.noiseDemo as Prisma.InputJsonObject),
+    inputImage: r.inputImage as Uint8Array<ArrayBuffer> | null,
+    replyTo: r.replyTo === null ? Prisma.JsonNull : (r.replyTo as Prisma.InputJsonValue),
+  };
+}
+
+/** The counts a submission's limits are decided on, read under the user's lock. */
+export interface UserCounts {
+  /** The user's queued + running requests. */
+  readonly userActive: number;
+  /** The user's requests created in the last hour, and when the oldest of them was. */
+  readonly userLastHour: number;
+  readonly oldestInHourAt: Date | null;
+  /** Queued requests overall. */
+  readonly queued: number;
+}
+
+export type Inserted = { readonly position: number } | { readonly duplicateOf: string };
+
+/**
+ * Inserts a request in one transaction under a lock on its user: a redelivered gesture (same
+ * dedupe key) finds the first one's row, and `admit` sees counts no concurrent submission of that
+ * user can change; it throws to refuse, and then nothing is written. The row's timestamp is taken
+ * after the lock, so one user's requests are ordered as their transactions commit and the
+ * positions reported follow the queue's order.
+ */
+export async function insertRequest(prisma: PrismaClient, row: NewRequest, admit: (counts: UserCounts) => Promise<void>): Promise<Inserted> {
+  return prisma.$transaction(async (tx) => {
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${row.userKey}))`;
+    if (row.dedupeKey) {
+      const earlier = await tx.request.findFirst({ where: { userKey: row.userKey, dedupeKey: row.dedupeKey }, select: { id: true } });
+      if (earlier) return { duplicateOf: earlier.id };
+    }
+    const [counts] = await tx.$queryRaw<[UserCounts]>`
+      SELECT
+        (SELECT count(*)::int FROM requests WHERE user_key = ${row.userKey} AND status IN ('queued', 'running')) AS "userActive",
+        (SELECT count(*)::int FROM requests WHERE user_key = ${row.userKey} AND created_at > now() - interval '1 hour') AS "userLastHour",
+        (SELECT min(created_at) FROM requests WHERE user_key = ${row.userKey} AND created_at > now() - interval '1 hour') AS "oldestInHourAt",
+        (SELECT count(*)::int FROM requests WHERE status = 'queued') AS queued`;
+    await admit(counts);
+    const [clock] = await tx.$queryRaw<[{ now: Date }]>`SELECT clock_timestamp() AS now`;
+    await tx.request.create({ data: createData(row, clock.now) });
+    return { position: (await queuePosition(tx, row.id)) ?? 1 };
+  }, TX_OPTIONS);
+}
+
+/** 1 = next to run; null when the request is not queued. */
+export async function queuePosition(db: PrismaClient | Tx, id: string): Promise<number | null> {
+  const rows = await db.$queryRaw<{ position: number | null }[]>`
+    SELECT CASE WHEN r.status = 'queued' THEN
+      (SELECT count(*)::int FROM requests o WHERE o.status = 'queued' AND (o.created_at, o.id) <= (r.created_at, r.id))
+    END AS position
+    FROM requests r WHERE r.id = ${id}::uuid`;
+  return rows[0]?.position ?? null;
+}
+
+export function findRequest(prisma: PrismaClient, id: string): Promise<RequestWithImages | null> {
+  return prisma.request.findUnique({ where: { id }, include: { images: { select: IMAGE_META } } });
+}
+
+export function findRequestRow(prisma: PrismaClient, id: string): Promise<Request | null> {
+  return prisma.request.findUnique({ where: { id } });
+}
+
+export function recentRequests(prisma: PrismaClient, userKey: string, take: number): Promise<RequestWithImages[]> {
+  return prisma.request.findMany({ where: { userKey }, orderBy: { createdAt: 'desc' }, take, include: { images: { select: IMAGE_META } } });
+}
+
+export function findImage(prisma: PrismaClient, requestId: string, index: number): Promise<RequestImage | null> {
+  return prisma.requestImage.findUnique({ where: { requestId_index: { requestId, index } } });
+}
+
+export function imagesOf(prisma: PrismaClient, requestId: string): Promise<ImageMeta[]> {
+  return prisma.requestImage.findMany({ where: { requestId }, select: IMAGE_META });
+}
+
+export async function previewOf(prisma: PrismaClient, id: string): Promise<Buffer | null> {
+  const row = await prisma.request.findUnique({ where: { id }, select: { previewPng: true } });
+  return row?.previewPng ? Buffer.from(row.previewPng) : null;
+}
+
+/** A queued request is cancelled at once; true if it was queued. */
+export async function cancelQueued(prisma: PrismaClient, id: string, error: string): Promise<boolean> {
+  const res = await prisma.request.updateMany({ where: { id, status: 'queued' }, data: { status: 'cancelled', finishedAt: new Date(), error } });
+  return res.count === 1;
+}
+
+/** Asks the worker running `id` to stop (it ends the attempt as cancelled); true if it was running and not asked yet. */
+export async function requestCancel(prisma: PrismaClient, id: string): Promise<boolean> {
+  const res = await prisma.request.updateMany({ where: { id, status: 'running', cancelRequested: false }, data: { cancelRequested: true } });
+  return res.count === 1;
+}
+
+/** Succeeds for exactly one caller ever, once the request is final. */
+export async function claimDelivery(prisma: PrismaClient, id: string): Promise<boolean> {
+  const res = await prisma.request.updateMany({ where: { id, deliveredAt: null, status: { in: FINAL } }, data: { deliveredAt: new Date() } });
+  return res.count === 1;
+}
+
+export function pendingDeliveries(prisma: PrismaClient, platform: Platform, take: number): Promise<RequestWithImages[]> {
+  return prisma.request.findMany({
+    where: { platform, deliveredAt: null, status: { in: FINAL } },
+    orderBy: { finishedAt: 'asc' },
+    take,
+    include: { images: { select: IMAGE_META } },
+  });
+}
+
+export function activeRequests(prisma: PrismaClient, platform: Platform): Promise<RequestWithImages[]> {
+  return prisma.request.findMany({
+    where: { platform, status: { in: ['queued', 'running'] } },
+    orderBy: { createdAt: 'asc' },
+    include: { images: { select: IMAGE_META } },
+  });
+}

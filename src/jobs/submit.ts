@@ -1,0 +1,213 @@
+/**
+ * Submissions: parameters validated once (the engine's checks, a ValidationError naming the
+ * field), the request stored in one transaction after the user's limits pass, and a `queued` event.
+ * Reroll and replay come through here too, from a stored request.
+ */
+import { randomInt, randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Logger } from 'pino';
+import type { Prisma } from '../db/client.ts';
+import { insertRequest, type NewRequest } from '../db/request-store.ts';
+import type { Request as RequestRow } from '../db/generated/client.ts';
+import { ImageInputError, loadImageForModel } from '../render/input.ts';
+import { batchKeyOf, noiseDemoBatchKey } from './batch-key.ts';
+import type { EventBus } from './bus.ts';
+import type { EnginePort, GenerationParams } from './engine-port.ts';
+import { checkLimits, type LimitConfig } from './limits.ts';
+import type { ReplayOverrides, SubmitGenerationInput, SubmitNoiseDemoInput, Submitted } from './service.ts';
+import { DuplicateRequestError, ValidationError, type Json, type NoiseDemoParams, type RequestCounters, type Requester } from './types.ts';
+import { jsonRecord } from './views.ts';
+
+export const MAX_SEED = 2 ** 32 - 1;
+
+export function userKeyOf(r: Requester): string {
+  return `${r.platform}:${r.workspaceId ?? ''}:${r.userId}`;
+}
+
+function randomSeed(): number {
+  return randomInt(0, MAX_SEED);
+}
+
+const noiseDemoSchema = z
+  .object({
+    model: z.string().min(1),
+    seed: z.number().int().min(0).max(MAX_SEED).optional(),
+    timesteps: z.array(z.number().int().min(0)).min(1).max(32).optional(),
+    denoiseFrom: z.number().int().min(1).optional(),
+  })
+  .strict();
+
+/** Errors from engine.validate carry the offending field (ParamError); zod errors carry a path. */
+function toValidationError(err: unknown): ValidationError | null {
+  if (err instanceof ValidationError) return err;
+  if (err instanceof z.ZodError) {
+    const issue = err.issues[0];
+    return new ValidationError(issue?.path.join('.') || 'params', issue?.message ?? 'invalid parameters');
+  }
+  if (err instanceof Error && typeof (err as { field?: unknown }).field === 'string') {
+    return new ValidationError((err as Error & { field: string }).field, err.message);
+  }
+  return null;
+}
+
+function dedupeKeyOf(replyTo: Json): string | null {
+  if (typeof replyTo !== 'object' || replyTo === null || Array.isArray(replyTo)) return null;
+  const key = replyTo['dedupeKey'];
+  return typeof key === 'string' ? key : null;
+}
+
+/** A request before the service gives it an id and its requester's keys. */
+type Draft = Omit<NewRequest, 'id' | 'platform' | 'workspaceId' | 'channelId' | 'userId' | 'userKey' | 'replyTo' | 'dedupeKey' | 'derivedFromId'>;
+
+export interface SubmitDeps {
+  readonly prisma: Prisma;
+  readonly bus: EventBus;
+  /** Only validate and models are used on the submitting side. */
+  readonly engine: Pick<EnginePort, 'validate' | 'model'>;
+  readonly limits: LimitConfig;
+  readonly log: Logger;
+  readonly counters?: RequestCounters | undefined;
+}
+
+export class Submitter {
+  constructor(private readonly deps: SubmitDeps) {}
+
+  async generation(input: SubmitGenerationInput): Promise<Submitted> {
+    return this.store(input.requester, input.replyTo, null, generationDraft(this.validate(input.params), false));
+  }
+
+  async noiseDemo(input: SubmitNoiseDemoInput): Promise<Submitted> {
+    let parsed: z.infer<typeof noiseDemoSchema>;
+    try {
+      parsed = noiseDemoSchema.parse(input.params);
+      // Range checks need the model's schedule length; the engine re-checks when it runs.
+      const T = this.deps.engine.model(parsed.model).manifest.scheduler.num_train_timesteps;
+      const bad = parsed.timesteps?.find((t) => t >= T);
+      if (bad !== undefined) throw new ValidationError('timesteps', `timesteps must be integers in 0..${T - 1} (got ${bad})`);
+      if (parsed.denoiseFrom !== undefined && parsed.denoiseFrom >= T) throw new ValidationError('denoiseFrom', `denoiseFrom must be an integer in 1..${T - 1}`);
+    } catch (err) {
+      const v = toValidationError(err);
+      if (v) throw v;
+      throw new ValidationError('model', err instanceof Error ? err.message : String(err));
+    }
+    const image = input.image;
+    // Decoded (size, format, pixel-count limits) so a bad upload is a 400 naming the field, not a
+    // failed job; only once the limits have passed, so a refused user costs no decoding.
+    const decodeUpload = image
+      ? async () => {
+          try {
+            await loadImageForModel(image, this.deps.engine.model(parsed.model).manifest.image);
+          } catch (err) {
+            if (err instanceof ImageInputError) throw new ValidationError('image', err.message);
+            throw err;
+          }
+        }
+      : undefined;
+    const draft = noiseDemoDraft({ ...parsed, seed: parsed.seed ?? randomSeed() }, image ?? null);
+    return this.store(input.requester, input.replyTo, null, draft, decodeUpload);
+  }
+
+  /** Reroll (a new seed) or replay (the stored seed, with overrides) of a stored request. */
+  async resubmit(row: RequestRow, requester: Requester, replyTo: Json, newSeed: boolean, o: ReplayOverrides): Promise<Submitted> {
+    const seed = newSeed ? randomSeed() : Number(row.seed);
+    if (row.kind === 'noise_demo') {
+      const nd = jsonRecord(row.noiseDemo);
+      const params: NoiseDemoParams = {
+        model: row.model,
+        seed,
+        timesteps: Array.isArray(nd.timesteps) ? (nd.timesteps as number[]) : undefined,
+        denoiseFrom: typeof nd.denoiseFrom === 'number' ? nd.denoiseFrom : undefined,
+      };
+      return this.store(requester, replyTo, row.id, noiseDemoDraft(params, row.inputImage ? Buffer.from(row.inputImage) : null));
+    }
+    const samplerChanged = o.sampler !== undefined && o.sampler !== row.sampler;
+    // Options belong to a sampler: switching sampler starts from that sampler's defaults.
+    const options = o.options ?? (samplerChanged ? {} : jsonRecord(row.options));
+    const params = this.validate({
+      model: row.model,
+      sampler: o.sampler ?? row.sampler,
+      steps: o.steps ?? (samplerChanged ? undefined : row.steps),
+      seed,
+      count: o.count ?? row.count,
+      options,
+      ...(row.label === null ? {} : { label: row.label, guidance: row.guidance ?? undefined }),
+    });
+    return this.store(requester, replyTo, row.id, generationDraft(params, o.recordTrajectory ?? false));
+  }
+
+  private validate(raw: unknown): GenerationParams {
+    try {
+      return this.deps.engine.validate(raw);
+    } catch (err) {
+      throw toValidationError(err) ?? err;
+    }
+  }
+
+  /** Stores the request once the limits and then `afterLimits` (costly checks) pass; anything refused writes nothing. */
+  private async store(requester: Requester, replyTo: Json, derivedFromId: string | null, draft: Draft, afterLimits?: () => Promise<void>): Promise<Submitted> {
+    const row: NewRequest = {
+      ...draft,
+      id: randomUUID(),
+      platform: requester.platform,
+      workspaceId: requester.workspaceId ?? null,
+      channelId: requester.channelId ?? null,
+      userId: requester.userId,
+      userKey: userKeyOf(requester),
+      replyTo,
+      dedupeKey: dedupeKeyOf(replyTo),
+      derivedFromId,
+    };
+    const inserted = await insertRequest(this.deps.prisma, row, async (counts) => {
+      const refusal = checkLimits(counts, this.deps.limits, new Date());
+      if (refusal) throw refusal;
+      await afterLimits?.();
+    });
+    if ('duplicateOf' in inserted) throw new DuplicateRequestError(inserted.duplicateOf);
+    this.deps.bus
+      .publish({ t: 'queued', id: row.id, p: row.platform, pos: inserted.position })
+      .catch((err: unknown) => this.deps.log.warn({ err, id: row.id }, 'could not publish event'));
+    this.deps.counters?.requestSubmitted(row.platform, row.kind);
+    return { id: row.id, position: inserted.position };
+  }
+}
+
+function generationDraft(p: GenerationParams, recordTrajectory: boolean): Draft {
+  return {
+    kind: 'generate',
+    model: p.model,
+    sampler: p.sampler,
+    steps: p.steps,
+    eta: typeof p.options.eta === 'number' ? p.options.eta : null,
+    label: p.label,
+    guidance: p.guidance,
+    seed: p.seed,
+    count: p.count,
+    options: { ...p.options },
+    noiseDemo: null,
+    inputImage: null,
+    batchKey: batchKeyOf(p),
+    recordTrajectory,
+  };
+}
+
+function noiseDemoDraft(p: NoiseDemoParams, image: Buffer | null): Draft {
+  const noiseDemo: Record<string, unknown> = {};
+  if (p.timesteps) noiseDemo.timesteps = p.timesteps;
+  if (p.denoiseFrom !== undefined) noiseDemo.denoiseFrom = p.denoiseFrom;
+  return {
+    kind: 'noise_demo',
+    model: p.model,
+    sampler: null,
+    steps: null,
+    eta: null,
+    label: null,
+    guidance: null,
+    seed: p.seed,
+    count: 1,
+    options: {},
+    noiseDemo,
+    inputImage: image,
+    batchKey: noiseDemoBatchKey(p.model),
+    recordTrajectory: false,
+  };
+}
