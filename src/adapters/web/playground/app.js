@@ -2,6 +2,8 @@
 // over Server-Sent Events and renders previews, results, the gallery and sampler comparisons.
 // Plain browser JavaScript: no framework, no build step.
 
+import { downloadEnlarged, openViewer } from './viewer.js';
+
 // ---------------------------------------------------------------------------------------------
 // HTTP API (src/adapters/web/api.ts and src/adapters/web/playground.ts)
 // ---------------------------------------------------------------------------------------------
@@ -136,6 +138,9 @@ export function parseCommand(text) {
 // ---------------------------------------------------------------------------------------------
 
 const $ = (sel, root = document) => root.querySelector(sel);
+const GALLERY_PAGE = 24;
+/** Noise-demo frames are shown at this many CSS px per side, whichever picture they are in. */
+const FRAME_PX = 96;
 const log = $('#log');
 const input = $('#command');
 const fileInput = $('#image');
@@ -143,7 +148,7 @@ const commandError = $('#command-error');
 const modelPicker = $('#model');
 const labelPicker = $('#label');
 const guidanceField = $('#guidance');
-const state = { models: [], samplers: [], history: [], historyAt: 0 };
+const state = { models: [], samplers: [], history: [], historyAt: 0, galleryLimit: GALLERY_PAGE, msPerStep: new Map() };
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -157,14 +162,39 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-function scrollToEnd() {
-  window.scrollTo({ top: document.body.scrollHeight });
+/**
+ * The conversation scrolls in its own region (#log), so a tall gallery never pushes new messages out
+ * of sight: scroll the log to its end, then bring `node` into the window if the page itself scrolled.
+ */
+function scrollToEnd(node) {
+  log.scrollTop = log.scrollHeight;
+  node?.scrollIntoView({ block: 'nearest' });
 }
 
 function addMessage(node) {
   log.append(node);
-  scrollToEnd();
+  scrollToEnd(node);
   return node;
+}
+
+/** A result image as a button that opens it enlarged, so it works by keyboard too. */
+function zoomable(img, name) {
+  return el('button', { type: 'button', class: 'zoom', 'aria-label': `Enlarge: ${img.alt}`, onclick: (e) => openViewer(img, name, e.currentTarget) }, img);
+}
+
+/** "PNG 1" downloads the image enlarged (the original is 8–32 px); the viewer links the original. */
+function pngButton(url, name, text) {
+  return el('button', { type: 'button', class: 'link', text, title: 'Download enlarged (nearest neighbour)', onclick: () => void downloadEnlarged(url, name) });
+}
+
+/** Remembers how long one step took here, per model and sampler, for the next request's time estimate. */
+function noteSpeed(view) {
+  const ms = view.timings && view.timings.samplingMs;
+  if (view.kind === 'generate' && ms && view.steps) state.msPerStep.set(`${view.model}/${view.sampler}`, ms / view.steps);
+}
+
+function remaining(ms) {
+  return ms < 1000 ? 'under a second left' : `about ${Math.round(ms / 1000)} s left`;
 }
 
 function userMessage(text) {
@@ -318,26 +348,37 @@ function renderImages(card, view) {
   if (view.kind === 'noise_demo') {
     const names = { grid: 'x_t at each timestep', gif: 'animation', 0: 'x₀ (the input)', reconstruction: 'denoised back from x_t' };
     const order = ['grid', 'gif', 0, 'reconstruction'];
+    const side = modelSide(view.model);
     for (const index of order) {
       const img = images.find((i) => i.index === index);
       if (!img) continue;
-      const cls = index === 'grid' || index === 'gif' ? 'wide result' : 'sample result';
-      box.append(el('figure', {}, el('img', { class: cls, src: img.url, alt: `${label}: ${names[index]}, seed ${view.seed}` }), el('figcaption', { text: names[index] })));
+      const node = el('img', { class: 'frames result', src: img.url, alt: `${label}: ${names[index]}, seed ${view.seed}` });
+      // The service draws the grid at 64 px and the GIF at 128 px per frame (at least; whole factors), the
+      // input and reconstruction at the model's size: undo that so every frame shows at FRAME_PX.
+      const drawn = index === 'grid' ? Math.ceil(64 / side) : index === 'gif' ? Math.ceil(128 / side) : 1;
+      node.addEventListener('load', () => (node.style.width = `${(node.naturalWidth / (drawn * side)) * FRAME_PX}px`), { once: true });
+      const file = `ddpm-noise-${view.seed}-${index}.${index === 'gif' ? 'gif' : 'png'}`;
+      box.append(el('figure', {}, zoomable(node, file), el('figcaption', { text: names[index] })));
     }
   } else {
-    singles.forEach((img, i) =>
-      box.append(
-        el('figure', {}, el('img', { class: 'sample result', src: img.url, alt: `Image ${i + 1} of ${singles.length}: ${label}` }), el('figcaption', {}, el('a', { href: img.url, download: `ddpm-${view.seed}-${i}.png`, text: `PNG ${i + 1}` }))),
-      ),
-    );
-    if (singles.length === 0 && grid) box.append(el('img', { class: 'wide result', src: grid.url, alt: label }));
+    singles.forEach((img, i) => {
+      const node = el('img', { class: 'sample result', src: img.url, alt: `Image ${i + 1} of ${singles.length}: ${label}` });
+      const file = `ddpm-${view.seed}-${i}.png`;
+      box.append(el('figure', {}, zoomable(node, file), el('figcaption', {}, pngButton(img.url, file, `PNG ${i + 1}`))));
+    });
+    if (singles.length === 0 && grid) box.append(zoomable(el('img', { class: 'wide result', src: grid.url, alt: label }), `ddpm-${view.seed}-grid.png`));
     const gif = images.find((i) => i.index === 'gif');
     if (gif) {
-      box.append(
-        el('figure', {}, el('img', { class: 'wide result animation', src: gif.url, alt: `Denoising animation of image 1: ${label}` }), el('figcaption', {}, el('a', { href: gif.url, download: `ddpm-${view.seed}-denoising.gif`, text: 'denoising animation (GIF)' }))),
-      );
+      const node = el('img', { class: 'wide result animation', src: gif.url, alt: `Denoising animation of image 1: ${label}` });
+      box.append(el('figure', {}, zoomable(node, `ddpm-${view.seed}-denoising.gif`), el('figcaption', {}, el('a', { href: gif.url, download: `ddpm-${view.seed}-denoising.gif`, text: 'denoising animation (GIF)' }))));
     }
   }
+}
+
+/** The model's image side in pixels (its width), 32 when the model is not listed. */
+function modelSide(name) {
+  const m = state.models.find((x) => x.name === name);
+  return m ? m.image.width : 32;
 }
 
 function setupActions(card, view) {
@@ -377,7 +418,14 @@ async function runAction(label, submit) {
 function failCard(card, error) {
   setStatus(card, 'Not accepted', 'failed');
   $('.progress', card).hidden = true;
-  $('.error', card).textContent = errorText(error);
+  showError(card, errorText(error));
+}
+
+/** An error in a request's message, brought into view: the message grew after it was scrolled to. */
+function showError(card, text) {
+  const node = $('.error', card);
+  node.textContent = text;
+  node.scrollIntoView({ block: 'nearest' });
 }
 
 /** Shows queue position, live previews and the result of a submitted request in `card`. */
@@ -388,6 +436,20 @@ async function track(card, submitted) {
   setStatus(card, `Queued${submitted.position ? ` (position ${submitted.position})` : ''}`, 'queued');
   let preview = null;
   let lastStep = 0;
+  // Time left: from this request's own pace once two steps are in, before that from the last request of
+  // the same model and sampler on this host.
+  let firstAt = null;
+  let firstStep = 0;
+  const eta = (e) => {
+    const now = performance.now();
+    if (firstAt === null) {
+      firstAt = now;
+      firstStep = e.step;
+    }
+    const known = state.msPerStep.get(`${card.dataset.model}/${card.dataset.sampler}`);
+    const pace = e.step > firstStep ? (now - firstAt) / (e.step - firstStep) : known;
+    return pace ? ` · ${remaining(pace * (e.totalSteps - e.step))}` : '';
+  };
   const cancel = $('.cancel', card);
   cancel.hidden = false;
   cancel.onclick = async () => {
@@ -407,7 +469,7 @@ async function track(card, submitted) {
       // Progress can arrive out of order (previews are fetched asynchronously): never step back.
       if (e.step <= lastStep) return;
       lastStep = e.step;
-      setStatus(card, `Step ${e.step} of ${e.totalSteps}`, 'running');
+      setStatus(card, `Step ${e.step} of ${e.totalSteps}${eta(e)}`, 'running');
       progress.max = e.totalSteps;
       progress.value = e.step;
       const src = previewSrc(e);
@@ -430,15 +492,16 @@ async function track(card, submitted) {
     renderImages(card, view);
     renderParams(card, view);
     setupActions(card, view);
+    noteSpeed(view);
     refreshGallery();
   } else if (final.type === 'cancelled') {
     setStatus(card, 'Cancelled', 'cancelled');
   } else {
     setStatus(card, 'Failed', 'failed');
-    $('.error', card).textContent = final.error || (view && view.error) || 'the request failed';
+    showError(card, final.error || (view && view.error) || 'the request failed');
     if (view) renderParams(card, view);
   }
-  scrollToEnd();
+  scrollToEnd(card);
   return { final, view };
 }
 
@@ -449,6 +512,9 @@ async function track(card, submitted) {
 async function generate(args) {
   const params = withPicked(args);
   const card = requestCard(`generate${params.label !== undefined ? ` · ${params.label}` : ''}${args.sampler ? ` · ${args.sampler}` : ''}${args.steps ? ` · ${args.steps} steps` : ''}`);
+  // For the time estimate before this request's own pace is known.
+  card.dataset.model = params.model ?? modelPicker.value;
+  card.dataset.sampler = params.sampler ?? 'ddim';
   try {
     await track(card, await api.generate(params));
   } catch (error) {
@@ -488,13 +554,15 @@ async function compare(args) {
   addMessage(card);
   const columns = samplers.map((s) => {
     const steps = s.steps.default;
-    const img = el('img', { alt: `${s.name}, seed ${seed}: waiting` });
+    // No src yet: hidden behind a placeholder rather than shown as a broken image.
+    const img = el('img', { alt: `${s.name}, seed ${seed}: waiting`, hidden: true });
+    const pending = el('div', { class: 'pending', text: 'waiting for the first step' });
     const status = el('p', { class: 'status', role: 'status', text: 'Waiting' });
     const meter = el('progress', { class: 'progress', max: steps, value: 0, 'aria-label': `${s.name} progress` });
     const err = el('p', { class: 'error', role: 'alert' });
-    const col = el('section', { 'aria-label': s.name, 'data-sampler': s.name }, el('h3', { text: s.name }), img, meter, status, err);
+    const col = el('section', { 'aria-label': s.name, 'data-sampler': s.name }, el('h3', { text: s.name }), pending, img, meter, status, err);
     grid.append(col);
-    return { sampler: s.name, steps, img, status, meter, err };
+    return { sampler: s.name, steps, img, pending, status, meter, err };
   });
   // At most two at a time (the default per-user limit); a 429 waits and retries.
   const queue = [...columns];
@@ -535,7 +603,7 @@ async function runColumn(c, model, seed, labelled) {
       c.meter.value = e.step;
       c.status.textContent = `Step ${e.step} of ${e.totalSteps}`;
       const src = previewSrc(e);
-      if (src) c.img.src = src;
+      if (src) showColumnImage(c, src);
     },
   });
   c.meter.hidden = true;
@@ -546,12 +614,19 @@ async function runColumn(c, model, seed, labelled) {
   }
   const view = await api.request(submitted.id);
   const first = view.images.find((i) => i.index === 0);
-  if (first) c.img.src = first.url;
+  if (first) showColumnImage(c, first.url);
+  noteSpeed(view);
   c.img.alt = `${c.sampler}, ${view.steps} steps, seed ${seed}`;
   c.img.classList.add('result');
   c.status.textContent = `${view.steps} steps · ${seconds(view.timings && view.timings.samplingMs)}`;
   c.status.dataset.done = 'true';
   refreshGallery();
+}
+
+function showColumnImage(c, src) {
+  c.img.src = src;
+  c.img.hidden = false;
+  c.pending.remove();
 }
 
 function help() {
@@ -567,14 +642,12 @@ async function submitCommand(text) {
   try {
     command = parseCommand(text);
   } catch (error) {
-    commandError.textContent = error.message;
-    input.setAttribute('aria-invalid', 'true');
+    refuseCommand(error.message);
     return false;
   }
   const file = fileInput.files && fileInput.files[0];
   if (file && command.name !== '/noise-demo') {
-    commandError.textContent = 'The attached image is only used by /noise-demo; remove it or use /noise-demo.';
-    input.setAttribute('aria-invalid', 'true');
+    refuseCommand('The attached image is only used by /noise-demo; remove it or use /noise-demo.');
     return false;
   }
   state.history.push(text);
@@ -592,6 +665,13 @@ async function submitCommand(text) {
     $('#gallery button')?.focus();
   } else help();
   return true;
+}
+
+/** A command that cannot be sent: the reason under the box, in view (on a phone the box may be at the window's edge). */
+function refuseCommand(text) {
+  commandError.textContent = text;
+  input.setAttribute('aria-invalid', 'true');
+  commandError.scrollIntoView({ block: 'nearest' });
 }
 
 function clearAttachment() {
@@ -613,19 +693,22 @@ async function loadGallery() {
   const list = $('#gallery');
   const err = $('#gallery-error');
   try {
-    const requests = await api.recent(24);
+    const requests = await api.recent(state.galleryLimit);
     err.textContent = '';
     // A debounced refresh can land while someone is using the list: keep their focus on the same request.
     const focusedId = list.contains(document.activeElement) ? document.activeElement.dataset.requestId : undefined;
     list.replaceChildren(
       ...requests.map((r) => {
         const thumb = r.images.find((i) => i.index === 0) || r.images.find((i) => i.index === 'grid') || r.images.find((i) => i.index === 'gif');
-        const caption = r.kind === 'noise_demo' ? `noise demo · seed ${r.seed}` : `${labelPrefix(r)}${r.sampler} · ${r.steps} · seed ${r.seed}`;
+        noteSpeed(r);
+        const caption = r.kind === 'noise_demo' ? `${r.model} · noise demo · seed ${r.seed}` : `${r.model} · ${labelPrefix(r)}${r.sampler} · ${r.steps} · seed ${r.seed}`;
         const body = thumb ? el('img', { src: thumb.url, alt: '', loading: 'lazy' }) : el('span', { class: 'placeholder', text: r.status });
         return el('li', {}, el('button', { type: 'button', 'data-request-id': r.id, 'aria-label': `Open ${caption} (${r.status})`, onclick: () => openFromGallery(r.id) }, body, el('span', { text: caption })));
       }),
     );
     if (requests.length === 0) list.replaceChildren(el('li', { class: 'muted', text: 'Nothing yet.' }));
+    // A full page means there may be more; the API returns at most 100.
+    $('#gallery-more').hidden = requests.length < state.galleryLimit || state.galleryLimit >= 100;
     if (focusedId !== undefined) (list.querySelector(`button[data-request-id="${focusedId}"]`) || list.querySelector('button'))?.focus();
   } catch (error) {
     err.textContent = `Could not load the gallery: ${errorText(error)}`;
@@ -707,6 +790,10 @@ for (const b of document.querySelectorAll('button.example')) {
 }
 
 $('#gallery-refresh').addEventListener('click', () => void loadGallery());
+$('#gallery-more').addEventListener('click', () => {
+  state.galleryLimit = Math.min(100, state.galleryLimit + GALLERY_PAGE);
+  void loadGallery();
+});
 
 function modelSummary(m) {
   const labels = m.conditioning ? `; labels ${m.conditioning.classes.join(', ')}` : '';
@@ -742,6 +829,7 @@ async function loadCatalog() {
     modelPicker.replaceChildren(...models.map((m) => el('option', { value: m.name, text: m.name })));
     if (first) modelPicker.value = first.name;
     showModelOptions();
+    $('#model-list').replaceChildren(...models.map((m) => el('li', {}, el('strong', { text: m.name }), `: ${m.description ?? `${m.image.width}×${m.image.height} images`}`)));
     note.textContent = models.length
       ? `Models: ${models.map(modelSummary).join(', ')}. Samplers: ${samplers.map((s) => s.name).join(', ')}.`
       : 'No models are installed yet: see the README (models/).';
