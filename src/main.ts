@@ -133,8 +133,25 @@ export async function startService(options: StartOptions): Promise<ServiceHandle
 /** Says in the start-up line who can reach the server, so an open port is never a surprise. */
 function reachOf(host: string): string {
   if (host === '0.0.0.0' || host === '::') return 'every interface (HOST): other machines can connect';
-  if (host === '127.0.0.1' || host === '::1' || host === 'localhost') return 'loopback only; set HOST=0.0.0.0 to serve other machines';
+  if (isLoopback(host)) return 'loopback only; set HOST=0.0.0.0 to serve other machines';
   return `the address ${host} only`;
+}
+
+function isLoopback(host: string): boolean {
+  return host === '127.0.0.1' || host === '::1' || host === 'localhost';
+}
+
+/** The hourly limit when the only users are on this machine (see localLimits). */
+const LOCAL_PER_HOUR = 600;
+
+/**
+ * A playground served to this machine only, with no chat app in the process, has one user: whoever
+ * runs it. The per-hour limit protects a shared service from its users; here it only stopped that one
+ * person after 30 images, so it is raised unless LIMIT_PER_HOUR is set. Concurrency and the queue cap stay.
+ */
+function localLimits(config: Config, ops: OpsConfig, chatAdapters: number, env: NodeJS.ProcessEnv): Config {
+  if (!isLoopback(ops.HOST) || !ops.PLAYGROUND || chatAdapters > 0 || config.ROLE !== 'all' || env['LIMIT_PER_HOUR']) return config;
+  return { ...config, LIMIT_PER_HOUR: LOCAL_PER_HOUR };
 }
 
 function secondsSince(start: number): number {
@@ -177,7 +194,9 @@ export async function runService(adapters: readonly AdapterFactory[] = []): Prom
   phaseStart = performance.now();
   const chat = await chatAdapters(engine);
   if (chat.length > 0) log.info({ seconds: secondsSince(phaseStart) }, 'chat adapters loaded');
-  const handle = await startService({ config, log, engine, adapters: [...adapters, ...chat], ops });
+  const limits = localLimits(config, ops, chat.length + adapters.length, process.env);
+  if (limits !== config) log.info({ perHour: limits.LIMIT_PER_HOUR }, `loopback-only playground without chat apps: up to ${limits.LIMIT_PER_HOUR} requests per hour (LIMIT_PER_HOUR overrides)`);
+  const handle = await startService({ config: limits, log, engine, adapters: [...adapters, ...chat], ops });
   log.info({ seconds: Math.round(process.uptime() * 1000) / 1000 }, 'ready');
   let stopping = false;
   const shutdown = (signal: string, exitCode = 0) => {
