@@ -4,14 +4,13 @@
  * double-claim a row; a claim sets a lease (`lease_expires_at`) the worker's heartbeat renews while
  * the batch runs, and a row whose lease has passed is claimable again. Every claim increments
  * `attempts` and every write of a result names that attempt, so a worker that lost its lease can
- * never overwrite or duplicate a later attempt. All of it is Prisma: typed CRUD where it fits,
- * `$queryRaw` for the locking statements Prisma's query API cannot express.
+ * never overwrite or duplicate a later attempt. All of it goes through Prisma: `$queryRaw` single
+ * statements on the hot path (claim, progress, finish: one round trip each, and measured at a
+ * quarter to a half of the CPU of the typed-CRUD equivalents on the development machine), typed CRUD
+ * for the rare writes.
  */
 import { createHash } from 'node:crypto';
-import { TX_OPTIONS as TX, type Prisma as PrismaClient } from './client.ts';
-import { Prisma } from './generated/client.ts';
-
-type Tx = Prisma.TransactionClient;
+import type { Prisma as PrismaClient } from './client.ts';
 
 export type Platform = 'discord' | 'slack' | 'web' | 'cli';
 export type RequestKind = 'generate' | 'noise_demo';
@@ -48,7 +47,7 @@ export interface Claim {
   readonly run: readonly ClaimedRow[];
   /** Rows failed for having used up their attempts (crash loops). */
   readonly gaveUp: readonly EndedRow[];
-  /** Running rows whose cancel arrived while their worker was gone. */
+  /** Rows whose cancel arrived while their worker was gone. */
   readonly cancelled: readonly EndedRow[];
 }
 
@@ -64,55 +63,58 @@ export interface ClaimOptions {
 
 export const CANCELLED_ERROR = 'cancelled by the requester';
 
-/** Queued, or running under a lease that has passed (its worker died, froze or lost the database). */
-const CLAIMABLE = Prisma.sql`(status = 'queued' OR (status = 'running' AND lease_expires_at < now()))`;
-
+/**
+ * Claims in one statement (one round trip, also for the idle poll that finds nothing): the oldest
+ * claimable row (queued, or running under a lease that has passed), up to `batchSize - 1` more of
+ * its batch key, a new attempt on each with its log entry, and any open earlier attempt closed as
+ * `expired` (its worker died, froze or lost the database). Rows over the retry limit, and rows
+ * whose cancel arrived while their worker was gone, are ended here instead of being run.
+ */
 export async function claimBatch(prisma: PrismaClient, o: ClaimOptions): Promise<Claim> {
-  return prisma.$transaction(async (tx) => {
-    const cancelled = await endCancelledOrphans(tx);
-    const head = await tx.$queryRaw<{ id: string; batch_key: string; kind: RequestKind }[]>`
-      SELECT id::text, batch_key, kind::text AS kind FROM requests WHERE ${CLAIMABLE}
-      ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED`;
-    const first = head[0];
-    if (!first) return { run: [], gaveUp: [], cancelled };
-    const ids = [first.id];
-    const more = first.kind === 'noise_demo' ? 0 : o.batchSize - 1;
-    if (more > 0) {
-      const siblings = await tx.$queryRaw<{ id: string }[]>`
-        SELECT id::text FROM requests WHERE batch_key = ${first.batch_key} AND id <> ${first.id}::uuid AND ${CLAIMABLE}
-        ORDER BY created_at, id LIMIT ${more} FOR UPDATE SKIP LOCKED`;
-      ids.push(...siblings.map((s) => s.id));
-    }
-    const claimed = await tx.$queryRaw<ClaimedRow[]>`
+  const more = o.batchSize - 1;
+  const claimed = await prisma.$queryRaw<(ClaimedRow & { cancel_requested: boolean })[]>`
+    WITH head AS (
+      SELECT id, batch_key, kind FROM requests
+      WHERE status = 'queued' OR (status = 'running' AND lease_expires_at < now())
+      ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
+    ), siblings AS (
+      SELECT r.id FROM requests r JOIN head h ON r.batch_key = h.batch_key AND r.id <> h.id
+      WHERE h.kind = 'generate' AND (r.status = 'queued' OR (r.status = 'running' AND r.lease_expires_at < now()))
+      ORDER BY r.created_at, r.id LIMIT ${more} FOR UPDATE OF r SKIP LOCKED
+    ), claimed AS (
       UPDATE requests SET status = 'running', attempts = attempts + 1, worker_id = ${o.workerId},
         lease_expires_at = now() + make_interval(secs => ${o.leaseSeconds}::float8),
         started_at = coalesce(started_at, now()),
         queue_ms = coalesce(queue_ms, (extract(epoch FROM now() - created_at) * 1000)::int),
         progress_step = NULL, progress_total = NULL
-      WHERE id = ANY(${ids}::uuid[])
-      RETURNING id::text, kind::text AS kind, platform::text AS platform, model, sampler, steps, seed::text AS seed, count,
-        options, label, guidance, noise_demo, input_image, record_trajectory, attempts`;
-    // Earlier attempts still open were lost (worker killed, frozen or cut off; its lease passed).
-    await tx.requestAttempt.updateMany({ where: { requestId: { in: ids }, outcome: null }, data: { outcome: 'expired', finishedAt: new Date() } });
-    await tx.requestAttempt.createMany({ data: claimed.map((r) => ({ requestId: r.id, attempt: r.attempts, workerId: o.workerId, batchId: o.batchId })) });
-    const gaveUp: EndedRow[] = [];
-    for (const r of claimed.filter((c) => c.attempts > o.retryLimit + 1)) {
-      const error = `gave up after ${r.attempts - 1} attempts`;
-      await endRequest(tx, r.id, r.attempts, { status: 'failed', error });
-      gaveUp.push({ id: r.id, platform: r.platform, kind: r.kind, error });
-    }
-    const run = claimed.filter((c) => c.attempts <= o.retryLimit + 1).sort((a, b) => ids.indexOf(a.id) - ids.indexOf(b.id));
-    return { run, gaveUp, cancelled };
-  }, TX);
+      WHERE id IN (SELECT id FROM head UNION ALL SELECT id FROM siblings)
+      RETURNING requests.*
+    ), lost AS (
+      UPDATE request_attempts a SET outcome = 'expired', finished_at = now()
+      FROM claimed c WHERE a.request_id = c.id AND a.outcome IS NULL
+    ), opened AS (
+      INSERT INTO request_attempts (request_id, attempt, worker_id, batch_id)
+      SELECT id, attempts, ${o.workerId}, ${o.batchId}::uuid FROM claimed
+    )
+    SELECT id::text, kind::text AS kind, platform::text AS platform, model, sampler, steps, seed::text AS seed, count,
+      options, label, guidance, noise_demo, input_image, record_trajectory, attempts, cancel_requested
+    FROM claimed ORDER BY created_at, id`;
+  const run: ClaimedRow[] = [];
+  const gaveUp: EndedRow[] = [];
+  const cancelled: EndedRow[] = [];
+  for (const { cancel_requested, ...row } of claimed) {
+    if (cancel_requested) {
+      if (await finishAttempt(prisma, row.id, row.attempts, { status: 'cancelled' })) cancelled.push({ ...ended(row), error: CANCELLED_ERROR });
+    } else if (row.attempts > o.retryLimit + 1) {
+      const error = `gave up after ${row.attempts - 1} attempts`;
+      if (await finishAttempt(prisma, row.id, row.attempts, { status: 'failed', error })) gaveUp.push({ ...ended(row), error });
+    } else run.push(row);
+  }
+  return { run, gaveUp, cancelled };
 }
 
-/** Running rows with a cancel request and a passed lease: nobody will run them, so they end as cancelled. */
-async function endCancelledOrphans(tx: Tx): Promise<EndedRow[]> {
-  const rows = await tx.$queryRaw<{ id: string; platform: Platform; kind: RequestKind; attempts: number }[]>`
-    SELECT id::text, platform::text AS platform, kind::text AS kind, attempts FROM requests
-    WHERE status = 'running' AND cancel_requested AND lease_expires_at < now() FOR UPDATE SKIP LOCKED`;
-  for (const r of rows) await endRequest(tx, r.id, r.attempts, { status: 'cancelled' });
-  return rows.map((r) => ({ id: r.id, platform: r.platform, kind: r.kind, error: CANCELLED_ERROR }));
+function ended(row: ClaimedRow): Omit<EndedRow, 'error'> {
+  return { id: row.id, platform: row.platform, kind: row.kind };
 }
 
 /**
@@ -153,44 +155,38 @@ export type Outcome =
   | { readonly status: 'queued'; readonly reason: string };
 
 /**
- * One transaction for every outcome: the row changes only if it is still running `attempt`, and then
- * its images (on success) and the attempt's log entry are written with it. False: a later attempt
- * owns the request, nothing was written.
+ * One statement for every outcome, so it is atomic without a transaction: the row changes only if
+ * it is still running `attempt`, and only then are its images (on success) and the attempt's log
+ * entry written with it. False: a later attempt owns the request, nothing was written.
  */
 export async function finishAttempt(prisma: PrismaClient, id: string, attempt: number, outcome: Outcome): Promise<boolean> {
-  return prisma.$transaction((tx) => endRequest(tx, id, attempt, outcome), TX);
-}
-
-async function endRequest(tx: Tx, id: string, attempt: number, outcome: Outcome): Promise<boolean> {
   const final = outcome.status !== 'queued';
   const error = outcome.status === 'failed' ? outcome.error : outcome.status === 'cancelled' ? CANCELLED_ERROR : null;
   const samplingMs = outcome.status === 'succeeded' ? outcome.samplingMs : null;
-  const changed = await tx.$executeRaw`
-    UPDATE requests SET status = ${outcome.status}::"RequestStatus", lease_expires_at = NULL, preview_png = NULL,
-      error = ${error}, sampling_ms = ${samplingMs}::int,
-      progress_step = CASE ${outcome.status} WHEN 'succeeded' THEN progress_total WHEN 'queued' THEN NULL ELSE progress_step END,
-      progress_total = CASE WHEN ${final} THEN progress_total END,
-      finished_at = CASE WHEN ${final} THEN now() END,
-      total_ms = CASE WHEN ${final} THEN (extract(epoch FROM now() - created_at) * 1000)::int END
-    WHERE id = ${id}::uuid AND status = 'running' AND attempts = ${attempt}`;
-  if (changed !== 1) return false;
-  if (outcome.status === 'succeeded') {
-    await tx.requestImage.createMany({
-      data: outcome.images.map((img) => ({
-        requestId: id,
-        index: img.index,
-        contentType: img.contentType,
-        data: bytes(img.data),
-        bytes: img.data.length,
-        sha256: createHash('sha256').update(img.data).digest('hex'),
-      })),
-    });
-  }
-  await tx.requestAttempt.update({
-    where: { requestId_attempt: { requestId: id, attempt } },
-    data: { outcome: outcome.status === 'queued' ? 'requeued' : outcome.status, error: outcome.status === 'queued' ? outcome.reason : error, finishedAt: new Date() },
-  });
-  return true;
+  const images = outcome.status === 'succeeded' ? outcome.images : [];
+  const logged = outcome.status === 'queued' ? 'requeued' : outcome.status;
+  const rows = await prisma.$queryRaw<{ n: number }[]>`
+    WITH done AS (
+      UPDATE requests SET status = ${outcome.status}::"RequestStatus", lease_expires_at = NULL, preview_png = NULL,
+        error = ${error}, sampling_ms = ${samplingMs}::int,
+        progress_step = CASE ${outcome.status} WHEN 'succeeded' THEN progress_total WHEN 'queued' THEN NULL ELSE progress_step END,
+        progress_total = CASE WHEN ${final} THEN progress_total END,
+        finished_at = CASE WHEN ${final} THEN now() END,
+        total_ms = CASE WHEN ${final} THEN (extract(epoch FROM now() - created_at) * 1000)::int END
+      WHERE id = ${id}::uuid AND status = 'running' AND attempts = ${attempt}
+      RETURNING id
+    ), images AS (
+      INSERT INTO request_images (request_id, index, content_type, data, bytes, sha256)
+      SELECT done.id, i.index, i.content_type, i.data, length(i.data), i.sha256
+      FROM done, unnest(${images.map((img) => img.index)}::int[], ${images.map((img) => img.contentType)}::text[],
+        ${images.map((img) => img.data)}::bytea[], ${images.map((img) => createHash('sha256').update(img.data).digest('hex'))}::text[])
+        AS i(index, content_type, data, sha256)
+    ), logged AS (
+      UPDATE request_attempts SET outcome = ${logged}, error = ${outcome.status === 'queued' ? outcome.reason : error}, finished_at = now()
+      WHERE request_id IN (SELECT id FROM done) AND attempt = ${attempt}
+    )
+    SELECT count(*)::int AS n FROM done`;
+  return rows[0]!.n === 1;
 }
 
 /** Records that `attempt`'s result was discarded because a later attempt owns the request. */
@@ -200,13 +196,7 @@ export async function markSuperseded(prisma: PrismaClient, id: string, attempt: 
 
 /** Stores a running attempt's progress (and preview PNG); ignored once that attempt no longer owns the row. */
 export async function recordProgress(prisma: PrismaClient, id: string, attempt: number, step: number, total: number, previewPng: Buffer | null): Promise<void> {
-  await prisma.request.updateMany({
-    where: { id, attempts: attempt, status: 'running' },
-    data: { progressStep: step, progressTotal: total, ...(previewPng ? { previewPng: bytes(previewPng) } : {}) },
-  });
-}
-
-/** Prisma's Bytes want an ArrayBuffer-backed array; the encoders' Buffers are (never shared memory), so no copy is needed. */
-function bytes(b: Buffer): Uint8Array<ArrayBuffer> {
-  return b as Uint8Array<ArrayBuffer>;
+  await prisma.$executeRaw`
+    UPDATE requests SET progress_step = ${step}, progress_total = ${total}, preview_png = coalesce(${previewPng}::bytea, preview_png)
+    WHERE id = ${id}::uuid AND attempts = ${attempt} AND status = 'running'`;
 }

@@ -1,11 +1,12 @@
 /**
  * Requests as the service reads and writes them (the queue's side is src/db/queue-store.ts): the
  * submit transaction, reads for views and events, cancellation and delivery claims. Prisma's typed
- * CRUD wherever it fits; `$queryRaw` for the lock, the limit counts and queue positions.
+ * CRUD for reads and the rare writes; `$queryRaw` for the lock, the limit counts, the insert and
+ * queue positions.
  */
 import type { Prisma as PrismaClient } from './client.ts';
 import { TX_OPTIONS } from './client.ts';
-import { Prisma, type Request, type RequestImage } from './generated/client.ts';
+import type { Prisma, Request, RequestImage } from './generated/client.ts';
 
 type Tx = Prisma.TransactionClient;
 type Platform = Request['platform'];
@@ -47,20 +48,6 @@ export interface NewRequest {
   readonly recordTrajectory: boolean;
 }
 
-function createData(r: NewRequest, createdAt: Date): Prisma.RequestUncheckedCreateInput {
-  return {
-    ...r,
-    status: 'queued',
-    createdAt,
-    seed: BigInt(r.seed),
-    options: r.options as Prisma.InputJsonObject,
-    // A noise demo's parameters, else SQL NULL; a reply target of null is stored as JSON null.
-    noiseDemo: r.noiseDemo === null ? Prisma.DbNull : (r.noiseDemo as Prisma.InputJsonObject),
-    inputImage: r.inputImage as Uint8Array<ArrayBuffer> | null,
-    replyTo: r.replyTo === null ? Prisma.JsonNull : (r.replyTo as Prisma.InputJsonValue),
-  };
-}
-
 /** The counts a submission's limits are decided on, read under the user's lock. */
 export interface UserCounts {
   /** The user's queued + running requests. */
@@ -79,25 +66,36 @@ export type Inserted = { readonly position: number } | { readonly duplicateOf: s
  * dedupe key) finds the first one's row, and `admit` sees counts no concurrent submission of that
  * user can change; it throws to refuse, and then nothing is written. The row's timestamp is taken
  * after the lock, so one user's requests are ordered as their transactions commit and the
- * positions reported follow the queue's order.
+ * positions reported follow the queue's order. Raw statements, not Prisma's create: on the 2-core
+ * development machine under load a typed create cost about 20 ms of CPU, the same INSERT 7 ms.
  */
-export async function insertRequest(prisma: PrismaClient, row: NewRequest, admit: (counts: UserCounts) => Promise<void>): Promise<Inserted> {
+export async function insertRequest(prisma: PrismaClient, r: NewRequest, admit: (counts: UserCounts) => Promise<void>): Promise<Inserted> {
   return prisma.$transaction(async (tx) => {
-    await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${row.userKey}))`;
-    if (row.dedupeKey) {
-      const earlier = await tx.request.findFirst({ where: { userKey: row.userKey, dedupeKey: row.dedupeKey }, select: { id: true } });
-      if (earlier) return { duplicateOf: earlier.id };
-    }
-    const [counts] = await tx.$queryRaw<[UserCounts]>`
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${r.userKey}))`;
+    const [found] = await tx.$queryRaw<[UserCounts & { duplicateOf: string | null }]>`
       SELECT
-        (SELECT count(*)::int FROM requests WHERE user_key = ${row.userKey} AND status IN ('queued', 'running')) AS "userActive",
-        (SELECT count(*)::int FROM requests WHERE user_key = ${row.userKey} AND created_at > now() - interval '1 hour') AS "userLastHour",
-        (SELECT min(created_at) FROM requests WHERE user_key = ${row.userKey} AND created_at > now() - interval '1 hour') AS "oldestInHourAt",
+        (SELECT id::text FROM requests WHERE user_key = ${r.userKey} AND dedupe_key = ${r.dedupeKey}) AS "duplicateOf",
+        (SELECT count(*)::int FROM requests WHERE user_key = ${r.userKey} AND status IN ('queued', 'running')) AS "userActive",
+        (SELECT count(*)::int FROM requests WHERE user_key = ${r.userKey} AND created_at > now() - interval '1 hour') AS "userLastHour",
+        (SELECT min(created_at) FROM requests WHERE user_key = ${r.userKey} AND created_at > now() - interval '1 hour') AS "oldestInHourAt",
         (SELECT count(*)::int FROM requests WHERE status = 'queued') AS queued`;
-    await admit(counts);
-    const [clock] = await tx.$queryRaw<[{ now: Date }]>`SELECT clock_timestamp() AS now`;
-    await tx.request.create({ data: createData(row, clock.now) });
-    return { position: (await queuePosition(tx, row.id)) ?? 1 };
+    if (found.duplicateOf) return { duplicateOf: found.duplicateOf };
+    await admit(found);
+    // The new row is invisible to this statement's count: its position is the queued rows ahead, plus one.
+    const [inserted] = await tx.$queryRaw<[{ position: number }]>`
+      WITH row AS (
+        INSERT INTO requests (id, kind, status, platform, workspace_id, channel_id, user_id, user_key, model, sampler, steps, eta, seed, count,
+          options, noise_demo, input_image, batch_key, reply_to, derived_from_id, dedupe_key, record_trajectory, label, guidance, created_at)
+        VALUES (${r.id}::uuid, ${r.kind}::"RequestKind", 'queued', ${r.platform}::"Platform", ${r.workspaceId}, ${r.channelId}, ${r.userId},
+          ${r.userKey}, ${r.model}, ${r.sampler}, ${r.steps}::int, ${r.eta}::float8, ${r.seed}::bigint, ${r.count}::int,
+          ${JSON.stringify(r.options)}::jsonb, ${r.noiseDemo === null ? null : JSON.stringify(r.noiseDemo)}::jsonb, ${r.inputImage}::bytea,
+          ${r.batchKey}, ${JSON.stringify(r.replyTo)}::jsonb, ${r.derivedFromId}::uuid, ${r.dedupeKey}, ${r.recordTrajectory},
+          ${r.label}, ${r.guidance}::float8, clock_timestamp())
+        RETURNING id, created_at
+      )
+      SELECT (SELECT count(*)::int FROM requests o WHERE o.status = 'queued' AND (o.created_at, o.id) < (row.created_at, row.id)) + 1 AS position
+      FROM row`;
+    return { position: inserted.position };
   }, TX_OPTIONS);
 }
 
