@@ -11,7 +11,6 @@ import type {
   StringSelectMenuInteraction,
 } from 'discord.js';
 import { MessageFlags } from 'discord.js';
-import type { Engine } from '../../engine/index.ts';
 import type { GenerationService, Requester } from '../../jobs/service.ts';
 import type { DiscordEnv } from './config.ts';
 import type { ComponentAction } from './custom-id.ts';
@@ -19,33 +18,7 @@ import type { DeliveryManager } from './delivery.ts';
 import { loggableError, isUserFacing, userMessage } from './errors.ts';
 import { clip } from './messages.ts';
 import type { Messenger, ReplyPurpose, ReplyTarget } from './reply-target.ts';
-
-/** The parts of the engine an adapter may use: its catalogue and validation, never generation. */
-export type EngineCatalog = Pick<Engine, 'models' | 'samplers' | 'validate' | 'model' | 'sampler'>;
-
-export interface AdapterLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
-
-export interface AdapterTuning {
-  /** Minimum time between edits of one request's message (Discord allows ~5 edits / 5 s per token). */
-  readonly previewIntervalMs: number;
-  /** Interaction token lifetime (Discord: 15 minutes); tests shorten it. */
-  readonly interactionTokenTtlMs: number;
-  /** Before the token expires, tell the user the result will come as a channel message. */
-  readonly expiryNoticeLeadMs: number;
-  readonly download: { readonly timeoutMs: number; readonly maxBytes: number };
-}
-
-export const DEFAULT_TUNING: AdapterTuning = {
-  previewIntervalMs: 1_500,
-  interactionTokenTtlMs: 15 * 60_000,
-  expiryNoticeLeadMs: 60_000,
-  download: { timeoutMs: 15_000, maxBytes: 10 * 1024 * 1024 },
-};
+import type { AdapterLogger, AdapterTuning, EngineCatalog } from './types.ts';
 
 export interface AdapterContext {
   readonly service: GenerationService;

@@ -9,7 +9,7 @@
  * request's stored reply target, so none of this depends on the process that took the command.
  */
 import type { GenerationService, RequestEvent, RequestView } from '../../jobs/service.ts';
-import type { AdapterLogger, AdapterTuning, EngineCatalog } from './context.ts';
+import type { AdapterLogger, AdapterTuning, EngineCatalog } from './types.ts';
 import { paramsLine, progressMessage, queuedMessage, runningMessage, tokenExpiringMessage, undeliverableMessage } from './messages.ts';
 import type { Messenger, OutgoingMessage, ReplyTarget } from './reply-target.ts';
 import { isTokenGone, parseReplyTarget } from './reply-target.ts';

@@ -7,7 +7,7 @@ import type { APIActionRowComponent, APIComponentInMessageActionRow, APIEmbed, A
 import { ButtonStyle, ComponentType } from 'discord.js';
 import type { RequestView } from '../../jobs/service.ts';
 import { componentId } from './custom-id.ts';
-import type { EngineCatalog } from './context.ts';
+import type { EngineCatalog } from './types.ts';
 import type { OutgoingFile, OutgoingMessage } from './reply-target.ts';
 
 const COLOR_WORKING = 0x5865f2;

@@ -11,7 +11,7 @@ import { Engine } from '../../engine/index.ts';
 import { SLASH_COMMANDS } from './commands/index.ts';
 import type { DiscordEnv } from './config.ts';
 import { loadDiscordEnv } from './config.ts';
-import type { EngineCatalog } from './context.ts';
+import type { EngineCatalog } from './types.ts';
 
 export function commandDefinitions(engine: EngineCatalog) {
   return SLASH_COMMANDS.map((command) => command.definition(engine));

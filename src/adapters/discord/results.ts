@@ -4,7 +4,7 @@
  */
 import type { GenerationService, RequestView } from '../../jobs/service.ts';
 import { DISPLAY_MIN_SIDE, gifFrameCount, upscalePng } from '../../render/index.ts';
-import type { EngineCatalog } from './context.ts';
+import type { EngineCatalog } from './types.ts';
 import {
   animationResultMessage,
   failedMessage,

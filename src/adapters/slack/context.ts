@@ -2,10 +2,9 @@
  * What every listener shares: the service, the engine (for model/sampler choices), the delivery
  * of results, and the retry guard. Listeners only translate Slack payloads into service calls.
  */
-import { z } from 'zod';
 import type { Engine } from '../../engine/index.ts';
 import type { GenerationService } from '../../jobs/service.ts';
-import type { Json, Requester } from '../../jobs/types.ts';
+import type { Requester } from '../../jobs/types.ts';
 import type { SlackDelivery } from './delivery.ts';
 import type { SlackEnv } from './env.ts';
 
@@ -29,33 +28,6 @@ export interface SlackDeps {
   readonly env: SlackEnv;
   readonly delivery: SlackDelivery;
   readonly guard: RetryGuard;
-}
-
-/** Where results of a request go; stored with the request (jsonb) so any bot process can deliver them. */
-export const replyToSchema = z.object({
-  platform: z.literal('slack'),
-  teamId: z.string().nullable(),
-  channel: z.string(),
-  /** Post status and results in this thread; null = top level of the channel. */
-  threadTs: z.string().nullable(),
-  userId: z.string(),
-  /** Identifies the Slack delivery that caused the request, so a retried delivery is recognised. */
-  dedupeKey: z.string(),
-  /** 'animation': a replay whose result is the denoising GIF (Animation button). */
-  purpose: z.enum(['result', 'animation']).default('result'),
-  /** The request an animation replays. */
-  sourceRequestId: z.string().optional(),
-});
-export type SlackReplyTo = z.input<typeof replyToSchema>;
-export type ParsedReplyTo = z.output<typeof replyToSchema>;
-
-export function replyToJson(r: SlackReplyTo): Json {
-  return Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as Json;
-}
-
-export function parseReplyTo(value: Json): ParsedReplyTo | null {
-  const parsed = replyToSchema.safeParse(value);
-  return parsed.success ? parsed.data : null;
 }
 
 export function slackRequester(teamId: string | null | undefined, channelId: string, userId: string): Requester {

@@ -8,8 +8,9 @@ import type { types, webApi } from '@slack/bolt';
 import type { GenerationService } from '../../jobs/service.ts';
 import type { RequestEvent, RequestView } from '../../jobs/types.ts';
 import { gifFrameCount, upscalePng } from '../../render/index.ts';
-import type { ParsedReplyTo, SlackLogger, SlackReplyTo } from './context.ts';
-import { parseReplyTo } from './context.ts';
+import type { SlackLogger } from './context.ts';
+import type { ParsedReplyTo, SlackReplyTo } from './reply-to.ts';
+import { parseReplyTo } from './reply-to.ts';
 import { caption, describeParams, progressBar } from './text.ts';
 
 type WebClient = webApi.WebClient;

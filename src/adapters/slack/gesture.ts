@@ -5,7 +5,8 @@ import { DuplicateRequestError, RateLimitError, ValidationError } from '../../jo
 import type { Requester } from '../../jobs/types.ts';
 import { ParamError } from '../../engine/index.ts';
 import { ImageInputError } from '../../render/input.ts';
-import type { SlackDeps, SlackReplyTo } from './context.ts';
+import type { SlackDeps } from './context.ts';
+import type { SlackReplyTo } from './reply-to.ts';
 import { OptionsError } from './options.ts';
 import { SlackUserError, userMessage } from './text.ts';
 

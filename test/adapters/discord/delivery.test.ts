@@ -8,7 +8,7 @@
 import pino from 'pino';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_TUNING } from '../../../src/adapters/discord/context.ts';
+import { DEFAULT_TUNING } from '../../../src/adapters/discord/types.ts';
 import { DeliveryManager } from '../../../src/adapters/discord/delivery.ts';
 import type { Messenger, OutgoingMessage, ReplyTarget } from '../../../src/adapters/discord/reply-target.ts';
 import { Engine } from '../../../src/engine/index.ts';

@@ -15,7 +15,8 @@ import { MAX_SEED } from '../../../core/rng.ts';
 import { MAX_GUIDANCE, suggestLabels } from '../../../engine/conditioning.ts';
 import { ParamError } from '../../../engine/index.ts';
 import type { ModelRegistry } from '../../../model/registry.ts';
-import type { AdapterContext, EngineCatalog, SlashCommand } from '../context.ts';
+import type { AdapterContext, SlashCommand } from '../context.ts';
+import type { EngineCatalog } from '../types.ts';
 import { replyTargetOf, requesterOf, respondWithError } from '../context.ts';
 import { replyTargetJson } from '../reply-target.ts';
 

@@ -6,7 +6,8 @@ import type { APIEmbed, APIEmbedField, ChatInputCommandInteraction, RESTPostAPIC
 import { MessageFlags, SlashCommandBuilder } from 'discord.js';
 import { NotFoundError } from '../../../jobs/service.ts';
 import type { RequestView } from '../../../jobs/service.ts';
-import type { AdapterContext, EngineCatalog, SlashCommand } from '../context.ts';
+import type { AdapterContext, SlashCommand } from '../context.ts';
+import type { EngineCatalog } from '../types.ts';
 import { respondWithError } from '../context.ts';
 import { clip, labelFields } from '../messages.ts';
 

@@ -10,7 +10,8 @@ import { MAX_SEED, randomSeed } from '../../../core/rng.ts';
 import { ParamError } from '../../../engine/index.ts';
 import { checkAttachmentMetadata, checkImageBytes, downloadAttachment } from '../attachments.ts';
 import { allowedAttachmentOrigins } from '../config.ts';
-import type { AdapterContext, EngineCatalog, SlashCommand } from '../context.ts';
+import type { AdapterContext, SlashCommand } from '../context.ts';
+import type { EngineCatalog } from '../types.ts';
 import { replyTargetOf, requesterOf, respondWithError } from '../context.ts';
 import { replyTargetJson } from '../reply-target.ts';
 

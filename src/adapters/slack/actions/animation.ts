@@ -6,7 +6,7 @@
 import type { App } from '@slack/bolt';
 import { ANIMATION_ACTION } from '../delivery.ts';
 import type { SlackDeps } from '../context.ts';
-import { replyToJson } from '../context.ts';
+import { replyToJson } from '../reply-to.ts';
 import { runGesture } from '../gesture.ts';
 import { SlackUserError } from '../text.ts';
 import { resolveClick } from './result-action.ts';

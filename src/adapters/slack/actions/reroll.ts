@@ -2,7 +2,7 @@
 import type { App } from '@slack/bolt';
 import { REROLL_ACTION } from '../delivery.ts';
 import type { SlackDeps } from '../context.ts';
-import { replyToJson } from '../context.ts';
+import { replyToJson } from '../reply-to.ts';
 import { runGesture } from '../gesture.ts';
 import { resolveClick } from './result-action.ts';
 

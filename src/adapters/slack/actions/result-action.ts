@@ -1,8 +1,10 @@
 /** Shared part of the buttons under a result: who clicked, where to answer, the request they point at. */
 import type { BlockAction, ButtonAction, webApi } from '@slack/bolt';
 import type { RequestView, Requester } from '../../../jobs/types.ts';
-import type { SlackDeps, SlackReplyTo } from '../context.ts';
-import { parseReplyTo, slackRequester } from '../context.ts';
+import type { SlackDeps } from '../context.ts';
+import type { SlackReplyTo } from '../reply-to.ts';
+import { slackRequester } from '../context.ts';
+import { parseReplyTo } from '../reply-to.ts';
 import type { Notify } from '../gesture.ts';
 import { ephemeral } from '../gesture.ts';
 

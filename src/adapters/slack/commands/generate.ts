@@ -1,7 +1,8 @@
 /** `/generate [model:..] [sampler:..] [steps:..] [seed:..] [eta:..] [count:..]` and `/generate help`. */
 import type { App } from '@slack/bolt';
 import type { SlackDeps } from '../context.ts';
-import { replyToJson, slackRequester } from '../context.ts';
+import { slackRequester } from '../context.ts';
+import { replyToJson } from '../reply-to.ts';
 import { runGesture } from '../gesture.ts';
 import { parseGenerateText } from '../options.ts';
 import { formatOptions } from '../text.ts';

@@ -5,7 +5,8 @@
 import type { App } from '@slack/bolt';
 import { randomSeed } from '../../../core/rng.ts';
 import type { SlackDeps } from '../context.ts';
-import { replyToJson, slackRequester } from '../context.ts';
+import { slackRequester } from '../context.ts';
+import { replyToJson } from '../reply-to.ts';
 import type { SharedImage } from '../files.ts';
 import { findRecentImage } from '../files.ts';
 import { loadImageForModel } from '../../../render/input.ts';

@@ -1,6 +1,7 @@
 /** What every slash command does before its own work: parse the text or answer in the ack, and where to reply. */
 import type { SlashCommand } from '@slack/bolt';
-import type { SlackDeps, SlackReplyTo } from '../context.ts';
+import type { SlackDeps } from '../context.ts';
+import type { SlackReplyTo } from '../reply-to.ts';
 import { generateHelp, userMessage } from '../text.ts';
 
 type EphemeralAck = (response?: { response_type: 'ephemeral'; text: string }) => Promise<void>;

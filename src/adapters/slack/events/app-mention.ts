@@ -4,8 +4,10 @@
  * so the retry guard keys on the event_id.
  */
 import type { App } from '@slack/bolt';
-import type { SlackDeps, SlackReplyTo } from '../context.ts';
-import { replyToJson, slackRequester } from '../context.ts';
+import type { SlackDeps } from '../context.ts';
+import type { SlackReplyTo } from '../reply-to.ts';
+import { slackRequester } from '../context.ts';
+import { replyToJson } from '../reply-to.ts';
 import { ephemeral, reportError, runGesture } from '../gesture.ts';
 import { parseGenerateText } from '../options.ts';
 import { generateHelp } from '../text.ts';

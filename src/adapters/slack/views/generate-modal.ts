@@ -4,8 +4,10 @@
  */
 import type { App } from '@slack/bolt';
 import { ParamError } from '../../../engine/index.ts';
-import type { SlackDeps, SlackReplyTo } from '../context.ts';
-import { replyToJson, slackRequester } from '../context.ts';
+import type { SlackDeps } from '../context.ts';
+import type { SlackReplyTo } from '../reply-to.ts';
+import { slackRequester } from '../context.ts';
+import { replyToJson } from '../reply-to.ts';
 import { ephemeral, runGesture } from '../gesture.ts';
 import type { ModalField } from '../modal.ts';
 import { FIELDS, GENERATE_MODAL, modalMetadataSchema, parseModalState } from '../modal.ts';

@@ -8,7 +8,7 @@ import pino from 'pino';
 import { Engine } from '../../../../src/engine/index.ts';
 import type { DiscordAdapter } from '../../../../src/adapters/discord/index.ts';
 import { startDiscordAdapter } from '../../../../src/adapters/discord/index.ts';
-import type { AdapterTuning } from '../../../../src/adapters/discord/context.ts';
+import type { AdapterTuning } from '../../../../src/adapters/discord/types.ts';
 import { loadDiscordEnv } from '../../../../src/adapters/discord/config.ts';
 import { registerCommands } from '../../../../src/adapters/discord/register.ts';
 import type { JobRuntime, JobRuntimeConfig } from '../../../../src/jobs/runtime.ts';

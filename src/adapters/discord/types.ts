@@ -1,0 +1,32 @@
+/**
+ * The adapter's shared vocabulary (engine surface, logger, tuning), in a module of its own so that
+ * context, delivery, messages and results can all use it without importing each other in a circle.
+ */
+import type { Engine } from '../../engine/index.ts';
+
+/** The parts of the engine an adapter may use: its catalogue and validation, never generation. */
+export type EngineCatalog = Pick<Engine, 'models' | 'samplers' | 'validate' | 'model' | 'sampler'>;
+
+export interface AdapterLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface AdapterTuning {
+  /** Minimum time between edits of one request's message (Discord allows ~5 edits / 5 s per token). */
+  readonly previewIntervalMs: number;
+  /** Interaction token lifetime (Discord: 15 minutes); tests shorten it. */
+  readonly interactionTokenTtlMs: number;
+  /** Before the token expires, tell the user the result will come as a channel message. */
+  readonly expiryNoticeLeadMs: number;
+  readonly download: { readonly timeoutMs: number; readonly maxBytes: number };
+}
+
+export const DEFAULT_TUNING: AdapterTuning = {
+  previewIntervalMs: 1_500,
+  interactionTokenTtlMs: 15 * 60_000,
+  expiryNoticeLeadMs: 60_000,
+  download: { timeoutMs: 15_000, maxBytes: 10 * 1024 * 1024 },
+};
