@@ -1,6 +1,6 @@
 /**
  * What command and component handlers get: the service they translate gestures into, the engine's
- * catalogue (models, samplers, limits) for choices and early validation, and the delivery manager
+ * catalogue (models, samplers, limits) for choices and early validation, and the delivery engine
  * that renders a request's events into its Discord message.
  */
 import type {
@@ -14,7 +14,7 @@ import { MessageFlags } from 'discord.js';
 import type { GenerationService, Requester } from '../../jobs/service.ts';
 import type { DiscordEnv } from './config.ts';
 import type { ComponentAction } from './custom-id.ts';
-import type { DeliveryManager } from './delivery.ts';
+import type { DiscordDelivery } from './delivery.ts';
 import { loggableError, isUserFacing, userMessage } from './errors.ts';
 import { clip } from './messages.ts';
 import type { Messenger, ReplyPurpose, ReplyTarget } from './reply-target.ts';
@@ -26,7 +26,7 @@ export interface AdapterContext {
   readonly logger: AdapterLogger;
   readonly env: DiscordEnv;
   readonly tuning: AdapterTuning;
-  readonly deliveries: DeliveryManager;
+  readonly deliveries: DiscordDelivery;
   readonly messenger: Messenger;
 }
 

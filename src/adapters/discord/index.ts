@@ -14,7 +14,7 @@ import { respondWithError } from './context.ts';
 import type { AdapterLogger, AdapterTuning, EngineCatalog } from './types.ts';
 import { DEFAULT_TUNING } from './types.ts';
 import { parseComponentId } from './custom-id.ts';
-import { DeliveryManager } from './delivery.ts';
+import { discordDelivery } from './delivery.ts';
 import { loggableError, UserInputError } from './errors.ts';
 import { DiscordMessenger } from './reply-target.ts';
 
@@ -57,7 +57,7 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
     ...(env.DISCORD_API_BASE ? { rest: { api: env.DISCORD_API_BASE } } : {}),
   });
   const messenger = new DiscordMessenger(client.rest);
-  const deliveries = new DeliveryManager({ service: options.service, engine: options.engine, messenger, logger, tuning });
+  const deliveries = discordDelivery({ service: options.service, engine: options.engine, messenger, logger, tuning });
   const ctx: AdapterContext = { service: options.service, engine: options.engine, logger, env, tuning, deliveries, messenger };
   const inFlight = new Set<Promise<void>>();
   let stopping = false;
@@ -78,7 +78,7 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
     if (client.application?.id && client.application.id !== env.DISCORD_APPLICATION_ID) {
       logger.warn({ configured: env.DISCORD_APPLICATION_ID, actual: client.application.id }, 'DISCORD_APPLICATION_ID does not match the token');
     }
-    await deliveries.resume();
+    await deliveries.start();
   } catch (error) {
     // A wrong token or an unreachable Discord fails the start loudly, without leaving a client behind.
     await deliveries.stop().catch(() => undefined);

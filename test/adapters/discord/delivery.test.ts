@@ -1,5 +1,5 @@
 /**
- * The delivery manager's timing rules with scripted events and a slow Discord, deterministic where
+ * Discord delivery's timing rules with scripted events and a slow Discord, deterministic where
  * the end-to-end tests depend on real timing: live edits never overlap, respect the interval after
  * the previous edit finished, never land after the final reply; the final reply is sent once and
  * only by the process that wins the claim; a token about to expire is announced and the result goes
@@ -9,7 +9,8 @@ import pino from 'pino';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_TUNING } from '../../../src/adapters/discord/types.ts';
-import { DeliveryManager } from '../../../src/adapters/discord/delivery.ts';
+import type { DiscordDelivery } from '../../../src/adapters/discord/delivery.ts';
+import { discordDelivery } from '../../../src/adapters/discord/delivery.ts';
 import type { Messenger, OutgoingMessage, ReplyTarget } from '../../../src/adapters/discord/reply-target.ts';
 import { Engine } from '../../../src/engine/index.ts';
 import type { GenerationService, RequestEvent, RequestEventListener, RequestView, StoredImage } from '../../../src/jobs/service.ts';
@@ -61,6 +62,7 @@ function view(status: RequestView['status']): RequestView {
 class ScriptedService implements Partial<GenerationService> {
   listener: RequestEventListener | null = null;
   claims: number;
+  claimsAsked = 0;
   target: ReplyTarget | null = null;
 
   constructor(claims = 1) {
@@ -85,6 +87,7 @@ class ScriptedService implements Partial<GenerationService> {
     return [];
   }
   async claimDelivery(): Promise<boolean> {
+    this.claimsAsked += 1;
     if (this.claims <= 0) return false;
     this.claims -= 1;
     return true;
@@ -133,8 +136,8 @@ function target(expiresInMs: number): ReplyTarget {
   return { v: 1, applicationId: '1', interactionToken: 't', tokenExpiresAt: Date.now() + expiresInMs, channelId: 'c1', userId: 'u1', purpose: 'generate' };
 }
 
-function manager(service: ScriptedService, messenger: SlowMessenger, tuning: Partial<typeof DEFAULT_TUNING> = {}): DeliveryManager {
-  return new DeliveryManager({
+function manager(service: ScriptedService, messenger: SlowMessenger, tuning: Partial<typeof DEFAULT_TUNING> = {}): DiscordDelivery {
+  return discordDelivery({
     service: service as unknown as GenerationService,
     engine,
     messenger,
@@ -151,7 +154,7 @@ async function until(check: () => boolean, timeoutMs = 5_000): Promise<void> {
   }
 }
 
-describe('DeliveryManager', () => {
+describe('Discord delivery', () => {
   it('serialises and spaces live edits, and the final reply is the last edit', async () => {
     const service = new ScriptedService();
     const messenger = new SlowMessenger();
@@ -192,7 +195,8 @@ describe('DeliveryManager', () => {
     service.target = target(15 * 60_000);
     deliveries.track(REQUEST_ID, service.target, view('running'));
     service.emit({ type: 'succeeded', requestId: REQUEST_ID, images: [] });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // stop() waits for the delivery that lost the claim, so anything it sent would be recorded by now.
+    await until(() => service.claimsAsked > 0);
     await deliveries.stop();
     expect(messenger.edits).toEqual([]);
     expect(messenger.channel).toEqual([]);
