@@ -3,7 +3,8 @@
  * scheduler needs. Plugins (plugins/<name>/index.ts) should not reach into src/core/* directly, so
  * the core can be reorganised without touching them; anything a plugin needs is re-exported here.
  */
-export type { SamplerPlugin, Sampler, SchedulerConfig, StepOutput } from './core/sampler.ts';
+export type { InverseSampler, SamplerPlugin, Sampler, SchedulerConfig, StepOutput } from './core/sampler.ts';
+export { OptionError } from './core/sampler.ts';
 export type { NoiseSource } from './core/rng.ts';
 export { type Tensor, numel, tensor } from './core/tensor.ts';
 export {

@@ -10,7 +10,9 @@ import {
   clipOrThreshold,
   commonConfigShape,
   ddpmTimesteps,
+  type InverseSampler,
   type NoiseSource,
+  OptionError,
   parseConfig,
   type Sampler,
   type SamplerPlugin,
@@ -138,6 +140,68 @@ export class DdimSampler implements Sampler {
       for (let i = 0; i < n; i++) prev[i] = x0Coeff * x0[i]! + dirCoeff * epsilon[i]!;
     }
     return { prevSample: { data: prev, shape: [...sample.shape] }, predOriginalSample: { data: x0, shape: [...sample.shape] } };
+  }
+
+  /**
+   * DDIM inversion as diffusers' DDIMInverseScheduler (built from this config) runs it: eq. 12 at eta = 0
+   * from the noise level of t - T // n (the initial alpha, 1 with set_alpha_to_one, below 0) up to t's,
+   * with the model evaluated at t. Its timesteps are this schedule's in ascending order: for "leading"
+   * and "trailing", the only spacings the inverse scheduler has, that is exactly its list.
+   */
+  inverse(): InverseSampler {
+    const c = this.config;
+    const n = this.numInferenceSteps;
+    if (n === null) throw new Error(`${NAME}: call setTimesteps before inverse`);
+    // Inversion follows the ODE; eta > 0 decodes with fresh noise and would not come back to the image.
+    if (this.eta > 0) throw new OptionError('eta', `eta: inversion needs deterministic DDIM (eta = 0), got eta = ${this.eta}`);
+    if (c.timestep_spacing === 'linspace') {
+      throw new Error(`${NAME}: inversion supports timestep_spacing "leading" or "trailing" (DDIMInverseScheduler), not "linspace"`);
+    }
+    const T = c.num_train_timesteps;
+    const alphas = this.alphasCumprod;
+    const initial = this.finalAlphaCumprod;
+    return {
+      timesteps: [...this.steps].reverse(),
+      step(modelOutput: Tensor, t: number, sample: Tensor) {
+        const count = checkStepInputs(NAME, modelOutput, sample);
+        if (!Number.isInteger(t) || t < 0 || t >= T) throw new Error(`${NAME}: timestep ${t} outside 0..${T - 1}`);
+        const from = Math.min(t - Math.floor(T / n), T - 1);
+        const alphaFrom = from >= 0 ? alphas[from]! : initial;
+        const alphaTo = alphas[t]!;
+        const sqrtA = Math.sqrt(alphaFrom);
+        const sqrtB = Math.sqrt(1 - alphaFrom);
+        const out = modelOutput.data;
+        const x = sample.data;
+        const x0 = new Float32Array(count);
+        const epsilon = new Float32Array(count);
+        switch (c.prediction_type) {
+          case 'epsilon':
+            for (let i = 0; i < count; i++) x0[i] = (x[i]! - sqrtB * out[i]!) / sqrtA;
+            epsilon.set(out);
+            break;
+          case 'sample':
+            x0.set(out);
+            for (let i = 0; i < count; i++) epsilon[i] = (x[i]! - sqrtA * x0[i]!) / sqrtB;
+            break;
+          case 'v_prediction':
+            for (let i = 0; i < count; i++) {
+              x0[i] = sqrtA * x[i]! - sqrtB * out[i]!;
+              epsilon[i] = sqrtA * out[i]! + sqrtB * x[i]!;
+            }
+            break;
+        }
+        // The inverse scheduler clamps with clip_sample and has no thresholding.
+        if (c.clip_sample) {
+          const r = c.clip_sample_range;
+          for (let i = 0; i < count; i++) x0[i] = Math.min(r, Math.max(-r, x0[i]!));
+        }
+        const x0Coeff = Math.sqrt(alphaTo);
+        const dirCoeff = Math.sqrt(1 - alphaTo);
+        const next = new Float32Array(count);
+        for (let i = 0; i < count; i++) next[i] = x0Coeff * x0[i]! + dirCoeff * epsilon[i]!;
+        return { nextSample: { data: next, shape: [...sample.shape] }, predOriginalSample: { data: x0, shape: [...sample.shape] } };
+      },
+    };
   }
 }
 

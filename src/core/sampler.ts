@@ -9,7 +9,8 @@
  *     do { out = sampler.step(model(sampler.scaleModelInput?.(x, t) ?? x, t), t, x, rng); x = out.prevSample }
  *     while (out.evaluateAgain)
  * The three optional members are what samplers beyond DDPM/DDIM need; a sampler without them is run
- * exactly as before (one model call per timestep on the unscaled sample).
+ * exactly as before (one model call per timestep on the unscaled sample). `inverse` is an optional
+ * capability (DDIM inversion); the engine refuses inversion for samplers without it.
  */
 import type { z } from 'zod';
 import type { NoiseSource } from './rng.ts';
@@ -46,6 +47,34 @@ export interface Sampler {
   scaleModelInput?(sample: Tensor, t: number): Tensor;
   /** One reverse step. Noise, when the sampler needs it, is drawn from `rng` in diffusers' order. */
   step(modelOutput: Tensor, t: number, sample: Tensor, rng: NoiseSource): StepOutput;
+  /**
+   * Optional capability: the exact inverse of this sampler's deterministic path over the timesteps set by
+   * `setTimesteps` (diffusers' DDIMInverseScheduler for DDIM), so x_0 -> x_T -> x_0 comes back. Absent: the
+   * sampler cannot invert (ancestral / stochastic samplers). Throws `OptionError` when this instance's options
+   * make it stochastic (e.g. DDIM's eta > 0).
+   */
+  inverse?(): InverseSampler;
+}
+
+/**
+ * Runs a deterministic sampler's path backwards, x_0 towards x_T. The inversion loop evaluates the model at
+ * each of `timesteps` (ascending) on the current sample and calls `step`, as diffusers' inversion pipelines do.
+ */
+export interface InverseSampler {
+  readonly timesteps: readonly number[];
+  /** One step towards more noise, to the noise level of timestep `t`. Must not modify its inputs. */
+  step(modelOutput: Tensor, t: number, sample: Tensor): { readonly nextSample: Tensor; readonly predOriginalSample: Tensor };
+}
+
+/** A per-request option a sampler cannot honour for an operation; the engine reports it under `option`. */
+export class OptionError extends Error {
+  override readonly name = 'OptionError';
+  constructor(
+    readonly option: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /**
