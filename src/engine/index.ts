@@ -20,24 +20,25 @@ import type { Denoiser } from './pipeline.ts';
 import { PerRequestNoise, denoise, guidedDenoiser, initialNoise, memberSlice } from './pipeline.ts';
 import { MAX_GUIDANCE, batchGuidance, resolveLabel } from './conditioning.ts';
 import { DEFAULT_PLUGINS_DIR, SamplerRegistry } from './samplers.ts';
-import type { GenerationParams, GenerationResult, StepProgress } from './types.ts';
+import { ParamError } from './errors.ts';
+import type { GenerationParams, GenerationResult, InterpolationParams, InversionParams, StepProgress, VariationParams } from './types.ts';
+import { validateInterpolation, validateInversion, validateVariation } from './edit-params.ts';
+import type { InterpolationResult } from './interpolation.ts';
+import { interpolate, interpolationMedia } from './interpolation.ts';
+import type { InversionResult } from './inversion.ts';
+import { invert } from './inversion.ts';
+import type { LoopStep } from './pipeline.ts';
+import { vary } from './variation.ts';
 
-export type { GenerationParams, GenerationResult, StepProgress } from './types.ts';
+export type { GenerationParams, GenerationResult, InterpolationParams, InversionParams, StepProgress, VariationParams } from './types.ts';
+export type { InterpolationResult } from './interpolation.ts';
+export type { InversionResult } from './inversion.ts';
+export { ParamError } from './errors.ts';
 
 export const DEFAULT_SAMPLER = 'ddim';
 export const MAX_COUNT = 16;
 export const DEFAULT_NOISE_DEMO_TIMESTEPS: readonly number[] = [0, 50, 100, 200, 300, 500, 700, 999];
 
-/** Bad user input, naming the field, so every adapter can show the user what to fix. */
-export class ParamError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ParamError';
-  }
-}
 
 export interface Logger {
   info(obj: object, msg?: string): void;
@@ -260,6 +261,49 @@ export class Engine {
     return result!;
   }
 
+  /** `validate` plus `strength` (0.1..0.9, default 0.5); `seed` seeds the noise added to the image. */
+  validateVariation(input: unknown): VariationParams {
+    return validateVariation((raw) => this.validate(raw), input);
+  }
+
+  /** `validate` with `seed_a`, `seed_b` and `frames` (2..16, default 8) instead of `seed` and `count`. */
+  validateInterpolation(input: unknown): InterpolationParams {
+    return validateInterpolation((raw) => this.validate(raw), input);
+  }
+
+  /** `validate` without `seed` and `count`. */
+  validateInversion(input: unknown): InversionParams {
+    return validateInversion((raw) => this.validate(raw), input);
+  }
+
+  /** An uploaded image (PNG, JPEG, …) as the model-space [1, C, H, W] tensor vary and invert take. */
+  async sourceImage(modelName: string, bytes: Uint8Array): Promise<Tensor> {
+    return fromPixels(await loadImageForModel(bytes, this.model(modelName).manifest.image));
+  }
+
+  /**
+   * `count` variations of `source` ([1, C, H, W], model space: a result's image or `sourceImage`): SDEdit at
+   * `strength` with the request's model, label, guidance and sampler. Strength 0 returns the source.
+   */
+  async vary(params: VariationParams, source: Tensor, onProgress?: (progress: StepProgress) => void, signal?: AbortSignal): Promise<GenerationResult> {
+    return vary(this, params, source, onProgress && progressOf(onProgress), signal);
+  }
+
+  /** Frames between the images of `seedA` and `seedB` (slerp of x_T), a strip PNG and a GIF of them. */
+  async interpolate(
+    params: InterpolationParams,
+    onProgress?: (progress: StepProgress) => void,
+    signal?: AbortSignal,
+  ): Promise<InterpolationResult & { stripPng: Buffer; gif: Buffer }> {
+    const result = await interpolate(this, params, onProgress && progressOf(onProgress), signal);
+    return { ...result, ...(await interpolationMedia(result)) };
+  }
+
+  /** `source` -> x_T with the sampler's inverse, decoded back; the latent, reconstruction and its PSNR. */
+  async invert(params: InversionParams, source: Tensor, onProgress?: (progress: StepProgress) => void, signal?: AbortSignal): Promise<InversionResult> {
+    return invert(this, params, source, onProgress && progressOf(onProgress), signal);
+  }
+
   /**
    * Forward-process frames x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps for one image, with ONE
    * noise draw eps from the seed shared by every frame, as a labelled grid and an animation.
@@ -315,4 +359,8 @@ export class Engine {
   async close(): Promise<void> {
     await this.models.close();
   }
+}
+
+function progressOf(onProgress: (progress: StepProgress) => void): (step: LoopStep, totalSteps: number) => void {
+  return (step, totalSteps) => onProgress({ step: step.index + 1, totalSteps, timestep: step.timestep, predictedX0: step.predOriginalSample });
 }

@@ -38,3 +38,19 @@ export interface GenerationResult {
   readonly samplingMs: number;
   readonly modelMs: number;
 }
+
+/** A variation (SDEdit): the image is noised to the `strength` part of the schedule, then denoised. */
+export interface VariationParams extends GenerationParams {
+  /** 0..1, diffusers' img2img `strength`: the last round(down) strength x steps steps of the schedule run. */
+  readonly strength: number;
+}
+
+/** Every frame decodes slerp(x_T(seedA), x_T(seedB), k / (frames - 1)) with the same settings. */
+export interface InterpolationParams extends Omit<GenerationParams, 'seed' | 'count'> {
+  readonly seedA: number;
+  readonly seedB: number;
+  readonly frames: number;
+}
+
+/** Inversion uses the generation settings; there is no seed (the path is deterministic). */
+export type InversionParams = Omit<GenerationParams, 'seed' | 'count'>;

@@ -1,0 +1,71 @@
+/**
+ * Untrusted input for variations, interpolation and inversion: their own fields, checked here with errors
+ * naming them, and the generation fields (model, sampler, steps, options, label, guidance) checked by the
+ * engine's `validate` as for any request.
+ */
+import { z } from 'zod';
+import { MAX_SEED } from '../core/rng.ts';
+import { ParamError } from './errors.ts';
+import type { GenerationParams, InterpolationParams, InversionParams, VariationParams } from './types.ts';
+
+export const MIN_STRENGTH = 0.1;
+export const MAX_STRENGTH = 0.9;
+export const DEFAULT_STRENGTH = 0.5;
+export const MAX_FRAMES = 16;
+export const DEFAULT_FRAMES = 8;
+
+type Validate = (input: unknown) => GenerationParams;
+
+const seed = z.number().int().min(0).max(MAX_SEED);
+const variationFields = z.object({ strength: z.number().min(MIN_STRENGTH).max(MAX_STRENGTH).default(DEFAULT_STRENGTH) });
+const interpolationFields = z.object({ seed_a: seed, seed_b: seed, frames: z.number().int().min(2).max(MAX_FRAMES).default(DEFAULT_FRAMES) });
+
+function parse<T extends z.ZodTypeAny>(schema: T, input: Record<string, unknown>): z.output<T> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const field = issue.path.join('.') || 'request';
+  throw new ParamError(field, `${field}: ${issue.message}`);
+}
+
+/** Splits `keys` off an input object; anything else stays for `validate`. */
+function split(input: unknown, keys: readonly string[]): [Record<string, unknown>, Record<string, unknown>] {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new ParamError('request', 'request: expected an object');
+  const own: Record<string, unknown> = {};
+  const rest: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(input)) (keys.includes(k) ? own : rest)[k] = v;
+  return [own, rest];
+}
+
+function refuse(rest: Record<string, unknown>, keys: readonly string[], why: string): void {
+  for (const key of keys) if (key in rest) throw new ParamError(key, `${key}: ${why}`);
+}
+
+/** Generation fields plus `strength` (0.1..0.9, default 0.5); `seed` is the new seed of the added noise. */
+export function validateVariation(validate: Validate, input: unknown): VariationParams {
+  const [own, rest] = split(input, ['strength']);
+  const { strength } = parse(variationFields, own);
+  const params = validate(rest);
+  // diffusers' get_timesteps runs floor(steps x strength) steps; none would hand the image back unchanged.
+  if (Math.floor(params.steps * strength) < 1) {
+    throw new ParamError('strength', `strength: ${strength} of ${params.steps} steps is no denoising step; raise steps or strength`);
+  }
+  return { ...params, strength };
+}
+
+/** Generation fields but `seed_a`, `seed_b` and `frames` (2..16, default 8) instead of `seed` and `count`. */
+export function validateInterpolation(validate: Validate, input: unknown): InterpolationParams {
+  const [own, rest] = split(input, ['seed_a', 'seed_b', 'frames']);
+  refuse(rest, ['seed', 'count'], 'interpolation takes seed_a, seed_b and frames instead');
+  const fields = parse(interpolationFields, own);
+  const { seed: _seed, count: _count, ...params } = validate(rest);
+  return { ...params, seedA: fields.seed_a, seedB: fields.seed_b, frames: fields.frames };
+}
+
+/** Generation fields without `seed` and `count`: inversion draws no noise and takes one image. */
+export function validateInversion(validate: Validate, input: unknown): InversionParams {
+  const [, rest] = split(input, []);
+  refuse(rest, ['seed', 'count'], 'inversion is deterministic and takes one image');
+  const { seed: _seed, count: _count, ...params } = validate(rest);
+  return params;
+}

@@ -1,0 +1,55 @@
+/**
+ * Seed interpolation (DDIM paper section 5.3): x_T of two seeds (each torch.randn((1, C, H, W)) of its seed,
+ * what a one-image request starts from), slerped in `frames` steps and decoded with a deterministic sampler,
+ * so frame 0 and the last frame are exactly the two seeds' images and the frames between morph smoothly.
+ */
+import { TorchGenerator } from '../core/rng.ts';
+import { slerp } from '../core/slerp.ts';
+import type { Tensor } from '../core/tensor.ts';
+import { concatBatch } from '../core/tensor.ts';
+import { animation, gridPng, toPixels } from '../render/index.ts';
+import type { LoopStep } from './pipeline.ts';
+import { denoise } from './pipeline.ts';
+import type { EngineParts } from './prepare.ts';
+import { NO_NOISE, inverseOf, prepare } from './prepare.ts';
+import type { InterpolationParams } from './types.ts';
+
+export interface InterpolationResult {
+  /** [frames, C, H, W] in model space, frame k at alpha = k / (frames - 1). */
+  readonly images: Tensor;
+  readonly alphas: readonly number[];
+  readonly samplingMs: number;
+  readonly modelMs: number;
+}
+
+export async function interpolate(
+  parts: EngineParts,
+  params: InterpolationParams,
+  onStep?: (step: LoopStep, totalSteps: number) => void,
+  signal?: AbortSignal,
+): Promise<InterpolationResult> {
+  if (!Number.isInteger(params.frames) || params.frames < 2) throw new RangeError(`frames must be an integer >= 2 (got ${params.frames})`);
+  const { sampler, denoiser, imageShape } = await prepare(parts, params, params.frames);
+  // Only a deterministic path makes the frames a function of x_T alone; the inverse capability says it has one.
+  inverseOf(sampler, params.sampler, 'interpolation');
+  const shape = [1, ...imageShape];
+  const a = { data: new TorchGenerator(params.seedA).randn(shape), shape };
+  const b = { data: new TorchGenerator(params.seedB).randn(shape), shape };
+  const alphas = Array.from({ length: params.frames }, (_, k) => (k === params.frames - 1 ? 1 : k / (params.frames - 1)));
+  const start = concatBatch(alphas.map((alpha) => slerp(a, b, alpha)));
+  const total = sampler.timesteps.length;
+  const result = await denoise(denoiser, sampler, start, sampler.timesteps, NO_NOISE, onStep && ((s) => onStep(s, total)), signal);
+  return { images: result.sample, alphas, samplingMs: result.totalMs, modelMs: result.modelMs };
+}
+
+/** The frames as one labelled strip (PNG) and a looping animation (GIF), scaled up for chat display. */
+export async function interpolationMedia(result: InterpolationResult): Promise<{ stripPng: Buffer; gif: Buffer }> {
+  const frames = result.alphas.map((_, k) => toPixels(result.images, k));
+  const labels = result.alphas.map((alpha) => alpha.toFixed(2));
+  const width = frames[0]!.width;
+  const [stripPng, gif] = await Promise.all([
+    gridPng(frames, { labels, columns: frames.length, scale: Math.max(1, Math.ceil(64 / width)) }),
+    animation(frames, { scale: Math.max(1, Math.ceil(128 / width)), delayMs: 200 }),
+  ]);
+  return { stripPng, gif };
+}

@@ -1,0 +1,71 @@
+/**
+ * What variations, interpolation and inversion share with generation: a sampler set to the request's steps,
+ * the model's (guided, for a label) denoiser for a batch of `count` images, and checks on source images.
+ */
+import type { NoiseSource } from '../core/rng.ts';
+import type { Sampler, SamplerPlugin } from '../core/sampler.ts';
+import { OptionError } from '../core/sampler.ts';
+import type { Tensor } from '../core/tensor.ts';
+import type { InstalledModel } from '../model/registry.ts';
+import { batchGuidance } from './conditioning.ts';
+import { ParamError } from './errors.ts';
+import type { Denoiser } from './pipeline.ts';
+import { guidedDenoiser } from './pipeline.ts';
+import type { GenerationParams } from './types.ts';
+
+/** The parts of the engine these operations use (the Engine class provides them). */
+export interface EngineParts {
+  model(name: string): InstalledModel;
+  sampler(name: string): SamplerPlugin;
+  denoiser(modelName: string): Promise<Denoiser>;
+}
+
+export interface Prepared {
+  readonly model: InstalledModel;
+  readonly sampler: Sampler;
+  readonly denoiser: Denoiser;
+  /** [C, H, W] of one image. */
+  readonly imageShape: readonly number[];
+}
+
+export async function prepare(parts: EngineParts, params: Omit<GenerationParams, 'seed' | 'count'>, count: number): Promise<Prepared> {
+  const model = parts.model(params.model);
+  const sampler = parts.sampler(params.sampler).create(model.manifest.scheduler, params.options);
+  sampler.setTimesteps(params.steps);
+  const session = await parts.denoiser(params.model);
+  const conditioning = model.manifest.conditioning;
+  const denoiser = conditioning ? guidedDenoiser(session, batchGuidance(conditioning, [{ ...params, seed: 0, count }])) : session;
+  const { channels, height, width } = model.manifest.image;
+  return { model, sampler, denoiser, imageShape: [channels, height, width] };
+}
+
+/**
+ * The sampler's inverse, or a ParamError: samplers without the capability cannot invert, and an option that
+ * makes an invertible sampler stochastic (DDIM's eta) is named. Also what marks a sampler deterministic.
+ */
+export function inverseOf(sampler: Sampler, name: string, purpose: string): ReturnType<NonNullable<Sampler['inverse']>> {
+  if (!sampler.inverse) {
+    throw new ParamError('sampler', `sampler ${name} cannot invert (it is stochastic), so it cannot be used for ${purpose}; choose a deterministic sampler such as ddim at eta 0`);
+  }
+  try {
+    return sampler.inverse();
+  } catch (err) {
+    if (err instanceof OptionError) throw new ParamError(err.option, `${err.message} (needed for ${purpose})`);
+    throw err;
+  }
+}
+
+/** Noise for samplers known to be deterministic: drawing from it is a bug, not a silent change of images. */
+export const NO_NOISE: NoiseSource = {
+  randn() {
+    throw new Error('a deterministic sampler drew noise');
+  },
+};
+
+/** A source image must be one image [1, C, H, W] of the model's size. */
+export function checkSource(source: Tensor, imageShape: readonly number[], field: string): void {
+  const want = [1, ...imageShape];
+  if (source.shape.length !== 4 || source.shape.some((d, i) => d !== want[i])) {
+    throw new ParamError(field, `${field} must be one image of shape [${want.join(', ')}] (got [${source.shape.join(', ')}])`);
+  }
+}
