@@ -1,0 +1,184 @@
+/**
+ * Variations, interpolation and inversion through the real engine on the tiny ONNX fixtures (untrained
+ * weights: these check the plumbing and exactness, not image quality; the math is checked on a known denoiser
+ * in test/plugins/ddim-inversion.test.ts).
+ */
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addNoise } from '../../src/core/forward.ts';
+import { TorchGenerator } from '../../src/core/rng.ts';
+import { makeSchedule } from '../../src/core/schedule.ts';
+import type { Tensor } from '../../src/core/tensor.ts';
+import { Engine, ParamError } from '../../src/engine/index.ts';
+import { variationTimesteps } from '../../src/engine/variation.ts';
+import { imagePng, pixelsToPng, toPixels } from '../../src/render/index.ts';
+
+let engine: Engine;
+let cond: Engine;
+
+beforeAll(async () => {
+  engine = await Engine.load({ modelsDir: path.resolve(import.meta.dirname, '../fixtures'), executionProvider: 'cpu' });
+  cond = await Engine.load({ modelsDir: path.resolve(import.meta.dirname, '../fixtures/conditional'), executionProvider: 'cpu' });
+});
+afterAll(async () => Promise.all([engine.close(), cond.close()]));
+
+/** An 8x8 gray PNG with a gradient, as a user would upload. */
+async function sourcePng(): Promise<Buffer> {
+  const data = Uint8Array.from({ length: 64 }, (_, i) => (i * 37) % 256);
+  return pixelsToPng({ data, width: 8, height: 8, channels: 1 });
+}
+
+function expectParamError(fn: () => unknown, field: string): void {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ParamError);
+    expect((err as ParamError).field).toBe(field);
+    expect((err as Error).message).toContain(field);
+    return;
+  }
+  throw new Error(`expected a ParamError for ${field}`);
+}
+
+async function recordInputs<T>(e: Engine, model: string, run: () => Promise<T>): Promise<{ result: T; inputs: { t: number; x: Float32Array }[] }> {
+  const session = await e.denoiser(model);
+  const original = session.predict.bind(session);
+  const inputs: { t: number; x: Float32Array }[] = [];
+  session.predict = async (sample, t, labels) => {
+    inputs.push({ t, x: Float32Array.from(sample.data) });
+    return original(sample, t, labels);
+  };
+  try {
+    return { result: await run(), inputs };
+  } finally {
+    session.predict = original;
+  }
+}
+
+describe('variations (SDEdit, img2img semantics)', () => {
+  it('get_timesteps: the last floor(steps x strength) timesteps', () => {
+    const leading50 = Array.from({ length: 50 }, (_, i) => 980 - 20 * i);
+    // int(50 * 0.5) = 25 steps from index 25 (timestep 480); int(10 * 0.7) = 7 (10 * 0.7 = 7.000000000000001)
+    expect(variationTimesteps(leading50, 50, 0.5)).toEqual(leading50.slice(25));
+    expect(variationTimesteps(leading50, 50, 0.5)[0]).toBe(480);
+    expect(variationTimesteps([900, 800, 700, 600, 500, 400, 300, 200, 100, 0], 10, 0.7)).toEqual([600, 500, 400, 300, 200, 100, 0]);
+    expect(variationTimesteps(leading50, 50, 0)).toEqual([]);
+    expect(variationTimesteps(leading50, 50, 1)).toEqual(leading50);
+  });
+
+  it('strength 0 returns the input image exactly (tensor and PNG bytes)', async () => {
+    const png = await sourcePng();
+    const source = await engine.sourceImage('tiny', png);
+    const params = { ...engine.validate({ model: 'tiny', seed: 3, count: 2 }), strength: 0 };
+    const result = await engine.vary(params, source);
+    expect(Array.from(result.images.data)).toEqual([...source.data, ...source.data]);
+    expect((await imagePng(result.images, 1)).equals(png)).toBe(true);
+  });
+
+  it('noises the image to the first kept timestep with one randn of the seed, then runs the rest', async () => {
+    const source = await engine.sourceImage('tiny', await sourcePng());
+    const params = engine.validateVariation({ model: 'tiny', sampler: 'ddim', steps: 50, seed: 9, count: 2, strength: 0.5 });
+    const { inputs } = await recordInputs(engine, 'tiny', () => engine.vary(params, source));
+    expect(inputs.map((i) => i.t)).toEqual(Array.from({ length: 25 }, (_, i) => 480 - 20 * i));
+    const both: Tensor = { data: Float32Array.from([...source.data, ...source.data]), shape: [2, 1, 8, 8] };
+    const expected = addNoise(makeSchedule('linear', 1000, 0.0001, 0.02), both, new TorchGenerator(9).randn([2, 1, 8, 8]), 480);
+    expect(Array.from(inputs[0]!.x)).toEqual(Array.from(expected.data));
+  });
+
+  it.each(['ddim', 'ddpm', 'dpm-solver'])('%s: same inputs and seed give byte-identical PNGs; another seed differs', async (sampler) => {
+    const source = await engine.sourceImage('tiny', await sourcePng());
+    const params = engine.validateVariation({ model: 'tiny', sampler, steps: 20, seed: 5, strength: 0.6 });
+    const [a, b, c] = await Promise.all([engine.vary(params, source), engine.vary(params, source), engine.vary({ ...params, seed: 6 }, source)]);
+    expect((await imagePng(a.images)).equals(await imagePng(b.images))).toBe(true);
+    expect(Array.from(a.images.data)).not.toEqual(Array.from(c.images.data));
+  });
+
+  it('with a label: the conditional model guided as the request says', async () => {
+    const source = await cond.sourceImage('tiny-cond', await sourcePng());
+    const params = cond.validateVariation({ model: 'tiny-cond', steps: 10, seed: 2, label: 1, strength: 0.5 });
+    const [a, b] = await Promise.all([cond.vary(params, source), cond.vary({ ...params, label: 'class 2' }, source)]);
+    expect(Array.from(a.images.data)).not.toEqual(Array.from(b.images.data));
+  });
+
+  it('validates strength (0.1..0.9), its step count and the image, naming the field', async () => {
+    expectParamError(() => engine.validateVariation({ model: 'tiny', strength: 0.05 }), 'strength');
+    expectParamError(() => engine.validateVariation({ model: 'tiny', strength: 0.95 }), 'strength');
+    expectParamError(() => engine.validateVariation({ model: 'tiny', strength: 'half' }), 'strength');
+    expectParamError(() => engine.validateVariation({ model: 'tiny', steps: 1, strength: 0.5 }), 'strength');
+    expectParamError(() => engine.validateVariation({ model: 'tiny', strenght: 0.5 }), 'strenght');
+    expect(engine.validateVariation({ model: 'tiny' }).strength).toBe(0.5);
+    const params = engine.validateVariation({ model: 'tiny', steps: 10 });
+    await expect(engine.vary(params, { data: new Float32Array(16), shape: [1, 1, 4, 4] })).rejects.toThrow(/image must be one image of shape \[1, 1, 8, 8\]/);
+  });
+
+  it('refuses a sampler that walks a rescaled sample (initNoiseSigma) instead of noising wrongly', async () => {
+    const source = await engine.sourceImage('tiny', await sourcePng());
+    const params = engine.validateVariation({ model: 'tiny', sampler: 'euler', steps: 10 });
+    await expect(engine.vary(params, source)).rejects.toMatchObject({ field: 'sampler' });
+  });
+});
+
+describe('seed interpolation (DDIM section 5.3)', () => {
+  it('its ends are exactly the two seeds images, and repeated runs give identical bytes', async () => {
+    const params = engine.validateInterpolation({ model: 'tiny', steps: 10, seed_a: 1, seed_b: 2, frames: 5 });
+    const [result, again] = await Promise.all([engine.interpolate(params), engine.interpolate(params)]);
+    const [a, b] = await Promise.all([1, 2].map((seed) => engine.generate(engine.validate({ model: 'tiny', steps: 10, seed }))));
+    expect(result.images.shape).toEqual([5, 1, 8, 8]);
+    expect(result.alphas).toEqual([0, 0.25, 0.5, 0.75, 1]);
+    expect(Array.from(result.images.data.subarray(0, 64))).toEqual(Array.from(a!.images.data));
+    expect(Array.from(result.images.data.subarray(4 * 64))).toEqual(Array.from(b!.images.data));
+    expect((await imagePng(result.images, 4)).equals(await imagePng(b!.images))).toBe(true);
+    expect(result.stripPng.equals(again.stripPng)).toBe(true);
+    expect(result.gif.equals(again.gif)).toBe(true);
+    expect(Array.from(result.images.data.subarray(2 * 64, 3 * 64))).not.toEqual(Array.from(a!.images.data));
+  });
+
+  it('with a label and guidance, the ends are the guided images of the two seeds', async () => {
+    const base = { model: 'tiny-cond', steps: 8, label: 'class 1', guidance: 3 };
+    const result = await cond.interpolate(cond.validateInterpolation({ ...base, seed_a: 10, seed_b: 11, frames: 3 }));
+    const b = await cond.generate(cond.validate({ ...base, seed: 11 }));
+    expect(Array.from(result.images.data.subarray(2 * 64))).toEqual(Array.from(b.images.data));
+  });
+
+  it('needs a deterministic sampler and names what is wrong', async () => {
+    await expect(engine.interpolate(engine.validateInterpolation({ model: 'tiny', sampler: 'ddpm', seed_a: 1, seed_b: 2 }))).rejects.toMatchObject({ field: 'sampler' });
+    await expect(engine.interpolate(engine.validateInterpolation({ model: 'tiny', eta: 0.5, seed_a: 1, seed_b: 2 }))).rejects.toMatchObject({ field: 'eta' });
+    expectParamError(() => engine.validateInterpolation({ model: 'tiny', seed_a: 1, seed_b: 2, seed: 3 }), 'seed');
+    expectParamError(() => engine.validateInterpolation({ model: 'tiny', seed_a: 1, seed_b: 2, frames: 1 }), 'frames');
+    expectParamError(() => engine.validateInterpolation({ model: 'tiny', seed_a: 1 }), 'seed_b');
+    expectParamError(() => engine.validateInterpolation({ model: 'tiny', seed_a: -1, seed_b: 2 }), 'seed_a');
+  });
+});
+
+describe('DDIM inversion (section 5.4)', () => {
+  it('runs the inverse timesteps upwards, then decodes the latent with the same sampler; deterministic', async () => {
+    const source = await engine.sourceImage('tiny', await sourcePng());
+    const params = engine.validateInversion({ model: 'tiny', steps: 10 });
+    const { result, inputs } = await recordInputs(engine, 'tiny', () => engine.invert(params, source));
+    expect(inputs.map((i) => i.t)).toEqual([0, 100, 200, 300, 400, 500, 600, 700, 800, 900, 900, 800, 700, 600, 500, 400, 300, 200, 100, 0]);
+    expect(Array.from(inputs[0]!.x)).toEqual(Array.from(source.data));
+    expect(Array.from(inputs[10]!.x)).toEqual(Array.from(result.latent.data));
+    const again = await engine.invert(params, source);
+    expect((await imagePng(again.reconstruction)).equals(await imagePng(result.reconstruction))).toBe(true);
+    expect(result.psnr).toBeGreaterThan(0);
+    const expected = (await import('../../src/core/psnr.ts')).psnr(toPixels(result.reconstruction).data, toPixels(source).data, 255);
+    expect(result.psnr).toBe(expected);
+  });
+
+  it('works for the conditional model with its label', async () => {
+    const source = await cond.sourceImage('tiny-cond', await sourcePng());
+    const result = await cond.invert(cond.validateInversion({ model: 'tiny-cond', steps: 10, label: 0 }), source);
+    expect(result.latent.shape).toEqual([1, 1, 8, 8]);
+  });
+
+  it('a sampler without the inverse capability gets a clear error naming the sampler; eta > 0 names eta', async () => {
+    const source = await engine.sourceImage('tiny', await sourcePng());
+    for (const sampler of ['ddpm', 'dpm-solver', 'euler', 'score-sde']) {
+      const err = await engine.invert(engine.validateInversion({ model: 'tiny', sampler, steps: 10 }), source).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ParamError);
+      expect(err).toMatchObject({ field: 'sampler', message: expect.stringContaining(`sampler ${sampler} cannot invert`) });
+    }
+    await expect(engine.invert(engine.validateInversion({ model: 'tiny', eta: 1 }), source)).rejects.toMatchObject({ field: 'eta' });
+    expectParamError(() => engine.validateInversion({ model: 'tiny', count: 2 }), 'count');
+  });
+});
