@@ -101,6 +101,23 @@ describe('playground in Chromium', () => {
     expect(await param(card, 'sampler')).toBe('ddpm');
     expect(await param(card, 'steps')).toBe('600');
     expect(await card.locator('.status').textContent()).toMatch(/^Done in \d+\.\d\d s$/);
+
+    // Click to enlarge: a dialog with the image at a whole factor; Escape closes it.
+    await card.getByRole('button', { name: /^Enlarge: Image 1 of 1/ }).click();
+    const viewer = page.locator('dialog#viewer');
+    await expect.poll(() => viewer.evaluate((d) => (d as unknown as { open: boolean }).open)).toBe(true);
+    const shown = await viewer.locator('img').evaluate((i) => (i as unknown as { width: number }).width);
+    expect(shown % 8).toBe(0);
+    expect(shown).toBeGreaterThan(8 * 10);
+    // The download is the 8x8 original enlarged by nearest neighbour to 512 px.
+    const [download] = await Promise.all([page.waitForEvent('download'), viewer.getByRole('button', { name: 'Download PNG 512×512' }).click()]);
+    expect(download.suggestedFilename()).toBe('ddpm-42-0-x64.png');
+    const big = await sharp(await download.path()).raw().toBuffer({ resolveWithObject: true });
+    expect([big.info.width, big.info.height]).toEqual([512, 512]);
+    const small = await sharp(await imageBytes((await img.getAttribute('src'))!)).raw().toBuffer({ resolveWithObject: true });
+    expect(big.data[(64 * 3 * 512 + 64 * 5) * big.info.channels]).toBe(small.data[(3 * 8 + 5) * small.info.channels]);
+    await page.keyboard.press('Escape');
+    await expect.poll(() => viewer.evaluate((d) => (d as unknown as { open: boolean }).open)).toBe(false);
   });
 
   it('reruns the seed: same sampler gives the same image, another sampler keeps the seed, reroll changes it', async () => {
@@ -199,6 +216,12 @@ describe('playground in Chromium', () => {
     await expect.poll(() => naturalWidth(images.first())).toBeGreaterThan(16);
     expect(await param(card, 'timesteps')).toBe('0,250,999');
     expect(await page.locator('#attachment').textContent()).toBe('');
+    // Every frame at one size: the input (8 px) and each x_t frame of the grid (drawn at 64 px) show 96 px wide.
+    const input = card.getByRole('img', { name: /x₀ \(the input\)/ });
+    await expect.poll(() => input.evaluate((i) => (i as unknown as { width: number }).width)).toBe(96);
+    const grid = card.getByRole('img', { name: /x_t at each timestep/ });
+    const [gridShown, gridNatural] = await grid.evaluate((i) => [(i as unknown as { width: number }).width, (i as unknown as { naturalWidth: number }).naturalWidth]);
+    expect(Math.abs(gridShown - (gridNatural * 96) / 64)).toBeLessThan(1);
   });
 
   it('shows a bad upload inline in its message', async () => {
@@ -215,11 +238,19 @@ describe('playground in Chromium', () => {
   it('compares one seed through DDPM, DDIM and DPM-Solver++ with steps and times', async () => {
     await send('/compare seed:5');
     const grid = page.locator('.compare-card').last();
+    // Never a broken-image icon: a column shows a placeholder until its first preview arrives.
+    const broken = () => grid.locator('section').evaluateAll((cols) => cols.filter((c) => {
+      const img = c.querySelector('img') as unknown as { hidden: boolean; getAttribute(n: string): string | null };
+      return !img.hidden && !img.getAttribute('src');
+    }).length);
+    expect(await grid.locator('.pending').count()).toBeGreaterThanOrEqual(1);
+    expect(await broken()).toBe(0);
     for (const sampler of ['ddpm', 'ddim', 'dpm-solver']) {
       const col = grid.locator(`section[data-sampler="${sampler}"]`);
       await expect.poll(() => col.locator('.status').getAttribute('data-done'), { timeout: 30_000 }).toBe('true');
       expect(await col.locator('.status').textContent()).toMatch(/^\d+ steps · \d+\.\d\d s$/);
     }
+    expect(await grid.locator('.pending').count()).toBe(0);
   });
 
   it('works from the keyboard: "/" focuses the command box, arrow up recalls the last command, Escape clears', async () => {
@@ -244,10 +275,63 @@ describe('playground in Chromium', () => {
     await expect.poll(() => refocused.count(), { timeout: 10_000 }).toBe(1);
     await page.getByRole('button', { name: 'Refresh' }).click();
     await expect.poll(() => items.count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(6);
+    expect(await items.first().textContent()).toMatch(/^tiny(-cond)? · /);
     const cards = await page.locator('article.request').count();
     await items.first().focus();
     await page.keyboard.press('Enter');
     await expect.poll(() => page.locator('article.request').count(), { timeout: 10_000 }).toBe(cards + 1);
+    expect(errors).toEqual([]);
+  });
+
+  it('keeps new messages and errors in view with a full gallery, at 1280 and 390 px wide', async () => {
+    // 30 more requests through the API (one at a time: this stack allows one per user), so the gallery
+    // holds a full page of 24 and its column is taller than the window.
+    for (let seed = 100; seed < 130; seed++) {
+      const res = await fetch(`${stack.url}/api/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'tiny', steps: 1, seed }) });
+      const { id } = (await res.json()) as { id: string };
+      await expect.poll(async () => ((await (await fetch(`${stack.url}/api/requests/${id}`)).json()) as { status: string }).status, { timeout: 30_000 }).toBe('succeeded');
+    }
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await expect.poll(() => page.locator('#gallery button').count(), { timeout: 10_000 }).toBe(24);
+    expect(await page.getByRole('button', { name: 'Show more' }).isVisible()).toBe(true);
+    // Inside the window and, for messages, inside the conversation's own scroll region.
+    const inView = (target: ReturnType<Page['locator']>) =>
+      target.evaluate((n) => {
+        // No DOM types in this project's TypeScript: the few properties used, spelled out.
+        type Box = { top: number; bottom: number; height: number };
+        type Node = { getBoundingClientRect(): Box; contains(other: unknown): boolean };
+        const page = globalThis as unknown as { innerHeight: number; document: { getElementById(id: string): Node } };
+        const r = (n as unknown as Node).getBoundingClientRect();
+        const log = page.document.getElementById('log');
+        const l = log.getBoundingClientRect();
+        const inLog = !log.contains(n) || (r.top >= l.top - 1 && r.bottom <= l.bottom + 1);
+        return r.height > 0 && r.top >= -1 && r.bottom <= page.innerHeight + 1 && inLog;
+      });
+    for (const [width, height] of [[1280, 800], [390, 844]] as const) {
+      await page.setViewportSize({ width, height });
+      const galleryBottom = await page.locator('#gallery').evaluate((g) => (g as unknown as { getBoundingClientRect(): { bottom: number } }).getBoundingClientRect().bottom);
+      expect(galleryBottom).toBeGreaterThan(height);
+      await send(`/generate model:tiny steps:3 seed:${width}`);
+      const card = await lastFinishedCard();
+      expect(await card.evaluate((n) => n.className)).toContain('succeeded');
+      expect(await inView(card)).toBe(true);
+      // A refused request (one at a time here: the second is refused while the first runs) shows its error in view.
+      await send(`/generate model:tiny sampler:ddpm steps:1000 seed:${width}`);
+      const running = page.locator('article.request').nth((await page.locator('article.request').count()) - 1);
+      await expect.poll(() => running.locator('.status').textContent(), { timeout: 30_000 }).toMatch(/Queued|Running|Step/);
+      await send(`/generate model:tiny steps:2 seed:${width}`);
+      const refused = await lastFinishedCard();
+      expect(await refused.getByRole('alert').textContent()).toMatch(/at once|running/i);
+      expect(await inView(refused.getByRole('alert'))).toBe(true);
+      await running.getByRole('button', { name: 'Cancel' }).click();
+      await expect.poll(() => running.locator('.status').textContent(), { timeout: 30_000 }).toBe('Cancelled');
+      // An inline command error sits by the command box, which stays in view.
+      await send('/generate steps:lots');
+      expect(await inView(page.locator('#command-error'))).toBe(true);
+      expect(await inView(page.getByLabel('Command', { exact: true }))).toBe(true);
+      await page.keyboard.press('Escape');
+    }
+    await page.setViewportSize({ width: 1200, height: 860 });
     expect(errors).toEqual([]);
   });
 });
