@@ -7,6 +7,7 @@ import { ParamError } from '../../engine/index.ts';
 import { ImageInputError } from '../../render/input.ts';
 import type { SlackDeps } from './context.ts';
 import type { SlackReplyTo } from './reply-to.ts';
+import { replyToSchema } from './reply-to.ts';
 import { OptionsError } from './options.ts';
 import { SlackUserError, userMessage } from './text.ts';
 
@@ -37,7 +38,9 @@ export async function runGesture(run: GestureRun): Promise<string | null> {
     const submitted = await run.submit();
     const title = typeof run.title === 'function' ? run.title() : run.title;
     deps.logger.info({ requestId: submitted.id, key: run.reply.dedupeKey }, 'slack: request submitted');
-    const postError = await deps.delivery.track(submitted.id, run.reply, { title, position: submitted.position });
+    const status = deps.delivery.track(submitted.id, replyToSchema.parse(run.reply), { title, position: submitted.position });
+    // No status: the request is already being finished, so its result is on its way.
+    const postError = status ? await status.postFailure() : null;
     if (postError) {
       // Results could not be posted here either: cancel rather than compute for nobody, and say how to fix it.
       deps.delivery.forget(submitted.id);

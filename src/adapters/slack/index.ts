@@ -15,7 +15,7 @@ import { registerNoiseDemoCommand } from './commands/noise-demo.ts';
 import { registerAppMention } from './events/app-mention.ts';
 import type { SlackDeps, SlackEnginePort, SlackLogger } from './context.ts';
 import { RetryGuard } from './context.ts';
-import { RateGate, SlackDelivery } from './delivery.ts';
+import { slackDelivery } from './delivery.ts';
 import { envelopeRefusal, processEventError } from './envelope.ts';
 import type { SlackEnv } from './env.ts';
 import { parseSlackEnv } from './env.ts';
@@ -108,7 +108,10 @@ export async function startSlackAdapter(options: StartSlackAdapterOptions): Prom
     throw new Error(`Slack auth.test failed (check SLACK_BOT_TOKEN / SLACK_API_URL): ${error instanceof Error ? error.message : String(error)}`);
   }
 
-  const delivery = new SlackDelivery(app.client, service, logger, env.SLACK_PROGRESS_INTERVAL_MS, new RateGate(env.SLACK_PROGRESS_UPDATES_PER_MINUTE));
+  const delivery = slackDelivery(app.client, service, logger, {
+    progressIntervalMs: env.SLACK_PROGRESS_INTERVAL_MS,
+    updatesPerMinute: env.SLACK_PROGRESS_UPDATES_PER_MINUTE,
+  });
   const deps: SlackDeps = { service, engine, logger, env, delivery, guard: new RetryGuard() };
   registerGenerateShortcut(app, deps);
   registerGenerateModal(app, deps);

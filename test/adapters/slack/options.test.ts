@@ -3,7 +3,7 @@ import { parseSlackEnv, slackConfigured } from '../../../src/adapters/slack/env.
 import { OptionsError, parseGenerateText, parseNoiseDemoText } from '../../../src/adapters/slack/options.ts';
 import { messageSeed } from '../../../src/adapters/slack/seed.ts';
 import { trustedFileUrl } from '../../../src/adapters/slack/files.ts';
-import { RateGate } from '../../../src/adapters/slack/delivery.ts';
+import { RateGate } from '../../../src/delivery/throttle.ts';
 import { escapeMrkdwn, formatOptions } from '../../../src/adapters/slack/text.ts';
 
 describe('slash command text', () => {
