@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { MAX_SEED } from '../core/rng.ts';
 import { ParamError } from './errors.ts';
-import type { GenerationParams, InterpolationParams, InversionParams, VariationParams } from './types.ts';
+import type { GenerationParams, InterpolationParams, InversionParams, LabelInterpolationParams, VariationParams } from './types.ts';
 
 export const MIN_STRENGTH = 0.1;
 export const MAX_STRENGTH = 0.9;
@@ -18,7 +18,10 @@ type Validate = (input: unknown) => GenerationParams;
 
 const seed = z.number().int().min(0).max(MAX_SEED);
 const variationFields = z.object({ strength: z.number().min(MIN_STRENGTH).max(MAX_STRENGTH).default(DEFAULT_STRENGTH) });
-const interpolationFields = z.object({ seed_a: seed, seed_b: seed, frames: z.number().int().min(2).max(MAX_FRAMES).default(DEFAULT_FRAMES) });
+const frames = z.number().int().min(2).max(MAX_FRAMES).default(DEFAULT_FRAMES);
+const interpolationFields = z.object({ seed_a: seed, seed_b: seed, frames });
+const label = z.union([z.string().min(1).max(200), z.number().int()]);
+const labelInterpolationFields = z.object({ label_a: label, label_b: label, frames });
 
 function parse<T extends z.ZodTypeAny>(schema: T, input: Record<string, unknown>): z.output<T> {
   const parsed = schema.safeParse(input);
@@ -60,6 +63,26 @@ export function validateInterpolation(validate: Validate, input: unknown): Inter
   const fields = parse(interpolationFields, own);
   const { seed: _seed, count: _count, ...params } = validate(rest);
   return { ...params, seedA: fields.seed_a, seedB: fields.seed_b, frames: fields.frames };
+}
+
+/** The label of `input` validated as the generation field, reported under `field`. */
+function withLabel(validate: Validate, input: Record<string, unknown>, value: unknown, field: string): GenerationParams {
+  try {
+    return validate({ ...input, label: value });
+  } catch (err) {
+    if (err instanceof ParamError && err.field === 'label') throw new ParamError(field, `${field}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Generation fields but `label_a`, `label_b` and `frames` (2..16, default 8) instead of `label` and `count`. */
+export function validateLabelInterpolation(validate: Validate, input: unknown): LabelInterpolationParams {
+  const [own, rest] = split(input, ['label_a', 'label_b', 'frames']);
+  refuse(rest, ['label', 'count'], 'label interpolation takes label_a, label_b and frames instead');
+  const fields = parse(labelInterpolationFields, own);
+  const { label: labelA, guidance, count: _count, ...params } = withLabel(validate, rest, fields.label_a, 'label_a');
+  const labelB = withLabel(validate, { ...rest, seed: params.seed }, fields.label_b, 'label_b').label;
+  return { ...params, labelA: labelA!, labelB: labelB!, guidance: guidance!, frames: fields.frames };
 }
 
 /** Generation fields without `seed` and `count`: inversion draws no noise and takes one image. */

@@ -21,8 +21,9 @@ import { PerRequestNoise, denoise, guidedDenoiser, initialNoise, memberSlice } f
 import { MAX_GUIDANCE, batchGuidance, resolveLabel } from './conditioning.ts';
 import { DEFAULT_PLUGINS_DIR, SamplerRegistry } from './samplers.ts';
 import { ParamError } from './errors.ts';
-import type { GenerationParams, GenerationResult, InterpolationParams, InversionParams, StepProgress, VariationParams } from './types.ts';
-import { validateInterpolation, validateInversion, validateVariation } from './edit-params.ts';
+import type { GenerationParams, GenerationResult, InterpolationParams, InversionParams, LabelInterpolationParams, StepProgress, VariationParams } from './types.ts';
+import { validateInterpolation, validateInversion, validateLabelInterpolation, validateVariation } from './edit-params.ts';
+import { interpolateLabels } from './label-interpolation.ts';
 import type { InterpolationResult } from './interpolation.ts';
 import { interpolate, interpolationMedia } from './interpolation.ts';
 import type { InversionResult } from './inversion.ts';
@@ -30,7 +31,7 @@ import { invert } from './inversion.ts';
 import type { LoopStep } from './pipeline.ts';
 import { vary } from './variation.ts';
 
-export type { GenerationParams, GenerationResult, InterpolationParams, InversionParams, StepProgress, VariationParams } from './types.ts';
+export type { GenerationParams, GenerationResult, InterpolationParams, InversionParams, LabelInterpolationParams, StepProgress, VariationParams } from './types.ts';
 export type { InterpolationResult } from './interpolation.ts';
 export type { InversionResult } from './inversion.ts';
 export { ParamError } from './errors.ts';
@@ -271,6 +272,11 @@ export class Engine {
     return validateInterpolation((raw) => this.validate(raw), input);
   }
 
+  /** `validate` with `label_a`, `label_b` and `frames` instead of `label` and `count` (conditional models). */
+  validateLabelInterpolation(input: unknown): LabelInterpolationParams {
+    return validateLabelInterpolation((raw) => this.validate(raw), input);
+  }
+
   /** `validate` without `seed` and `count`. */
   validateInversion(input: unknown): InversionParams {
     return validateInversion((raw) => this.validate(raw), input);
@@ -296,6 +302,16 @@ export class Engine {
     signal?: AbortSignal,
   ): Promise<InterpolationResult & { stripPng: Buffer; gif: Buffer }> {
     const result = await interpolate(this, params, onProgress && progressOf(onProgress), signal);
+    return { ...result, ...(await interpolationMedia(result)) };
+  }
+
+  /** Frames of one seed from label A to label B (a mix of the two conditional predictions), strip PNG and GIF. */
+  async interpolateLabels(
+    params: LabelInterpolationParams,
+    onProgress?: (progress: StepProgress) => void,
+    signal?: AbortSignal,
+  ): Promise<InterpolationResult & { stripPng: Buffer; gif: Buffer }> {
+    const result = await interpolateLabels(this, params, onProgress && progressOf(onProgress), signal);
     return { ...result, ...(await interpolationMedia(result)) };
   }
 

@@ -54,3 +54,12 @@ export interface InterpolationParams extends Omit<GenerationParams, 'seed' | 'co
 
 /** Inversion uses the generation settings; there is no seed (the path is deterministic). */
 export type InversionParams = Omit<GenerationParams, 'seed' | 'count'>;
+
+/** Frames of one seed from label A to label B (conditional models): see label-interpolation.ts for what is mixed. */
+export interface LabelInterpolationParams extends Omit<GenerationParams, 'count' | 'label' | 'guidance'> {
+  readonly labelA: string;
+  readonly labelB: string;
+  /** Classifier-free guidance scale for every frame (1 = plain conditional). */
+  readonly guidance: number;
+  readonly frames: number;
+}

@@ -10,6 +10,7 @@ import { TorchGenerator } from '../../src/core/rng.ts';
 import { makeSchedule } from '../../src/core/schedule.ts';
 import type { Tensor } from '../../src/core/tensor.ts';
 import { Engine, ParamError } from '../../src/engine/index.ts';
+import { labelMixDenoiser } from '../../src/engine/label-interpolation.ts';
 import { variationTimesteps } from '../../src/engine/variation.ts';
 import { imagePng, pixelsToPng, toPixels } from '../../src/render/index.ts';
 
@@ -147,6 +148,49 @@ describe('seed interpolation (DDIM section 5.3)', () => {
     expectParamError(() => engine.validateInterpolation({ model: 'tiny', seed_a: 1, seed_b: 2, frames: 1 }), 'frames');
     expectParamError(() => engine.validateInterpolation({ model: 'tiny', seed_a: 1 }), 'seed_b');
     expectParamError(() => engine.validateInterpolation({ model: 'tiny', seed_a: -1, seed_b: 2 }), 'seed_a');
+  });
+});
+
+describe('label interpolation at one seed (a mix of the two conditional predictions)', () => {
+  it('mixes eps = u + s ((1 - w) eps_A + w eps_B - u), one batch of A, B and null rows', async () => {
+    // A fake network: eps = 10 x label + x, so eps_A, eps_B and u are known for every row.
+    const calls: number[][] = [];
+    const fake = {
+      async predict(sample: Tensor, _t: number, labels?: readonly number[]): Promise<Tensor> {
+        calls.push([...labels!]);
+        return { data: sample.data.map((x, i) => 10 * labels![i]! + x), shape: sample.shape };
+      },
+    };
+    const mix = labelMixDenoiser(fake, 1, 2, 3, 2, [0, 0.25, 1]);
+    const x = 0.5;
+    const out = await mix.predict({ data: Float32Array.from([x, x, x]), shape: [3, 1, 1, 1] }, 500);
+    expect(calls).toEqual([[1, 1, 1, 2, 2, 2, 3, 3, 3]]);
+    const [ea, eb, u] = [10 + x, 20 + x, 30 + x];
+    const expected = [0, 0.25, 1].map((w) => u + 2 * ((1 - w) * ea + w * eb - u));
+    expected.forEach((e, i) => expect(out.data[i]).toBeCloseTo(e, 4));
+    // Guidance 1 needs no null rows.
+    await labelMixDenoiser(fake, 1, 2, 3, 1, [0.5]).predict({ data: Float32Array.from([x]), shape: [1, 1, 1, 1] }, 500);
+    expect(calls[1]).toEqual([1, 2]);
+  });
+
+  it.each([2.5, 1])('its ends are exactly the seed images at label A and at label B (guidance %f)', async (guidance) => {
+    const base = { model: 'tiny-cond', steps: 8, seed: 4, guidance };
+    const params = cond.validateLabelInterpolation({ ...base, label_a: 'class 0', label_b: 2, frames: 4 });
+    expect([params.labelA, params.labelB, params.guidance]).toEqual(['class 0', 'class 2', guidance]);
+    const [result, again] = await Promise.all([cond.interpolateLabels(params), cond.interpolateLabels(params)]);
+    const [a, b] = await Promise.all([0, 2].map((label) => cond.generate(cond.validate({ ...base, label }))));
+    expect(Array.from(result.images.data.subarray(0, 64))).toEqual(Array.from(a!.images.data));
+    expect(Array.from(result.images.data.subarray(3 * 64))).toEqual(Array.from(b!.images.data));
+    expect(Array.from(result.images.data.subarray(64, 128))).not.toEqual(Array.from(a!.images.data));
+    expect(result.gif.equals(again.gif)).toBe(true);
+  });
+
+  it('names the field: label_a / label_b, a model without labels, a stochastic sampler', async () => {
+    expectParamError(() => cond.validateLabelInterpolation({ model: 'tiny-cond', label_a: 0, label_b: 'nope' }), 'label_b');
+    expectParamError(() => cond.validateLabelInterpolation({ model: 'tiny-cond', label_a: 9, label_b: 1 }), 'label_a');
+    expectParamError(() => cond.validateLabelInterpolation({ model: 'tiny-cond', label_a: 0, label_b: 1, label: 2 }), 'label');
+    expectParamError(() => engine.validateLabelInterpolation({ model: 'tiny', label_a: 0, label_b: 1 }), 'label_a');
+    await expect(cond.interpolateLabels(cond.validateLabelInterpolation({ model: 'tiny-cond', sampler: 'ddpm', label_a: 0, label_b: 1 }))).rejects.toMatchObject({ field: 'sampler' });
   });
 });
 
