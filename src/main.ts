@@ -149,7 +149,7 @@ const LOCAL_PER_HOUR = 600;
  * runs it. The per-hour limit protects a shared service from its users; here it only stopped that one
  * person after 30 images, so it is raised unless LIMIT_PER_HOUR is set. Concurrency and the queue cap stay.
  */
-function localLimits(config: Config, ops: OpsConfig, chatAdapters: number, env: NodeJS.ProcessEnv): Config {
+export function localLimits(config: Config, ops: OpsConfig, chatAdapters: number, env: NodeJS.ProcessEnv): Config {
   if (!isLoopback(ops.HOST) || !ops.PLAYGROUND || chatAdapters > 0 || config.ROLE !== 'all' || env['LIMIT_PER_HOUR']) return config;
   return { ...config, LIMIT_PER_HOUR: LOCAL_PER_HOUR };
 }
