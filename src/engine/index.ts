@@ -1,6 +1,7 @@
 /**
- * The engine: installed models and sampler plugins, request validation, batched generation and
- * the forward-process demo. Every adapter (CLI, HTTP, Discord, Slack) reaches the math through here.
+ * The engine: installed models and sampler plugins, request validation, batched generation, the
+ * forward-process demo, and variations, interpolation and inversion (variation.ts, interpolation.ts,
+ * label-interpolation.ts, inversion.ts). Every adapter (CLI, HTTP, Discord, Slack) reaches the math through here.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';

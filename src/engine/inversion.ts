@@ -4,13 +4,13 @@
  * The reconstruction's PSNR says how well the latent stands for the image.
  */
 import { psnr } from '../core/psnr.ts';
+import type { InverseSampler } from '../core/sampler.ts';
 import type { Tensor } from '../core/tensor.ts';
 import { toPixels } from '../render/index.ts';
 import type { Denoiser, LoopStep } from './pipeline.ts';
 import { denoise } from './pipeline.ts';
 import type { EngineParts } from './prepare.ts';
 import { NO_NOISE, checkSource, inverseOf, prepare } from './prepare.ts';
-import type { InverseSampler } from '../core/sampler.ts';
 import type { InversionParams } from './types.ts';
 
 export interface InversionResult {

@@ -3,7 +3,7 @@
  * the model's (guided, for a label) denoiser for a batch of `count` images, and checks on source images.
  */
 import type { NoiseSource } from '../core/rng.ts';
-import type { Sampler, SamplerPlugin } from '../core/sampler.ts';
+import type { InverseSampler, Sampler, SamplerPlugin } from '../core/sampler.ts';
 import { OptionError } from '../core/sampler.ts';
 import type { Tensor } from '../core/tensor.ts';
 import type { InstalledModel } from '../model/registry.ts';
@@ -43,7 +43,7 @@ export async function prepare(parts: EngineParts, params: Omit<GenerationParams,
  * The sampler's inverse, or a ParamError: samplers without the capability cannot invert, and an option that
  * makes an invertible sampler stochastic (DDIM's eta) is named. Also what marks a sampler deterministic.
  */
-export function inverseOf(sampler: Sampler, name: string, purpose: string): ReturnType<NonNullable<Sampler['inverse']>> {
+export function inverseOf(sampler: Sampler, name: string, purpose: string): InverseSampler {
   if (!sampler.inverse) {
     throw new ParamError('sampler', `sampler ${name} cannot invert (it is stochastic), so it cannot be used for ${purpose}; choose a deterministic sampler such as ddim at eta 0`);
   }

@@ -4,8 +4,9 @@
  * the source image is noised to the first of them with the forward process, using ONE randn of the request's
  * seed for all its images, and the same generator then serves the sampler's own noise.
  */
+import { z } from 'zod';
 import { addNoise } from '../core/forward.ts';
-import { makeSchedule } from '../core/schedule.ts';
+import { commonConfigShape, parseConfig, scheduleFromConfig } from '../core/timesteps.ts';
 import type { Tensor } from '../core/tensor.ts';
 import { concatBatch } from '../core/tensor.ts';
 import { ParamError } from './errors.ts';
@@ -40,8 +41,9 @@ export async function vary(
   if (sampler.initNoiseSigma !== undefined) {
     throw new ParamError('sampler', `sampler ${params.sampler} walks a rescaled sample (init noise sigma ${sampler.initNoiseSigma}), so it cannot start from a noised image`);
   }
-  const { scheduler } = model.manifest;
-  const schedule = makeSchedule(scheduler.beta_schedule, scheduler.num_train_timesteps, scheduler.beta_start, scheduler.beta_end);
+  // diffusers' add_noise uses the scheduler's alphas_cumprod: trained_betas included, as the sampler reads them.
+  const config = parseConfig(params.sampler, z.object(commonConfigShape({ timestepSpacing: 'leading' })), model.manifest.scheduler);
+  const schedule = scheduleFromConfig(params.sampler, config);
   const noise = new PerRequestNoise([{ seed: params.seed, count: params.count }]);
   const eps = noise.generators[0]!.randn(images.shape);
   const start = addNoise(schedule, images, eps, timesteps[0]!);
