@@ -47,6 +47,36 @@ function stepLimits(numTrainTimesteps: number): StepLimits {
   return { min: 1, max: numTrainTimesteps, default: Math.min(50, numTrainTimesteps) };
 }
 
+/** x0 and epsilon from the model output at noise level abar (sqrtA = sqrt(abar), sqrtB = sqrt(1 - abar)), new arrays. */
+function predictX0AndEpsilon(
+  type: DdimConfig['prediction_type'],
+  out: Float32Array,
+  x: Float32Array,
+  sqrtA: number,
+  sqrtB: number,
+): [Float32Array, Float32Array] {
+  const n = x.length;
+  const x0 = new Float32Array(n);
+  const epsilon = new Float32Array(n);
+  switch (type) {
+    case 'epsilon':
+      for (let i = 0; i < n; i++) x0[i] = (x[i]! - sqrtB * out[i]!) / sqrtA;
+      epsilon.set(out);
+      break;
+    case 'sample':
+      x0.set(out);
+      for (let i = 0; i < n; i++) epsilon[i] = (x[i]! - sqrtA * x0[i]!) / sqrtB;
+      break;
+    case 'v_prediction':
+      for (let i = 0; i < n; i++) {
+        x0[i] = sqrtA * x[i]! - sqrtB * out[i]!;
+        epsilon[i] = sqrtA * out[i]! + sqrtB * x[i]!;
+      }
+      break;
+  }
+  return [x0, epsilon];
+}
+
 export class DdimSampler implements Sampler {
   readonly config: DdimConfig;
   readonly eta: number;
@@ -98,26 +128,8 @@ export class DdimSampler implements Sampler {
     const sqrtB = Math.sqrt(betaProdT);
 
     // 3. predicted x0 and epsilon ("predicted x0" of eq. 12)
-    const out = modelOutput.data;
     const x = sample.data;
-    const x0 = new Float32Array(n);
-    const epsilon = new Float32Array(n);
-    switch (c.prediction_type) {
-      case 'epsilon':
-        for (let i = 0; i < n; i++) x0[i] = (x[i]! - sqrtB * out[i]!) / sqrtA;
-        epsilon.set(out);
-        break;
-      case 'sample':
-        x0.set(out);
-        for (let i = 0; i < n; i++) epsilon[i] = (x[i]! - sqrtA * x0[i]!) / sqrtB;
-        break;
-      case 'v_prediction':
-        for (let i = 0; i < n; i++) {
-          x0[i] = sqrtA * x[i]! - sqrtB * out[i]!;
-          epsilon[i] = sqrtA * out[i]! + sqrtB * x[i]!;
-        }
-        break;
-    }
+    const [x0, epsilon] = predictX0AndEpsilon(c.prediction_type, modelOutput.data, x, sqrtA, sqrtB);
 
     // 4. clip or threshold x0
     clipOrThreshold(x0, sample.shape, c);
@@ -170,26 +182,7 @@ export class DdimSampler implements Sampler {
         const alphaTo = alphas[t]!;
         const sqrtA = Math.sqrt(alphaFrom);
         const sqrtB = Math.sqrt(1 - alphaFrom);
-        const out = modelOutput.data;
-        const x = sample.data;
-        const x0 = new Float32Array(count);
-        const epsilon = new Float32Array(count);
-        switch (c.prediction_type) {
-          case 'epsilon':
-            for (let i = 0; i < count; i++) x0[i] = (x[i]! - sqrtB * out[i]!) / sqrtA;
-            epsilon.set(out);
-            break;
-          case 'sample':
-            x0.set(out);
-            for (let i = 0; i < count; i++) epsilon[i] = (x[i]! - sqrtA * x0[i]!) / sqrtB;
-            break;
-          case 'v_prediction':
-            for (let i = 0; i < count; i++) {
-              x0[i] = sqrtA * x[i]! - sqrtB * out[i]!;
-              epsilon[i] = sqrtA * out[i]! + sqrtB * x[i]!;
-            }
-            break;
-        }
+        const [x0, epsilon] = predictX0AndEpsilon(c.prediction_type, modelOutput.data, sample.data, sqrtA, sqrtB);
         // The inverse scheduler clamps with clip_sample and has no thresholding.
         if (c.clip_sample) {
           const r = c.clip_sample_range;
