@@ -14,11 +14,8 @@ import { SerialEditor } from './serial-editor.ts';
 import type { RateGate } from './throttle.ts';
 import { Throttle } from './throttle.ts';
 
-export interface DeliveryTuning {
-  /** Minimum time between status edits of one request (also asked of the service's progress events). */
-  readonly statusIntervalMs: number;
-  /** A cap on status edits across all requests of this process, where the platform has one. */
-  readonly gate?: RateGate | null;
+/** When a process answers requests it did not follow; the same rules on every platform. */
+export interface SweepTuning {
   /** How long a process waits before claiming a request it did not follow (its owner's head start). */
   readonly ownerHeadStartMs: number;
   /** How often unclaimed finished requests are looked for (a lost notification, a dead owner). */
@@ -27,7 +24,14 @@ export interface DeliveryTuning {
   readonly sweepMinAgeMs: number;
 }
 
-export const DEFAULT_DELIVERY_TUNING: Omit<DeliveryTuning, 'statusIntervalMs'> = {
+export interface DeliveryTuning extends SweepTuning {
+  /** Minimum time between status edits of one request (also asked of the service's progress events). */
+  readonly statusIntervalMs: number;
+  /** A cap on status edits across all requests of this process, where the platform has one. */
+  readonly gate?: RateGate | null;
+}
+
+export const DEFAULT_DELIVERY_TUNING: SweepTuning = {
   ownerHeadStartMs: 2_000,
   sweepEveryMs: 60_000,
   sweepMinAgeMs: 10_000,
@@ -37,6 +41,8 @@ export const DEFAULT_DELIVERY_TUNING: Omit<DeliveryTuning, 'statusIntervalMs'> =
 const SWEEP_BATCH = 50;
 
 type Origin = 'owner' | 'event' | 'sweep';
+/** How one attempt at a final reply ended; logged, since "why was nothing sent" is the usual question. */
+type Outcome = 'sent' | 'claimed elsewhere' | 'muted' | 'no reply target' | 'stopping';
 
 interface Followed<C> {
   readonly conversation: C;
@@ -55,7 +61,8 @@ function message(error: unknown): string {
 
 export class DeliveryEngine<Target, Intro, C extends Conversation> {
   private readonly followed = new Map<string, Followed<C>>();
-  private readonly finishing = new Map<string, Promise<void>>();
+  /** Final replies under way, with every path that asked for one while it ran. */
+  private readonly finishing = new Map<string, { readonly done: Promise<void>; readonly origins: Set<Origin> }>();
   /** Requests whose final reply must not be sent (the user was already told why). */
   private readonly muted = new Set<string>();
   private readonly throttle: Throttle;
@@ -127,47 +134,54 @@ export class DeliveryEngine<Target, Intro, C extends Conversation> {
 
   /** Sends the final reply if this process wins the claim; safe to call any number of times. */
   finish(requestId: string, origin: Origin): Promise<void> {
-    let done = this.finishing.get(requestId);
-    if (!done) {
-      done = this.deliverFinal(requestId, origin)
-        .catch((error: unknown) => this.logger.error({ platform: this.platform, requestId, err: message(error) }, 'final delivery failed'))
-        .finally(() => this.finishing.delete(requestId));
-      this.finishing.set(requestId, done);
+    const running = this.finishing.get(requestId);
+    if (running) {
+      running.origins.add(origin);
+      return running.done;
     }
+    const origins = new Set([origin]);
+    const done = this.deliverFinal(requestId, origin)
+      .then((outcome) => this.logger.info({ platform: this.platform, requestId, origins: [...origins], outcome }, 'final delivery settled'))
+      .catch((error: unknown) => this.logger.error({ platform: this.platform, requestId, origins: [...origins], err: message(error) }, 'final delivery failed'))
+      .finally(() => this.finishing.delete(requestId));
+    this.finishing.set(requestId, { done, origins });
     return done;
   }
 
-  private async deliverFinal(requestId: string, origin: Origin): Promise<void> {
+  private async deliverFinal(requestId: string, origin: Origin): Promise<Outcome> {
     if (!this.followed.has(requestId) && origin === 'event') await this.headStart();
     // Stopping before the claim leaves the request pending for the next process.
-    if (this.stopping.signal.aborted) return;
+    if (this.stopping.signal.aborted) return 'stopping';
     const entry = this.followed.get(requestId);
     if (entry) void this.release(requestId, entry);
     const claimed = await this.service.claimDelivery(requestId);
-    if (this.muted.delete(requestId) || !claimed) {
+    const muted = this.muted.delete(requestId);
+    if (muted || !claimed) {
       if (entry) await entry.editor.close();
       if (entry && !claimed) await entry.conversation.superseded();
-      return;
+      return claimed ? 'muted' : 'claimed elsewhere';
     }
     const view = await this.service.getRequest(requestId);
     const target = view ? this.messenger.readTarget(view.replyTo) : null;
-    if (!view || !target) {
-      this.logger.warn({ platform: this.platform, requestId }, 'finished request has no reply target on this platform');
-      return;
-    }
+    if (!view || !target) return 'no reply target';
     if (entry) await entry.editor.last(() => this.messenger.deliver(view, target, entry.conversation));
     else await this.messenger.deliver(view, target, null);
-    this.logger.info({ platform: this.platform, requestId, status: view.status, origin }, 'final reply sent');
+    return 'sent';
   }
 
-  /** Delivers unclaimed finished requests at least `minAgeMs` old (younger ones are their owners'). */
+  /**
+   * Delivers unclaimed finished requests at least `minAgeMs` old (younger ones are their owners').
+   * Resolves with their number once listed; logs when their deliveries have settled.
+   */
   private async sweep(minAgeMs: number): Promise<number> {
     try {
-      const cutoff = Date.now() - minAgeMs;
+      const startedAt = Date.now();
       const due = (await this.service.pendingDeliveries(this.platform, SWEEP_BATCH)).filter(
-        (view) => minAgeMs === 0 || (view.finishedAt !== null && view.finishedAt.getTime() <= cutoff),
+        (view) => minAgeMs === 0 || (view.finishedAt !== null && view.finishedAt.getTime() <= startedAt - minAgeMs),
       );
-      for (const view of due) void this.finish(view.id, 'sweep');
+      void Promise.allSettled(due.map((view) => this.finish(view.id, 'sweep'))).then(() =>
+        this.logger.debug({ platform: this.platform, startedAt, due: due.length }, 'delivery sweep settled'),
+      );
       return due.length;
     } catch (error) {
       this.logger.warn({ platform: this.platform, err: message(error) }, 'could not list pending deliveries');
@@ -207,6 +221,6 @@ export class DeliveryEngine<Target, Intro, C extends Conversation> {
     this.unwatchPlatform?.();
     this.unwatchPlatform = null;
     const closing = [...this.followed].map(([id, entry]) => this.release(id, entry));
-    await Promise.allSettled([...closing, ...this.finishing.values()]);
+    await Promise.allSettled([...closing, ...[...this.finishing.values()].map((f) => f.done)]);
   }
 }

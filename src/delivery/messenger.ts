@@ -37,6 +37,7 @@ export interface Messenger<Target, Intro, C extends Conversation> {
 }
 
 export interface DeliveryLogger {
+  debug(obj: object, msg?: string): void;
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;

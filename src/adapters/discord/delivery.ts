@@ -5,7 +5,7 @@
  * token has expired. Everything needed lives in the request's stored reply target, so any bot
  * process can do this, also after a restart.
  */
-import { DeliveryEngine, DEFAULT_DELIVERY_TUNING } from '../../delivery/engine.ts';
+import { DeliveryEngine } from '../../delivery/engine.ts';
 import type { Conversation, LiveEvent, Messenger as DeliveryMessenger } from '../../delivery/messenger.ts';
 import type { GenerationService, RequestView } from '../../jobs/service.ts';
 import { DISPLAY_MIN_SIDE, upscalePng } from '../../render/index.ts';
@@ -135,7 +135,7 @@ export type DiscordDelivery = DeliveryEngine<ReplyTarget, StatusParams, Interact
 
 export function discordDelivery(deps: DeliveryDeps): DiscordDelivery {
   return new DeliveryEngine(deps.service, new DiscordReplies(deps), deps.logger, {
-    ...DEFAULT_DELIVERY_TUNING,
+    ...deps.tuning.delivery,
     statusIntervalMs: deps.tuning.previewIntervalMs,
   });
 }

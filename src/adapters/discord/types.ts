@@ -2,6 +2,8 @@
  * The adapter's shared vocabulary (engine surface, logger, tuning), in a module of its own so that
  * context, delivery, messages and results can all use it without importing each other in a circle.
  */
+import type { SweepTuning } from '../../delivery/engine.ts';
+import { DEFAULT_DELIVERY_TUNING } from '../../delivery/engine.ts';
 import type { Engine } from '../../engine/index.ts';
 
 /** The parts of the engine an adapter may use: its catalogue and validation, never generation. */
@@ -22,6 +24,8 @@ export interface AdapterTuning {
   /** Before the token expires, tell the user the result will come as a channel message. */
   readonly expiryNoticeLeadMs: number;
   readonly download: { readonly timeoutMs: number; readonly maxBytes: number };
+  /** Final replies: the owner's head start and the sweep for lost notifications (tests shorten them). */
+  readonly delivery: SweepTuning;
 }
 
 export const DEFAULT_TUNING: AdapterTuning = {
@@ -29,4 +33,5 @@ export const DEFAULT_TUNING: AdapterTuning = {
   interactionTokenTtlMs: 15 * 60_000,
   expiryNoticeLeadMs: 60_000,
   download: { timeoutMs: 15_000, maxBytes: 10 * 1024 * 1024 },
+  delivery: DEFAULT_DELIVERY_TUNING,
 };

@@ -4,7 +4,8 @@
  * files.uploadV2 and a message with Reroll / Animation buttons, and the status message removed.
  */
 import type { types, webApi } from '@slack/bolt';
-import { DeliveryEngine, DEFAULT_DELIVERY_TUNING } from '../../delivery/engine.ts';
+import type { SweepTuning } from '../../delivery/engine.ts';
+import { DeliveryEngine } from '../../delivery/engine.ts';
 import type { Conversation, DeliveryLogger, LiveEvent, Messenger } from '../../delivery/messenger.ts';
 import { RateGate } from '../../delivery/throttle.ts';
 import type { GenerationService } from '../../jobs/service.ts';
@@ -147,7 +148,7 @@ class SlackReplies implements Messenger<ParsedReplyTo, TrackOptions, StatusMessa
 
 export type SlackDelivery = DeliveryEngine<ParsedReplyTo, TrackOptions, StatusMessage>;
 
-export interface SlackDeliveryOptions {
+export interface SlackDeliveryOptions extends SweepTuning {
   /** Minimum ms between edits of one status message. */
   readonly progressIntervalMs: number;
   /** Most status edits a minute across all requests of this process (chat.update is Tier 3). */
@@ -156,7 +157,9 @@ export interface SlackDeliveryOptions {
 
 export function slackDelivery(client: WebClient, service: GenerationService, logger: DeliveryLogger, options: SlackDeliveryOptions): SlackDelivery {
   return new DeliveryEngine(service, new SlackReplies(client, service, logger), logger, {
-    ...DEFAULT_DELIVERY_TUNING,
+    ownerHeadStartMs: options.ownerHeadStartMs,
+    sweepEveryMs: options.sweepEveryMs,
+    sweepMinAgeMs: options.sweepMinAgeMs,
     statusIntervalMs: options.progressIntervalMs,
     gate: new RateGate(options.updatesPerMinute),
   });

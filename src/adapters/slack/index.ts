@@ -15,6 +15,8 @@ import { registerNoiseDemoCommand } from './commands/noise-demo.ts';
 import { registerAppMention } from './events/app-mention.ts';
 import type { SlackDeps, SlackEnginePort, SlackLogger } from './context.ts';
 import { RetryGuard } from './context.ts';
+import type { SweepTuning } from '../../delivery/engine.ts';
+import { DEFAULT_DELIVERY_TUNING } from '../../delivery/engine.ts';
 import { slackDelivery } from './delivery.ts';
 import { envelopeRefusal, processEventError } from './envelope.ts';
 import type { SlackEnv } from './env.ts';
@@ -46,6 +48,8 @@ export interface StartSlackAdapterOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Mount on this server; without it, HTTP mode listens on PORT by itself. */
   readonly http?: SlackHttpHost;
+  /** Final replies: the owner's head start and the sweep for lost notifications (tests shorten them). */
+  readonly delivery?: Partial<SweepTuning>;
 }
 
 export interface SlackAdapter {
@@ -109,6 +113,8 @@ export async function startSlackAdapter(options: StartSlackAdapterOptions): Prom
   }
 
   const delivery = slackDelivery(app.client, service, logger, {
+    ...DEFAULT_DELIVERY_TUNING,
+    ...options.delivery,
     progressIntervalMs: env.SLACK_PROGRESS_INTERVAL_MS,
     updatesPerMinute: env.SLACK_PROGRESS_UPDATES_PER_MINUTE,
   });
@@ -187,6 +193,7 @@ export async function startSlackAdapter(options: StartSlackAdapterOptions): Prom
 export function slackAdapterFactory(
   engine: SlackEnginePort,
   env: Readonly<Record<string, string | undefined>> = process.env,
+  delivery: Partial<SweepTuning> = {},
 ): (ctx: { readonly service: GenerationService; readonly http: SlackHttpHost; readonly log: SlackLogger }) => Promise<SlackAdapter> {
-  return (ctx) => startSlackAdapter({ service: ctx.service, engine, logger: ctx.log, env, http: ctx.http });
+  return (ctx) => startSlackAdapter({ service: ctx.service, engine, logger: ctx.log, env, http: ctx.http, delivery });
 }

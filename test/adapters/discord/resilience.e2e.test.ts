@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeInteraction } from '../../fakes/discord/server.ts';
-import { Harness, customIds, embedField, embedTitle, isFinal } from './support/harness.ts';
+import { Harness, customIds, embedField, embedTitle, isFinal, requestIdOf } from './support/harness.ts';
 
 function finalEdits(interaction: FakeInteraction): number {
   return interaction.edits.filter((e) => /^(✨|❌)/u.test(String(e.embeds[0]?.['title'] ?? ''))).length;
@@ -41,8 +41,8 @@ describe('restarts and limits', () => {
     h.gate.open();
     const final = await h.result(interaction);
     expect(embedField(final, 'Request')).toBe(`\`${id}\``);
-    // Let any duplicate delivery (there must be none) arrive before counting.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Before counting: the paths that would send a duplicate (the platform-wide event, a sweep) have run.
+    await h.deliveriesSettled(id, Date.now(), { platformEvent: true });
     expect(finalEdits(interaction)).toBe(1);
     expect(h.fake.channelMessages).toHaveLength(0);
     expect((await h.runtime.service.getRequest(id))?.deliveredAt).not.toBeNull();
@@ -60,7 +60,8 @@ describe('restarts and limits', () => {
     await h.startBot();
     const final = await h.result(interaction);
     expect(embedField(final, 'Request')).toBe(`\`${id}\``);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // It finished with no bot listening, so no platform-wide event comes; a later sweep would repeat it.
+    await h.deliveriesSettled(id, Date.now(), { platformEvent: false });
     expect(finalEdits(interaction)).toBe(1);
   });
 
@@ -155,7 +156,7 @@ describe('a job that outlives the interaction token', () => {
     expect(posted.allowedMentions).toEqual({ users: [tess.id] });
     expect(embedField(posted, 'Seed')).toBe('`10`');
     expect(posted.files.some((f) => f.filename === 'ddpm-10-original.png')).toBe(true);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await h.deliveriesSettled(requestIdOf(posted), Date.now(), { platformEvent: true });
     expect(h.fake.channelMessages).toHaveLength(1);
     // Nothing else pinged anyone: every edit disallowed mentions.
     expect(interaction.response?.allowedMentions).toEqual({ parse: [] });

@@ -14,7 +14,7 @@ import { batchPng, upscalePng } from '../../../src/render/index.ts';
 import { requestIdOf } from '../../fakes/slack/fake-slack-api.ts';
 import { appMentionEvent, buttonPayload, commandBody, messageShortcutPayload, newTriggerId, viewSubmissionPayload } from '../../fakes/slack/slack-requests.ts';
 import type { Harness } from './support/harness.ts';
-import { startHarness } from './support/harness.ts';
+import { deliveriesSettled, startHarness } from './support/harness.ts';
 
 let h: Harness;
 
@@ -142,6 +142,12 @@ describe('message shortcut', () => {
 
 async function ephemeralReply(responseId: string): Promise<{ response_type?: string; text?: string }> {
   return h.fake.waitFor(() => h.fake.responses.find((r) => r.id === responseId)?.body, 10_000, `response_url ${responseId}`);
+}
+
+async function latestRequest(user: string, channel: string): Promise<string> {
+  const [latest] = await h.service.listRecentRequests({ platform: 'slack', workspaceId: 'T0FAKE', channelId: channel, userId: user }, 1);
+  if (!latest) throw new Error(`no request of ${user} in ${channel}`);
+  return latest.id;
 }
 
 async function requestsOf(user: string, channel: string): Promise<number> {
@@ -389,7 +395,7 @@ describe('Slack retries', () => {
     const upload = await h.fake.waitFor(() => h.fake.uploadsIn(channel)[0], 30_000, 'upload');
     expect(upload.threadTs).toBe('1700000003.000100');
     expect(upload.initialComment).toContain('seed `12`');
-    await new Promise((r) => setTimeout(r, 300));
+    await deliveriesSettled(h.logs, await latestRequest(user, channel), Date.now(), { platformEvent: true });
     expect(h.fake.uploadsIn(channel)).toHaveLength(1);
     expect(await requestsOf(user, channel)).toBe(1);
   });
@@ -402,7 +408,7 @@ describe('Slack retries', () => {
     expect([a.status, b.status]).toEqual([200, 200]);
     expect((await h.send(body, { retryNum: 2 })).status).toBe(200);
     await h.fake.waitFor(() => h.fake.uploadsIn(channel)[0], 30_000, 'upload');
-    await new Promise((r) => setTimeout(r, 300));
+    await deliveriesSettled(h.logs, await latestRequest(user, channel), Date.now(), { platformEvent: true });
     expect(h.fake.uploadsIn(channel)).toHaveLength(1);
     expect(await requestsOf(user, channel)).toBe(1);
     expect(h.fake.messages.filter((m) => m.channel === channel && m.initialText.includes('queued'))).toHaveLength(1);
@@ -421,7 +427,8 @@ describe('delivery problems', () => {
     expect(reply.text).toContain('/invite @ddpm-bot');
     const [request] = await h.service.listRecentRequests({ platform: 'slack', workspaceId: 'T0FAKE', channelId: channel, userId: user }, 5);
     expect(reply.text).toContain(request!.id);
-    await new Promise((r) => setTimeout(r, 500));
+    // Its cancellation is a final event too: wait until the safety net has handled it and a sweep has run.
+    await deliveriesSettled(h.logs, request!.id, Date.now(), { platformEvent: true });
     expect(h.fake.uploadsIn(channel)).toHaveLength(0);
   });
 

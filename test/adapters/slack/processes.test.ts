@@ -10,7 +10,7 @@ import { commandBody, newTriggerId, sendToApp } from '../../fakes/slack/slack-re
 import type { Harness, LogLine } from './support/harness.ts';
 import pino from 'pino';
 import { HttpServer } from '../../../src/server/http.ts';
-import { SIGNING_SECRET, memoryLogger, slackTestEnv, startHarness } from './support/harness.ts';
+import { SIGNING_SECRET, TEST_DELIVERY, deliveriesSettled, memoryLogger, slackTestEnv, startHarness } from './support/harness.ts';
 
 let h: Harness;
 let other: { adapter: SlackAdapter; host: HttpServer; url: string } | null = null;
@@ -19,9 +19,16 @@ const logs: LogLine[] = [];
 /** A second bot process: another adapter on the same service and Slack app. */
 async function startOther(): Promise<{ adapter: SlackAdapter; host: HttpServer; url: string }> {
   const host = new HttpServer({ log: pino({ level: 'silent' }) });
-  const adapter = await startSlackAdapter({ service: h.service, engine: h.engine, logger: memoryLogger(logs), env: slackTestEnv(h.fake), http: host });
+  const adapter = await startSlackAdapter({ service: h.service, engine: h.engine, logger: memoryLogger(logs), env: slackTestEnv(h.fake), http: host, delivery: TEST_DELIVERY });
   const port = await host.listen(0, '127.0.0.1');
   return { adapter, host, url: `http://127.0.0.1:${port}/slack/events` };
+}
+
+/** Both processes heard the request's final event and have swept since: either would have posted a duplicate by now. */
+async function bothSettled(user: string, channel: string): Promise<void> {
+  const [request] = await h.service.listRecentRequests({ platform: 'slack', workspaceId: 'T0FAKE', channelId: channel, userId: user }, 1);
+  const seen = Date.now();
+  await Promise.all([deliveriesSettled(h.logs, request!.id, seen, { platformEvent: true }), deliveriesSettled(logs, request!.id, seen, { platformEvent: true })]);
 }
 
 async function stopOther(): Promise<void> {
@@ -52,7 +59,7 @@ describe('several bot processes', () => {
     await h.fake.waitFor(() => h.fake.messages.find((m) => m.channel === channel), 10_000, 'status message');
     expect((await sendToApp(other.url, SIGNING_SECRET, body, { retryNum: 1 })).status).toBe(200);
     await h.fake.waitFor(() => h.fake.uploads.find((u) => u.channelId === channel), 30_000, 'upload');
-    await new Promise((r) => setTimeout(r, 300));
+    await bothSettled(user, channel);
     expect(await h.service.listRecentRequests({ platform: 'slack', workspaceId: 'T0FAKE', channelId: channel, userId: user }, 10)).toHaveLength(1);
     expect(h.fake.uploads.filter((u) => u.channelId === channel)).toHaveLength(1);
     expect(logs.some((l) => l.msg === 'slack: repeated delivery ignored')).toBe(true);
@@ -67,7 +74,7 @@ describe('several bot processes', () => {
     const [first, retry] = await Promise.all([h.send(body), sendToApp(other.url, SIGNING_SECRET, body, { retryNum: 1 })]);
     expect([first.status, retry.status]).toEqual([200, 200]);
     await h.fake.waitFor(() => h.fake.uploads.find((u) => u.channelId === channel), 30_000, 'upload');
-    await new Promise((r) => setTimeout(r, 300));
+    await bothSettled(user, channel);
     expect(await h.service.listRecentRequests({ platform: 'slack', workspaceId: 'T0FAKE', channelId: channel, userId: user }, 10)).toHaveLength(1);
     expect(h.fake.uploads.filter((u) => u.channelId === channel)).toHaveLength(1);
     // The losing delivery is dropped silently: no error message to the user.
@@ -82,7 +89,9 @@ describe('several bot processes', () => {
     other = await startOther();
     const upload = await h.fake.waitFor(() => h.fake.uploads.find((u) => u.channelId === channel), 30_000, 'upload');
     expect(upload.initialComment).toContain(id);
-    await new Promise((r) => setTimeout(r, 300));
+    // The other process started after the submit and may have missed the final event: its sweeps cover it.
+    const seen = Date.now();
+    await Promise.all([deliveriesSettled(h.logs, id, seen, { platformEvent: true }), deliveriesSettled(logs, id, seen, { platformEvent: false })]);
     expect(h.fake.uploads.filter((u) => u.channelId === channel)).toHaveLength(1);
     expect((await h.service.getRequest(id))?.deliveredAt).not.toBeNull();
     await stopOther();

@@ -8,7 +8,7 @@ import pino from 'pino';
 import { Engine } from '../../../../src/engine/index.ts';
 import type { DiscordAdapter } from '../../../../src/adapters/discord/index.ts';
 import { startDiscordAdapter } from '../../../../src/adapters/discord/index.ts';
-import type { AdapterTuning } from '../../../../src/adapters/discord/types.ts';
+import type { AdapterLogger, AdapterTuning } from '../../../../src/adapters/discord/types.ts';
 import { loadDiscordEnv } from '../../../../src/adapters/discord/config.ts';
 import { registerCommands } from '../../../../src/adapters/discord/register.ts';
 import type { JobRuntime, JobRuntimeConfig } from '../../../../src/jobs/runtime.ts';
@@ -33,8 +33,21 @@ export interface HarnessOptions {
   readonly extraModels?: readonly string[];
 }
 
+/** A log line of the bot, kept so tests can wait for what the delivery engine did. */
+interface LogLine {
+  readonly obj: Record<string, unknown>;
+  readonly msg: string | undefined;
+}
+
 export class Harness {
   bot: DiscordAdapter | null = null;
+  readonly logs: LogLine[] = [];
+  private readonly botLogger: AdapterLogger = {
+    debug: (obj, msg) => this.keep(obj, msg, () => logger.debug(obj, msg)),
+    info: (obj, msg) => this.keep(obj, msg, () => logger.info(obj, msg)),
+    warn: (obj, msg) => this.keep(obj, msg, () => logger.warn(obj, msg)),
+    error: (obj, msg) => this.keep(obj, msg, () => logger.error(obj, msg)),
+  };
 
   private constructor(
     /** Closed: jobs wait before the engine runs (as if the worker were busy). */
@@ -86,9 +99,10 @@ export class Harness {
     this.bot = await startDiscordAdapter({
       service: this.runtime.service,
       engine: this.engine,
-      logger,
+      logger: this.botLogger,
       env: this.env,
-      tuning: { previewIntervalMs: 50, ...this.options.tuning },
+      // Sweeps every 200 ms, so that a test can wait for one that would repeat a delivered reply.
+      tuning: { previewIntervalMs: 50, delivery: { ownerHeadStartMs: 300, sweepEveryMs: 200, sweepMinAgeMs: 0 }, ...this.options.tuning },
     });
     await this.fake.waitFor(() => this.fake.identifyCount > identified, 10_000, 'identify');
     await this.fake.waitForReady();
@@ -106,6 +120,23 @@ export class Harness {
     await this.engine.close().catch(() => undefined);
     await this.fake.close().catch(() => undefined);
     await this.database.drop();
+  }
+
+  /**
+   * Resolves once nothing could still send a second final reply for `requestId`: a sweep that
+   * began after `since` has settled (it would pick the request up again if its claim were lost)
+   * and, when the bot was running as the request finished, its platform-wide final event was
+   * handled too (the safety net that would post it a second time).
+   */
+  async deliveriesSettled(requestId: string, since: number, options: { readonly platformEvent: boolean }): Promise<void> {
+    const settled = (origin: string) => this.logs.some((l) => l.msg === 'final delivery settled' && l.obj['requestId'] === requestId && (l.obj['origins'] as string[]).includes(origin));
+    const swept = () => this.logs.some((l) => l.msg === 'delivery sweep settled' && Number(l.obj['startedAt']) >= since);
+    await this.fake.waitFor(() => swept() && (!options.platformEvent || settled('event')), 10_000, `deliveries of ${requestId} settled`);
+  }
+
+  private keep(obj: object, msg: string | undefined, forward: () => void): void {
+    this.logs.push({ obj: obj as Record<string, unknown>, msg });
+    forward();
   }
 
   /** Waits for the message the bot created in response to the interaction to satisfy `check`. */

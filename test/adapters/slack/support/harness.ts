@@ -41,6 +41,27 @@ export function slackTestEnv(fake: FakeSlackApi, extra: Record<string, string> =
   return { SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: fake.apiUrl, SLACK_PROGRESS_INTERVAL_MS: '20', SLACK_PROGRESS_UPDATES_PER_MINUTE: '6000', ...extra };
 }
 
+/** Sweeps every 200 ms, so that a test can wait for one that would repeat a delivered reply. */
+export const TEST_DELIVERY = { ownerHeadStartMs: 300, sweepEveryMs: 200, sweepMinAgeMs: 0 };
+
+/**
+ * Resolves once nothing in the process that logged `lines` could still send a second final reply
+ * for `requestId`: a sweep that began after `since` has settled (it would pick the request up again
+ * if its claim were lost) and, when the process was running as the request finished, its
+ * platform-wide final event was handled too (the safety net that would post it a second time).
+ */
+export async function deliveriesSettled(lines: readonly LogLine[], requestId: string, since: number, options: { readonly platformEvent: boolean }): Promise<void> {
+  const fields = (l: LogLine) => l.obj as Record<string, unknown>;
+  const event = () => lines.some((l) => l.msg === 'final delivery settled' && fields(l)['requestId'] === requestId && (fields(l)['origins'] as string[]).includes('event'));
+  const swept = () => lines.some((l) => l.msg === 'delivery sweep settled' && Number(fields(l)['startedAt']) >= since);
+  // Polled: log lines are not calls to the fake, whose waitFor wakes only on those.
+  const deadline = Date.now() + 10_000;
+  while (!(swept() && (!options.platformEvent || event()))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for the deliveries of ${requestId} to settle`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 export interface Harness {
   readonly fake: FakeSlackApi;
   readonly engine: Engine;
@@ -88,7 +109,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     });
     const logs: LogLine[] = [];
     const logger = memoryLogger(logs);
-    const factory = slackAdapterFactory(engine, slackTestEnv(fake, options.appToken ? { SLACK_APP_TOKEN: options.appToken } : {}));
+    const factory = slackAdapterFactory(engine, slackTestEnv(fake, options.appToken ? { SLACK_APP_TOKEN: options.appToken } : {}), TEST_DELIVERY);
     let adapter: SlackAdapter | null = null;
     const handle = await startService({
       config,
