@@ -63,10 +63,11 @@ const finalEdits = (edits: readonly { embeds: readonly Record<string, unknown>[]
 describe('SIGKILL of the single-process service mid-job', () => {
   it('the restarted service resumes the job at once and edits the original response with the CLI-identical image, once', async () => {
     const first = startService();
-    await fake.waitFor(() => first.output().includes('discord adapter ready') || first.child.exitCode !== null, 120_000, 'first start');
+    // The first start creates and migrates the embedded database: minutes on a loaded machine.
+    await fake.waitFor(() => first.output().includes('discord adapter ready') || first.child.exitCode !== null, 300_000, 'first start');
     expect(first.child.exitCode, first.output()).toBeNull();
     const user = fake.user('kim');
-    const params = { model: 'mnist', sampler: 'ddim', steps: 100, seed: 1919 };
+    const params = { model: 'mnist', sampler: 'ddim', steps: 50, seed: 1919 };
     const interaction = fake.command(user, 'generate', params);
     await fake.waitFor(() => interaction.edits.some((e) => String(e.embeds[0]?.['title']).startsWith('🌀 Denoising')), 60_000, 'a progress edit');
     first.child.kill('SIGKILL');
@@ -98,7 +99,7 @@ describe('SIGKILL of the single-process service mid-job', () => {
       const dir = await mkdtemp(path.join(tmpdir(), 'ddpm-crash-cli-'));
       try {
         const out = path.join(dir, 'x.png');
-        await run(process.execPath, ['bin/ddpm-bot.js', 'generate', '--model', 'mnist', '--sampler', 'ddim', '--steps', '100', '--seed', '1919', '--out', out]);
+        await run(process.execPath, ['bin/ddpm-bot.js', 'generate', '--model', 'mnist', '--sampler', 'ddim', '--steps', '50', '--seed', '1919', '--out', out]);
         expect(Buffer.compare(original!.bytes, await readFile(out))).toBe(0);
       } finally {
         await rm(dir, { recursive: true, force: true });
@@ -107,5 +108,5 @@ describe('SIGKILL of the single-process service mid-job', () => {
       second.child.kill('SIGTERM');
       await new Promise((resolve) => (second.child.exitCode !== null ? resolve(null) : second.child.once('exit', resolve)));
     }
-  }, 240_000);
+  }, 480_000);
 });
