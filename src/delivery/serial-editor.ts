@@ -43,11 +43,8 @@ export class SerialEditor {
 
   /** Ends live updates; settles when the edit in flight (if any) is done. */
   close(): Promise<void> {
-    this.closed = true;
-    this.pending = null;
-    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.stopLive();
     if (this.liveEndTimer) clearTimeout(this.liveEndTimer);
-    this.flushTimer = null;
     this.liveEndTimer = null;
     return this.chain;
   }
@@ -84,11 +81,15 @@ export class SerialEditor {
   private endLive(): void {
     this.liveEndTimer = null;
     if (this.closed) return;
+    this.stopLive();
+    this.run(() => this.conversation.liveEnding()).catch(this.onError);
+  }
+
+  private stopLive(): void {
     this.closed = true;
     this.pending = null;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
-    this.run(() => this.conversation.liveEnding()).catch(this.onError);
   }
 
   private run(task: () => Promise<void>): Promise<void> {

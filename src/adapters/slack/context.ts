@@ -2,18 +2,15 @@
  * What every listener shares: the service, the engine (for model/sampler choices), the delivery
  * of results, and the retry guard. Listeners only translate Slack payloads into service calls.
  */
+import type { DeliveryLogger } from '../../delivery/messenger.ts';
 import type { Engine } from '../../engine/index.ts';
 import type { GenerationService } from '../../jobs/service.ts';
 import type { Requester } from '../../jobs/types.ts';
 import type { SlackDelivery } from './delivery.ts';
 import type { SlackEnv } from './env.ts';
 
-export interface SlackLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+/** pino's shape; the same the delivery engine logs through. */
+export type SlackLogger = DeliveryLogger;
 
 /**
  * The engine surface the adapter reads: installed models and samplers (help text, modal choices) and
