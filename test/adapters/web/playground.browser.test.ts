@@ -286,10 +286,15 @@ describe('playground in Chromium', () => {
   it('keeps new messages and errors in view with a full gallery, at 1280 and 390 px wide', async () => {
     // 30 more requests through the API (one at a time: this stack allows one per user), so the gallery
     // holds a full page of 24 and its column is taller than the window.
-    for (let seed = 100; seed < 130; seed++) {
+    const submit = async (seed: number): Promise<string | undefined> => {
       const res = await fetch(`${stack.url}/api/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'tiny', steps: 1, seed }) });
-      const { id } = (await res.json()) as { id: string };
-      await expect.poll(async () => ((await (await fetch(`${stack.url}/api/requests/${id}`)).json()) as { status: string }).status, { timeout: 30_000 }).toBe('succeeded');
+      return res.status === 202 ? ((await res.json()) as { id: string }).id : undefined;
+    };
+    for (let seed = 100; seed < 130; seed++) {
+      // A request of an earlier test may still be running: with one request per user, wait for the slot.
+      let id: string | undefined;
+      await expect.poll(async () => (id = await submit(seed)), { timeout: 60_000, interval: 500 }).toBeDefined();
+      await expect.poll(async () => ((await (await fetch(`${stack.url}/api/requests/${id!}`)).json()) as { status: string }).status, { timeout: 30_000 }).toBe('succeeded');
     }
     await page.getByRole('button', { name: 'Refresh' }).click();
     await expect.poll(() => page.locator('#gallery button').count(), { timeout: 10_000 }).toBe(24);
