@@ -285,7 +285,7 @@ export class DpmSolverSampler implements Sampler {
 
 const plugin: SamplerPlugin<DpmSolverOptions> = {
   name: NAME,
-  description: 'DPM-Solver++ (Lu et al. 2022): fast multistep solver, good images in 15-25 steps (deterministic unless sde-dpmsolver++)',
+  description: 'DPM-Solver++ (Lu et al. 2022): fast multistep ODE solver, good images in 15-25 steps',
   options,
   stepLimits,
   create(config: SchedulerConfig, opts: DpmSolverOptions): Sampler {
