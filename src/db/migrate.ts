@@ -3,9 +3,11 @@
  * process of the bundled CLI so the app and operators use exactly the same path.
  */
 import { spawn } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 
 const require = createRequire(import.meta.url);
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -47,7 +49,36 @@ export async function runPrismaCli(args: string[], databaseUrl: string, timeoutM
   });
 }
 
-/** Brings the database to the latest migration. Idempotent; safe to run from several processes (Prisma takes an advisory lock). */
-export async function migrateDeploy(databaseUrl: string): Promise<void> {
-  await runPrismaCli(['migrate', 'deploy'], databaseUrl);
+/**
+ * The migrations in prisma/migrations that the database has not applied (all of them when it has no
+ * `_prisma_migrations` table). A migration Prisma recorded as failed or rolled back counts as pending,
+ * so `migrate deploy` still reports it.
+ */
+export async function pendingMigrations(databaseUrl: string): Promise<string[]> {
+  const entries = await readdir(join(PROJECT_ROOT, 'prisma', 'migrations'), { withFileTypes: true });
+  const shipped = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows: table } = await client.query<{ found: string | null }>(`SELECT to_regclass('_prisma_migrations')::text AS found`);
+    if (!table[0]?.found) return shipped;
+    const { rows } = await client.query<{ migration_name: string }>(
+      'SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL',
+    );
+    const applied = new Set(rows.map((r) => r.migration_name));
+    return shipped.filter((name) => !applied.has(name));
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Brings the database to the latest migration and returns the migrations that were pending. Idempotent;
+ * safe to run from several processes (Prisma takes an advisory lock). An up-to-date database skips the
+ * Prisma CLI, which costs 15-18 s of start-up on a 2-core host even when there is nothing to do.
+ */
+export async function migrateDeploy(databaseUrl: string): Promise<string[]> {
+  const pending = await pendingMigrations(databaseUrl);
+  if (pending.length > 0) await runPrismaCli(['migrate', 'deploy'], databaseUrl);
+  return pending;
 }

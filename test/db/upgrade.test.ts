@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrateDeploy, PROJECT_ROOT, runPrismaCli } from '../../src/db/migrate.ts';
+import { migrateDeploy, pendingMigrations, PROJECT_ROOT, runPrismaCli } from '../../src/db/migrate.ts';
 import { startJobRuntime } from '../../src/jobs/runtime.ts';
 import { ADMIN_URL, urlFor } from '../jobs/support/database.ts';
 import { FakeEngine, fakeRender } from '../jobs/support/fake-engine.ts';
@@ -93,7 +93,11 @@ afterAll(async () => {
 describe('migrating a pg-boss era database', () => {
   it('keeps every request, image and attempt, drops pg-boss, and the queue runs what was left', async () => {
     const before = await client.query(`SELECT id, status::text, seed::text, reply_to, attempts FROM requests ORDER BY id`);
-    await migrateDeploy(url);
+    const newer = (await readdir(join(PROJECT_ROOT, 'prisma/migrations'))).filter((n) => !n.endsWith('.toml') && n > LAST_OLD_MIGRATION).sort();
+    expect(newer.length).toBeGreaterThan(0);
+    expect(await pendingMigrations(url)).toEqual(newer);
+    expect(await migrateDeploy(url)).toEqual(newer);
+    expect(await pendingMigrations(url)).toEqual([]);
     const after = await client.query(`SELECT id, status::text, seed::text, reply_to, attempts FROM requests ORDER BY id`);
     expect(after.rows).toEqual(before.rows);
     const { rows: leases } = await client.query(`SELECT id, lease_expires_at <= now() AS expired FROM requests WHERE lease_expires_at IS NOT NULL ORDER BY id`);
