@@ -2,6 +2,7 @@
 // over Server-Sent Events and renders previews, results, the gallery and sampler comparisons.
 // Plain browser JavaScript: no framework, no build step.
 
+import { followEnd } from './follow.js';
 import { downloadEnlarged, openViewer } from './viewer.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -142,6 +143,7 @@ const GALLERY_PAGE = 24;
 /** Noise-demo frames are shown at this many CSS px per side, whichever picture they are in. */
 const FRAME_PX = 96;
 const log = $('#log');
+followEnd(log);
 const input = $('#command');
 const fileInput = $('#image');
 const commandError = $('#command-error');
