@@ -146,6 +146,12 @@ export async function requestCancel(prisma: PrismaClient, id: string): Promise<b
   return res.count === 1;
 }
 
+/** Deletes a finished request of `userKey` with its images and attempts (cascade); true if it was deleted. */
+export async function deleteFinished(prisma: PrismaClient, id: string, userKey: string): Promise<boolean> {
+  const res = await prisma.request.deleteMany({ where: { id, userKey, status: { in: ['succeeded', 'failed', 'cancelled'] } } });
+  return res.count === 1;
+}
+
 /** Succeeds for exactly one caller ever, once the request is final. */
 export async function claimDelivery(prisma: PrismaClient, id: string): Promise<boolean> {
   const res = await prisma.request.updateMany({ where: { id, deliveredAt: null, status: { in: FINAL } }, data: { deliveredAt: new Date() } });

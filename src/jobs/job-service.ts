@@ -120,6 +120,16 @@ export class JobService implements GenerationService {
     return asked;
   }
 
+  /**
+   * Removes the requester's own finished request, its images and attempts, for good; false while it is
+   * queued or running (cancel it first). Requests rerolled from it keep their own copy of every parameter.
+   */
+  async deleteRequest(id: string, requester: Requester): Promise<boolean> {
+    const row = await this.original(id);
+    if (row.userKey !== userKeyOf(requester)) throw new ForbiddenError('only the requester can delete this request');
+    return store.deleteFinished(this.prisma, id, row.userKey);
+  }
+
   async claimDelivery(id: string): Promise<boolean> {
     return isUuid(id) && store.claimDelivery(this.prisma, id);
   }

@@ -103,6 +103,9 @@ export interface GenerationService {
   /** Cancels a queued request (running ones are aborted at the next step). Only its requester may. Returns whether it changed. */
   cancel(id: string, requester: Requester): Promise<boolean>;
 
+  /** Deletes a finished request with its images, for good. Only its requester may; false while it is queued or running. */
+  deleteRequest(id: string, requester: Requester): Promise<boolean>;
+
   /**
    * Subscribes to one request's events from whichever process runs it. The current state is
    * delivered first (queued with position, running, or the final event if already finished), so a

@@ -158,6 +158,25 @@ describe('job service against Postgres', () => {
     await waitFor(async () => events.some((e) => e.type === 'cancelled'));
   });
 
+  it('deletes only its requester\'s finished request, with its images; not while it runs', async () => {
+    const user = newUser();
+    const { id } = await rt.service.submitGeneration({ requester: user, params: { model: 'fake', steps: 100, seed: 12 }, replyTo: null });
+    await waitFor(async () => (await rt.service.getRequest(id))?.status === 'running');
+    expect(await rt.service.deleteRequest(id, user)).toBe(false);
+    expect(await rt.service.cancel(id, user)).toBe(true);
+    await finished(id);
+    await expect(rt.service.deleteRequest(id, newUser())).rejects.toThrow(/only the requester/);
+    const done = await rt.service.submitGeneration({ requester: user, params: { model: 'fake', steps: 1, seed: 13 }, replyTo: null });
+    expect((await finished(done.id)).status).toBe('succeeded');
+    expect(await rt.service.getImage(done.id, 0)).not.toBeNull();
+    for (const gone of [id, done.id]) {
+      expect(await rt.service.deleteRequest(gone, user)).toBe(true);
+      expect(await rt.service.getRequest(gone)).toBeNull();
+      expect(await rt.service.getImage(gone, 0)).toBeNull();
+      await expect(rt.service.deleteRequest(gone, user)).rejects.toThrow(/no request/);
+    }
+  });
+
   it('a restarted process neither re-runs finished requests nor lists claimed ones for delivery', async () => {
     const user = newUser('discord');
     const a = await rt.service.submitGeneration({ requester: user, params: { model: 'fake', steps: 1, seed: 21 }, replyTo: { channel: 'x' } });

@@ -194,6 +194,11 @@ export function registerWebApi(http: HttpServer, service: GenerationService, opt
     sendJson(res, changed ? 200 : 409, changed ? { id, status: 'cancelling' } : { error: 'conflict', message: 'request already finished' });
   });
 
+  http.route('POST', '/api/requests/:id/delete', async (req, res, { id }) => {
+    const deleted = await service.deleteRequest(id!, requester(req)).catch(mapServiceError);
+    sendJson(res, deleted ? 200 : 409, deleted ? { id, deleted: true } : { error: 'conflict', message: 'request is still queued or running: cancel it first' });
+  });
+
   http.route('POST', '/api/requests/:id/replay', async (req, res, { id }) => {
     const parsed = replayBody.safeParse(await readJson(req));
     if (!parsed.success) throw zodToHttp(parsed.error);

@@ -174,7 +174,7 @@ describe('playground in Chromium', () => {
     expect(await param(rerolled, 'guidance')).toBe('3');
     expect(await param(rerolled, 'seed')).not.toBe('11');
     await page.getByRole('button', { name: 'Refresh' }).click();
-    await expect.poll(() => page.locator('#gallery button').first().textContent(), { timeout: 10_000 }).toContain('class 1, guidance 3');
+    await expect.poll(() => page.locator('#gallery button.open').first().textContent(), { timeout: 10_000 }).toContain('class 1, guidance 3');
 
     // A label typed in the command wins over the picker (a number is the class index) and gets the model's default guidance.
     await send('/generate label:2 steps:5 seed:11');
@@ -265,13 +265,13 @@ describe('playground in Chromium', () => {
 
   it('shows past requests in the gallery and reopens one by keyboard', async () => {
     await send('/history');
-    const items = page.locator('#gallery button');
-    await expect.poll(() => page.locator('#gallery button:focus').count(), { timeout: 10_000 }).toBe(1);
+    const items = page.locator('#gallery button.open');
+    await expect.poll(() => page.locator('#gallery button.open:focus').count(), { timeout: 10_000 }).toBe(1);
     // A refresh while someone is in the list (finished requests trigger one) keeps their place.
-    const focused = await page.locator('#gallery button:focus').getAttribute('data-request-id');
-    await page.locator('#gallery button').evaluateAll((buttons) => buttons.forEach((b) => b.setAttribute('data-stale', '')));
+    const focused = await page.locator('#gallery button.open:focus').getAttribute('data-request-id');
+    await page.locator('#gallery button.open').evaluateAll((buttons) => buttons.forEach((b) => b.setAttribute('data-stale', '')));
     await page.locator('#gallery-refresh').dispatchEvent('click'); // a click event that does not move focus
-    const refocused = page.locator(`#gallery button[data-request-id="${focused}"]:focus:not([data-stale])`);
+    const refocused = page.locator(`#gallery button.open[data-request-id="${focused}"]:focus:not([data-stale])`);
     await expect.poll(() => refocused.count(), { timeout: 10_000 }).toBe(1);
     await page.getByRole('button', { name: 'Refresh' }).click();
     await expect.poll(() => items.count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(6);
@@ -297,7 +297,7 @@ describe('playground in Chromium', () => {
       await expect.poll(async () => ((await (await fetch(`${stack.url}/api/requests/${id!}`)).json()) as { status: string }).status, { timeout: 30_000 }).toBe('succeeded');
     }
     await page.getByRole('button', { name: 'Refresh' }).click();
-    await expect.poll(() => page.locator('#gallery button').count(), { timeout: 10_000 }).toBe(24);
+    await expect.poll(() => page.locator('#gallery button.open').count(), { timeout: 10_000 }).toBe(24);
     expect(await page.getByRole('button', { name: 'Show more' }).isVisible()).toBe(true);
     // Inside the window and, for messages, inside the conversation's own scroll region.
     const inView = (target: ReturnType<Page['locator']>) =>
@@ -338,5 +338,26 @@ describe('playground in Chromium', () => {
     }
     await page.setViewportSize({ width: 1200, height: 860 });
     expect(errors).toEqual([]);
+  });
+
+  it('deletes a finished request of yours from the gallery, after asking, images and all', async () => {
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    const item = page.locator('#gallery li:has(button.open[aria-label$="(succeeded)"])').first();
+    const id = await item.locator('button.open').getAttribute('data-request-id');
+    const image = (await (await fetch(`${stack.url}/api/requests/${id!}`)).json()) as { images: { url: string }[] };
+    expect(image.images.length).toBeGreaterThan(0);
+    let asked = '';
+    page.once('dialog', (d) => {
+      asked = d.message();
+      void d.dismiss();
+    });
+    await item.getByRole('button', { name: /^Delete / }).click();
+    await expect.poll(() => asked).toMatch(/for good/);
+    expect((await fetch(`${stack.url}/api/requests/${id!}`)).status).toBe(200);
+    page.once('dialog', (d) => void d.accept());
+    await item.getByRole('button', { name: /^Delete / }).click();
+    await expect.poll(() => page.locator(`#gallery button.open[data-request-id="${id!}"]`).count(), { timeout: 10_000 }).toBe(0);
+    expect((await fetch(`${stack.url}/api/requests/${id!}`)).status).toBe(404);
+    expect((await fetch(new URL(image.images[0]!.url, stack.url))).status).toBe(404);
   });
 });

@@ -79,6 +79,7 @@ const api = {
   },
   request: async (id) => normalize(await call('GET', `/api/requests/${id}`)),
   cancel: (id) => call('DELETE', `/api/requests/${id}`),
+  remove: (id) => call('POST', `/api/requests/${id}/delete`),
   reroll: (id) => call('POST', `/api/requests/${id}/replay`, { newSeed: true }),
   replay: (id, overrides) => call('POST', `/api/requests/${id}/replay`, overrides || {}),
   events: (id) => new EventSource(`/api/requests/${id}/events`),
@@ -664,7 +665,7 @@ async function submitCommand(text) {
   else if (command.name === '/history') {
     await loadGallery();
     addMessage(el('article', { class: 'msg bot' }, el('p', { text: 'Your past requests are in the Gallery; open one to see it here.' })));
-    $('#gallery button')?.focus();
+    $('#gallery button.open')?.focus();
   } else help();
   return true;
 }
@@ -705,15 +706,29 @@ async function loadGallery() {
         noteSpeed(r);
         const caption = r.kind === 'noise_demo' ? `${r.model} · noise demo · seed ${r.seed}` : `${r.model} · ${labelPrefix(r)}${r.sampler} · ${r.steps} · seed ${r.seed}`;
         const body = thumb ? el('img', { src: thumb.url, alt: '', loading: 'lazy' }) : el('span', { class: 'placeholder', text: r.status });
-        return el('li', {}, el('button', { type: 'button', 'data-request-id': r.id, 'aria-label': `Open ${caption} (${r.status})`, onclick: () => openFromGallery(r.id) }, body, el('span', { text: caption })));
+        const open = el('button', { type: 'button', class: 'open', 'data-request-id': r.id, 'aria-label': `Open ${caption} (${r.status})`, onclick: () => openFromGallery(r.id) }, body, el('span', { text: caption }));
+        const finished = ['succeeded', 'failed', 'cancelled'].includes(r.status);
+        return el('li', {}, open, finished ? el('button', { type: 'button', class: 'delete small', 'aria-label': `Delete ${caption}`, text: 'Delete', onclick: () => deleteFromGallery(r.id, caption) }) : null);
       }),
     );
     if (requests.length === 0) list.replaceChildren(el('li', { class: 'muted', text: 'Nothing yet.' }));
     // A full page means there may be more; the API returns at most 100.
     $('#gallery-more').hidden = requests.length < state.galleryLimit || state.galleryLimit >= 100;
-    if (focusedId !== undefined) (list.querySelector(`button[data-request-id="${focusedId}"]`) || list.querySelector('button'))?.focus();
+    if (focusedId !== undefined) (list.querySelector(`button[data-request-id="${focusedId}"]`) || list.querySelector('button.open'))?.focus();
   } catch (error) {
     err.textContent = `Could not load the gallery: ${errorText(error)}`;
+  }
+}
+
+/** Deletes one of your finished requests with its images, for good, after asking. */
+async function deleteFromGallery(id, caption) {
+  if (!confirm(`Delete ${caption} and its images for good?`)) return;
+  try {
+    await api.remove(id);
+    $('#gallery-error').textContent = '';
+    await loadGallery();
+  } catch (error) {
+    $('#gallery-error').textContent = errorText(error);
   }
 }
 
