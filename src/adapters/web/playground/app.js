@@ -2,7 +2,7 @@
 // over Server-Sent Events and renders previews, results, the gallery and sampler comparisons.
 // Plain browser JavaScript: no framework, no build step.
 
-import { followEnd } from './follow.js';
+import { followEnd, showEnd } from './follow.js';
 import { downloadEnlarged, openViewer } from './viewer.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -165,18 +165,10 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-/**
- * The conversation scrolls in its own region (#log), so a tall gallery never pushes new messages out
- * of sight: scroll the log to its end, then bring `node` into the window if the page itself scrolled.
- */
-function scrollToEnd(node) {
-  log.scrollTop = log.scrollHeight;
-  node?.scrollIntoView({ block: 'nearest' });
-}
-
+// The conversation scrolls in its own region (#log), so a tall gallery never pushes new messages out of sight.
 function addMessage(node) {
   log.append(node);
-  scrollToEnd(node);
+  showEnd(log, node);
   return node;
 }
 
@@ -504,7 +496,7 @@ async function track(card, submitted) {
     showError(card, final.error || (view && view.error) || 'the request failed');
     if (view) renderParams(card, view);
   }
-  scrollToEnd(card);
+  showEnd(log, card);
   return { final, view };
 }
 

@@ -4,15 +4,21 @@
 
 const SLACK_PX = 48;
 
+/**
+ * Scrolls `log` to its end, then brings `node` whole into view: a message nearly as tall as the log
+ * would otherwise lose its top to the log's padding, and the page itself may have scrolled.
+ */
+export function showEnd(log, node) {
+  log.scrollTop = log.scrollHeight;
+  node?.scrollIntoView({ block: 'nearest' });
+}
+
 /** Keeps `log` scrolled to its end whenever it grows while the reader was at the end. */
 export function followEnd(log) {
   let atEnd = true;
   const nearEnd = () => log.scrollHeight - log.scrollTop - log.clientHeight <= SLACK_PX;
   const follow = () => {
-    if (!atEnd) return;
-    log.scrollTop = log.scrollHeight;
-    // A message nearly as tall as the log would lose its top to the log's padding: show it whole.
-    log.lastElementChild?.scrollIntoView({ block: 'nearest' });
+    if (atEnd) showEnd(log, log.lastElementChild);
   };
   log.addEventListener('scroll', () => {
     atEnd = nearEnd();
