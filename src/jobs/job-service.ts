@@ -79,6 +79,13 @@ export class JobService implements GenerationService {
     return row;
   }
 
+  /** The request `id` if `requester` made it; ForbiddenError naming `action` otherwise. */
+  private async own(id: string, requester: Requester, action: 'cancel' | 'delete'): Promise<RequestRow> {
+    const row = await this.original(id);
+    if (row.userKey !== userKeyOf(requester)) throw new ForbiddenError(`only the requester can ${action} this request`);
+    return row;
+  }
+
   async getRequest(id: string): Promise<RequestView | null> {
     if (!isUuid(id)) return null;
     const row = await store.findRequest(this.prisma, id);
@@ -107,8 +114,7 @@ export class JobService implements GenerationService {
   }
 
   async cancel(id: string, requester: Requester): Promise<boolean> {
-    const row = await this.original(id);
-    if (row.userKey !== userKeyOf(requester)) throw new ForbiddenError('only the requester can cancel this request');
+    const row = await this.own(id, requester, 'cancel');
     if (await store.cancelQueued(this.prisma, id, 'cancelled by the requester')) {
       this.publish({ t: 'cancelled', id, p: row.platform });
       this.deps.counters?.requestFinished(row.platform, row.kind, 'cancelled');
@@ -125,8 +131,7 @@ export class JobService implements GenerationService {
    * queued or running (cancel it first). Requests rerolled from it keep their own copy of every parameter.
    */
   async deleteRequest(id: string, requester: Requester): Promise<boolean> {
-    const row = await this.original(id);
-    if (row.userKey !== userKeyOf(requester)) throw new ForbiddenError('only the requester can delete this request');
+    const row = await this.own(id, requester, 'delete');
     return store.deleteFinished(this.prisma, id, row.userKey);
   }
 
