@@ -43,7 +43,7 @@ const KEYS = ['model', 'sampler', 'steps', 'eta', 'seed', 'count', 'options', 'l
 const NUMBERS = [0, -1, 1, 2, 1.5, -0.0001, 1e308, -1e308, 2 ** 53 + 1, 4294967296, 1e-320, 999999999999, 50, 1000];
 const STRINGS = ['', '\u0000', '😀', '<script>alert(1)</script>', '../../etc/passwd', '%00', 'NaN', '1e999', 'x'.repeat(5000)];
 const PARAMS = ['%', '%zz', '%E0%A4%A', '..%2f..%2fetc%2fpasswd', '%00', '.', '..', 'x'.repeat(2000), '%F0%9F%98%80', 'grid.png', '0.png', 'animation.gif'];
-const TEMPLATES = ['/api/requests/:id', '/api/requests/:id/images/:n', '/api/requests/:id/events', '/api/requests/:id/replay', '/playground/:file'];
+const TEMPLATES = ['/api/requests/:id', '/api/requests/:id/images/:n', '/api/requests/:id/events', '/api/requests/:id/replay', '/api/requests/:id/delete', '/playground/:file'];
 const PATHS = ['/', '/playground', '/api/models', '/api/samplers', '/api/generate', '/api/noise-demo', '/api/requests', '/healthz', '/readyz', '/metrics', '/slack/events', '/nope', '/api', '//api/generate'];
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD', 'TRACE'];
 
