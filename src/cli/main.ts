@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { MAX_SEED } from '../core/rng.ts';
 import type { StepProgress } from '../engine/index.ts';
-import { DEFAULT_SAMPLER, Engine, MAX_COUNT, ParamError } from '../engine/index.ts';
+import { DEFAULT_SAMPLER, Engine, MAX_COUNT, ValidationError } from '../engine/index.ts';
 import { MAX_GUIDANCE } from '../engine/conditioning.ts';
 import { PluginError } from '../engine/samplers.ts';
 import { readImageFile } from './image-file.ts';
@@ -156,7 +156,7 @@ async function noiseDemoCommand(opts: {
   const engine = await openEngine(opts.modelsDir);
   try {
     const model = (await resolveModel(engine, opts.model)) ?? engine.models.defaultModel()?.name;
-    if (!model) throw new ParamError('model', 'no models are installed');
+    if (!model) throw new ValidationError('model', 'no models are installed');
     const seed = opts.seed ?? engine.validate({ model }).seed;
     if (opts.reconstruction && opts.denoiseFrom === undefined) throw new UsageError('--reconstruction needs --denoise-from <t>');
     const result = await engine.noiseDemo({
@@ -269,7 +269,7 @@ export function buildProgram(): Command {
 }
 
 function userMessage(error: unknown): string | undefined {
-  if (error instanceof ParamError || error instanceof ImageInputError || error instanceof UsageError || error instanceof ManifestError || error instanceof PluginError) {
+  if (error instanceof ValidationError || error instanceof ImageInputError || error instanceof UsageError || error instanceof ManifestError || error instanceof PluginError) {
     return error.message;
   }
   return undefined;

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { MAX_SEED } from '../core/rng.ts';
-import { ParamError } from './errors.ts';
+import { ValidationError } from './errors.ts';
 import type { GenerationParams, InterpolationParams, InversionParams, LabelInterpolationParams, VariationParams } from './types.ts';
 
 export const MIN_STRENGTH = 0.1;
@@ -28,12 +28,12 @@ function parse<T extends z.ZodTypeAny>(schema: T, input: Record<string, unknown>
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   const field = issue.path.join('.') || 'request';
-  throw new ParamError(field, `${field}: ${issue.message}`);
+  throw new ValidationError(field, `${field}: ${issue.message}`);
 }
 
 /** Splits `keys` off an input object; anything else stays for `validate`. */
 function split(input: unknown, keys: readonly string[]): [Record<string, unknown>, Record<string, unknown>] {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new ParamError('request', 'request: expected an object');
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new ValidationError('request', 'request: expected an object');
   const own: Record<string, unknown> = {};
   const rest: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(input)) (keys.includes(k) ? own : rest)[k] = v;
@@ -41,7 +41,7 @@ function split(input: unknown, keys: readonly string[]): [Record<string, unknown
 }
 
 function refuse(rest: Record<string, unknown>, keys: readonly string[], why: string): void {
-  for (const key of keys) if (key in rest) throw new ParamError(key, `${key}: ${why}`);
+  for (const key of keys) if (key in rest) throw new ValidationError(key, `${key}: ${why}`);
 }
 
 /** Generation fields plus `strength` (0.1..0.9, default 0.5); `seed` is the new seed of the added noise. */
@@ -51,7 +51,7 @@ export function validateVariation(validate: Validate, input: unknown): Variation
   const params = validate(rest);
   // diffusers' get_timesteps runs floor(steps x strength) steps; none would hand the image back unchanged.
   if (Math.floor(params.steps * strength) < 1) {
-    throw new ParamError('strength', `strength: ${strength} of ${params.steps} steps is no denoising step; raise steps or strength`);
+    throw new ValidationError('strength', `strength: ${strength} of ${params.steps} steps is no denoising step; raise steps or strength`);
   }
   return { ...params, strength };
 }
@@ -70,7 +70,7 @@ function withLabel(validate: Validate, input: Record<string, unknown>, value: un
   try {
     return validate({ ...input, label: value });
   } catch (err) {
-    if (err instanceof ParamError && err.field === 'label') throw new ParamError(field, `${field}: ${err.message}`);
+    if (err instanceof ValidationError && err.field === 'label') throw new ValidationError(field, `${field}: ${err.message}`);
     throw err;
   }
 }

@@ -21,7 +21,7 @@ import type { Denoiser } from './pipeline.ts';
 import { PerRequestNoise, denoise, guidedDenoiser, initialNoise, memberSlice } from './pipeline.ts';
 import { MAX_GUIDANCE, batchGuidance, resolveLabel } from './conditioning.ts';
 import { DEFAULT_PLUGINS_DIR, SamplerRegistry } from './samplers.ts';
-import { ParamError } from './errors.ts';
+import { ValidationError } from './errors.ts';
 import type { GenerationParams, GenerationResult, InterpolationParams, InversionParams, LabelInterpolationParams, StepProgress, VariationParams } from './types.ts';
 import { validateInterpolation, validateInversion, validateLabelInterpolation, validateVariation } from './edit-params.ts';
 import { interpolateLabels } from './label-interpolation.ts';
@@ -35,7 +35,7 @@ import { vary } from './variation.ts';
 export type { GenerationParams, GenerationResult, InterpolationParams, InversionParams, LabelInterpolationParams, StepProgress, VariationParams } from './types.ts';
 export type { InterpolationResult } from './interpolation.ts';
 export type { InversionResult } from './inversion.ts';
-export { ParamError } from './errors.ts';
+export { ValidationError } from './errors.ts';
 
 export const DEFAULT_SAMPLER = 'ddim';
 export const MAX_COUNT = 16;
@@ -115,7 +115,7 @@ export class Engine {
     const model = this.models.find(name);
     if (!model) {
       const names = this.models.list().map((m) => m.name);
-      throw new ParamError('model', `unknown model "${name}"; installed: ${names.join(', ') || 'none'}`);
+      throw new ValidationError('model', `unknown model "${name}"; installed: ${names.join(', ') || 'none'}`);
     }
     return model;
   }
@@ -124,7 +124,7 @@ export class Engine {
     const plugin = this.samplers.find(name);
     if (!plugin) {
       const names = this.samplers.list().map((p) => p.name);
-      throw new ParamError('sampler', `unknown sampler "${name}"; available: ${names.join(', ')}`);
+      throw new ValidationError('sampler', `unknown sampler "${name}"; available: ${names.join(', ')}`);
     }
     return plugin;
   }
@@ -139,18 +139,18 @@ export class Engine {
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       const field = issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : 'request');
-      throw new ParamError(field, `${field}: ${issue.message}`);
+      throw new ValidationError(field, `${field}: ${issue.message}`);
     }
     const raw = parsed.data;
     const defaultModel = this.models.defaultModel();
-    if (!raw.model && !defaultModel) throw new ParamError('model', 'no models are installed');
+    if (!raw.model && !defaultModel) throw new ValidationError('model', 'no models are installed');
     const model = this.model(raw.model ?? defaultModel!.name);
     const { label, guidance } = this.validateConditioning(model, raw.label, raw.guidance);
     const plugin = this.sampler(raw.sampler ?? DEFAULT_SAMPLER);
     const limits = plugin.stepLimits(model.manifest.scheduler.num_train_timesteps);
     const steps = raw.steps ?? limits.default;
     if (steps < limits.min || steps > limits.max) {
-      throw new ParamError('steps', `steps must be ${limits.min}..${limits.max} for ${plugin.name} (got ${steps})`);
+      throw new ValidationError('steps', `steps must be ${limits.min}..${limits.max} for ${plugin.name} (got ${steps})`);
     }
     const optionInput: Record<string, unknown> = { ...raw.options };
     if (raw.eta !== undefined) optionInput['eta'] = raw.eta;
@@ -158,7 +158,7 @@ export class Engine {
     if (!options.success) {
       const issue = options.error.issues[0]!;
       const key = issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : 'options');
-      throw new ParamError(key, `${key}: ${issue.message} (sampler ${plugin.name})`);
+      throw new ValidationError(key, `${key}: ${issue.message} (sampler ${plugin.name})`);
     }
     return {
       model: model.name,
@@ -175,12 +175,12 @@ export class Engine {
   private validateConditioning(model: InstalledModel, label: string | number | undefined, guidance: number | undefined) {
     const conditioning = model.manifest.conditioning;
     if (label === undefined) {
-      if (guidance !== undefined) throw new ParamError('guidance', 'guidance needs a label: guidance steers towards the label you ask for');
+      if (guidance !== undefined) throw new ValidationError('guidance', 'guidance needs a label: guidance steers towards the label you ask for');
       return { label: null, guidance: null };
     }
-    if (!conditioning) throw new ParamError('label', `model ${model.name} is not class-conditional; it takes no label`);
+    if (!conditioning) throw new ValidationError('label', `model ${model.name} is not class-conditional; it takes no label`);
     const resolved = resolveLabel(conditioning, label);
-    if ('error' in resolved) throw new ParamError('label', resolved.error);
+    if ('error' in resolved) throw new ValidationError('label', resolved.error);
     return { label: resolved.name, guidance: guidance ?? conditioning.default_guidance_scale };
   }
 
@@ -331,11 +331,11 @@ export class Engine {
     const T = scheduler.num_train_timesteps;
     const timesteps = [...(input.timesteps ?? DEFAULT_NOISE_DEMO_TIMESTEPS.filter((t) => t < T))];
     for (const t of timesteps) {
-      if (!Number.isInteger(t) || t < 0 || t >= T) throw new ParamError('timesteps', `timesteps must be integers in 0..${T - 1} (got ${t})`);
+      if (!Number.isInteger(t) || t < 0 || t >= T) throw new ValidationError('timesteps', `timesteps must be integers in 0..${T - 1} (got ${t})`);
     }
-    if (timesteps.length === 0 || timesteps.length > 32) throw new ParamError('timesteps', 'give 1 to 32 timesteps');
+    if (timesteps.length === 0 || timesteps.length > 32) throw new ValidationError('timesteps', 'give 1 to 32 timesteps');
     if (input.denoiseFrom !== undefined && (!Number.isInteger(input.denoiseFrom) || input.denoiseFrom < 1 || input.denoiseFrom >= T)) {
-      throw new ParamError('denoise_from', `denoise_from must be an integer in 1..${T - 1}`);
+      throw new ValidationError('denoise_from', `denoise_from must be an integer in 1..${T - 1}`);
     }
     const x0 = input.image
       ? fromPixels(await loadImageForModel(input.image, image))

@@ -10,7 +10,7 @@
 import { TorchGenerator } from '../core/rng.ts';
 import type { Tensor } from '../core/tensor.ts';
 import { concatBatch, numel } from '../core/tensor.ts';
-import { ParamError } from './errors.ts';
+import { ValidationError } from './errors.ts';
 import type { InterpolationResult } from './interpolation.ts';
 import type { Denoiser, LoopStep } from './pipeline.ts';
 import { denoise } from './pipeline.ts';
@@ -57,10 +57,10 @@ export async function interpolateLabels(
   if (!Number.isInteger(params.frames) || params.frames < 2) throw new RangeError(`frames must be an integer >= 2 (got ${params.frames})`);
   const model = parts.model(params.model);
   const conditioning = model.manifest.conditioning;
-  if (!conditioning) throw new ParamError('label_a', `model ${model.name} is not class-conditional; it has no labels to interpolate`);
+  if (!conditioning) throw new ValidationError('label_a', `model ${model.name} is not class-conditional; it has no labels to interpolate`);
   const index = (label: string, field: string) => {
     const i = conditioning.classes.indexOf(label);
-    if (i < 0) throw new ParamError(field, `${field}: "${label}" is not a class of ${model.name}`);
+    if (i < 0) throw new ValidationError(field, `${field}: "${label}" is not a class of ${model.name}`);
     return i;
   };
   const [a, b] = [index(params.labelA, 'label_a'), index(params.labelB, 'label_b')];

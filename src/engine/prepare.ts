@@ -8,7 +8,7 @@ import { OptionError } from '../core/sampler.ts';
 import type { Tensor } from '../core/tensor.ts';
 import type { InstalledModel } from '../model/registry.ts';
 import { batchGuidance } from './conditioning.ts';
-import { ParamError } from './errors.ts';
+import { ValidationError } from './errors.ts';
 import type { Denoiser } from './pipeline.ts';
 import { guidedDenoiser } from './pipeline.ts';
 import type { GenerationParams } from './types.ts';
@@ -40,17 +40,17 @@ export async function prepare(parts: EngineParts, params: Omit<GenerationParams,
 }
 
 /**
- * The sampler's inverse, or a ParamError: samplers without the capability cannot invert, and an option that
+ * The sampler's inverse, or a ValidationError: samplers without the capability cannot invert, and an option that
  * makes an invertible sampler stochastic (DDIM's eta) is named. Also what marks a sampler deterministic.
  */
 export function inverseOf(sampler: Sampler, name: string, purpose: string): InverseSampler {
   if (!sampler.inverse) {
-    throw new ParamError('sampler', `sampler ${name} cannot invert (it is stochastic), so it cannot be used for ${purpose}; choose a deterministic sampler such as ddim at eta 0`);
+    throw new ValidationError('sampler', `sampler ${name} cannot invert (it is stochastic), so it cannot be used for ${purpose}; choose a deterministic sampler such as ddim at eta 0`);
   }
   try {
     return sampler.inverse();
   } catch (err) {
-    if (err instanceof OptionError) throw new ParamError(err.option, `${err.message} (needed for ${purpose})`);
+    if (err instanceof OptionError) throw new ValidationError(err.option, `${err.message} (needed for ${purpose})`);
     throw err;
   }
 }
@@ -66,6 +66,6 @@ export const NO_NOISE: NoiseSource = {
 export function checkSource(source: Tensor, imageShape: readonly number[], field: string): void {
   const want = [1, ...imageShape];
   if (source.shape.length !== 4 || source.shape.some((d, i) => d !== want[i])) {
-    throw new ParamError(field, `${field} must be one image of shape [${want.join(', ')}] (got [${source.shape.join(', ')}])`);
+    throw new ValidationError(field, `${field} must be one image of shape [${want.join(', ')}] (got [${source.shape.join(', ')}])`);
   }
 }

@@ -9,7 +9,7 @@ import { addNoise } from '../core/forward.ts';
 import { commonConfigShape, parseConfig, scheduleFromConfig } from '../core/timesteps.ts';
 import type { Tensor } from '../core/tensor.ts';
 import { concatBatch } from '../core/tensor.ts';
-import { ParamError } from './errors.ts';
+import { ValidationError } from './errors.ts';
 import type { LoopStep } from './pipeline.ts';
 import { PerRequestNoise, denoise } from './pipeline.ts';
 import type { EngineParts } from './prepare.ts';
@@ -39,7 +39,7 @@ export async function vary(
   if (timesteps.length === 0) return { images, seed: params.seed, samplingMs: performance.now() - began, modelMs: 0 };
   // The forward process gives x_t itself; a sampler that starts from x_T x initNoiseSigma walks a rescaled x_t.
   if (sampler.initNoiseSigma !== undefined) {
-    throw new ParamError('sampler', `sampler ${params.sampler} walks a rescaled sample (init noise sigma ${sampler.initNoiseSigma}), so it cannot start from a noised image`);
+    throw new ValidationError('sampler', `sampler ${params.sampler} walks a rescaled sample (init noise sigma ${sampler.initNoiseSigma}), so it cannot start from a noised image`);
   }
   // diffusers' add_noise uses the scheduler's alphas_cumprod: trained_betas included, as the sampler reads them.
   const config = parseConfig(params.sampler, z.object(commonConfigShape({ timestepSpacing: 'leading' })), model.manifest.scheduler);

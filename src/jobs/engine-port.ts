@@ -18,11 +18,11 @@ export interface ModelInfoPort {
   };
 }
 
-/** The subset of `Engine` the job system uses. Errors with a string `field` (ParamError) are user errors. */
+/** The subset of `Engine` the job system uses. Bad input throws ValidationError (src/engine/errors.ts), naming the field. */
 export interface EnginePort {
-  /** Throws ParamError('model') for an unknown model. */
+  /** Throws ValidationError('model') for an unknown model. */
   model(name: string): ModelInfoPort;
-  /** Fills defaults (model, sampler, steps, random seed, count) and throws ParamError on bad input. */
+  /** Fills defaults (model, sampler, steps, random seed, count) and throws ValidationError on bad input. */
   validate(params: unknown): GenerationParams;
   generateBatch(
     params: readonly GenerationParams[],

@@ -37,17 +37,10 @@ const noiseDemoSchema = z
   })
   .strict();
 
-/** Errors from engine.validate carry the offending field (ParamError); zod errors carry a path. */
-function toValidationError(err: unknown): ValidationError | null {
-  if (err instanceof ValidationError) return err;
-  if (err instanceof z.ZodError) {
-    const issue = err.issues[0];
-    return new ValidationError(issue?.path.join('.') || 'params', issue?.message ?? 'invalid parameters');
-  }
-  if (err instanceof Error && typeof (err as { field?: unknown }).field === 'string') {
-    return new ValidationError((err as Error & { field: string }).field, err.message);
-  }
-  return null;
+/** The noise demo's shape errors, named by their path like the engine's own ValidationErrors. */
+function fromZod(err: z.ZodError): ValidationError {
+  const issue = err.issues[0];
+  return new ValidationError(issue?.path.join('.') || 'params', issue?.message ?? 'invalid parameters');
 }
 
 function dedupeKeyOf(replyTo: Json): string | null {
@@ -73,23 +66,18 @@ export class Submitter {
   constructor(private readonly deps: SubmitDeps) {}
 
   async generation(input: SubmitGenerationInput): Promise<Submitted> {
-    return this.store(input.requester, input.replyTo, null, generationDraft(this.validate(input.params), false));
+    return this.store(input.requester, input.replyTo, null, generationDraft(this.deps.engine.validate(input.params), false));
   }
 
   async noiseDemo(input: SubmitNoiseDemoInput): Promise<Submitted> {
-    let parsed: z.infer<typeof noiseDemoSchema>;
-    try {
-      parsed = noiseDemoSchema.parse(input.params);
-      // Range checks need the model's schedule length; the engine re-checks when it runs.
-      const T = this.deps.engine.model(parsed.model).manifest.scheduler.num_train_timesteps;
-      const bad = parsed.timesteps?.find((t) => t >= T);
-      if (bad !== undefined) throw new ValidationError('timesteps', `timesteps must be integers in 0..${T - 1} (got ${bad})`);
-      if (parsed.denoiseFrom !== undefined && parsed.denoiseFrom >= T) throw new ValidationError('denoiseFrom', `denoiseFrom must be an integer in 1..${T - 1}`);
-    } catch (err) {
-      const v = toValidationError(err);
-      if (v) throw v;
-      throw new ValidationError('model', err instanceof Error ? err.message : String(err));
-    }
+    const shape = noiseDemoSchema.safeParse(input.params);
+    if (!shape.success) throw fromZod(shape.error);
+    const parsed = shape.data;
+    // Range checks need the model's schedule length (engine.model throws ValidationError('model')); the engine re-checks when it runs.
+    const T = this.deps.engine.model(parsed.model).manifest.scheduler.num_train_timesteps;
+    const bad = parsed.timesteps?.find((t) => t >= T);
+    if (bad !== undefined) throw new ValidationError('timesteps', `timesteps must be integers in 0..${T - 1} (got ${bad})`);
+    if (parsed.denoiseFrom !== undefined && parsed.denoiseFrom >= T) throw new ValidationError('denoiseFrom', `denoiseFrom must be an integer in 1..${T - 1}`);
     const image = input.image;
     // Decoded (size, format, pixel-count limits) so a bad upload is a 400 naming the field, not a
     // failed job; only once the limits have passed, so a refused user costs no decoding.
@@ -123,7 +111,7 @@ export class Submitter {
     const samplerChanged = o.sampler !== undefined && o.sampler !== row.sampler;
     // Options belong to a sampler: switching sampler starts from that sampler's defaults.
     const options = o.options ?? (samplerChanged ? {} : jsonRecord(row.options));
-    const params = this.validate({
+    const params = this.deps.engine.validate({
       model: row.model,
       sampler: o.sampler ?? row.sampler,
       steps: o.steps ?? (samplerChanged ? undefined : row.steps),
@@ -133,14 +121,6 @@ export class Submitter {
       ...(row.label === null ? {} : { label: row.label, guidance: row.guidance ?? undefined }),
     });
     return this.store(requester, replyTo, row.id, generationDraft(params, o.recordTrajectory ?? false));
-  }
-
-  private validate(raw: unknown): GenerationParams {
-    try {
-      return this.deps.engine.validate(raw);
-    } catch (err) {
-      throw toValidationError(err) ?? err;
-    }
   }
 
   /** Stores the request once the limits and then `afterLimits` (costly checks) pass; anything refused writes nothing. */

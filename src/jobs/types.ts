@@ -113,15 +113,7 @@ export type RequestEvent =
 export type RequestEventListener = (event: RequestEvent) => void;
 
 /** A parameter was invalid; `field` names it (e.g. "steps", "options.eta"). HTTP maps it to 400. */
-export class ValidationError extends Error {
-  override readonly name = 'ValidationError';
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { ValidationError } from '../engine/errors.ts';
 
 export type RateLimitReason = 'concurrent' | 'hourly' | 'queue_full';
 

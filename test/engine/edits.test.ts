@@ -9,7 +9,7 @@ import { addNoise } from '../../src/core/forward.ts';
 import { TorchGenerator } from '../../src/core/rng.ts';
 import { makeSchedule } from '../../src/core/schedule.ts';
 import type { Tensor } from '../../src/core/tensor.ts';
-import { Engine, ParamError } from '../../src/engine/index.ts';
+import { Engine, ValidationError } from '../../src/engine/index.ts';
 import { labelMixDenoiser } from '../../src/engine/label-interpolation.ts';
 import { variationTimesteps } from '../../src/engine/variation.ts';
 import { imagePng, pixelsToPng, toPixels } from '../../src/render/index.ts';
@@ -29,16 +29,16 @@ async function sourcePng(): Promise<Buffer> {
   return pixelsToPng({ data, width: 8, height: 8, channels: 1 });
 }
 
-function expectParamError(fn: () => unknown, field: string): void {
+function expectValidationError(fn: () => unknown, field: string): void {
   try {
     fn();
   } catch (err) {
-    expect(err).toBeInstanceOf(ParamError);
-    expect((err as ParamError).field).toBe(field);
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as ValidationError).field).toBe(field);
     expect((err as Error).message).toContain(field);
     return;
   }
-  throw new Error(`expected a ParamError for ${field}`);
+  throw new Error(`expected a ValidationError for ${field}`);
 }
 
 async function recordInputs<T>(e: Engine, model: string, run: () => Promise<T>): Promise<{ result: T; inputs: { t: number; x: Float32Array }[] }> {
@@ -102,11 +102,11 @@ describe('variations (SDEdit, img2img semantics)', () => {
   });
 
   it('validates strength (0.1..0.9), its step count and the image, naming the field', async () => {
-    expectParamError(() => engine.validateVariation({ model: 'tiny', strength: 0.05 }), 'strength');
-    expectParamError(() => engine.validateVariation({ model: 'tiny', strength: 0.95 }), 'strength');
-    expectParamError(() => engine.validateVariation({ model: 'tiny', strength: 'half' }), 'strength');
-    expectParamError(() => engine.validateVariation({ model: 'tiny', steps: 1, strength: 0.5 }), 'strength');
-    expectParamError(() => engine.validateVariation({ model: 'tiny', strenght: 0.5 }), 'strenght');
+    expectValidationError(() => engine.validateVariation({ model: 'tiny', strength: 0.05 }), 'strength');
+    expectValidationError(() => engine.validateVariation({ model: 'tiny', strength: 0.95 }), 'strength');
+    expectValidationError(() => engine.validateVariation({ model: 'tiny', strength: 'half' }), 'strength');
+    expectValidationError(() => engine.validateVariation({ model: 'tiny', steps: 1, strength: 0.5 }), 'strength');
+    expectValidationError(() => engine.validateVariation({ model: 'tiny', strenght: 0.5 }), 'strenght');
     expect(engine.validateVariation({ model: 'tiny' }).strength).toBe(0.5);
     const params = engine.validateVariation({ model: 'tiny', steps: 10 });
     await expect(engine.vary(params, { data: new Float32Array(16), shape: [1, 1, 4, 4] })).rejects.toThrow(/image must be one image of shape \[1, 1, 8, 8\]/);
@@ -144,10 +144,10 @@ describe('seed interpolation (DDIM section 5.3)', () => {
   it('needs a deterministic sampler and names what is wrong', async () => {
     await expect(engine.interpolate(engine.validateInterpolation({ model: 'tiny', sampler: 'ddpm', seed_a: 1, seed_b: 2 }))).rejects.toMatchObject({ field: 'sampler' });
     await expect(engine.interpolate(engine.validateInterpolation({ model: 'tiny', eta: 0.5, seed_a: 1, seed_b: 2 }))).rejects.toMatchObject({ field: 'eta' });
-    expectParamError(() => engine.validateInterpolation({ model: 'tiny', seed_a: 1, seed_b: 2, seed: 3 }), 'seed');
-    expectParamError(() => engine.validateInterpolation({ model: 'tiny', seed_a: 1, seed_b: 2, frames: 1 }), 'frames');
-    expectParamError(() => engine.validateInterpolation({ model: 'tiny', seed_a: 1 }), 'seed_b');
-    expectParamError(() => engine.validateInterpolation({ model: 'tiny', seed_a: -1, seed_b: 2 }), 'seed_a');
+    expectValidationError(() => engine.validateInterpolation({ model: 'tiny', seed_a: 1, seed_b: 2, seed: 3 }), 'seed');
+    expectValidationError(() => engine.validateInterpolation({ model: 'tiny', seed_a: 1, seed_b: 2, frames: 1 }), 'frames');
+    expectValidationError(() => engine.validateInterpolation({ model: 'tiny', seed_a: 1 }), 'seed_b');
+    expectValidationError(() => engine.validateInterpolation({ model: 'tiny', seed_a: -1, seed_b: 2 }), 'seed_a');
   });
 });
 
@@ -186,10 +186,10 @@ describe('label interpolation at one seed (a mix of the two conditional predicti
   });
 
   it('names the field: label_a / label_b, a model without labels, a stochastic sampler', async () => {
-    expectParamError(() => cond.validateLabelInterpolation({ model: 'tiny-cond', label_a: 0, label_b: 'nope' }), 'label_b');
-    expectParamError(() => cond.validateLabelInterpolation({ model: 'tiny-cond', label_a: 9, label_b: 1 }), 'label_a');
-    expectParamError(() => cond.validateLabelInterpolation({ model: 'tiny-cond', label_a: 0, label_b: 1, label: 2 }), 'label');
-    expectParamError(() => engine.validateLabelInterpolation({ model: 'tiny', label_a: 0, label_b: 1 }), 'label_a');
+    expectValidationError(() => cond.validateLabelInterpolation({ model: 'tiny-cond', label_a: 0, label_b: 'nope' }), 'label_b');
+    expectValidationError(() => cond.validateLabelInterpolation({ model: 'tiny-cond', label_a: 9, label_b: 1 }), 'label_a');
+    expectValidationError(() => cond.validateLabelInterpolation({ model: 'tiny-cond', label_a: 0, label_b: 1, label: 2 }), 'label');
+    expectValidationError(() => engine.validateLabelInterpolation({ model: 'tiny', label_a: 0, label_b: 1 }), 'label_a');
     await expect(cond.interpolateLabels(cond.validateLabelInterpolation({ model: 'tiny-cond', sampler: 'ddpm', label_a: 0, label_b: 1 }))).rejects.toMatchObject({ field: 'sampler' });
   });
 });
@@ -219,10 +219,10 @@ describe('DDIM inversion (section 5.4)', () => {
     const source = await engine.sourceImage('tiny', await sourcePng());
     for (const sampler of ['ddpm', 'dpm-solver', 'euler', 'score-sde']) {
       const err = await engine.invert(engine.validateInversion({ model: 'tiny', sampler, steps: 10 }), source).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(ParamError);
+      expect(err).toBeInstanceOf(ValidationError);
       expect(err).toMatchObject({ field: 'sampler', message: expect.stringContaining(`sampler ${sampler} cannot invert`) });
     }
     await expect(engine.invert(engine.validateInversion({ model: 'tiny', eta: 1 }), source)).rejects.toMatchObject({ field: 'eta' });
-    expectParamError(() => engine.validateInversion({ model: 'tiny', count: 2 }), 'count');
+    expectValidationError(() => engine.validateInversion({ model: 'tiny', count: 2 }), 'count');
   });
 });

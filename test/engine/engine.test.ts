@@ -2,7 +2,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TorchGenerator } from '../../src/core/rng.ts';
-import { Engine, ParamError } from '../../src/engine/index.ts';
+import { Engine, ValidationError } from '../../src/engine/index.ts';
 import { batchPng, imagePng, toPixels } from '../../src/render/index.ts';
 
 const modelsDir = path.resolve(import.meta.dirname, '../fixtures');
@@ -153,16 +153,16 @@ describe('engine', () => {
     [{ sampler: 'ddpm', eta: 0.5 }, 'eta', /eta/],
     [{ sampler: 'ddim', eta: 2 }, 'eta', /eta/],
     [{ colour: 'red' }, 'colour', /colour/],
-  ])('rejects %j with a ParamError naming %s', (input, field, message) => {
+  ])('rejects %j with a ValidationError naming %s', (input, field, message) => {
     let error: unknown;
     try {
       engine.validate(input);
     } catch (e) {
       error = e;
     }
-    expect(error).toBeInstanceOf(ParamError);
-    expect((error as ParamError).field).toBe(field);
-    expect((error as ParamError).message).toMatch(message);
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).field).toBe(field);
+    expect((error as ValidationError).message).toMatch(message);
   });
 
   it('noise demo: grid, animation and reconstruction; rejects bad timesteps', async () => {

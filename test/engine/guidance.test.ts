@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine, ParamError } from '../../src/engine/index.ts';
+import { Engine, ValidationError } from '../../src/engine/index.ts';
 
 // tiny-cond: an untrained class-conditional fixture (3 classes + the null label) and PyTorch's
 // guided DDIM samples for it (test/fixtures/make_tiny.py --classes 3).
@@ -89,12 +89,12 @@ describe('classifier-free guidance', () => {
     [{ label: 1, guidance: -1 }, 'guidance', /guidance/],
   ])('refuses %j naming the field', (input, field, message) => {
     const call = () => engine.validate({ model: 'tiny-cond', ...input });
-    expect(call).toThrow(ParamError);
+    expect(call).toThrow(ValidationError);
     expect(call).toThrow(message);
     try {
       call();
     } catch (err) {
-      expect((err as ParamError).field).toBe(field);
+      expect((err as ValidationError).field).toBe(field);
     }
   });
 });

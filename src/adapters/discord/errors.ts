@@ -3,7 +3,6 @@
  * same way. Known failures get a sentence the user can act on; anything else is logged and shown
  * as a short apology with the time, so "This interaction failed" never appears.
  */
-import { ParamError } from '../../engine/index.ts';
 import { ForbiddenError, NotFoundError, RateLimitError, ValidationError } from '../../jobs/service.ts';
 import { ImageInputError } from '../../render/input.ts';
 
@@ -15,7 +14,6 @@ export class UserInputError extends Error {
 export function isUserFacing(error: unknown): boolean {
   return (
     error instanceof UserInputError ||
-    error instanceof ParamError ||
     error instanceof ValidationError ||
     error instanceof RateLimitError ||
     error instanceof ImageInputError ||
@@ -36,7 +34,7 @@ export function userMessage(error: unknown): string {
     // The service's message already names the wait; Discord renders <t:…:R> as a live countdown.
     return `⏳ ${error.message} (ready <t:${at}:R>)`;
   }
-  if (error instanceof ParamError || error instanceof ValidationError) {
+  if (error instanceof ValidationError) {
     const field = optionName(error.field);
     const text = error.message.startsWith(`${error.field}:`) ? error.message.slice(error.field.length + 1).trim() : error.message;
     return `⚠️ Invalid option \`${field}\`: ${text}`;

@@ -3,7 +3,6 @@ import type { webApi } from '@slack/bolt';
 import type { Submitted } from '../../jobs/service.ts';
 import { DuplicateRequestError, RateLimitError, ValidationError } from '../../jobs/types.ts';
 import type { Requester } from '../../jobs/types.ts';
-import { ParamError } from '../../engine/index.ts';
 import { ImageInputError } from '../../render/input.ts';
 import type { SlackDeps } from './context.ts';
 import type { SlackReplyTo } from './reply-to.ts';
@@ -25,7 +24,7 @@ export interface GestureRun {
   readonly submit: () => Promise<Submitted>;
 }
 
-const USER_ERRORS = [OptionsError, ValidationError, ParamError, RateLimitError, ImageInputError, SlackUserError];
+const USER_ERRORS = [OptionsError, ValidationError, RateLimitError, ImageInputError, SlackUserError];
 
 /** Runs a submitted gesture once per Slack delivery; user errors become ephemeral messages. */
 export async function runGesture(run: GestureRun): Promise<string | null> {

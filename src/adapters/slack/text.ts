@@ -1,7 +1,6 @@
 /** User-facing text: help, progress lines, captions and error messages. */
 import type { RequestView } from '../../jobs/types.ts';
 import { RateLimitError, ValidationError } from '../../jobs/types.ts';
-import { ParamError } from '../../engine/index.ts';
 import { ImageInputError } from '../../render/input.ts';
 import type { SlackEnginePort } from './context.ts';
 import { OptionsError } from './options.ts';
@@ -65,7 +64,7 @@ export function caption(view: RequestView): string {
 /** What the user should be told for an error thrown while handling their gesture. */
 export function userMessage(error: unknown): string {
   if (error instanceof OptionsError) return `${error.message}\nType \`/generate help\` for the syntax.`;
-  if (error instanceof ValidationError || error instanceof ParamError) {
+  if (error instanceof ValidationError) {
     // Name the field as the user typed it (the service speaks camelCase).
     const field = error.field === 'denoiseFrom' ? 'denoise_from' : error.field;
     const message = error.message.replace(/\bdenoiseFrom\b/g, 'denoise_from');

@@ -5,16 +5,9 @@
  */
 import { z } from 'zod';
 import type { Tensor } from '../../../src/core/tensor.ts';
+import { ValidationError } from '../../../src/engine/errors.ts';
 import type { EnginePort, GenerationParams, GenerationResult, ModelInfoPort, NoiseDemoInput, NoiseDemoResult, RenderPort, StepProgress } from '../../../src/jobs/engine-port.ts';
 
-export class FakeParamError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 const paramsSchema = z
   .object({
@@ -70,7 +63,7 @@ export class FakeEngine implements EnginePort {
   }
 
   model(name: string): ModelInfoPort {
-    if (name !== 'fake') throw new FakeParamError('model', `unknown model "${name}"`);
+    if (name !== 'fake') throw new ValidationError('model', `unknown model "${name}"`);
     return { name, manifest: { scheduler: { num_train_timesteps: 1000 }, image: { channels: 1, height: 8, width: 8 } } };
   }
 
@@ -78,7 +71,7 @@ export class FakeEngine implements EnginePort {
     const r = paramsSchema.safeParse(params);
     if (!r.success) {
       const issue = r.error.issues[0]!;
-      throw new FakeParamError(issue.path.join('.') || 'params', issue.message);
+      throw new ValidationError(issue.path.join('.') || 'params', issue.message);
     }
     return r.data;
   }

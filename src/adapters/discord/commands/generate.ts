@@ -13,7 +13,7 @@ import type {
 import { SlashCommandBuilder } from 'discord.js';
 import { MAX_SEED } from '../../../core/rng.ts';
 import { MAX_GUIDANCE, suggestLabels } from '../../../engine/conditioning.ts';
-import { ParamError } from '../../../engine/index.ts';
+import { ValidationError } from '../../../engine/index.ts';
 import type { ModelRegistry } from '../../../model/registry.ts';
 import type { AdapterContext, SlashCommand } from '../context.ts';
 import type { EngineCatalog } from '../types.ts';
@@ -95,9 +95,9 @@ export function paramsFrom(interaction: ChatInputCommandInteraction): Record<str
 export function checkParams(engine: EngineCatalog, params: Record<string, string | number>): void {
   const validated = engine.validate(params);
   if (params['eta'] !== undefined && !('eta' in validated.options)) {
-    throw new ParamError('eta', `eta only applies to samplers that take it (such as ddim), not ${validated.sampler}`);
+    throw new ValidationError('eta', `eta only applies to samplers that take it (such as ddim), not ${validated.sampler}`);
   }
-  if (validated.count > MAX_IMAGES_PER_REQUEST) throw new ParamError('count', `count must be 1..${MAX_IMAGES_PER_REQUEST}`);
+  if (validated.count > MAX_IMAGES_PER_REQUEST) throw new ValidationError('count', `count must be 1..${MAX_IMAGES_PER_REQUEST}`);
 }
 
 async function execute(interaction: ChatInputCommandInteraction, ctx: AdapterContext): Promise<void> {

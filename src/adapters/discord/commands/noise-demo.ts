@@ -7,7 +7,7 @@
 import type { ChatInputCommandInteraction, RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
 import { SlashCommandBuilder } from 'discord.js';
 import { MAX_SEED, randomSeed } from '../../../core/rng.ts';
-import { ParamError } from '../../../engine/index.ts';
+import { ValidationError } from '../../../engine/index.ts';
 import { checkAttachmentMetadata, checkImageBytes, downloadAttachment } from '../attachments.ts';
 import { allowedAttachmentOrigins } from '../config.ts';
 import type { AdapterContext, SlashCommand } from '../context.ts';
@@ -39,11 +39,11 @@ export function definition(engine: EngineCatalog): RESTPostAPIChatInputApplicati
 export function parseTimesteps(text: string | null, trainSteps: number): number[] | undefined {
   if (text === null || text.trim() === '') return undefined;
   const parts = text.split(/[\s,]+/).filter((p) => p !== '');
-  if (parts.some((p) => !/^\d+$/.test(p))) throw new ParamError('timesteps', 'timesteps must be whole numbers separated by commas, e.g. 0,100,500,999');
+  if (parts.some((p) => !/^\d+$/.test(p))) throw new ValidationError('timesteps', 'timesteps must be whole numbers separated by commas, e.g. 0,100,500,999');
   const values = parts.map(Number);
   const outside = values.find((t) => t >= trainSteps);
-  if (outside !== undefined) throw new ParamError('timesteps', `timesteps must be 0..${trainSteps - 1} for this model (got ${outside})`);
-  if (values.length > MAX_TIMESTEPS) throw new ParamError('timesteps', `give at most ${MAX_TIMESTEPS} timesteps (got ${values.length})`);
+  if (outside !== undefined) throw new ValidationError('timesteps', `timesteps must be 0..${trainSteps - 1} for this model (got ${outside})`);
+  if (values.length > MAX_TIMESTEPS) throw new ValidationError('timesteps', `give at most ${MAX_TIMESTEPS} timesteps (got ${values.length})`);
   return values;
 }
 
@@ -52,12 +52,12 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: AdapterCon
   let params: { model: string; seed: number; timesteps?: number[]; denoiseFrom?: number };
   try {
     const modelName = interaction.options.getString('model') ?? ctx.engine.models.defaultModel()?.name;
-    if (!modelName) throw new ParamError('model', 'no models are installed');
+    if (!modelName) throw new ValidationError('model', 'no models are installed');
     const model = ctx.engine.model(modelName);
     const trainSteps = model.manifest.scheduler.num_train_timesteps;
     const timesteps = parseTimesteps(interaction.options.getString('timesteps'), trainSteps);
     const denoiseFrom = interaction.options.getInteger('denoise_from') ?? undefined;
-    if (denoiseFrom !== undefined && denoiseFrom >= trainSteps) throw new ParamError('denoise_from', `denoise_from must be 1..${trainSteps - 1}`);
+    if (denoiseFrom !== undefined && denoiseFrom >= trainSteps) throw new ValidationError('denoise_from', `denoise_from must be 1..${trainSteps - 1}`);
     if (attachment) checkAttachmentMetadata(attachment, ctx.tuning.download.maxBytes);
     params = {
       model: model.name,

@@ -3,7 +3,7 @@
  * appear next to the field), then the request is submitted and answered in the message's thread.
  */
 import type { App } from '@slack/bolt';
-import { ParamError } from '../../../engine/index.ts';
+import { ValidationError } from '../../../engine/index.ts';
 import type { SlackDeps } from '../context.ts';
 import type { SlackReplyTo } from '../reply-to.ts';
 import { slackRequester } from '../context.ts';
@@ -27,7 +27,7 @@ export function registerGenerateModal(app: App, deps: SlackDeps): void {
     try {
       deps.engine.validate(parsed.params);
     } catch (error) {
-      if (error instanceof ParamError) {
+      if (error instanceof ValidationError) {
         const field = (FIELDS as readonly string[]).includes(error.field) ? (error.field as ModalField) : 'steps';
         await ack({ response_action: 'errors', errors: { [field]: error.message } });
         return;
