@@ -10,7 +10,6 @@
  * HTTP server (to `route` or `mount` on) and returns something to stop.
  */
 import { fileURLToPath } from 'node:url';
-import type { Logger } from 'pino';
 import { loadConfig, type Config } from './config.ts';
 import { Engine } from './engine/index.ts';
 import { registerWebApi } from './adapters/web/api.ts';
@@ -23,7 +22,7 @@ import { HttpServer, sendJson } from './server/http.ts';
 import { createGuard, defaultAllowedHosts } from './server/guard.ts';
 import { installLastResort } from './ops/last-resort.ts';
 import { asCatalog, registerPlayground } from './adapters/web/playground.ts';
-import { Metrics, createLogger, createOps, instrumentEngine, loadOpsConfig, registerOps, startOpsServer, type OpsConfig } from './ops/index.ts';
+import { Metrics, createLogger, createOps, instrumentEngine, loadOpsConfig, registerOps, startOpsServer, type Logger, type OpsConfig, type PinoLogger } from './ops/index.ts';
 
 export interface AdapterContext {
   readonly service: GenerationService;
@@ -51,7 +50,8 @@ export interface ServiceHandle {
 
 export interface StartOptions {
   readonly config: Config;
-  readonly log: Logger;
+  /** The process's root logger: /healthz, /metrics and request ids need pino's child loggers. */
+  readonly log: PinoLogger;
   readonly engine: EnginePort;
   readonly render?: RenderPort;
   readonly adapters?: readonly AdapterFactory[];

@@ -16,6 +16,7 @@ import type { ExecutionProvider } from '../model/session.ts';
 import type { Pixels } from '../render/index.ts';
 import { animation, batchPixels, batchPng, evenlySpaced } from '../render/index.ts';
 import { ImageInputError } from '../render/input.ts';
+import { stderrLogger } from './log.ts';
 import { writeOutput } from './output.ts';
 
 /** Exit code for input the user can fix. */
@@ -68,10 +69,7 @@ async function openEngine(modelsDir: string | undefined): Promise<Engine> {
   return Engine.load({
     ...engineOptions(),
     ...(modelsDir ? { modelsDir } : {}),
-    logger: {
-      info: (obj, msg) => process.env['DDPM_VERBOSE'] && process.stderr.write(`${msg ?? ''} ${JSON.stringify(obj)}\n`),
-      warn: (obj, msg) => process.stderr.write(`warning: ${msg ?? ''} ${JSON.stringify(obj)}\n`),
-    },
+    logger: stderrLogger,
   });
 }
 

@@ -9,7 +9,8 @@
  * it, so the process holding the status message normally answers), and resume after a restart.
  */
 import type { GenerationService, RequestEvent } from '../jobs/service.ts';
-import type { Conversation, DeliveryLogger, LiveEvent, Messenger } from './messenger.ts';
+import type { Logger } from '../ops/logger.ts';
+import type { Conversation, LiveEvent, Messenger } from './messenger.ts';
 import { SerialEditor } from './serial-editor.ts';
 import type { RateGate } from './throttle.ts';
 import { Throttle } from './throttle.ts';
@@ -73,7 +74,7 @@ export class DeliveryEngine<Target, Intro, C extends Conversation> {
   constructor(
     private readonly service: GenerationService,
     private readonly messenger: Messenger<Target, Intro, C>,
-    private readonly logger: DeliveryLogger,
+    private readonly logger: Logger,
     private readonly tuning: DeliveryTuning,
   ) {
     this.throttle = new Throttle(tuning.statusIntervalMs, tuning.gate ?? null);

@@ -35,10 +35,3 @@ export interface Messenger<Target, Intro, C extends Conversation> {
   /** Sends the one final reply; `conversation` is null when this process did not follow the request. */
   deliver(view: RequestView, target: Target, conversation: C | null): Promise<void>;
 }
-
-export interface DeliveryLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}

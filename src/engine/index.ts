@@ -11,6 +11,7 @@ import type { SamplerPlugin } from '../core/sampler.ts';
 import { makeSchedule } from '../core/schedule.ts';
 import type { Tensor } from '../core/tensor.ts';
 import { sliceBatch } from '../core/tensor.ts';
+import type { Logger } from '../ops/logger.ts';
 import type { InstalledModel } from '../model/registry.ts';
 import { DEFAULT_MODELS_DIR, ModelRegistry } from '../model/registry.ts';
 import type { ExecutionProvider } from '../model/session.ts';
@@ -41,11 +42,6 @@ export const DEFAULT_SAMPLER = 'ddim';
 export const MAX_COUNT = 16;
 export const DEFAULT_NOISE_DEMO_TIMESTEPS: readonly number[] = [0, 50, 100, 200, 300, 500, 700, 999];
 
-
-export interface Logger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-}
 
 export interface EngineOptions {
   readonly modelsDir?: string;

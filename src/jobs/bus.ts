@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
-import type { Logger } from 'pino';
+import type { Logger } from '../ops/logger.ts';
 import type { Platform } from './types.ts';
 
 export const EVENTS_CHANNEL = 'ddpm_request_events';

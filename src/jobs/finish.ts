@@ -3,7 +3,7 @@
  * and announces it. A result that lost to a later attempt is recorded as superseded and announced
  * by nobody: the attempt that owns the request will announce its own.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../ops/logger.ts';
 import type { Prisma } from '../db/client.ts';
 import { finishAttempt, markSuperseded, type ClaimedRow, type EndedRow, type Outcome } from '../db/queue-store.ts';
 import { truncateError, type BusMessage, type EventBus } from './bus.ts';

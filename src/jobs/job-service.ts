@@ -3,7 +3,7 @@
  * (submit.ts), events (watch.ts) and the request store (src/db/request-store.ts). Workers claim
  * what it stores; nothing here runs a job.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../ops/logger.ts';
 import type { Database } from '../db/client.ts';
 import * as store from '../db/request-store.ts';
 import type { Request as RequestRow } from '../db/generated/client.ts';

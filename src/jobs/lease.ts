@@ -3,7 +3,7 @@
  * short (a dead worker's jobs come back within one lease) and still never run out under a worker
  * that is alive, however long its batch takes.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../ops/logger.ts';
 import type { Prisma } from '../db/client.ts';
 import { renewLeases } from '../db/queue-store.ts';
 

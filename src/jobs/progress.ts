@@ -2,7 +2,7 @@
  * What a running request reports while it denoises: throttled progress (a row update plus a small
  * NOTIFY carrying the predicted-x0 preview), and the frames of its denoising animation.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../ops/logger.ts';
 import type { Prisma } from '../db/client.ts';
 import { recordProgress, type ClaimedRow } from '../db/queue-store.ts';
 import { evenlySpaced, MAX_TRAJECTORY_FRAMES } from '../render/index.ts';

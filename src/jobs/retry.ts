@@ -3,7 +3,7 @@
  * is not thrown away. Giving up loses time, never a request: the lease passes and the request is
  * claimed and run again.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../ops/logger.ts';
 
 const RETRY_FOR_MS = 10 * 60_000;
 

@@ -3,7 +3,7 @@
  * migrations, the event bus, the service and (unless ROLE=bot) a worker. main.ts,
  * tests, benchmarks and worker processes all start it the same way.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../ops/logger.ts';
 import type { Config } from '../config.ts';
 import { connectDatabase, type Database } from '../db/client.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.ts';

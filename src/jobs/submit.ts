@@ -5,7 +5,7 @@
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { Logger } from 'pino';
+import type { Logger } from '../ops/logger.ts';
 import type { Prisma } from '../db/client.ts';
 import { insertRequest, type NewRequest } from '../db/request-store.ts';
 import type { Request as RequestRow } from '../db/generated/client.ts';

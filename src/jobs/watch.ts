@@ -4,7 +4,7 @@
  * NOTIFYs can be lost (a listener reconnecting, a database restart), so state is re-read after a
  * reconnect and periodically: a final event always arrives.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../ops/logger.ts';
 import type { Prisma } from '../db/client.ts';
 import { imagesOf, previewOf } from '../db/request-store.ts';
 import type { BusMessage, EventBus } from './bus.ts';

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Logger } from 'pino';
+import type { Logger } from '../ops/logger.ts';
 import type { Database } from '../db/client.ts';
 import { claimBatch, expireOtherLeases, type ClaimedRow } from '../db/queue-store.ts';
 import type { BusMessage, EventBus } from './bus.ts';

@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { routeOf } from '../server/http.ts';
 import type { Health } from './health.ts';
-import type { Logger, RequestLog } from './logger.ts';
+import type { PinoLogger, RequestLog } from './logger.ts';
 import { logRequest } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -46,7 +46,7 @@ export function opsRoutes(options: OpsRoutesOptions): RouteHandler {
  *   const { log } = observe(req, res);
  * sets X-Request-Id, logs the request when it finishes and observes its duration.
  */
-export function httpObserver(deps: { readonly logger: Logger; readonly metrics?: Metrics | undefined }) {
+export function httpObserver(deps: { readonly logger: PinoLogger; readonly metrics?: Metrics | undefined }) {
   return (req: IncomingMessage, res: ServerResponse): RequestLog => {
     const started = performance.now();
     const entry = logRequest(deps.logger, req, res);

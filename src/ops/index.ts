@@ -9,14 +9,14 @@ import { Health, databaseCheck, modelsCheck, queueCheck, queueDepth, requestCoun
 import type { RouteHandler } from './http.ts';
 import { httpObserver, opsRoutes } from './http.ts';
 import { instrumentServer } from './instrument.ts';
-import type { Logger } from './logger.ts';
+import type { PinoLogger } from './logger.ts';
 import { Metrics } from './metrics.ts';
 
 export { loadOpsConfig } from './config.ts';
 export type { OpsConfig } from './config.ts';
 export { createLogger, logRequest, requestContext, requestIdFor } from './logger.ts';
 export { instrumentEngine, instrumentServer } from './instrument.ts';
-export type { Logger } from './logger.ts';
+export type { Logger, PinoLogger } from './logger.ts';
 export { Metrics } from './metrics.ts';
 export { Health } from './health.ts';
 export type { RouteHandler } from './http.ts';
@@ -59,7 +59,7 @@ export function createOps(deps: OpsDeps): Ops {
  * Puts the ops surface on the service's HTTP server: GET /healthz, GET /metrics (unless METRICS=off),
  * and request ids + one log line + HTTP metrics for every request the server handles.
  */
-export function registerOps(http: HttpServer, ops: Ops, logger: Logger): void {
+export function registerOps(http: HttpServer, ops: Ops, logger: PinoLogger): void {
   const serve = async (req: Parameters<RouteHandler>[0], res: Parameters<RouteHandler>[1]) => {
     if (await ops.routes(req, res)) return;
     res.writeHead(404, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error: 'not_found', message: 'metrics are off (METRICS=off)' }));
@@ -74,7 +74,7 @@ export function registerOps(http: HttpServer, ops: Ops, logger: Logger): void {
  * ROLE=worker runs no HTTP server, so its sampling metrics would be invisible: with METRICS_PORT
  * set, a small server answers /healthz and /metrics (nothing else) on that port and HOST.
  */
-export async function startOpsServer(port: number, host: string, ops: Ops, logger: Logger): Promise<{ readonly port: number; close(): Promise<void> }> {
+export async function startOpsServer(port: number, host: string, ops: Ops, logger: PinoLogger): Promise<{ readonly port: number; close(): Promise<void> }> {
   const http = new HttpServer({ log: logger });
   registerOps(http, ops, logger);
   const bound = await http.listen(port, host);

@@ -5,10 +5,10 @@
  * middle of anything: it is logged as fatal and the process shuts down gracefully (running batches
  * requeued) and exits 1, for the supervisor to restart it.
  */
-import type { Logger } from 'pino';
+import type { PinoLogger } from './logger.ts';
 
 /** Installs both handlers; returns a function that removes them. */
-export function installLastResort(log: Logger, shutdown: (reason: string, exitCode: number) => void): () => void {
+export function installLastResort(log: PinoLogger, shutdown: (reason: string, exitCode: number) => void): () => void {
   const onRejection = (reason: unknown) => log.error({ err: reason }, 'unhandled promise rejection; still serving');
   const onException = (err: Error) => {
     log.fatal({ err }, 'uncaught exception; shutting down');

@@ -8,11 +8,23 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import pino from 'pino';
-import type { DestinationStream, Logger } from 'pino';
+import type { DestinationStream, Logger as PinoLogger } from 'pino';
 import pretty from 'pino-pretty';
 import type { LogFormat, LogLevel } from './config.ts';
 
-export type { Logger } from 'pino';
+/**
+ * The one logger type the code depends on: pino's four levels, fields first (or a message alone).
+ * The process logger from createLogger is one; tests pass recorders. Only this module and the
+ * process's root (src/main.ts, src/ops) hold pino's own type, for `child` (request ids) and `fatal`.
+ */
+export interface Logger {
+  debug(obj: object | string, msg?: string): void;
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+}
+
+export type { PinoLogger };
 
 export interface LoggerOptions {
   readonly level?: LogLevel;
@@ -28,7 +40,7 @@ export interface LoggerOptions {
 export const requestContext = new AsyncLocalStorage<{ readonly reqId: string }>();
 
 /** The process logger. Secrets never reach it: adapters log ids, not tokens or headers. */
-export function createLogger(options: LoggerOptions = {}): Logger {
+export function createLogger(options: LoggerOptions = {}): PinoLogger {
   return pino(
     {
       level: options.level ?? 'info',
@@ -77,7 +89,7 @@ export interface RequestLog {
  * metrics scrapes, image fetches and the page's static files log at debug: a page showing a gallery
  * fetches dozens of images, which would drown the requests that change something.
  */
-export function logRequest(logger: Logger, req: IncomingMessage, res: ServerResponse): RequestLog {
+export function logRequest(logger: PinoLogger, req: IncomingMessage, res: ServerResponse): RequestLog {
   const id = requestIdFor(req);
   const log = logger.child({ reqId: id });
   if (!res.headersSent) res.setHeader('X-Request-Id', id);

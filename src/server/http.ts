@@ -14,7 +14,7 @@
  */
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from 'pino';
+import type { Logger } from '../ops/logger.ts';
 import { readBody } from './body.ts';
 import { HttpError, sendJson } from './errors.ts';
 import type { RequestGuard } from './guard.ts';

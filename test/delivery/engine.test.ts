@@ -8,8 +8,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DeliveryEngine } from '../../src/delivery/engine.ts';
-import type { Conversation, DeliveryLogger, LiveEvent, Messenger } from '../../src/delivery/messenger.ts';
+import type { Conversation, LiveEvent, Messenger } from '../../src/delivery/messenger.ts';
 import type { GenerationService, Json, RequestEvent, RequestEventListener, RequestView } from '../../src/jobs/service.ts';
+import type { Logger } from '../../src/ops/logger.ts';
 
 const ID = '00000000-0000-4000-8000-00000000000a';
 
@@ -99,7 +100,7 @@ interface Line {
 function bot(requests: Requests, replies: Recorder, tuning: { headStartMs?: number; sweepMinAgeMs?: number } = {}) {
   const lines: Line[] = [];
   const keep = (obj: object, msg?: string) => void lines.push({ msg, obj: obj as Record<string, unknown> });
-  const logger: DeliveryLogger = { debug: keep, info: keep, warn: keep, error: keep };
+  const logger: Logger = { debug: keep, info: keep, warn: keep, error: keep };
   const service = new ScriptedService(requests);
   const engine = new DeliveryEngine(service as unknown as GenerationService, replies, logger, {
     statusIntervalMs: 10,

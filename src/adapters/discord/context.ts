@@ -18,12 +18,13 @@ import type { DiscordDelivery } from './delivery.ts';
 import { loggableError, isUserFacing, userMessage } from './errors.ts';
 import { clip } from './messages.ts';
 import type { Messenger, ReplyPurpose, ReplyTarget } from './reply-target.ts';
-import type { AdapterLogger, AdapterTuning, EngineCatalog } from './types.ts';
+import type { AdapterTuning, EngineCatalog } from './types.ts';
+import type { Logger } from '../../ops/logger.ts';
 
 export interface AdapterContext {
   readonly service: GenerationService;
   readonly engine: EngineCatalog;
-  readonly logger: AdapterLogger;
+  readonly logger: Logger;
   readonly env: DiscordEnv;
   readonly tuning: AdapterTuning;
   readonly deliveries: DiscordDelivery;

@@ -14,7 +14,8 @@ import { paramsLine, progressMessage, queuedMessage, runningMessage, tokenExpiri
 import type { Messenger, OutgoingMessage, ReplyTarget } from './reply-target.ts';
 import { isTokenGone, parseReplyTarget } from './reply-target.ts';
 import { renderFinal } from './results.ts';
-import type { AdapterLogger, AdapterTuning, EngineCatalog } from './types.ts';
+import type { AdapterTuning, EngineCatalog } from './types.ts';
+import type { Logger } from '../../ops/logger.ts';
 
 /** What a status line is made of: the parameters a request was submitted with. */
 export type StatusParams = Pick<RequestView, 'model' | 'label' | 'guidance' | 'sampler' | 'steps' | 'eta' | 'seed' | 'count' | 'kind'>;
@@ -23,7 +24,7 @@ export interface DeliveryDeps {
   readonly service: GenerationService;
   readonly engine: EngineCatalog;
   readonly messenger: Messenger;
-  readonly logger: AdapterLogger;
+  readonly logger: Logger;
   readonly tuning: AdapterTuning;
 }
 

@@ -11,12 +11,13 @@ import { COMPONENT_HANDLERS } from './components/index.ts';
 import { loadDiscordEnv } from './config.ts';
 import type { AdapterContext } from './context.ts';
 import { respondWithError } from './context.ts';
-import type { AdapterLogger, AdapterTuning, EngineCatalog } from './types.ts';
+import type { AdapterTuning, EngineCatalog } from './types.ts';
 import { DEFAULT_TUNING } from './types.ts';
 import { parseComponentId } from './custom-id.ts';
 import { discordDelivery } from './delivery.ts';
 import { loggableError, UserInputError } from './errors.ts';
 import { DiscordMessenger } from './reply-target.ts';
+import type { Logger } from '../../ops/logger.ts';
 
 export { loadDiscordEnv } from './config.ts';
 export type { DiscordEnv } from './config.ts';
@@ -24,7 +25,7 @@ export type { DiscordEnv } from './config.ts';
 export interface DiscordAdapterOptions {
   readonly service: GenerationService;
   readonly engine: EngineCatalog;
-  readonly logger: AdapterLogger;
+  readonly logger: Logger;
   /** The process environment (or a test's); only DISCORD_* variables are read. */
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Timing knobs; tests shorten them. */
@@ -43,7 +44,7 @@ export interface DiscordAdapter {
 export function discordAdapterFactory(
   engine: EngineCatalog,
   env: Readonly<Record<string, string | undefined>> = process.env,
-): (ctx: { readonly service: GenerationService; readonly log: AdapterLogger }) => Promise<DiscordAdapter> {
+): (ctx: { readonly service: GenerationService; readonly log: Logger }) => Promise<DiscordAdapter> {
   return (ctx) => startDiscordAdapter({ service: ctx.service, engine, logger: ctx.log, env });
 }
 

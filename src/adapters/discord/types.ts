@@ -4,14 +4,10 @@
  */
 import type { SweepTuning } from '../../delivery/engine.ts';
 import { DEFAULT_DELIVERY_TUNING } from '../../delivery/engine.ts';
-import type { DeliveryLogger } from '../../delivery/messenger.ts';
 import type { Engine } from '../../engine/index.ts';
 
 /** The parts of the engine an adapter may use: its catalogue and validation, never generation. */
 export type EngineCatalog = Pick<Engine, 'models' | 'samplers' | 'validate' | 'model' | 'sampler'>;
-
-/** pino's shape; the same the delivery engine logs through. */
-export type AdapterLogger = DeliveryLogger;
 
 export interface AdapterTuning {
   /** Minimum time between edits of one request's message (Discord allows ~5 edits / 5 s per token). */

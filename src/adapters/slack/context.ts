@@ -2,15 +2,12 @@
  * What every listener shares: the service, the engine (for model/sampler choices), the delivery
  * of results, and the retry guard. Listeners only translate Slack payloads into service calls.
  */
-import type { DeliveryLogger } from '../../delivery/messenger.ts';
 import type { Engine } from '../../engine/index.ts';
 import type { GenerationService } from '../../jobs/service.ts';
+import type { Logger } from '../../ops/logger.ts';
 import type { Requester } from '../../jobs/types.ts';
 import type { SlackDelivery } from './delivery.ts';
 import type { SlackEnv } from './env.ts';
-
-/** pino's shape; the same the delivery engine logs through. */
-export type SlackLogger = DeliveryLogger;
 
 /**
  * The engine surface the adapter reads: installed models and samplers (help text, modal choices) and
@@ -21,7 +18,7 @@ export type SlackEnginePort = Pick<Engine, 'models' | 'samplers' | 'validate'>;
 export interface SlackDeps {
   readonly service: GenerationService;
   readonly engine: SlackEnginePort;
-  readonly logger: SlackLogger;
+  readonly logger: Logger;
   readonly env: SlackEnv;
   readonly delivery: SlackDelivery;
   readonly guard: RetryGuard;

@@ -6,7 +6,8 @@
 import type { types, webApi } from '@slack/bolt';
 import type { SweepTuning } from '../../delivery/engine.ts';
 import { DeliveryEngine } from '../../delivery/engine.ts';
-import type { Conversation, DeliveryLogger, LiveEvent, Messenger } from '../../delivery/messenger.ts';
+import type { Conversation, LiveEvent, Messenger } from '../../delivery/messenger.ts';
+import type { Logger } from '../../ops/logger.ts';
 import { RateGate } from '../../delivery/throttle.ts';
 import type { GenerationService } from '../../jobs/service.ts';
 import type { RequestView } from '../../jobs/types.ts';
@@ -49,7 +50,7 @@ class StatusMessage implements Conversation {
     private readonly reply: ParsedReplyTo,
     private readonly title: string,
     position: number,
-    private readonly logger: DeliveryLogger,
+    private readonly logger: Logger,
   ) {
     this.ts = client.chat
       .postMessage({ channel: reply.channel, text: `${title} · queued (position ${position})`, ...(reply.threadTs ? { thread_ts: reply.threadTs } : {}) })
@@ -103,7 +104,7 @@ class SlackReplies implements Messenger<ParsedReplyTo, TrackOptions, StatusMessa
   constructor(
     private readonly client: WebClient,
     private readonly service: GenerationService,
-    private readonly logger: DeliveryLogger,
+    private readonly logger: Logger,
   ) {}
 
   open(_requestId: string, reply: ParsedReplyTo, options: TrackOptions): StatusMessage {
@@ -155,7 +156,7 @@ export interface SlackDeliveryOptions extends SweepTuning {
   readonly updatesPerMinute: number;
 }
 
-export function slackDelivery(client: WebClient, service: GenerationService, logger: DeliveryLogger, options: SlackDeliveryOptions): SlackDelivery {
+export function slackDelivery(client: WebClient, service: GenerationService, logger: Logger, options: SlackDeliveryOptions): SlackDelivery {
   return new DeliveryEngine(service, new SlackReplies(client, service, logger), logger, {
     ownerHeadStartMs: options.ownerHeadStartMs,
     sweepEveryMs: options.sweepEveryMs,

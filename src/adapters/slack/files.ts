@@ -5,6 +5,7 @@
  */
 import type { webApi } from '@slack/bolt';
 import { MAX_INPUT_BYTES } from '../../render/input.ts';
+import type { Logger } from '../../ops/logger.ts';
 import { SlackUserError, escapeMrkdwn } from './text.ts';
 
 export interface SharedImage {
@@ -33,12 +34,8 @@ export function trustedFileUrl(url: string, extraTrustedOrigin?: string): boolea
   return parsed.protocol === 'https:' && (parsed.hostname === 'slack.com' || parsed.hostname.endsWith('.slack.com'));
 }
 
-export interface FindImageLogger {
-  warn(obj: object, msg?: string): void;
-}
-
 /** The newest image the user shared in the channel within the look-back window; null if none (or files.list is unavailable). */
-export async function findRecentImage(client: webApi.WebClient, o: FindImageOptions, logger?: FindImageLogger): Promise<SharedImage | null> {
+export async function findRecentImage(client: webApi.WebClient, o: FindImageOptions, logger?: Logger): Promise<SharedImage | null> {
   const from = Math.floor((o.now ?? Date.now()) / 1000) - o.lookbackSeconds;
   let res: webApi.FilesListResponse;
   try {

@@ -13,7 +13,7 @@ import { registerRerollAction } from './actions/reroll.ts';
 import { registerGenerateCommand } from './commands/generate.ts';
 import { registerNoiseDemoCommand } from './commands/noise-demo.ts';
 import { registerAppMention } from './events/app-mention.ts';
-import type { SlackDeps, SlackEnginePort, SlackLogger } from './context.ts';
+import type { SlackDeps, SlackEnginePort } from './context.ts';
 import { RetryGuard } from './context.ts';
 import type { SweepTuning } from '../../delivery/engine.ts';
 import { DEFAULT_DELIVERY_TUNING } from '../../delivery/engine.ts';
@@ -23,6 +23,7 @@ import type { SlackEnv } from './env.ts';
 import { parseSlackEnv } from './env.ts';
 import { registerGenerateShortcut } from './shortcuts/generate-from-message.ts';
 import { registerGenerateModal } from './views/generate-modal.ts';
+import type { Logger } from '../../ops/logger.ts';
 
 export { slackConfigured } from './env.ts';
 export const SLACK_EVENTS_PATH = '/slack/events';
@@ -43,7 +44,7 @@ export interface SlackHttpHost {
 export interface StartSlackAdapterOptions {
   readonly service: GenerationService;
   readonly engine: SlackEnginePort;
-  readonly logger: SlackLogger;
+  readonly logger: Logger;
   /** Raw environment (validated here) or already parsed settings. */
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Mount on this server; without it, HTTP mode listens on PORT by itself. */
@@ -59,7 +60,7 @@ export interface SlackAdapter {
   stop(): Promise<void>;
 }
 
-function boltLogger(logger: SlackLogger): BoltLogger {
+function boltLogger(logger: Logger): BoltLogger {
   let level: LogLevel = LogLevel.INFO;
   const rank: Record<string, number> = { debug: 0, info: 1, warn: 2, error: 3 };
   const enabled = (l: LogLevel) => (rank[l] ?? 1) >= (rank[level] ?? 1);
@@ -194,6 +195,6 @@ export function slackAdapterFactory(
   engine: SlackEnginePort,
   env: Readonly<Record<string, string | undefined>> = process.env,
   delivery: Partial<SweepTuning> = {},
-): (ctx: { readonly service: GenerationService; readonly http: SlackHttpHost; readonly log: SlackLogger }) => Promise<SlackAdapter> {
+): (ctx: { readonly service: GenerationService; readonly http: SlackHttpHost; readonly log: Logger }) => Promise<SlackAdapter> {
   return (ctx) => startSlackAdapter({ service: ctx.service, engine, logger: ctx.log, env, http: ctx.http, delivery });
 }

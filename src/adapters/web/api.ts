@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import type { Logger } from 'pino';
+import type { Logger } from '../../ops/logger.ts';
 import { HttpError, badRequest, readJson, sendJson, toWebRequest, type HttpServer } from '../../server/http.ts';
 import { MAX_INPUT_BYTES } from '../../render/input.ts';
 import {

@@ -8,7 +8,7 @@ import pino from 'pino';
 import { Engine } from '../../../../src/engine/index.ts';
 import type { DiscordAdapter } from '../../../../src/adapters/discord/index.ts';
 import { startDiscordAdapter } from '../../../../src/adapters/discord/index.ts';
-import type { AdapterLogger, AdapterTuning } from '../../../../src/adapters/discord/types.ts';
+import type { AdapterTuning } from '../../../../src/adapters/discord/types.ts';
 import { loadDiscordEnv } from '../../../../src/adapters/discord/config.ts';
 import { registerCommands } from '../../../../src/adapters/discord/register.ts';
 import type { JobRuntime, JobRuntimeConfig } from '../../../../src/jobs/runtime.ts';
@@ -19,6 +19,7 @@ import type { TestDatabase } from '../../../jobs/support/database.ts';
 import { createTestDatabase } from '../../../jobs/support/database.ts';
 import { testConfig } from '../../../jobs/support/runtime.ts';
 import { JobGate, realEnginePort, realRender } from './engine-port.ts';
+import type { Logger } from '../../../../src/ops/logger.ts';
 
 export const logger = pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
 
@@ -42,7 +43,7 @@ interface LogLine {
 export class Harness {
   bot: DiscordAdapter | null = null;
   readonly logs: LogLine[] = [];
-  private readonly botLogger: AdapterLogger = {
+  private readonly botLogger: Logger = {
     debug: (obj, msg) => this.keep(obj, msg, () => logger.debug(obj, msg)),
     info: (obj, msg) => this.keep(obj, msg, () => logger.info(obj, msg)),
     warn: (obj, msg) => this.keep(obj, msg, () => logger.warn(obj, msg)),
@@ -134,8 +135,8 @@ export class Harness {
     await this.fake.waitFor(() => swept() && (!options.platformEvent || settled('event')), 10_000, `deliveries of ${requestId} settled`);
   }
 
-  private keep(obj: object, msg: string | undefined, forward: () => void): void {
-    this.logs.push({ obj: obj as Record<string, unknown>, msg });
+  private keep(obj: object | string, msg: string | undefined, forward: () => void): void {
+    this.logs.push(typeof obj === 'string' ? { obj: {}, msg: obj } : { obj: obj as Record<string, unknown>, msg });
     forward();
   }
 

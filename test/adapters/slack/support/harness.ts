@@ -7,7 +7,6 @@
 import pino from 'pino';
 import type { SlackAdapter } from '../../../../src/adapters/slack/index.ts';
 import { slackAdapterFactory } from '../../../../src/adapters/slack/index.ts';
-import type { SlackLogger } from '../../../../src/adapters/slack/context.ts';
 import { loadConfig } from '../../../../src/config.ts';
 import { Engine } from '../../../../src/engine/index.ts';
 import type { GenerationService } from '../../../../src/jobs/service.ts';
@@ -18,6 +17,7 @@ import { createTestDatabase } from '../../../jobs/support/database.ts';
 import { FakeSlackApi } from '../../../fakes/slack/fake-slack-api.ts';
 import type { SendOptions, SlackHttpResult } from '../../../fakes/slack/slack-requests.ts';
 import { commandBody, payloadBody, sendToApp } from '../../../fakes/slack/slack-requests.ts';
+import type { Logger } from '../../../../src/ops/logger.ts';
 
 export const BOT_TOKEN = 'xoxb-test-token';
 export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
@@ -28,7 +28,7 @@ export interface LogLine {
   readonly msg: string | undefined;
 }
 
-export function memoryLogger(lines: LogLine[]): SlackLogger {
+export function memoryLogger(lines: LogLine[]): Logger {
   const at = (level: string) => (obj: object, msg?: string) => {
     lines.push({ level, obj, msg });
     if (process.env['SLACK_TEST_LOG']) console.log(level, msg, JSON.stringify(obj));

@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { loadConfig } from '../../../../src/config.ts';
 import { Engine } from '../../../../src/engine/index.ts';
 import { startService, type ServiceHandle } from '../../../../src/main.ts';
-import { createLogger, type Logger, type OpsConfig } from '../../../../src/ops/index.ts';
+import { createLogger, type OpsConfig } from '../../../../src/ops/index.ts';
 import { createTestDatabase, type TestDatabase } from '../../../jobs/support/database.ts';
 
 export interface Stack {
@@ -37,7 +37,7 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
       cb();
     },
   });
-  const log: Logger = createLogger({ level: 'debug', destination: sink });
+  const log = createLogger({ level: 'debug', destination: sink });
   const db: TestDatabase = await createTestDatabase(label);
   const engine = await Engine.load({ modelsDir: options.modelsDir ?? 'test/fixtures', executionProvider: 'cpu', ...(options.modelsDir ? {} : { threads: 1 }) });
   const config = loadConfig({
