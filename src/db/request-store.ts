@@ -152,6 +152,17 @@ export async function deleteFinished(prisma: PrismaClient, id: string, userKey: 
   return res.count === 1;
 }
 
+/**
+ * Merges `fields` into the request's stored reply target while its final reply is unclaimed; true if
+ * it did. Both this and the claim update the row under its lock, so a process that claims the reply
+ * afterwards reads these fields, and one that claimed it before never sees them.
+ */
+export async function amendReplyTo(prisma: PrismaClient, id: string, fields: { readonly [key: string]: JsonValue }): Promise<boolean> {
+  const changed = await prisma.$executeRaw`
+    UPDATE requests SET reply_to = reply_to || ${JSON.stringify(fields)}::jsonb WHERE id = ${id}::uuid AND delivered_at IS NULL`;
+  return changed === 1;
+}
+
 /** Succeeds for exactly one caller ever, once the request is final. */
 export async function claimDelivery(prisma: PrismaClient, id: string): Promise<boolean> {
   const res = await prisma.request.updateMany({ where: { id, deliveredAt: null, status: { in: FINAL } }, data: { deliveredAt: new Date() } });

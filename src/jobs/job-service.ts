@@ -139,6 +139,11 @@ export class JobService implements GenerationService {
     return isUuid(id) && store.claimDelivery(this.prisma, id);
   }
 
+  async amendReplyTo(id: string, fields: { readonly [key: string]: Json }): Promise<boolean> {
+    if ('dedupeKey' in fields) throw new Error('amendReplyTo: dedupeKey identifies the request and cannot change');
+    return isUuid(id) && store.amendReplyTo(this.prisma, id, fields);
+  }
+
   async pendingDeliveries(platform: Platform, limit = 50): Promise<RequestView[]> {
     return (await store.pendingDeliveries(this.prisma, platform, Math.max(1, Math.min(500, limit)))).map(toRequestView);
   }

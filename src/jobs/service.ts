@@ -128,6 +128,14 @@ export interface GenerationService {
    */
   claimDelivery(id: string): Promise<boolean>;
 
+  /**
+   * Adds what an adapter learns after submitting (e.g. the status message it posted) to the request's
+   * stored `replyTo`, top-level keys merged, so that a restarted bot can resume that message. Applies
+   * only while the final reply is unclaimed and returns whether it did: a process that claims the reply
+   * later reads the new keys, one that claimed it earlier never sees them.
+   */
+  amendReplyTo(id: string, fields: { readonly [key: string]: Json }): Promise<boolean>;
+
   /** Finished requests of `platform` whose final reply was never claimed (for a restarted bot), oldest first. */
   pendingDeliveries(platform: Platform, limit?: number): Promise<RequestView[]>;
 

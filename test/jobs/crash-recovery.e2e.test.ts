@@ -7,19 +7,17 @@
  * engine on the shipped mnist model (a few seconds per job here, so the kill lands mid-job; the tiny
  * fixture finishes 1000 steps in about a second).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeDiscord } from '../fakes/discord/server.ts';
 import { embedField, embedTitle, isFinal } from '../adapters/discord/support/harness.ts';
+import { cliPng, startServe, type ServeProcess } from './support/serve-process.ts';
 
-const run = promisify(execFile);
 let fake: FakeDiscord;
 let dataDir: string;
-const children: ChildProcess[] = [];
+const children: ServeProcess[] = [];
 
 beforeAll(async () => {
   fake = await FakeDiscord.start();
@@ -27,34 +25,15 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const c of children) await c.stop('SIGKILL');
   await fake?.close();
   await rm(dataDir, { recursive: true, force: true });
 });
 
-function startService(): { child: ChildProcess; output: () => string } {
-  // What `npm start` runs; bin/ddpm-bot.js loads tsx in-process, so SIGKILL hits the service itself.
-  const child = spawn(process.execPath, ['bin/ddpm-bot.js', 'serve'], {
-    env: {
-      ...process.env,
-      DATABASE_URL: '',
-      DATA_DIR: dataDir,
-      ROLE: 'all',
-      PORT: '0',
-      MODELS_DIR: '',
-      LOG_LEVEL: 'info',
-      WORKER_POLL_MS: '100',
-      DISCORD_TOKEN: fake.botToken,
-      DISCORD_APPLICATION_ID: fake.applicationId,
-      DISCORD_API_BASE: fake.apiBase,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  return { child, output: () => out };
+function startService(): ServeProcess {
+  const service = startServe(dataDir, { DISCORD_TOKEN: fake.botToken, DISCORD_APPLICATION_ID: fake.applicationId, DISCORD_API_BASE: fake.apiBase });
+  children.push(service);
+  return service;
 }
 
 const finalEdits = (edits: readonly { embeds: readonly Record<string, unknown>[] }[]) =>
@@ -70,8 +49,7 @@ describe('SIGKILL of the single-process service mid-job', () => {
     const params = { model: 'mnist', sampler: 'ddim', steps: 50, seed: 1919 };
     const interaction = fake.command(user, 'generate', params);
     await fake.waitFor(() => interaction.edits.some((e) => String(e.embeds[0]?.['title']).startsWith('🌀 Denoising')), 60_000, 'a progress edit');
-    first.child.kill('SIGKILL');
-    await new Promise((resolve) => first.child.once('exit', resolve));
+    await first.stop('SIGKILL');
     expect(interaction.response && isFinal(interaction.response)).toBe(false);
 
     const restartedAt = Date.now();
@@ -96,17 +74,9 @@ describe('SIGKILL of the single-process service mid-job', () => {
 
       const original = final.files.find((f) => f.filename === 'ddpm-1919-original.png');
       expect(original, final.files.map((f) => f.filename).join(', ')).toBeDefined();
-      const dir = await mkdtemp(path.join(tmpdir(), 'ddpm-crash-cli-'));
-      try {
-        const out = path.join(dir, 'x.png');
-        await run(process.execPath, ['bin/ddpm-bot.js', 'generate', '--model', 'mnist', '--sampler', 'ddim', '--steps', '50', '--seed', '1919', '--out', out]);
-        expect(Buffer.compare(original!.bytes, await readFile(out))).toBe(0);
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
+      expect(Buffer.compare(original!.bytes, await cliPng(['--model', 'mnist', '--sampler', 'ddim', '--steps', '50', '--seed', '1919']))).toBe(0);
     } finally {
-      second.child.kill('SIGTERM');
-      await new Promise((resolve) => (second.child.exitCode !== null ? resolve(null) : second.child.once('exit', resolve)));
+      await second.stop('SIGTERM');
     }
   }, 480_000);
 });

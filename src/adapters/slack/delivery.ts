@@ -1,7 +1,9 @@
 /**
  * Slack's side of delivery (the rules are src/delivery's): a status message posted when the
  * request is submitted and edited with progress (chat.update), then the result uploaded with
- * files.uploadV2 and a message with Reroll / Animation buttons, and the status message removed.
+ * files.uploadV2 and a message with Reroll / Animation buttons, and the status message removed (a
+ * failure replaces its text instead). The message's ts is stored with the request, so a restarted
+ * bot, or another process that sends the result, finishes the same message.
  */
 import type { types, webApi } from '@slack/bolt';
 import type { SweepTuning } from '../../delivery/engine.ts';
@@ -38,33 +40,41 @@ export interface TrackOptions {
   readonly position: number;
 }
 
-/** One request's status message, posted when it is tracked and edited in place. */
+/** A status message posted by an earlier run of the bot, read back from the request's reply target. */
+interface StoredStatus {
+  readonly title: string;
+  readonly ts: string;
+}
+
+/** How posting a status message ended. */
+interface Posted {
+  readonly ts: string | null;
+  /** Slack's error code when the post failed. */
+  readonly error: string | null;
+  /** Whether the request's reply target names the message, so whichever process replies finishes it. */
+  readonly stored: boolean;
+}
+
+/** One request's status message, posted when it is tracked (or adopted after a restart) and edited in place. */
 class StatusMessage implements Conversation {
   /** Slack has no deadline for edits. */
   readonly liveUntil = null;
   readonly ts: Promise<string | null>;
-  private postError: string | null = null;
 
   constructor(
     private readonly client: WebClient,
     private readonly reply: ParsedReplyTo,
     private readonly title: string,
-    position: number,
+    private readonly posted: Promise<Posted>,
     private readonly logger: Logger,
   ) {
-    this.ts = client.chat
-      .postMessage({ channel: reply.channel, text: `${title} · queued (position ${position})`, ...(reply.threadTs ? { thread_ts: reply.threadTs } : {}) })
-      .then((r) => r.ts ?? null)
-      .catch((error: unknown) => {
-        this.postError = slackErrorCode(error);
-        logger.warn({ channel: reply.channel, error: this.postError }, 'slack: could not post status message');
-        return null;
-      });
+    this.ts = posted.then((p) => p.ts);
   }
 
   /** Null once the status is posted, else Slack's error code (e.g. not_in_channel): results could not be posted either. */
   async postFailure(): Promise<string | null> {
-    return (await this.ts) === null ? (this.postError ?? 'unknown_error') : null;
+    const posted = await this.posted;
+    return posted.ts === null ? (posted.error ?? 'unknown_error') : null;
   }
 
   async showStatus(event: LiveEvent): Promise<void> {
@@ -79,10 +89,13 @@ class StatusMessage implements Conversation {
 
   async liveEnding(): Promise<void> {}
 
-  /** Another process posted the result: this status message would only be stale. */
+  /**
+   * Another process sent the result. A stored message is that process's to finish (it may be showing
+   * a failure by now); one it never heard of would only be stale.
+   */
   async superseded(): Promise<void> {
-    const ts = await this.ts;
-    if (ts) await this.client.chat.delete({ channel: this.reply.channel, ts }).catch(() => undefined);
+    const { ts, stored } = await this.posted;
+    if (ts && !stored) await this.client.chat.delete({ channel: this.reply.channel, ts }).catch(() => undefined);
   }
 
   private statusText(event: LiveEvent): string {
@@ -97,7 +110,7 @@ class StatusMessage implements Conversation {
   }
 }
 
-class SlackReplies implements Messenger<ParsedReplyTo, TrackOptions, StatusMessage> {
+class SlackReplies implements Messenger<ParsedReplyTo, TrackOptions | StoredStatus, StatusMessage> {
   readonly platform = 'slack' as const;
   readonly readTarget = parseReplyTo;
 
@@ -107,17 +120,39 @@ class SlackReplies implements Messenger<ParsedReplyTo, TrackOptions, StatusMessa
     private readonly logger: Logger,
   ) {}
 
-  open(_requestId: string, reply: ParsedReplyTo, options: TrackOptions): StatusMessage {
-    return new StatusMessage(this.client, reply, options.title, options.position, this.logger);
+  open(requestId: string, reply: ParsedReplyTo, intro: TrackOptions | StoredStatus): StatusMessage {
+    const posted = 'ts' in intro ? Promise.resolve({ ts: intro.ts, error: null, stored: true }) : this.post(requestId, reply, intro);
+    return new StatusMessage(this.client, reply, intro.title, posted, this.logger);
   }
 
-  /** The status message's ts is not stored, so a restarted process cannot edit it; the result still comes. */
-  reattach(): null {
-    return null;
+  /** The status message an earlier run posted, if it was stored: the restarted bot edits it on. */
+  reattach(_view: RequestView, reply: ParsedReplyTo): StoredStatus | null {
+    return reply.status ?? null;
+  }
+
+  /** Posts the status message and stores its ts with the request, before any edit of it. */
+  private async post(requestId: string, reply: ParsedReplyTo, { title, position }: TrackOptions): Promise<Posted> {
+    let ts: string | null;
+    try {
+      const thread = reply.threadTs ? { thread_ts: reply.threadTs } : {};
+      ts = (await this.client.chat.postMessage({ channel: reply.channel, text: `${title} · queued (position ${position})`, ...thread })).ts ?? null;
+    } catch (error) {
+      const code = slackErrorCode(error);
+      this.logger.warn({ channel: reply.channel, error: code }, 'slack: could not post status message');
+      return { ts: null, error: code, stored: false };
+    }
+    if (!ts) return { ts: null, error: null, stored: false };
+    // Unstored (the reply already claimed, or the database unreachable), the message lives only in this process.
+    const stored = await this.service.amendReplyTo(requestId, { status: { ts, title } }).catch((error: unknown) => {
+      this.logger.warn({ requestId, error: errorMessage(error) }, 'slack: could not store the status message');
+      return false;
+    });
+    return { ts, error: null, stored };
   }
 
   async deliver(view: RequestView, reply: ParsedReplyTo, status: StatusMessage | null): Promise<void> {
-    const statusTs = status ? await status.ts : null;
+    // Not followed here (a sweep, another process's request, a restart): the stored status message, if any.
+    const statusTs = status ? await status.ts : (reply.status?.ts ?? null);
     const thread = reply.threadTs ? { thread_ts: reply.threadTs } : {};
     const say = async (text: string) => {
       if (statusTs) await this.client.chat.update({ channel: reply.channel, ts: statusTs, text });
@@ -147,7 +182,7 @@ class SlackReplies implements Messenger<ParsedReplyTo, TrackOptions, StatusMessa
   }
 }
 
-export type SlackDelivery = DeliveryEngine<ParsedReplyTo, TrackOptions, StatusMessage>;
+export type SlackDelivery = DeliveryEngine<ParsedReplyTo, TrackOptions | StoredStatus, StatusMessage>;
 
 export interface SlackDeliveryOptions extends SweepTuning {
   /** Minimum ms between edits of one status message. */

@@ -18,6 +18,11 @@ export const replyToSchema = z.object({
   purpose: z.enum(['result', 'animation']).default('result'),
   /** The request an animation replays. */
   sourceRequestId: z.string().optional(),
+  /**
+   * The status message once posted (added by the delivery, not the gesture), with its first line: a
+   * restarted bot edits this message instead of leaving its last progress line behind.
+   */
+  status: z.object({ ts: z.string(), title: z.string() }).optional(),
 });
 export type SlackReplyTo = z.input<typeof replyToSchema>;
 export type ParsedReplyTo = z.output<typeof replyToSchema>;

@@ -1,0 +1,97 @@
+/**
+ * Issue 19 on Slack: `ddpm-bot serve` with a Slack app and the embedded database is stopped in the
+ * middle of a /generate (SIGKILL, then SIGTERM) and started again with the same environment. The
+ * restarted service finishes the job and finishes the status message the first run posted (its ts
+ * is stored with the request): the image is uploaded once, the buttons are posted once, the status
+ * message is removed as after any success, and no second status or result is posted. Real Bolt
+ * against the fake Slack API, real PGlite, the real engine on the shipped mnist model.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { upscalePng } from '../../../src/render/index.ts';
+import { FakeSlackApi, requestIdOf, type PostedMessage } from '../../fakes/slack/fake-slack-api.ts';
+import { commandBody, sendToApp } from '../../fakes/slack/slack-requests.ts';
+import { cliPng, startServe, type ServeProcess } from '../../jobs/support/serve-process.ts';
+import { BOT_TOKEN, SIGNING_SECRET, slackTestEnv } from './support/harness.ts';
+
+let fake: FakeSlackApi;
+let dataDir: string;
+/** The service now running, and where Slack reaches it. */
+let running: { service: ServeProcess; eventsUrl: string } | null = null;
+const started: ServeProcess[] = [];
+
+beforeAll(async () => {
+  fake = new FakeSlackApi(BOT_TOKEN);
+  await fake.start();
+  dataDir = await mkdtemp(path.join(tmpdir(), 'ddpm-slack-crash-'));
+});
+
+afterAll(async () => {
+  for (const service of started) await service.stop('SIGKILL');
+  await fake?.stop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+/** Starts the service and resolves with its events URL once the Slack adapter answers there. */
+async function start(timeoutMs: number): Promise<{ service: ServeProcess; eventsUrl: string }> {
+  const service = startServe(dataDir, slackTestEnv(fake, { SLACK_PROGRESS_INTERVAL_MS: '200' }));
+  started.push(service);
+  running = null;
+  const listening = await service.logLine('http server listening', timeoutMs);
+  running = { service, eventsUrl: `http://127.0.0.1:${String(listening['port'])}/slack/events` };
+  return running;
+}
+
+const inChannel = (channel: string) => fake.messages.filter((m) => m.channel === channel);
+
+/**
+ * Runs /generate in `channel`, stops the running service with `signal` once the status message shows
+ * progress, starts it again, and checks what the channel ends with.
+ */
+async function stopMidJobAndRestart({ service: before, eventsUrl }: { service: ServeProcess; eventsUrl: string }, signal: NodeJS.Signals, channel: string, seed: number): Promise<void> {
+  const text = `model:mnist sampler:ddim steps:50 seed:${seed}`;
+  const sent = await sendToApp(eventsUrl, SIGNING_SECRET, commandBody({ command: '/generate', text, channel, user: 'U0CRASH', responseUrl: fake.responseUrl() }));
+  expect(sent.status).toBe(200);
+  const status: PostedMessage = await fake.waitFor(() => inChannel(channel).find((m) => m.edits.some((e) => e.includes(' · step '))), 120_000, 'a progress edit');
+  await before.stop(signal);
+  expect(fake.uploadsIn(channel)).toHaveLength(0);
+  const editsBefore = status.edits.length;
+
+  const restartedAt = Date.now();
+  const { service } = await start(300_000);
+  // No bound asserted (timings are the machine's, not the code's); the figures go to docs/reliability.md.
+  const upload = await fake.waitFor(() => fake.uploadsIn(channel)[0], 240_000, 'the image after the restart');
+  const uploadedMs = Date.now() - restartedAt;
+  await fake.waitFor(() => status.deleted, 10_000, 'the status message removed');
+  const resumed = await service.logLine('deliveries resumed', 10_000);
+  const readyMs = Date.parse(String((await service.logLine('ready', 10_000))['time'])) - restartedAt;
+  process.stdout.write(
+    `[recovery] slack, embedded service ${signal}: ready ${readyMs} ms after the restart, image uploaded ${uploadedMs} ms after it; ` +
+      `status message edited ${status.edits.length - editsBefore} times by the restarted run (re-attached: ${String(resumed['reattached'])}), then removed\n`,
+  );
+  // Let a duplicate (there must be none) arrive before counting.
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const id = requestIdOf(upload);
+  expect(fake.uploadsIn(channel)).toHaveLength(1);
+  // The channel holds the first run's status message (removed) and the one result message with its buttons: no second status, no failure text.
+  const [first, result, ...more] = inChannel(channel);
+  expect(first).toBe(status);
+  expect(more).toEqual([]);
+  expect(result?.text).toBe(`Reroll or animate request ${id}`);
+  expect(status.edits.every((e) => e.includes(' · '))).toBe(true);
+  expect(upload.files[0]!.bytes.equals(await upscalePng(await cliPng(['--model', 'mnist', '--sampler', 'ddim', '--steps', '50', '--seed', String(seed)])))).toBe(true);
+}
+
+describe('Slack: the service stopped mid-job and started again', () => {
+  it('after SIGKILL, the restarted service finishes the first run’s status message and uploads the CLI-identical image once', async () => {
+    // The first start creates and migrates the embedded database: minutes on a loaded machine.
+    await stopMidJobAndRestart(await start(300_000), 'SIGKILL', 'C0KILL', 1919);
+  }, 600_000);
+
+  it('after SIGTERM (the job requeued), the same', async () => {
+    // The service the first test restarted, or a fresh one when this test runs alone.
+    await stopMidJobAndRestart(running ?? (await start(300_000)), 'SIGTERM', 'C0TERM', 1920);
+  }, 600_000);
+});
