@@ -87,11 +87,11 @@ async function stopMidJobAndRestart({ service: before, eventsUrl }: { service: S
 describe('Slack: the service stopped mid-job and started again', () => {
   it('after SIGKILL, the restarted service finishes the first run’s status message and uploads the CLI-identical image once', async () => {
     // The first start creates and migrates the embedded database: minutes on a loaded machine.
-    await stopMidJobAndRestart(await start(300_000), 'SIGKILL', 'C0KILL', 1919);
-  }, 600_000);
+    await stopMidJobAndRestart(await start(480_000), 'SIGKILL', 'C0KILL', 1919);
+  }, 900_000);
 
   it('after SIGTERM (the job requeued), the same', async () => {
     // The service the first test restarted, or a fresh one when this test runs alone.
-    await stopMidJobAndRestart(running ?? (await start(300_000)), 'SIGTERM', 'C0TERM', 1920);
-  }, 600_000);
+    await stopMidJobAndRestart(running ?? (await start(480_000)), 'SIGTERM', 'C0TERM', 1920);
+  }, 900_000);
 });
