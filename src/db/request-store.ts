@@ -18,35 +18,43 @@ export type RequestWithImages = Request & { images: ImageMeta[] };
 
 const FINAL: Request['status'][] = ['succeeded', 'failed', 'cancelled'];
 
-type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+type JsonValue = Prisma.JsonValue;
 
-/** A validated request, as the service stores it. */
-export interface NewRequest {
-  readonly id: string;
-  readonly kind: Request['kind'];
-  readonly platform: Platform;
-  readonly workspaceId: string | null;
-  readonly channelId: string | null;
-  readonly userId: string;
-  /** platform:workspace:user, the identity limits count against. */
-  readonly userKey: string;
-  readonly model: string;
-  readonly sampler: string | null;
-  readonly steps: number | null;
-  readonly eta: number | null;
-  readonly label: string | null;
-  readonly guidance: number | null;
-  readonly seed: number;
-  readonly count: number;
-  readonly options: Record<string, unknown>;
-  readonly noiseDemo: Record<string, unknown> | null;
-  readonly inputImage: Buffer | null;
-  readonly batchKey: string;
-  readonly replyTo: JsonValue;
-  readonly derivedFromId: string | null;
-  readonly dedupeKey: string | null;
-  readonly recordTrajectory: boolean;
-}
+/**
+ * A validated request, as the service stores it: the row's columns that the submission decides, in
+ * the row's own types, except those the service holds in handier ones. The rest (status, lease,
+ * progress, timings, ...) start empty and belong to the queue and the worker.
+ */
+export type NewRequest = Readonly<
+  Pick<
+    Request,
+    | 'id'
+    | 'kind'
+    | 'platform'
+    | 'workspaceId'
+    | 'channelId'
+    | 'userId'
+    | 'userKey'
+    | 'model'
+    | 'sampler'
+    | 'steps'
+    | 'eta'
+    | 'label'
+    | 'guidance'
+    | 'count'
+    | 'batchKey'
+    | 'derivedFromId'
+    | 'dedupeKey'
+    | 'recordTrajectory'
+  > & {
+    /** 0..2^32-1 as a number; stored as bigint. */
+    seed: number;
+    options: Record<string, unknown>;
+    noiseDemo: Record<string, unknown> | null;
+    inputImage: Buffer | null;
+    replyTo: JsonValue;
+  }
+>;
 
 /** The counts a submission's limits are decided on, read under the user's lock. */
 export interface UserCounts {

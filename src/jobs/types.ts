@@ -3,11 +3,13 @@
  * plain data so it can cross process boundaries (NOTIFY payloads, HTTP JSON) unchanged.
  */
 
-export type Platform = 'discord' | 'slack' | 'web' | 'cli';
-export const PLATFORMS: readonly Platform[] = ['discord', 'slack', 'web', 'cli'];
+import { Platform as PlatformValues, type RequestKind, type RequestStatus } from '../db/generated/enums.ts';
 
-export type RequestKind = 'generate' | 'noise_demo';
-export type RequestStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+/** The schema's enums (prisma/schema.prisma), as string unions. */
+export type Platform = (typeof PlatformValues)[keyof typeof PlatformValues];
+export type { RequestKind, RequestStatus };
+export const PLATFORMS: readonly Platform[] = Object.values(PlatformValues);
+
 export const FINAL_STATUSES: readonly RequestStatus[] = ['succeeded', 'failed', 'cancelled'];
 
 /**
