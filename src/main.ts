@@ -16,6 +16,7 @@ import { registerWebApi } from './adapters/web/api.ts';
 import { slackConfigured } from './adapters/slack/env.ts';
 import type { EnginePort, RenderPort } from './jobs/engine-port.ts';
 import { startJobRuntime, type JobRuntime } from './jobs/runtime.ts';
+import { opsQueries } from './db/ops-queries.ts';
 import type { GenerationService } from './jobs/service.ts';
 import { imagePng, batchPng, trajectoryGif } from './render/index.ts';
 import { HttpServer, sendJson } from './server/http.ts';
@@ -78,18 +79,19 @@ export async function startService(options: StartOptions): Promise<ServiceHandle
   let port: number | null = null;
   let opsServer: { readonly port: number; close(): Promise<void> } | null = null; // ROLE=worker with METRICS_PORT
   const adapters: RunningAdapter[] = [];
+  const readings = opsQueries(runtime.db.prisma);
   try {
     if (config.ROLE !== 'worker') {
       const guard = createGuard({ allowedHosts: opsConfig.ALLOWED_HOSTS ?? defaultAllowedHosts(opsConfig.HOST), apiToken: opsConfig.API_TOKEN });
       http = new HttpServer({ log, guard, requestTimeoutMs: opsConfig.REQUEST_TIMEOUT_SECONDS * 1000 });
       // /healthz (database, queue, model sessions), /metrics, request ids, the page
       const sessions = config.ROLE === 'bot' ? undefined : options.engine;
-      registerOps(http, createOps({ config: opsConfig, metrics, db: runtime.db.pool, engine: sessions }), log);
+      registerOps(http, createOps({ config: opsConfig, metrics, db: readings, engine: sessions }), log);
       const catalog = asCatalog(options.engine);
       if (opsConfig.PLAYGROUND && catalog) registerPlayground(http, { catalog });
-            http.route('GET', '/readyz', async (_req, res) => {
+      http.route('GET', '/readyz', async (_req, res) => {
         try {
-          await runtime.db.pool.query('SELECT 1');
+          await readings.ping();
           sendJson(res, 200, { ok: true });
         } catch {
           sendJson(res, 503, { ok: false, message: 'database unreachable' });
@@ -108,7 +110,7 @@ export async function startService(options: StartOptions): Promise<ServiceHandle
       if (opsConfig.PLAYGROUND && catalog) log.info(`playground: ${open ? `http://127.0.0.1:${port}` : url}`);
     } else if (opsConfig.METRICS_PORT !== undefined) {
       // A worker has no HTTP server: it serves /healthz and /metrics on METRICS_PORT when that is set.
-      opsServer = await startOpsServer(opsConfig.METRICS_PORT, opsConfig.HOST, createOps({ config: opsConfig, metrics, db: runtime.db.pool, engine: options.engine }), log);
+      opsServer = await startOpsServer(opsConfig.METRICS_PORT, opsConfig.HOST, createOps({ config: opsConfig, metrics, db: readings, engine: options.engine }), log);
     }
   } catch (err) {
     await runtime.close();

@@ -3,6 +3,7 @@
  * is a small async function supplied by src/main.ts (so this module knows no driver), run in
  * parallel with a timeout. 200 when every check passes, 503 otherwise, JSON body either way.
  */
+import type { OpsQueries } from '../db/ops-queries.ts';
 
 export interface CheckOutcome {
   readonly ok: boolean;
@@ -72,43 +73,22 @@ export class Health {
   }
 }
 
-/** Anything with pg's `query` (a pg.Pool, a PoolClient). */
-export interface Queryable {
-  query(sql: string): Promise<{ rows: unknown[] }>;
-}
+/** The database's side of the checks: src/db/ops-queries.ts. */
+export type { OpsQueries };
 
-/** `SELECT 1` on the pool. */
-export function databaseCheck(db: Queryable): HealthCheck {
-  return async () => {
-    await db.query('SELECT 1');
-  };
+/** One round trip to the database. */
+export function databaseCheck(db: OpsQueries): HealthCheck {
+  return () => db.ping();
 }
 
 /** Queued and running request counts (from the requests table): proves the queue's tables answer. */
-export function queueCheck(db: Queryable): HealthCheck {
-  return async () => {
-    const { rows } = await db.query(
-      "SELECT count(*) FILTER (WHERE status = 'queued')::int AS queued, count(*) FILTER (WHERE status = 'running')::int AS running FROM requests",
-    );
-    const row = (rows[0] ?? {}) as { queued?: number; running?: number };
-    return { queued: Number(row.queued ?? 0), running: Number(row.running ?? 0) };
-  };
+export function queueCheck(db: OpsQueries): HealthCheck {
+  return async () => ({ ...(await db.queueCounts()) });
 }
 
 /** The queued count alone, for the ddpm_queue_depth gauge. */
-export function queueDepth(db: Queryable): () => Promise<number> {
-  return async () => {
-    const { rows } = await db.query("SELECT count(*)::int AS n FROM requests WHERE status = 'queued'");
-    return Number((rows[0] as { n?: number } | undefined)?.n ?? 0);
-  };
-}
-
-/** Requests by platform, kind and status, for the ddpm_requests gauge. */
-export function requestCounts(db: Queryable): () => Promise<Array<{ platform: string; kind: string; status: string; count: number }>> {
-  return async () => {
-    const { rows } = await db.query('SELECT platform::text AS platform, kind::text AS kind, status::text AS status, count(*)::int AS count FROM requests GROUP BY 1, 2, 3');
-    return (rows as Array<{ platform: string; kind: string; status: string; count: number }>).map((r) => ({ ...r, count: Number(r.count) }));
-  };
+export function queueDepth(db: OpsQueries): () => Promise<number> {
+  return async () => (await db.queueCounts()).queued;
 }
 
 /** What the models check needs from the engine (the real Engine fits). */

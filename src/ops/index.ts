@@ -3,9 +3,9 @@
  * the queue and the model sessions, and the /healthz + /metrics handler.
  */
 import type { OpsConfig } from './config.ts';
-import type { HealthCheck, ModelSessions, Queryable } from './health.ts';
+import type { HealthCheck, ModelSessions, OpsQueries } from './health.ts';
 import { HttpServer } from '../server/http.ts';
-import { Health, databaseCheck, modelsCheck, queueCheck, queueDepth, requestCounts } from './health.ts';
+import { Health, databaseCheck, modelsCheck, queueCheck, queueDepth } from './health.ts';
 import type { RouteHandler } from './http.ts';
 import { httpObserver, opsRoutes } from './http.ts';
 import { instrumentServer } from './instrument.ts';
@@ -25,8 +25,8 @@ export { httpObserver } from './http.ts';
 export interface OpsDeps {
   /** Only METRICS matters here (off: /metrics is not served). */
   readonly config: Pick<OpsConfig, 'METRICS'> & Partial<OpsConfig>;
-  /** The process's pg pool (database and queue checks, queue depth). */
-  readonly db?: Queryable | undefined;
+  /** The database's readings (database and queue checks, queue depth, request counts). */
+  readonly db?: OpsQueries | undefined;
   /** The engine when this process runs models (ROLE all/worker); the models check loads each session once. Anything without model sessions is ignored. */
   readonly engine?: ModelSessions | object | undefined;
   /** More checks, e.g. { discord: () => client.ws.ping >= 0 ... }. */
@@ -47,7 +47,7 @@ export function createOps(deps: OpsDeps): Ops {
   if (deps.db) {
     health.register('database', databaseCheck(deps.db)).register('queue', queueCheck(deps.db));
     metrics.setQueueDepthSource(queueDepth(deps.db));
-    metrics.setRequestCountsSource(requestCounts(deps.db));
+    metrics.setRequestCountsSource(() => deps.db!.requestCounts());
   }
   const engine = deps.engine as Partial<ModelSessions> | undefined;
   if (engine && typeof engine.models?.list === 'function' && typeof engine.denoiser === 'function') health.register('models', modelsCheck(engine as ModelSessions));

@@ -1,27 +1,31 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectDatabase, type Database } from '../../src/db/client.ts';
+import { opsQueries } from '../../src/db/ops-queries.ts';
 import { createOps } from '../../src/ops/index.ts';
 import { createTestDatabase, type TestDatabase } from '../jobs/support/database.ts';
 
 let db: TestDatabase;
-let pool: pg.Pool;
+let database: Database;
 
 beforeAll(async () => {
   db = await createTestDatabase('ops');
-  pool = new pg.Pool({ connectionString: db.url, max: 2 });
   // DROP DATABASE ... WITH (FORCE) ends idle connections; without a listener that would be an uncaught error.
-  pool.on('error', () => undefined);
+  database = connectDatabase(db.url, { maxConnections: 2, onPoolError: () => undefined });
 });
 
 afterAll(async () => {
-  await pool?.end();
+  await database?.close();
   await db?.drop();
 });
 
 describe('health and queue depth on the migrated schema', () => {
   it('reports database, queue and models, and the queue depth gauge reads the requests table', async () => {
     const engine = { models: { list: () => [{ name: 'tiny' }] }, denoiser: async () => ({ provider: 'cpu' }) };
-    const ops = createOps({ config: { LOG_LEVEL: 'info', PLAYGROUND: true, METRICS: true }, db: pool, engine });
+    const readings = opsQueries(database.prisma);
+    // Prisma's first query in a process loads its query compiler: seconds on a loaded host, longer than a check's
+    // 3 s timeout. The service has run queries long before its first /healthz.
+    await readings.ping();
+    const ops = createOps({ config: { LOG_LEVEL: 'info', PLAYGROUND: true, METRICS: true }, db: readings, engine });
     const report = await ops.health.report();
     expect(report.status).toBe('ok');
     expect(report.checks['queue']?.details).toEqual({ queued: 0, running: 0 });
@@ -30,12 +34,12 @@ describe('health and queue depth on the migrated schema', () => {
   });
 
   it('is unhealthy when the database is gone', async () => {
-    const dead = new pg.Pool({ connectionString: 'postgresql://postgres@127.0.0.1:1/none', connectionTimeoutMillis: 500 });
-    const ops = createOps({ config: { LOG_LEVEL: 'info', PLAYGROUND: true, METRICS: false }, db: dead });
+    const dead = connectDatabase('postgresql://postgres@127.0.0.1:1/none', { onPoolError: () => undefined });
+    const ops = createOps({ config: { LOG_LEVEL: 'info', PLAYGROUND: true, METRICS: false }, db: opsQueries(dead.prisma) });
     const report = await ops.health.report();
     expect(report.status).toBe('unhealthy');
     expect(report.checks['database']?.ok).toBe(false);
     expect(await ops.metrics.render()).toContain('ddpm_queue_depth -1');
-    await dead.end();
+    await dead.close();
   });
 });

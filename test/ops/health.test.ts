@@ -3,7 +3,7 @@ import { Health, databaseCheck, modelsCheck, queueCheck, queueDepth } from '../.
 
 describe('Health', () => {
   it('is ok when every check passes, with details', async () => {
-    const db = { query: async (sql: string) => ({ rows: sql.includes('FILTER') ? [{ queued: 2, running: 1 }] : sql.includes('AS n') ? [{ n: 2 }] : [{ '?column?': 1 }] }) };
+    const db = { ping: async () => undefined, queueCounts: async () => ({ queued: 2, running: 1 }), requestCounts: async () => [] };
     const engine = { models: { list: () => [{ name: 'tiny' }] }, denoiser: async () => ({ provider: 'cpu' }) };
     const health = new Health().register('database', databaseCheck(db)).register('queue', queueCheck(db)).register('models', modelsCheck(engine));
     const report = await health.report();
