@@ -6,10 +6,10 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { MAX_SEED } from '../core/rng.ts';
-import type { StepProgress } from '../engine/index.ts';
 import { DEFAULT_SAMPLER, Engine, MAX_COUNT, ValidationError } from '../engine/index.ts';
 import { MAX_GUIDANCE } from '../engine/conditioning.ts';
 import { PluginError } from '../engine/samplers.ts';
+import { CompareError, compareSamplers, type CompareOptions } from './compare.ts';
 import { readImageFile } from './image-file.ts';
 import { ManifestError } from '../model/manifest.ts';
 import type { ExecutionProvider } from '../model/session.ts';
@@ -18,6 +18,7 @@ import { animation, batchPixels, batchPng, evenlySpaced } from '../render/index.
 import { ImageInputError } from '../render/input.ts';
 import { stderrLogger } from './log.ts';
 import { writeOutput } from './output.ts';
+import { progressBar } from './progress.ts';
 
 /** Exit code for input the user can fix. */
 const USAGE_ERROR = 2;
@@ -79,16 +80,6 @@ async function resolveModel(engine: Engine, value: string | undefined): Promise<
   if (engine.models.find(value)) return value;
   if (existsSync(path.join(value, 'model.json'))) return (await engine.models.addFolder(value)).name;
   return value;
-}
-
-function progressBar(label: string): ((p: StepProgress) => void) | undefined {
-  if (!process.stderr.isTTY) return undefined;
-  return (p) => {
-    const width = 30;
-    const filled = Math.round((p.step / p.totalSteps) * width);
-    process.stderr.write(`\r${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${p.step}/${p.totalSteps} t=${p.timestep}   `);
-    if (p.step === p.totalSteps) process.stderr.write('\n');
-  };
 }
 
 async function generateCommand(opts: {
@@ -176,6 +167,22 @@ async function noiseDemoCommand(opts: {
   }
 }
 
+async function compareCommand(opts: Omit<CompareOptions, 'model'> & { model?: string; modelsDir?: string }): Promise<void> {
+  const engine = await openEngine(opts.modelsDir);
+  try {
+    const model = await resolveModel(engine, opts.model);
+    await compareSamplers(engine, { ...opts, model }, (line) => process.stdout.write(`${line}\n`));
+  } finally {
+    await engine.close();
+  }
+}
+
+function nameList(value: string): string[] {
+  const names = value.split(',').map((s) => s.trim());
+  if (names.some((n) => n === '')) throw new InvalidArgumentError('samplers must be comma-separated names, e.g. ddpm,ddim,score-sde');
+  return names;
+}
+
 async function listModels(modelsDir: string | undefined): Promise<void> {
   const engine = await openEngine(modelsDir);
   const defaultName = engine.models.defaultModel()?.name;
@@ -193,7 +200,8 @@ async function listSamplers(): Promise<void> {
   const engine = await openEngine(undefined);
   for (const p of engine.samplers.list()) {
     const limits = p.stepLimits(1000);
-    process.stdout.write(`${p.name.padEnd(12)} steps ${limits.min}..${limits.max} (default ${limits.default})  ${p.description}\n`);
+    const steps = `steps ${limits.min}..${limits.max} (default ${limits.default})`;
+    process.stdout.write(`${p.name.padEnd(12)} ${steps.padEnd(29)} ${p.description}\n`);
   }
   await engine.close();
 }
@@ -246,6 +254,20 @@ export function buildProgram(): Command {
     .action(noiseDemoCommand);
 
   program
+    .command('compare')
+    .description('one seed through every sampler (or --samplers): a table of steps and seconds, one PNG per sampler')
+    .option('-m, --model <name|dir>', 'installed model name or a model folder (default: the default model)')
+    .option('--samplers <list>', 'comma-separated sampler plugins (default: all, see `ddpm-bot samplers`)', nameList)
+    .option('-n, --steps <n>', 'the same inference steps for every sampler (default: each sampler\'s own)', integer('--steps', 1, 100_000))
+    .option('--label <name|index>', 'class-conditional models: the class to draw')
+    .option('--guidance <s>', `classifier-free guidance scale 0..${MAX_GUIDANCE} with --label (default: the model's)`, decimal('--guidance'))
+    .option('--seed <s>', `seed 0..${MAX_SEED} (default: random, printed)`, integer('--seed', 0, MAX_SEED))
+    .requiredOption('-o, --out-dir <dir>', 'folder for the images, one <sampler>.png each (created if missing)')
+    .addOption(scaleOption())
+    .addOption(modelsDirOption())
+    .action(compareCommand);
+
+  program
     .command('models')
     .description('list installed models, the default one, and the labels of class-conditional ones')
     .addOption(modelsDirOption())
@@ -267,7 +289,7 @@ export function buildProgram(): Command {
 }
 
 function userMessage(error: unknown): string | undefined {
-  if (error instanceof ValidationError || error instanceof ImageInputError || error instanceof UsageError || error instanceof ManifestError || error instanceof PluginError) {
+  if (error instanceof ValidationError || error instanceof ImageInputError || error instanceof UsageError || error instanceof ManifestError || error instanceof PluginError || error instanceof CompareError) {
     return error.message;
   }
   return undefined;

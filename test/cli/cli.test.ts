@@ -1,37 +1,18 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/index.ts';
 import { imagePng } from '../../src/render/index.ts';
 import { modelsWithConditionalDefault } from '../fixtures/conditional-default.ts';
+import { cli, root } from './support/run-cli.ts';
 
-const root = path.resolve(import.meta.dirname, '../..');
-const bin = path.join(root, 'bin/ddpm-bot.js');
 const models = ['--models-dir', path.join(root, 'test/fixtures')];
 const conditional = ['--models-dir', path.join(root, 'test/fixtures/conditional')];
 let out: string;
 /** tiny plus tiny-cond marked as the default. */
 let withDefault: string[];
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(...args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], { cwd: root });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 beforeAll(async () => {
   out = await mkdtemp(path.join(tmpdir(), 'ddpm-cli-'));
@@ -143,11 +124,14 @@ describe('ddpm-bot CLI', () => {
   it('lists models and samplers', async () => {
     expect((await cli('models', ...models)).stdout).toMatch(/^tiny\s+8x8x1/);
     const samplers = (await cli('samplers')).stdout;
-    for (const name of ['ddpm', 'ddim', 'dpm-solver']) expect(samplers).toMatch(new RegExp(`^${name}\\s+steps 1\\.\\.`, 'm'));
+    // Every sampler with its step range and the paper it implements (authors and year).
+    for (const name of ['ddpm', 'ddim', 'dpm-solver', 'euler', 'score-sde']) {
+      expect(samplers).toMatch(new RegExp(`^${name}\\s+steps 1\\.\\.\\d+ \\(default \\d+\\)\\s+.*\\([A-Z][a-z]+ et al\\. 20\\d\\d`, 'm'));
+    }
   });
 
   it('has --help everywhere', async () => {
-    for (const args of [['--help'], ['generate', '--help'], ['noise-demo', '--help'], ['models', '--help']]) {
+    for (const args of [['--help'], ['generate', '--help'], ['noise-demo', '--help'], ['compare', '--help'], ['models', '--help']]) {
       const run = await cli(...args);
       expect(run.code).toBe(0);
       expect(run.stdout).toMatch(/Usage: ddpm-bot/);
