@@ -120,12 +120,15 @@ describe('/generate with a label', () => {
 });
 
 describe('/info without a request', () => {
-  it("lists each model with its labels and default guidance, or says it takes none", async () => {
+  it("lists each model with its labels and default guidance, or says it takes none, and each sampler with its paper", async () => {
     const reply = await h.original(h.fake.command(h.fake.user('eve'), 'info'), (m) => m.embeds.length > 0, '/info reply');
     expect(reply.flags & 64).toBe(64);
     expect(embedField(reply, 'tiny-cond (default)')).toMatch(/^labels: class 0, class 1, class 2 · default guidance 2\.5\n8×8/);
     expect(embedField(reply, 'tiny')).toMatch(/^unconditional \(takes no label\)/);
-    expect(embedField(reply, 'Samplers')).toContain('ddim (default 50 steps)');
+    const samplers = (embedField(reply, 'Samplers') ?? '').split('\n');
+    expect(samplers).toEqual(h.engine.samplers.list().map((p) => `${p.name} (default ${p.stepLimits(1000).default} steps) — ${p.description}`));
+    expect(samplers.map((line) => line.split(' ')[0])).toEqual(expect.arrayContaining(['ddpm', 'ddim', 'euler', 'score-sde']));
+    for (const line of samplers) expect(line).toMatch(/\([A-Z][a-zA-Z-]+ et al\. 20\d\d/);
   });
 });
 

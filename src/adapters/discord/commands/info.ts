@@ -19,7 +19,7 @@ export function definition(): RESTPostAPIChatInputApplicationCommandsJSONBody {
     .toJSON();
 }
 
-/** One field per model (Discord allows 25) and one listing the samplers with their default steps. */
+/** One field per model (Discord allows 25) and one listing the samplers: default steps and the paper each implements. */
 export function catalogEmbed(engine: EngineCatalog): APIEmbed {
   const models = engine.models.list();
   const defaultModel = engine.models.defaultModel();
@@ -36,8 +36,8 @@ export function catalogEmbed(engine: EngineCatalog): APIEmbed {
     return { name, value: clip(lines.join('\n'), 1024), inline: false };
   });
   const trainSteps = defaultModel?.manifest.scheduler.num_train_timesteps ?? 1000;
-  const samplers = engine.samplers.list().map((p) => `${p.name} (default ${p.stepLimits(trainSteps).default} steps)`);
-  fields.push({ name: 'Samplers', value: clip(samplers.join(', ') || 'none', 1024), inline: false });
+  const samplers = engine.samplers.list().map((p) => `${p.name} (default ${p.stepLimits(trainSteps).default} steps) — ${p.description}`);
+  fields.push({ name: 'Samplers', value: clip(samplers.join('\n') || 'none', 1024), inline: false });
   return { title: 'Models and samplers', description: 'Use `/info request_id:<id>` for one request.', fields };
 }
 
