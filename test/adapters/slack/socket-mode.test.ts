@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchPng, upscalePng } from '../../../src/render/index.ts';
 import { appMentionEvent, messageShortcutPayload } from '../../fakes/slack/slack-requests.ts';
 import type { Harness } from './support/harness.ts';
-import { startHarness } from './support/harness.ts';
+import { deliveriesSettled, startHarness, until } from './support/harness.ts';
 
 let h: Harness;
 
@@ -72,9 +72,13 @@ describe('Socket Mode', () => {
     h.fake.sendEnvelope({ envelope_id: 'env-5', type: 'events_api', payload: event, accepts_response_payload: false, retry_attempt: 1 });
     await h.fake.waitFor(() => h.fake.uploads.find((u) => u.channelId === 'C0SOCKEV'), 30_000, 'upload');
     expect(h.fake.socketAcks.map((a) => a.envelope_id)).toEqual(expect.arrayContaining(['env-4', 'env-5']));
-    await new Promise((r) => setTimeout(r, 300));
+    // What would reveal a duplicate: the redelivery handled (and refused), then the platform-wide final event and a
+    // later sweep settled for the request, instead of a fixed sleep.
+    await until(() => h.logs.some((l) => l.msg === 'slack: repeated delivery ignored' && (l.obj as { key?: string }).key === 'event:Ev0SOCKET1'), 'the redelivery');
+    const requests = await h.service.listRecentRequests({ platform: 'slack', workspaceId: 'T0FAKE', channelId: 'C0SOCKEV', userId: 'U0SOCKEV' }, 10);
+    expect(requests).toHaveLength(1);
+    await deliveriesSettled(h.logs, requests[0]!.id, Date.now(), { platformEvent: true });
     expect(h.fake.uploads.filter((u) => u.channelId === 'C0SOCKEV')).toHaveLength(1);
-    expect(await h.service.listRecentRequests({ platform: 'slack', workspaceId: 'T0FAKE', channelId: 'C0SOCKEV', userId: 'U0SOCKEV' }, 10)).toHaveLength(1);
   });
 
   it('disconnects on stop', async () => {

@@ -54,10 +54,14 @@ export async function deliveriesSettled(lines: readonly LogLine[], requestId: st
   const fields = (l: LogLine) => l.obj as Record<string, unknown>;
   const event = () => lines.some((l) => l.msg === 'final delivery settled' && fields(l)['requestId'] === requestId && (fields(l)['origins'] as string[]).includes('event'));
   const swept = () => lines.some((l) => l.msg === 'delivery sweep settled' && Number(fields(l)['startedAt']) >= since);
-  // Polled: log lines are not calls to the fake, whose waitFor wakes only on those.
+  await until(() => swept() && (!options.platformEvent || event()), `the deliveries of ${requestId} to settle`);
+}
+
+/** Polls a condition on log lines: they are not calls to the fake, whose waitFor wakes only on those. */
+export async function until(condition: () => boolean, what: string): Promise<void> {
   const deadline = Date.now() + 10_000;
-  while (!(swept() && (!options.platformEvent || event()))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for the deliveries of ${requestId} to settle`);
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
