@@ -235,7 +235,17 @@ describe('playground in Chromium', () => {
     expect(await card.getByRole('alert').textContent()).toMatch(/not an image/);
   });
 
-  it('compares one seed through DDPM, DDIM and DPM-Solver++ with steps and times', async () => {
+  it('/help and /info describe every sampler with the paper it implements', async () => {
+    for (const command of ['/help', '/info']) {
+      await send(command);
+      const items = page.locator('.help-card').last().locator('.sampler-list li');
+      const expected = stack.engine.samplers.list().map((p) => `${p.name}: ${p.description} (steps ${p.stepLimits(1000).min}–${p.stepLimits(1000).max}, default ${p.stepLimits(1000).default})`);
+      expect(await items.allTextContents()).toEqual(expected);
+      for (const text of expected) expect(text).toMatch(/\([A-Z][a-zA-Z-]+ et al\. 20\d\d/);
+    }
+  });
+
+  it('compares one seed through every sampler, score-based ones included, with steps and times', async () => {
     await send('/compare seed:5');
     const grid = page.locator('.compare-card').last();
     // Never a broken-image icon: a column shows a placeholder until its first preview arrives.
@@ -245,10 +255,17 @@ describe('playground in Chromium', () => {
     }).length);
     expect(await grid.locator('.pending').count()).toBeGreaterThanOrEqual(1);
     expect(await broken()).toBe(0);
-    for (const sampler of ['ddpm', 'ddim', 'dpm-solver']) {
+    const installed = stack.engine.samplers.list().map((p) => p.name);
+    expect(installed).toEqual(expect.arrayContaining(['ddpm', 'ddim', 'score-sde', 'euler', 'dpm-solver']));
+    expect(await grid.locator('section').evaluateAll((cols) => cols.map((c) => c.getAttribute('data-sampler')))).toEqual(installed);
+    for (const sampler of installed) {
       const col = grid.locator(`section[data-sampler="${sampler}"]`);
-      await expect.poll(() => col.locator('.status').getAttribute('data-done'), { timeout: 30_000 }).toBe('true');
-      expect(await col.locator('.status').textContent()).toMatch(/^\d+ steps · \d+\.\d\d s$/);
+      await expect.poll(() => col.locator('.status').getAttribute('data-done'), { timeout: 60_000 }).toBe('true');
+      // Each cell: the sampler, the steps it took (its default for tiny-cond's 1000 training steps) and the seconds.
+      const steps = stack.engine.sampler(sampler).stepLimits(1000).default;
+      expect(await col.locator('h3').textContent()).toBe(sampler);
+      expect(await col.locator('.status').textContent()).toMatch(new RegExp(`^${steps} steps · \\d+\\.\\d\\d s$`));
+      expect(await col.locator('img.result').getAttribute('alt')).toBe(`${sampler}, ${steps} steps, seed 5`);
     }
     expect(await grid.locator('.pending').count()).toBe(0);
   });

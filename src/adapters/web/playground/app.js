@@ -532,15 +532,15 @@ async function noiseDemo(args, file) {
   }
 }
 
-const COMPARE = [/^ddpm$/, /^ddim$/, /^dpm/];
-
-/** One seed through DDPM, DDIM and DPM-Solver++ side by side, each at its default step count. */
+/**
+ * One seed through every installed sampler side by side (DDPM, DDIM, the score-based samplers...), each at its
+ * default step count: a sampler dropped into plugins/ shows up here without an edit.
+ */
 async function compare(args) {
   const seed = args.seed ?? Math.floor(Math.random() * 2 ** 32);
   const { model, label, guidance } = withPicked(args);
   const labelled = { ...(label !== undefined ? { label } : {}), ...(guidance !== undefined ? { guidance } : {}) };
-  const samplers = COMPARE.map((re) => state.samplers.find((s) => re.test(s.name))).filter(Boolean);
-  if (samplers.length === 0) samplers.push(...state.samplers.slice(0, 3));
+  const samplers = state.samplers;
   const card = el('article', { class: 'msg bot compare-card' },
     el('header', { class: 'title', text: `${label !== undefined ? `${label}, ` : ''}Seed ${seed} through ${samplers.map((s) => s.name).join(', ')}` }),
   );
@@ -555,7 +555,7 @@ async function compare(args) {
     const status = el('p', { class: 'status', role: 'status', text: 'Waiting' });
     const meter = el('progress', { class: 'progress', max: steps, value: 0, 'aria-label': `${s.name} progress` });
     const err = el('p', { class: 'error', role: 'alert' });
-    const col = el('section', { 'aria-label': s.name, 'data-sampler': s.name }, el('h3', { text: s.name }), pending, img, meter, status, err);
+    const col = el('section', { 'aria-label': s.name, 'data-sampler': s.name }, el('h3', { text: s.name, title: s.description }), pending, img, meter, status, err);
     grid.append(col);
     return { sampler: s.name, steps, img, pending, status, meter, err };
   });
@@ -627,7 +627,12 @@ function showColumnImage(c, src) {
 function help() {
   const details = $('#command-help');
   details.open = true;
-  addMessage(el('article', { class: 'msg bot' }, el('p', { text: 'Commands are listed under the box. Models: ' + (state.models.map(modelSummary).join(', ') || 'none installed') + '. Samplers: ' + state.samplers.map((s) => `${s.name} (${s.steps.min}–${s.steps.max}, default ${s.steps.default})`).join(', ') + '.' })));
+  // Each sampler with the paper it implements (its description) and its step range.
+  const samplers = state.samplers.map((s) => el('li', {}, el('strong', { text: s.name }), `: ${s.description} (steps ${s.steps.min}–${s.steps.max}, default ${s.steps.default})`));
+  addMessage(el('article', { class: 'msg bot help-card' },
+    el('p', { text: `Commands are listed under the box. Models: ${state.models.map(modelSummary).join(', ') || 'none installed'}. Samplers:` }),
+    samplers.length ? el('ul', { class: 'sampler-list' }, ...samplers) : el('p', { text: 'none installed' }),
+  ));
 }
 
 async function submitCommand(text) {
