@@ -36,9 +36,9 @@ export type DdimConfig = z.output<typeof ddimConfigSchema>;
 const options = z
   .object({
     /** Weight of the eq. 16 noise: 0 = deterministic DDIM, 1 = DDPM-like. */
-    eta: z.number().min(0).max(1).default(0),
+    eta: z.number().min(0).max(1).default(0).describe('noise weight (eq. 16): 0 = deterministic DDIM, 1 = DDPM-like'),
     /** Re-derive epsilon from the clipped x0 (GLIDE); diffusers' DDIMPipeline passes None, i.e. off. */
-    use_clipped_model_output: z.boolean().optional(),
+    use_clipped_model_output: z.boolean().optional().describe('re-derive the noise from the clipped x0 (GLIDE; default off)'),
   })
   .strict();
 export type DdimOptions = z.output<typeof options>;

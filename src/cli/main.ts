@@ -8,6 +8,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { MAX_SEED } from '../core/rng.ts';
 import { DEFAULT_SAMPLER, Engine, MAX_COUNT, ValidationError } from '../engine/index.ts';
 import { MAX_GUIDANCE } from '../engine/conditioning.ts';
+import { optionHelp, optionPairs, optionSpecs, optionsFromText } from '../engine/options.ts';
 import { PluginError } from '../engine/samplers.ts';
 import { CompareError, compareSamplers, type CompareOptions } from './compare.ts';
 import { readImageFile } from './image-file.ts';
@@ -43,6 +44,13 @@ function decimal(name: string) {
     if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number`);
     return n;
   };
+}
+
+/** `--option name=value`, repeatable: collected as [name, text] pairs, typed later by the chosen sampler's declarations. */
+function samplerOption(value: string, previous: [string, string][] = []): [string, string][] {
+  const at = value.indexOf('=');
+  if (at <= 0) throw new InvalidArgumentError(`--option takes name=value (got "${value}"); \`ddpm-bot samplers\` lists each sampler's options`);
+  return [...previous, [value.slice(0, at).trim(), value.slice(at + 1)]];
 }
 
 function timestepList(value: string): number[] {
@@ -87,7 +95,7 @@ async function generateCommand(opts: {
   modelsDir?: string;
   sampler: string;
   steps?: number;
-  eta?: number;
+  option?: [string, string][];
   label?: string;
   guidance?: number;
   seed?: number;
@@ -105,7 +113,7 @@ async function generateCommand(opts: {
       steps: opts.steps,
       seed: opts.seed,
       count: opts.count,
-      eta: opts.eta,
+      options: optionsFromText(engine.sampler(opts.sampler), opts.option ?? []),
       label: opts.label,
       guidance: opts.guidance,
     });
@@ -117,7 +125,9 @@ async function generateCommand(opts: {
     });
     const { provider } = await engine.denoiser(params.model);
     process.stdout.write(`seed ${params.seed}\n`);
-    const what = `${params.model}, ${params.label === null ? '' : `label ${params.label}, guidance ${params.guidance}, `}${params.sampler}, ${params.steps} steps, ${params.count} image${params.count > 1 ? 's' : ''}, ${(result.samplingMs / 1000).toFixed(2)} s on ${provider}`;
+    const options = optionPairs(params.options).map(([name, value]) => `${name} ${value}`);
+    const sampler = options.length > 0 ? `${params.sampler} (${options.join(', ')})` : params.sampler;
+    const what = `${params.model}, ${params.label === null ? '' : `label ${params.label}, guidance ${params.guidance}, `}${sampler}, ${params.steps} steps, ${params.count} image${params.count > 1 ? 's' : ''}, ${(result.samplingMs / 1000).toFixed(2)} s on ${provider}`;
     await writeOutput(opts.out, await batchPng(result.images), opts.scale, what);
     if (opts.gif) {
       const frames = evenlySpaced(trajectory, 60);
@@ -202,6 +212,7 @@ async function listSamplers(): Promise<void> {
     const limits = p.stepLimits(1000);
     const steps = `steps ${limits.min}..${limits.max} (default ${limits.default})`;
     process.stdout.write(`${p.name.padEnd(12)} ${steps.padEnd(29)} ${p.description}\n`);
+    for (const spec of optionSpecs(p)) process.stdout.write(`${''.padEnd(12)} --option ${optionHelp(spec)}\n`);
   }
   await engine.close();
 }
@@ -227,7 +238,7 @@ export function buildProgram(): Command {
     .option('-m, --model <name|dir>', 'installed model name or a model folder (default: the default model, see `ddpm-bot models`)')
     .addOption(new Option('-s, --sampler <name>', 'sampler plugin (see `ddpm-bot samplers`)').default(DEFAULT_SAMPLER))
     .option('-n, --steps <n>', 'inference steps (default: the sampler\'s, e.g. 50 for ddim)', integer('--steps', 1, 100_000))
-    .option('--eta <f>', 'DDIM eta in 0..1 (0 = deterministic)', decimal('--eta'))
+    .option('--option <name=value>', "a sampler's own option, repeatable (`ddpm-bot samplers` lists each sampler's)", samplerOption)
     .option('--label <name|index>', 'class-conditional models: the class to draw (see `ddpm-bot models`)')
     .option('--guidance <s>', `classifier-free guidance scale 0..${MAX_GUIDANCE} with --label (default: the model's)`, decimal('--guidance'))
     .option('--seed <s>', `seed 0..${MAX_SEED} (default: random, printed)`, integer('--seed', 0, MAX_SEED))

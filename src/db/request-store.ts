@@ -38,7 +38,6 @@ export type NewRequest = Readonly<
     | 'model'
     | 'sampler'
     | 'steps'
-    | 'eta'
     | 'label'
     | 'guidance'
     | 'count'
@@ -92,10 +91,10 @@ export async function insertRequest(prisma: PrismaClient, r: NewRequest, admit: 
     // The new row is invisible to this statement's count: its position is the queued rows ahead, plus one.
     const [inserted] = await tx.$queryRaw<[{ position: number }]>`
       WITH row AS (
-        INSERT INTO requests (id, kind, status, platform, workspace_id, channel_id, user_id, user_key, model, sampler, steps, eta, seed, count,
+        INSERT INTO requests (id, kind, status, platform, workspace_id, channel_id, user_id, user_key, model, sampler, steps, seed, count,
           options, noise_demo, input_image, batch_key, reply_to, derived_from_id, dedupe_key, record_trajectory, label, guidance, created_at)
         VALUES (${r.id}::uuid, ${r.kind}::"RequestKind", 'queued', ${r.platform}::"Platform", ${r.workspaceId}, ${r.channelId}, ${r.userId},
-          ${r.userKey}, ${r.model}, ${r.sampler}, ${r.steps}::int, ${r.eta}::float8, ${r.seed}::bigint, ${r.count}::int,
+          ${r.userKey}, ${r.model}, ${r.sampler}, ${r.steps}::int, ${r.seed}::bigint, ${r.count}::int,
           ${JSON.stringify(r.options)}::jsonb, ${r.noiseDemo === null ? null : JSON.stringify(r.noiseDemo)}::jsonb, ${r.inputImage}::bytea,
           ${r.batchKey}, ${JSON.stringify(r.replyTo)}::jsonb, ${r.derivedFromId}::uuid, ${r.dedupeKey}, ${r.recordTrajectory},
           ${r.label}, ${r.guidance}::float8, clock_timestamp())

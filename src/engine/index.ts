@@ -23,6 +23,7 @@ import { PerRequestNoise, denoise, guidedDenoiser, initialNoise, memberSlice } f
 import { MAX_GUIDANCE, batchGuidance, resolveLabel } from './conditioning.ts';
 import { DEFAULT_PLUGINS_DIR, SamplerRegistry } from './samplers.ts';
 import { ValidationError } from './errors.ts';
+import { optionIssue } from './options.ts';
 import type { GenerationParams, GenerationResult, InterpolationParams, InversionParams, LabelInterpolationParams, StepProgress, VariationParams } from './types.ts';
 import { validateInterpolation, validateInversion, validateLabelInterpolation, validateVariation } from './edit-params.ts';
 import { interpolateLabels } from './label-interpolation.ts';
@@ -58,7 +59,6 @@ const rawParamsSchema = z
     steps: z.number().int().optional(),
     seed: z.number().int().min(0).max(MAX_SEED).optional(),
     count: z.number().int().min(1).max(MAX_COUNT).optional(),
-    eta: z.number().optional(),
     options: z.record(z.unknown()).optional(),
     label: z.union([z.string().min(1).max(200), z.number().int()]).optional(),
     guidance: z.number().min(0).max(MAX_GUIDANCE).optional(),
@@ -128,7 +128,7 @@ export class Engine {
   /**
    * Turns untrusted input into complete parameters, filling defaults (the default model, ddim, the
    * sampler's default steps, a random seed, one image; with a label, the model's default guidance).
-   * `eta` is a shorthand for `options.eta`.
+   * `options` are the sampler's own (see options.ts); a bad one is named with the values it accepts.
    */
   validate(input: unknown): GenerationParams {
     const parsed = rawParamsSchema.safeParse(input);
@@ -148,14 +148,9 @@ export class Engine {
     if (steps < limits.min || steps > limits.max) {
       throw new ValidationError('steps', `steps must be ${limits.min}..${limits.max} for ${plugin.name} (got ${steps})`);
     }
-    const optionInput: Record<string, unknown> = { ...raw.options };
-    if (raw.eta !== undefined) optionInput['eta'] = raw.eta;
+    const optionInput = raw.options ?? {};
     const options = plugin.options.safeParse(optionInput);
-    if (!options.success) {
-      const issue = options.error.issues[0]!;
-      const key = issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : 'options');
-      throw new ValidationError(key, `${key}: ${issue.message} (sampler ${plugin.name})`);
-    }
+    if (!options.success) throw optionIssue(plugin, options.error, optionInput);
     return {
       model: model.name,
       sampler: plugin.name,
@@ -351,7 +346,7 @@ export class Engine {
     return { timesteps, frames, gridPng: grid, gif, sourcePng, ...(reconstructionPng ? { reconstructionPng } : {}) };
   }
 
-  /** Reverse process from x_t back to x_0 with DDIM (eta 0) over its 50-step schedule's timesteps <= t. */
+  /** Reverse process from x_t back to x_0 with the default sampler (its default options) over its 50-step schedule's timesteps <= t. */
   private async reconstruct(
     model: InstalledModel,
     x0: Tensor,

@@ -41,16 +41,16 @@ export async function prepare(parts: EngineParts, params: Omit<GenerationParams,
 
 /**
  * The sampler's inverse, or a ValidationError: samplers without the capability cannot invert, and an option that
- * makes an invertible sampler stochastic (DDIM's eta) is named. Also what marks a sampler deterministic.
+ * makes an invertible sampler stochastic is named (as `options.<name>`, like engine.validate's errors). Also what marks a sampler deterministic.
  */
 export function inverseOf(sampler: Sampler, name: string, purpose: string): InverseSampler {
   if (!sampler.inverse) {
-    throw new ValidationError('sampler', `sampler ${name} cannot invert (it is stochastic), so it cannot be used for ${purpose}; choose a deterministic sampler such as ddim at eta 0`);
+    throw new ValidationError('sampler', `sampler ${name} cannot invert (it is stochastic), so it cannot be used for ${purpose}; choose a sampler that can invert, such as ddim with its default options`);
   }
   try {
     return sampler.inverse();
   } catch (err) {
-    if (err instanceof OptionError) throw new ValidationError(err.option, `${err.message} (needed for ${purpose})`);
+    if (err instanceof OptionError) throw new ValidationError(`options.${err.option}`, `${err.message} (needed for ${purpose})`);
     throw err;
   }
 }

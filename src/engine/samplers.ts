@@ -7,6 +7,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { SamplerPlugin } from '../core/sampler.ts';
+import { OptionDeclarationError, optionSpecs } from './options.ts';
 
 /** A plugin folder that cannot be used (it does not load, or its export breaks the contract). */
 export class PluginError extends Error {
@@ -60,5 +61,12 @@ function asPlugin(value: unknown, folder: string, file: string): SamplerPlugin {
   if (typeof plugin.stepLimits !== 'function') problems.push('stepLimits must be a function');
   if (typeof plugin.create !== 'function') problems.push('create must be a function');
   if (problems.length > 0) throw new PluginError(`${file}: ${problems.join('; ')}`);
+  try {
+    // Front ends build their inputs from these descriptions: a declaration they cannot offer fails here, at start-up.
+    optionSpecs(plugin as SamplerPlugin);
+  } catch (err) {
+    if (err instanceof OptionDeclarationError) throw new PluginError(`${file}: ${err.message}`);
+    throw err;
+  }
   return plugin as SamplerPlugin;
 }

@@ -22,7 +22,7 @@ export * from './types.ts';
 
 export interface SubmitGenerationInput {
   readonly requester: Requester;
-  /** Raw user parameters: { model, sampler, steps, seed?, count?, options? | eta? }. Validated by engine.validate. Omitted seed = random. */
+  /** Raw user parameters: { model, sampler, steps, seed?, count?, options? }. Validated by engine.validate. Omitted seed = random. */
   readonly params: unknown;
   /**
    * Adapter-specific data needed to reply later (interaction token, channel + thread ts, ...). Stored as jsonb.

@@ -72,12 +72,12 @@ export interface RequestView {
   readonly model: string;
   readonly sampler: string | null;
   readonly steps: number | null;
-  readonly eta: number | null;
   /** Class-conditional models: the class asked for, and the guidance scale used with it. */
   readonly label: string | null;
   readonly guidance: number | null;
   readonly seed: number;
   readonly count: number;
+  /** The sampler's options after validation (defaults filled in); format them generically (engine/options.ts optionPairs). */
   readonly options: Readonly<Record<string, Json>>;
   /** Noise demo only. */
   readonly noiseDemo: NoiseDemoParams | null;
@@ -114,7 +114,7 @@ export type RequestEvent =
 
 export type RequestEventListener = (event: RequestEvent) => void;
 
-/** A parameter was invalid; `field` names it (e.g. "steps", "options.eta"). HTTP maps it to 400. */
+/** A parameter was invalid; `field` names it (e.g. "steps", "options.<name>"). HTTP maps it to 400. */
 export { ValidationError } from '../engine/errors.ts';
 
 export type RateLimitReason = 'concurrent' | 'hourly' | 'queue_full';

@@ -49,7 +49,6 @@ export function toRequestView(row: RequestWithImages): RequestView {
     model: row.model,
     sampler: row.sampler,
     steps: row.steps,
-    eta: row.eta,
     label: row.label,
     guidance: row.guidance,
     seed: Number(row.seed),

@@ -45,6 +45,20 @@ describe('ddpm-bot CLI', () => {
     await engine.close();
   });
 
+  it("takes a sampler's options as --option name=value, typed by its declaration, and names them in the summary", async () => {
+    const file = path.join(out, 'options.png');
+    const run = await cli('generate', ...models, '--sampler', 'score-sde', '--steps', '6', '--seed', '3', '--option', 'corrector_steps=2', '--option', 'probability_flow=true', '--option', 'predictor=euler_maruyama', '--out', file);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('score-sde (predictor euler_maruyama, corrector_steps 2, snr 0.16, probability_flow true), 6 steps, 1 image,');
+    const engine = await Engine.load({ modelsDir: path.join(root, 'test/fixtures') });
+    const params = engine.validate({ model: 'tiny', sampler: 'score-sde', steps: 6, seed: 3, options: { corrector_steps: 2, probability_flow: true, predictor: 'euler_maruyama' } });
+    const expected = await imagePng((await engine.generate(params)).images);
+    const plain = await imagePng((await engine.generate(engine.validate({ model: 'tiny', sampler: 'score-sde', steps: 6, seed: 3 }))).images);
+    await engine.close();
+    expect((await readFile(file)).equals(expected)).toBe(true);
+    expect(expected.equals(plain)).toBe(false);
+  });
+
   it('prints a random seed when none is given, which reproduces the image', async () => {
     const first = await cli('generate', ...models, '--steps', '5', '--out', path.join(out, 'r1.png'));
     const seed = /^seed (\d+)\n$/.exec(first.stdout)?.[1];
@@ -99,7 +113,7 @@ describe('ddpm-bot CLI', () => {
     const [byIndex, byName, other] = [path.join(out, 'l1.png'), path.join(out, 'l1-name.png'), path.join(out, 'l2.png')];
     const run = await cli(...args, '--label', '1', '--out', byIndex);
     expect(run).toMatchObject({ code: 0, stdout: 'seed 5\n' });
-    expect(run.stderr).toContain('(8x8 px, tiny-cond, label class 1, guidance 3, ddim, 10 steps, 1 image,');
+    expect(run.stderr).toContain('(8x8 px, tiny-cond, label class 1, guidance 3, ddim (eta 0), 10 steps, 1 image,');
     expect((await cli(...args, '--label', 'CLASS 1', '--out', byName)).code).toBe(0);
     expect((await cli(...args, '--label', '2', '--out', other)).code).toBe(0);
     const engine = await Engine.load({ modelsDir: path.join(root, 'test/fixtures/conditional') });
@@ -114,7 +128,7 @@ describe('ddpm-bot CLI', () => {
   it('uses the manifest\'s default model, not the first by name, and lists classes and default guidance', async () => {
     const run = await cli('generate', ...withDefault, '--steps', '2', '--seed', '1', '--label', '0', '--out', path.join(out, 'default.png'));
     expect(run.code).toBe(0);
-    expect(run.stderr).toContain('(8x8 px, tiny-cond, label class 0, guidance 2.5, ddim, 2 steps');
+    expect(run.stderr).toContain('(8x8 px, tiny-cond, label class 0, guidance 2.5, ddim (eta 0), 2 steps');
     const list = (await cli('models', ...withDefault)).stdout;
     expect(list).toMatch(/^tiny\s+8x8x1 .*\n/);
     expect(list).not.toMatch(/^tiny\s.*\(default\)$/m);
@@ -128,6 +142,9 @@ describe('ddpm-bot CLI', () => {
     for (const name of ['ddpm', 'ddim', 'dpm-solver', 'euler', 'score-sde']) {
       expect(samplers).toMatch(new RegExp(`^${name}\\s+steps 1\\.\\.\\d+ \\(default \\d+\\)\\s+.*\\([A-Z][a-z]+ et al\\. 20\\d\\d`, 'm'));
     }
+    // Each sampler's options under it, from its declaration.
+    expect(samplers).toMatch(/^ddim .*\n\s+--option eta \(a number in 0\.\.1, default 0\): .+\n\s+--option use_clipped_model_output \(true or false\): /m);
+    expect(samplers).toMatch(/^\s+--option snr \(a number > 0 and <= 1, default 0\.16\): /m);
   });
 
   it('has --help everywhere', async () => {
@@ -147,7 +164,15 @@ describe('ddpm-bot CLI', () => {
     [['generate', '--scale', '0', '--out', 'x.png'], /--scale must be an integer in 1..16/],
     [['noise-demo', '--scale', '2.5', '--out', 'x.png'], /--scale must be an integer in 1..16/],
     [['generate', ...models, '--model', 'nope', '--out', 'x.png'], /unknown model "nope"; installed: tiny/],
-    [['generate', ...models, '--sampler', 'ddim', '--eta', '3', '--out', 'x.png'], /eta/],
+    [['generate', ...models, '--sampler', 'ddim', '--option', 'eta=3', '--out', 'x.png'], /option eta must be a number in 0\.\.1 for sampler ddim \(got 3\)/],
+    [['generate', ...models, '--option', 'eta=lots', '--out', 'x.png'], /option eta must be a number in 0\.\.1 \(got "lots"\)/],
+    [['generate', ...models, '--sampler', 'ddpm', '--option', 'eta=0.5', '--out', 'x.png'], /sampler ddpm takes no option "eta"; it takes no options/],
+    [['generate', ...models, '--sampler', 'euler', '--option', 'eta=0.5', '--out', 'x.png'], /sampler euler takes no option "eta"; its options: ancestral/],
+    [['generate', ...models, '--sampler', 'euler', '--option', 'ancestral=yes', '--out', 'x.png'], /option ancestral must be true or false \(got "yes"\)/],
+    [['generate', ...models, '--sampler', 'score-sde', '--option', 'corrector_steps=11', '--out', 'x.png'], /option corrector_steps must be an integer in 0\.\.10 for sampler score-sde \(got 11\)/],
+    [['generate', ...models, '--option', 'eta', '--out', 'x.png'], /--option takes name=value \(got "eta"\)/],
+    [['generate', ...models, '--option', 'eta=0.1', '--option', 'eta=0.2', '--out', 'x.png'], /option eta is given twice/],
+    [['generate', ...models, '--eta', '0.5', '--out', 'x.png'], /unknown option '--eta'/],
     [['generate', ...models, '--label', '7', '--out', 'x.png'], /model tiny is not class-conditional; it takes no label/],
     [['generate', ...conditional, '--guidance', '2', '--out', 'x.png'], /guidance needs a label/],
     [['generate', ...conditional, '--label', '3', '--out', 'x.png'], /label index must be 0..2; choose one of: class 0, class 1, class 2/],

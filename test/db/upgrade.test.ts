@@ -4,16 +4,15 @@
  * state is upgraded by `prisma migrate deploy`; every row, image and attempt survives, pg-boss's
  * schema is gone, and a worker then runs what was queued or left running.
  */
-import { cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrateDeploy, pendingMigrations, PROJECT_ROOT, runPrismaCli } from '../../src/db/migrate.ts';
+import { migrateDeploy, pendingMigrations } from '../../src/db/migrate.ts';
 import { startJobRuntime } from '../../src/jobs/runtime.ts';
 import { ADMIN_URL, urlFor } from '../jobs/support/database.ts';
 import { FakeEngine, fakeRender } from '../jobs/support/fake-engine.ts';
 import { testConfig, testLog, waitFor } from '../jobs/support/runtime.ts';
+import { migrateUpTo, migrationNames } from './support/old-migrations.ts';
 
 /** The last migration before requests became the queue. */
 const LAST_OLD_MIGRATION = '20261206050000_request_label_guidance';
@@ -31,21 +30,6 @@ const ids = {
   cancelled: '00000000-0000-4000-8000-000000000005',
   cancelling: '00000000-0000-4000-8000-000000000006',
 } as const;
-
-/** A Prisma config that sees only the old migrations (the repository's config, another folder). */
-async function oldMigrationsConfig(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'ddpm-old-migrations-'));
-  for (const name of await readdir(join(PROJECT_ROOT, 'prisma/migrations'))) {
-    if (name.endsWith('.toml') || name <= LAST_OLD_MIGRATION) await cp(join(PROJECT_ROOT, 'prisma/migrations', name), join(dir, 'migrations', name), { recursive: true });
-  }
-  await cp(join(PROJECT_ROOT, 'prisma/schema.prisma'), join(dir, 'schema.prisma'));
-  await writeFile(
-    join(dir, 'prisma.config.ts'),
-    `import base from ${JSON.stringify(join(PROJECT_ROOT, 'prisma.config.ts'))};\n` +
-      `export default { ...base, schema: ${JSON.stringify(join(dir, 'schema.prisma'))}, migrations: { path: ${JSON.stringify(join(dir, 'migrations'))} } };\n`,
-  );
-  return dir;
-}
 
 async function insertOldRow(id: string, status: string, extra: { attempts?: number; worker?: string; cancel?: boolean } = {}): Promise<void> {
   await client.query(
@@ -68,8 +52,7 @@ beforeAll(async () => {
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS ${NAME} WITH (FORCE)`);
   await admin.query(`CREATE DATABASE ${NAME}`);
-  oldConfigDir = await oldMigrationsConfig();
-  await runPrismaCli(['migrate', 'deploy', '--config', join(oldConfigDir, 'prisma.config.ts')], url);
+  oldConfigDir = await migrateUpTo(LAST_OLD_MIGRATION, url);
   client = new pg.Client({ connectionString: url });
   await client.connect();
   await insertOldRow(ids.queued, 'queued');
@@ -93,7 +76,7 @@ afterAll(async () => {
 describe('migrating a pg-boss era database', () => {
   it('keeps every request, image and attempt, drops pg-boss, and the queue runs what was left', async () => {
     const before = await client.query(`SELECT id, status::text, seed::text, reply_to, attempts FROM requests ORDER BY id`);
-    const newer = (await readdir(join(PROJECT_ROOT, 'prisma/migrations'))).filter((n) => !n.endsWith('.toml') && n > LAST_OLD_MIGRATION).sort();
+    const newer = (await migrationNames()).filter((n) => n > LAST_OLD_MIGRATION);
     expect(newer.length).toBeGreaterThan(0);
     expect(await pendingMigrations(url)).toEqual(newer);
     expect(await migrateDeploy(url)).toEqual(newer);

@@ -143,7 +143,7 @@ describe('seed interpolation (DDIM section 5.3)', () => {
 
   it('needs a deterministic sampler and names what is wrong', async () => {
     await expect(engine.interpolate(engine.validateInterpolation({ model: 'tiny', sampler: 'ddpm', seed_a: 1, seed_b: 2 }))).rejects.toMatchObject({ field: 'sampler' });
-    await expect(engine.interpolate(engine.validateInterpolation({ model: 'tiny', eta: 0.5, seed_a: 1, seed_b: 2 }))).rejects.toMatchObject({ field: 'eta' });
+    await expect(engine.interpolate(engine.validateInterpolation({ model: 'tiny', options: { eta: 0.5 }, seed_a: 1, seed_b: 2 }))).rejects.toMatchObject({ field: 'options.eta' });
     expectValidationError(() => engine.validateInterpolation({ model: 'tiny', seed_a: 1, seed_b: 2, seed: 3 }), 'seed');
     expectValidationError(() => engine.validateInterpolation({ model: 'tiny', seed_a: 1, seed_b: 2, frames: 1 }), 'frames');
     expectValidationError(() => engine.validateInterpolation({ model: 'tiny', seed_a: 1 }), 'seed_b');
@@ -222,7 +222,7 @@ describe('DDIM inversion (section 5.4)', () => {
       expect(err).toBeInstanceOf(ValidationError);
       expect(err).toMatchObject({ field: 'sampler', message: expect.stringContaining(`sampler ${sampler} cannot invert`) });
     }
-    await expect(engine.invert(engine.validateInversion({ model: 'tiny', eta: 1 }), source)).rejects.toMatchObject({ field: 'eta' });
+    await expect(engine.invert(engine.validateInversion({ model: 'tiny', options: { eta: 1 } }), source)).rejects.toMatchObject({ field: 'options.eta' });
     expectValidationError(() => engine.validateInversion({ model: 'tiny', count: 2 }), 'count');
   });
 });

@@ -39,7 +39,7 @@ describe('engine', () => {
 
   it.each(['ddpm', 'ddim', 'dpm-solver'])('%s: a micro-batch gives every request exactly its solo images', async (sampler) => {
     const steps = sampler === 'ddpm' ? 30 : 10;
-    const a = engine.validate({ model: 'tiny', sampler, steps, seed: 11, count: 2, ...(sampler === 'ddim' ? { eta: 0.5 } : {}) });
+    const a = engine.validate({ model: 'tiny', sampler, steps, seed: 11, count: 2, ...(sampler === 'ddim' ? { options: { eta: 0.5 } } : {}) });
     const b = { ...a, seed: 4_000_000_000, count: 1 };
     const c = { ...a, seed: 12, count: 3 };
     const batch = await engine.generateBatch([a, b, c]);
@@ -150,8 +150,14 @@ describe('engine', () => {
     [{ seed: 2 ** 32 }, 'seed', /seed/],
     [{ seed: -1 }, 'seed', /seed/],
     [{ count: 17 }, 'count', /count/],
-    [{ sampler: 'ddpm', eta: 0.5 }, 'eta', /eta/],
-    [{ sampler: 'ddim', eta: 2 }, 'eta', /eta/],
+    [{ sampler: 'ddpm', options: { eta: 0.5 } }, 'options.eta', /^sampler ddpm takes no option "eta"; it takes no options$/],
+    [{ sampler: 'euler', options: { eta: 0.5 } }, 'options.eta', /^sampler euler takes no option "eta"; its options: ancestral$/],
+    [{ sampler: 'ddim', options: { eta: 2 } }, 'options.eta', /^option eta must be a number in 0\.\.1 for sampler ddim \(got 2\)$/],
+    [{ sampler: 'ddim', options: { eta: 'high' } }, 'options.eta', /^option eta must be a number in 0\.\.1 for sampler ddim \(got "high"\)$/],
+    [{ sampler: 'score-sde', options: { snr: 0 } }, 'options.snr', /^option snr must be a number > 0 and <= 1 for sampler score-sde \(got 0\)$/],
+    [{ sampler: 'score-sde', options: { predictor: 'heun' } }, 'options.predictor', /one of reverse_diffusion, euler_maruyama/],
+    // The old top-level shorthand is gone: options are the sampler's, under options.
+    [{ sampler: 'ddim', eta: 0.5 }, 'eta', /eta/],
     [{ colour: 'red' }, 'colour', /colour/],
   ])('rejects %j with a ValidationError naming %s', (input, field, message) => {
     let error: unknown;

@@ -18,7 +18,7 @@ afterAll(async () => engine.close());
 
 function paramsOf(c: (typeof reference.cases)[number]) {
   return engine.validate({
-    model: 'tiny-cond', sampler: 'ddim', steps: c.steps, seed: c.seed, count: c.count, eta: 0,
+    model: 'tiny-cond', sampler: 'ddim', steps: c.steps, seed: c.seed, count: c.count, options: { eta: 0 },
     ...(c.label === null ? {} : { label: c.label, guidance: c.guidance }),
   });
 }

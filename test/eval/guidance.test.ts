@@ -75,7 +75,7 @@ describe('guidance sweep on tiny-cond with a hand-written band classifier', () =
     // The band classifier's reading worked out here from the pixels, without the ONNX classifier.
     const expected = [0, 0, 0];
     for (let i = 0; i < 6; i++) {
-      const params = engine.validate({ model: 'tiny-cond', sampler: 'ddim', steps: 50, eta: 0, seed: 3 + i, label: i % 3, guidance: 2.5 });
+      const params = engine.validate({ model: 'tiny-cond', sampler: 'ddim', steps: 50, options: { eta: 0 }, seed: 3 + i, label: i % 3, guidance: 2.5 });
       const image = quantized((await engine.generate(params)).images).data;
       const bands = [image.subarray(0, 24), image.subarray(24, 48), image.subarray(48, 64)].map((b) => b.reduce((s, v) => s + v, 0) / b.length);
       if (bands.indexOf(Math.max(...bands)) === i % 3) expected[i % 3]!++;

@@ -57,7 +57,7 @@ async function readEvents(path: string): Promise<Array<[string, Record<string, u
 
 describe('HTTP API with the real engine', () => {
   it('generates, streams progress over SSE and serves PNGs identical to a direct engine run', async () => {
-    const submitted = await post('/api/generate', { model: 'tiny', sampler: 'ddim', steps: 6, eta: 0, seed: 123, count: 2 });
+    const submitted = await post('/api/generate', { model: 'tiny', sampler: 'ddim', steps: 6, options: { eta: 0 }, seed: 123, count: 2 });
     expect(submitted.status).toBe(202);
     expect(submitted.body).toMatchObject({ id: expect.any(String), position: expect.any(Number) });
     const id = submitted.body.id as string;
@@ -80,7 +80,7 @@ describe('HTTP API with the real engine', () => {
     expect(png.status).toBe(200);
     expect(png.headers.get('content-type')).toBe('image/png');
     const bytes = Buffer.from(await png.arrayBuffer());
-    const direct = await engine.generate(engine.validate({ model: 'tiny', sampler: 'ddim', steps: 6, eta: 0, seed: 123, count: 2 }));
+    const direct = await engine.generate(engine.validate({ model: 'tiny', sampler: 'ddim', steps: 6, options: { eta: 0 }, seed: 123, count: 2 }));
     expect(bytes.equals(await imagePng(direct.images, 1))).toBe(true);
     expect((await sharp(bytes).metadata()).width).toBe(8);
 

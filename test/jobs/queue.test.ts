@@ -138,7 +138,7 @@ describe('requests as the queue', () => {
     });
     try {
       const ids: string[] = [];
-      for (let i = 0; i < 100; i++) ids.push(await submit(2, { eta: (i + 1) / 101 }));
+      for (let i = 0; i < 100; i++) ids.push(await submit(2, { options: { eta: (i + 1) / 101 } }));
       await waitFor(async () => {
         const { rows } = await bot.db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM requests WHERE id = ANY($1) AND status = 'succeeded'`, [ids]);
         return rows[0]!.n === ids.length;

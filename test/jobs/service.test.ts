@@ -38,12 +38,12 @@ describe('job service against Postgres', () => {
   it('stores a generation with its seed, runs it and keeps the images with sha256', async () => {
     const { id, position } = await rt.service.submitGeneration({
       requester: newUser(),
-      params: { model: 'fake', sampler: 'ddim', steps: 3, seed: 42, count: 2, eta: 0.5 },
+      params: { model: 'fake', sampler: 'ddim', steps: 3, seed: 42, count: 2, options: { eta: 0.5 } },
       replyTo: { channel: 'c1' },
     });
     expect(position).toBeGreaterThanOrEqual(1);
     const done = await finished(id);
-    expect(done).toMatchObject({ status: 'succeeded', seed: 42, sampler: 'ddim', steps: 3, eta: 0.5, count: 2, attempts: 1, replyTo: { channel: 'c1' } });
+    expect(done).toMatchObject({ status: 'succeeded', seed: 42, sampler: 'ddim', steps: 3, options: { eta: 0.5 }, count: 2, attempts: 1, replyTo: { channel: 'c1' } });
     expect(done.images.map((i) => i.index)).toEqual([0, 1, 'grid']);
     expect(done.timings.totalMs).not.toBeNull();
     const img = await rt.service.getImage(id, 1);

@@ -5,6 +5,7 @@
  */
 import type { APIActionRowComponent, APIComponentInMessageActionRow, APIEmbed, APIEmbedField, APISelectMenuOption } from 'discord.js';
 import { ButtonStyle, ComponentType } from 'discord.js';
+import { optionPairs } from '../../engine/options.ts';
 import type { RequestView } from '../../jobs/service.ts';
 import { componentId } from './custom-id.ts';
 import type { EngineCatalog } from './types.ts';
@@ -30,11 +31,11 @@ export function gif(name: string, data: Buffer): OutgoingFile {
 }
 
 /** One line with everything needed to reproduce a generation. */
-export function paramsLine(view: Pick<RequestView, 'model' | 'label' | 'guidance' | 'sampler' | 'steps' | 'eta' | 'seed' | 'count'>): string {
+export function paramsLine(view: Pick<RequestView, 'model' | 'label' | 'guidance' | 'sampler' | 'steps' | 'options' | 'seed' | 'count'>): string {
   const parts = [view.model];
   if (view.label !== null) parts.push(`label ${view.label}`, `guidance ${view.guidance ?? 'default'}`);
   parts.push(view.sampler ?? '?', `${view.steps ?? '?'} steps`);
-  if (view.eta !== null && view.eta !== undefined) parts.push(`eta ${view.eta}`);
+  for (const [name, value] of optionPairs(view.options)) parts.push(`${name} ${value}`);
   parts.push(`seed ${view.seed}`);
   if (view.count > 1) parts.push(`${view.count} images`);
   return parts.join(' · ');
@@ -109,7 +110,8 @@ export function generationFields(view: RequestView): APIEmbedField[] {
     { name: 'Sampler', value: view.sampler ?? '–', inline: true },
     { name: 'Steps', value: String(view.steps ?? '–'), inline: true },
   ];
-  if (view.eta !== null) fields.push({ name: 'Eta', value: String(view.eta), inline: true });
+  const options = optionPairs(view.options);
+  if (options.length > 0) fields.push({ name: 'Options', value: clip(options.map(([k, v]) => `${k} ${v}`).join(', '), 1024), inline: true });
   fields.push(
     { name: 'Seed', value: `\`${view.seed}\``, inline: true },
     { name: 'Duration', value: `${seconds(view.timings.samplingMs)} sampling, ${seconds(view.timings.totalMs)} total`, inline: true },
@@ -185,7 +187,7 @@ export function deleteOnlyComponents(requestId: string): Row[] {
 /** The /generate options that give this request's images again. */
 function reproduceCommand(view: RequestView): string {
   const options = [`model:${view.model}`, `sampler:${view.sampler}`, `steps:${view.steps}`, `seed:${view.seed}`];
-  if (view.eta !== null) options.push(`eta:${view.eta}`);
+  for (const [name, value] of optionPairs(view.options)) options.push(`${name}:${value}`);
   if (view.count > 1) options.push(`count:${view.count}`);
   if (view.label !== null) options.push(`label:${view.label}`, ...(view.guidance === null ? [] : [`guidance:${view.guidance}`]));
   return `Reproduce: /generate ${options.join(' ')}`;

@@ -1,12 +1,16 @@
 /**
  * Slash command text: `key:value` (or `key=value`) tokens separated by spaces, validated with zod; a
- * value with spaces goes in double quotes (`label:"Food & Drink"`). Ranges that depend on the model or
- * sampler (steps, eta, which labels) are checked by the service (engine.validate).
+ * value with spaces goes in double quotes (`label:"Food & Drink"`). Besides the command's own keys, any
+ * option a sampler plugin declares is accepted (`<option>:<value>`) and typed by the chosen sampler's
+ * declaration. Ranges that depend on the model or sampler (steps, options, which labels) are checked by
+ * the service (engine.validate).
  */
 import { z } from 'zod';
 import { MAX_SEED } from '../../core/rng.ts';
 import { MAX_GUIDANCE } from '../../engine/conditioning.ts';
-import { MAX_COUNT } from '../../engine/index.ts';
+import type { SamplerPlugin } from '../../core/sampler.ts';
+import { DEFAULT_SAMPLER, MAX_COUNT } from '../../engine/index.ts';
+import { optionSpecs, optionsFromText } from '../../engine/options.ts';
 
 /** Bad command text, with a message saying what to fix. */
 export class OptionsError extends Error {
@@ -35,12 +39,14 @@ export const generateOptionsSchema = z
     sampler: name('sampler').optional(),
     steps: int('steps', 1, 10_000).optional(),
     seed: int('seed', 0, MAX_SEED).optional(),
-    eta: decimal('eta', '0 or 0.5').optional(),
     count: int('count', 1, MAX_COUNT).optional(),
   })
   .strict();
 
-export type GenerateOptions = z.infer<typeof generateOptionsSchema>;
+/** The command's own keys, and the sampler's options when any were given. */
+export type GenerateOptions = z.infer<typeof generateOptionsSchema> & { readonly options?: Readonly<Record<string, unknown>> };
+
+const GENERATE_KEYS = ['model', 'sampler', 'steps', 'seed', 'count', 'label', 'guidance'] as const;
 
 export const noiseDemoOptionsSchema = z
   .object({
@@ -90,7 +96,7 @@ export function tokenize(text: string, allowed: readonly string[]): Record<strin
 }
 
 function example(key: string): string {
-  return { model: 'tiny', sampler: 'ddim', steps: '20', seed: '42', eta: '0', count: '4', label: '7', guidance: '3', timesteps: '0,250,500,999', denoise_from: '500' }[key] ?? 'value';
+  return { model: 'tiny', sampler: 'ddim', steps: '20', seed: '42', count: '4', label: '7', guidance: '3', timesteps: '0,250,500,999', denoise_from: '500' }[key] ?? 'value';
 }
 
 function parseWith<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, text: string, allowed: readonly string[]): T | null {
@@ -101,9 +107,18 @@ function parseWith<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, text: string,
   return parsed.data;
 }
 
-/** null = the user asked for help. */
-export function parseGenerateText(text: string): GenerateOptions | null {
-  return parseWith(generateOptionsSchema, text, ['model', 'sampler', 'steps', 'seed', 'eta', 'count', 'label', 'guidance']);
+/** null = the user asked for help. `samplers` are the installed plugins, whose declared options the text may set. */
+export function parseGenerateText(text: string, samplers: readonly SamplerPlugin[]): GenerateOptions | null {
+  const optionNames = [...new Set(samplers.flatMap((p) => optionSpecs(p).map((s) => s.name)))].filter((n) => !(GENERATE_KEYS as readonly string[]).includes(n));
+  const raw = tokenize(text, [...GENERATE_KEYS, ...optionNames]);
+  if (raw === null) return null;
+  const own = Object.fromEntries(Object.entries(raw).filter(([k]) => !optionNames.includes(k)));
+  const parsed = generateOptionsSchema.safeParse(own);
+  if (!parsed.success) throw new OptionsError(parsed.error.issues[0]!.message);
+  const given = Object.entries(raw).filter(([k]) => optionNames.includes(k));
+  if (given.length === 0) return parsed.data;
+  const plugin = samplers.find((p) => p.name === (parsed.data.sampler ?? DEFAULT_SAMPLER));
+  return { ...parsed.data, options: optionsFromText(plugin, given) };
 }
 
 export function parseNoiseDemoText(text: string): NoiseDemoOptions | null {

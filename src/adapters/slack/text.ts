@@ -1,6 +1,7 @@
 /** User-facing text: help, progress lines, captions and error messages. */
 import type { RequestView } from '../../jobs/types.ts';
 import { RateLimitError, ValidationError } from '../../jobs/types.ts';
+import { optionHelp, optionPairs, optionSpecs } from '../../engine/options.ts';
 import { ImageInputError } from '../../render/input.ts';
 import type { SlackEnginePort } from './context.ts';
 import { OptionsError } from './options.ts';
@@ -19,13 +20,13 @@ export function generateHelp(engine: SlackEnginePort): string {
   const guidance = labelled.map((m) => `${m.name} ${m.manifest.conditioning!.default_guidance_scale}`);
   return [
     '*/generate* makes images with a diffusion model. Every option is optional:',
-    `\`/generate model:<name> sampler:<name> steps:<n> seed:<n> eta:<x> count:<n>${labelled.length > 0 ? ' label:<class> guidance:<x>' : ''}\``,
+    `\`/generate model:<name> sampler:<name> steps:<n> seed:<n> count:<n>${labelled.length > 0 ? ' label:<class> guidance:<x>' : ''} <option>:<value>\``,
     `• model: ${models.map((m) => m.name).join(', ') || '(none installed)'}`,
     `• sampler: ${engine.samplers.list().map((p) => p.name).join(', ') || '(none installed)'}`,
     '• steps: denoising steps (each sampler has its own range and default)',
     '• seed: 0..4294967295; the same seed and options reproduce the same image',
-    '• eta: DDIM noise (0 = deterministic)',
     '• count: 1..16 images in one grid',
+    ...samplerOptionLines(engine),
     ...(labelled.length > 0
       ? [
           escapeMrkdwn(`• label: what to draw, for class-conditional models (quote names with spaces) — ${labels.join('; ')}`),
@@ -43,16 +44,18 @@ export function progressBar(step: number, total: number, width = 20): string {
   return `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
 }
 
-export function describeParams(view: Pick<RequestView, 'kind' | 'model' | 'label' | 'guidance' | 'sampler' | 'steps' | 'seed' | 'count' | 'eta' | 'noiseDemo'>): string {
+export function describeParams(view: Pick<RequestView, 'kind' | 'model' | 'label' | 'guidance' | 'sampler' | 'steps' | 'seed' | 'count' | 'options' | 'noiseDemo'>): string {
   if (view.kind === 'noise_demo') {
     const ts = view.noiseDemo?.timesteps;
     const from = view.noiseDemo?.denoiseFrom;
     return `model \`${view.model}\`, seed \`${view.seed}\`${ts ? `, timesteps \`${ts.join(',')}\`` : ''}${from !== undefined ? `, denoise_from \`${from}\`` : ''}`;
   }
-  const eta = view.eta !== null && view.eta !== undefined ? `, eta \`${view.eta}\`` : '';
+  const options = optionPairs(view.options)
+    .map(([name, value]) => `, ${name} \`${escapeMrkdwn(value)}\``)
+    .join('');
   const count = view.count > 1 ? `, count \`${view.count}\`` : '';
   const label = view.label !== null ? `, label \`${escapeMrkdwn(view.label)}\`, guidance \`${view.guidance ?? 'default'}\`` : '';
-  return `model \`${view.model}\`${label}, sampler \`${view.sampler ?? '?'}\`, steps \`${view.steps ?? '?'}\`, seed \`${view.seed}\`${eta}${count}`;
+  return `model \`${view.model}\`${label}, sampler \`${view.sampler ?? '?'}\`, steps \`${view.steps ?? '?'}\`, seed \`${view.seed}\`${options}${count}`;
 }
 
 export function caption(view: RequestView): string {
@@ -66,7 +69,8 @@ export function userMessage(error: unknown): string {
   if (error instanceof OptionsError) return `${error.message}\nType \`/generate help\` for the syntax.`;
   if (error instanceof ValidationError) {
     // Name the field as the user typed it (the service speaks camelCase).
-    const field = error.field === 'denoiseFrom' ? 'denoise_from' : error.field;
+    // A sampler option is typed as its own key (`eta:0.5`), not as `options.eta`.
+    const field = error.field === 'denoiseFrom' ? 'denoise_from' : error.field.replace(/^options\./, '');
     const message = error.message.replace(/\bdenoiseFrom\b/g, 'denoise_from');
     return `Please fix \`${field}\`: ${message}\nType \`/generate help\` for the syntax.`;
   }
@@ -94,9 +98,16 @@ export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+/** Each sampler's own options, one help line each, from the plugins' declarations. */
+function samplerOptionLines(engine: SlackEnginePort): string[] {
+  return engine.samplers.list().flatMap((p) => optionSpecs(p).map((s) => escapeMrkdwn(`• ${optionHelp(s)} — sampler ${p.name}`)));
+}
+
 /** Parsed options back as command text (what the status message shows instead of the raw input), escaped for mrkdwn. */
-export function formatOptions(options: Readonly<Record<string, string | number | readonly number[] | undefined>>): string {
-  return Object.entries(options)
+export function formatOptions(options: Readonly<Record<string, unknown>>): string {
+  // A sampler's options are typed as top-level keys, so they are shown that way too.
+  const { options: samplerOptions, ...own } = options;
+  return [...Object.entries(own), ...Object.entries((samplerOptions ?? {}) as Record<string, unknown>)]
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => (k === 'label' ? labelOption(String(v)) : `${k}:${Array.isArray(v) ? v.join(',') : String(v)}`))
     .map(escapeMrkdwn)

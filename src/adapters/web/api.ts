@@ -40,9 +40,9 @@ const generateBody = z
     model: z.string().optional(),
     sampler: z.string().optional(),
     steps: z.number().optional(),
-    eta: z.number().optional(),
     seed: z.number().optional(),
     count: z.number().optional(),
+    /** The sampler's own options, as GET /api/samplers describes them; the engine checks them. */
     options: jsonObject.optional(),
     /** Class-conditional models: a class name or index, and the guidance scale (the engine checks both). */
     label: z.union([z.string(), z.number()]).optional(),
@@ -67,6 +67,10 @@ const replayBody = z
 function zodToHttp(err: z.ZodError): HttpError {
   const issue = err.issues[0];
   const field = issue?.path.join('.') || (issue?.code === 'unrecognized_keys' ? issue.keys.join(', ') : 'body');
+  if (issue?.code === 'unrecognized_keys' && issue.path.length === 0) {
+    const message = `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}; a sampler's own options go in "options" (GET /api/samplers lists them)`;
+    return new HttpError(400, { error: 'validation', field, message });
+  }
   return new HttpError(400, { error: 'validation', field, message: issue ? `${field}: ${issue.message}` : 'invalid request' });
 }
 
@@ -100,7 +104,7 @@ export function requestJson(view: RequestView, position: number | null): Record<
     position,
     params:
       view.kind === 'generate'
-        ? { model: view.model, sampler: view.sampler, steps: view.steps, eta: view.eta, label: view.label, guidance: view.guidance, seed: view.seed, count: view.count, options: view.options }
+        ? { model: view.model, sampler: view.sampler, steps: view.steps, label: view.label, guidance: view.guidance, seed: view.seed, count: view.count, options: view.options }
         : { model: view.model, seed: view.seed, timesteps: view.noiseDemo?.timesteps ?? null, denoiseFrom: view.noiseDemo?.denoiseFrom ?? null },
     seed: view.seed,
     progress: view.progress,
@@ -132,8 +136,6 @@ export function registerWebApi(http: HttpServer, service: GenerationService, opt
   http.route('POST', '/api/generate', async (req, res) => {
     const parsed = generateBody.safeParse(await readJson(req));
     if (!parsed.success) throw zodToHttp(parsed.error);
-    // `eta` is shorthand for options.eta; given both, one would silently win.
-    if (parsed.data.eta !== undefined && parsed.data.options && Object.hasOwn(parsed.data.options, 'eta')) throw badRequest('eta', 'give eta or options.eta, not both');
     const submitted = await service.submitGeneration({ requester: requester(req), params: parsed.data, replyTo: null }).catch(mapServiceError);
     accepted(res, submitted);
   });

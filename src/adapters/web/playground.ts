@@ -6,13 +6,15 @@
  *   GET /, /playground              the page
  *   GET /playground/:file           its script and stylesheet
  *   GET /api/models                 installed models (name, description, image size, T, classes, which is the default)
- *   GET /api/samplers[?model=name]  sampler plugins with their step limits for that model
+ *   GET /api/samplers[?model=name]  sampler plugins with their step limits for that model and their options
  */
 import { readFile, readdir } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import path from 'node:path';
 import type { HttpServer } from '../../server/http.ts';
 import { HttpError, sendJson } from '../../server/http.ts';
+import type { SamplerPlugin } from '../../core/sampler.ts';
+import { optionSpecs } from '../../engine/options.ts';
 
 export const PLAYGROUND_DIR = path.resolve(import.meta.dirname, 'playground');
 
@@ -39,6 +41,8 @@ export interface PlaygroundCatalog {
       readonly name: string;
       readonly description: string;
       stepLimits(numTrainTimesteps: number): { readonly min: number; readonly max: number; readonly default: number };
+      /** The plugin's zod schema; the page gets its serialisable description (engine/options.ts). */
+      readonly options: SamplerPlugin['options'];
     }[];
   };
 }
@@ -114,5 +118,5 @@ export function listSamplers(catalog: PlaygroundCatalog, modelName: string | nul
   const model = modelName ? models.find((m) => m.name === modelName) : catalog.models.defaultModel();
   if (modelName && !model) throw new HttpError(404, { error: 'not_found', field: 'model', message: `unknown model "${modelName}"` });
   const T = model?.manifest.scheduler.num_train_timesteps ?? 1000;
-  return catalog.samplers.list().map((s) => ({ name: s.name, description: s.description, steps: s.stepLimits(T) }));
+  return catalog.samplers.list().map((s) => ({ name: s.name, description: s.description, steps: s.stepLimits(T), options: optionSpecs(s) }));
 }

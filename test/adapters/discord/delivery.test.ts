@@ -37,7 +37,6 @@ function view(status: RequestView['status']): RequestView {
     model: 'tiny',
     sampler: 'ddim',
     steps: 40,
-    eta: 0,
     label: null,
     guidance: null,
     seed: 1,

@@ -76,16 +76,28 @@ describe('/generate', () => {
     const interaction = h.fake.command(bob, 'generate', { model: 'tiny', sampler: 'ddim', steps: 20, seed: 7, eta: 0.5, count: 3 });
     const final = await h.result(interaction);
     expect(embedTitle(final)).toBe('✨ 3 images');
-    expect(embedField(final, 'Eta')).toBe('0.5');
+    expect(embedField(final, 'Options')).toBe('eta 0.5');
+    expect(String(final.embeds[0]?.['footer'] && (final.embeds[0]['footer'] as { text: string }).text)).toContain('seed:7 eta:0.5 count:3');
     const names = final.files.map((f) => f.filename);
     expect(names).toEqual(['ddpm-7.png', 'ddpm-7-1-original.png', 'ddpm-7-2-original.png', 'ddpm-7-3-original.png']);
-    const expected = await h.engine.generate(h.engine.validate({ model: 'tiny', sampler: 'ddim', steps: 20, seed: 7, eta: 0.5, count: 3 }));
+    const expected = await h.engine.generate(h.engine.validate({ model: 'tiny', sampler: 'ddim', steps: 20, seed: 7, options: { eta: 0.5 }, count: 3 }));
     const grid = await batchPng(expected.images);
     const gridMeta = await sharp(grid).metadata();
     const display = await sharp(final.files[0]!.bytes).metadata();
     expect(display.width! % gridMeta.width!).toBe(0);
     expect(display.width! / gridMeta.width!).toBe(display.height! / gridMeta.height!);
     for (let i = 0; i < 3; i++) expect(Buffer.compare(final.files[i + 1]!.bytes, await imagePng(expected.images, i))).toBe(0);
+  });
+
+  it("takes a sampler's own options as typed slash options (a boolean, an enum, an integer) and generates with them", async () => {
+    const fay = h.fake.user('fay');
+    const interaction = h.fake.command(fay, 'generate', { model: 'tiny', sampler: 'score-sde', steps: 4, seed: 9, predictor: 'euler_maruyama', corrector_steps: 2, probability_flow: true });
+    const final = await h.result(interaction);
+    expect(embedField(final, 'Options')).toBe('predictor euler_maruyama, corrector_steps 2, snr 0.16, probability_flow true');
+    const options = { predictor: 'euler_maruyama', corrector_steps: 2, probability_flow: true };
+    const expected = await h.engine.generate(h.engine.validate({ model: 'tiny', sampler: 'score-sde', steps: 4, seed: 9, options }));
+    expect(Buffer.compare(final.files[1]!.bytes, await imagePng(expected.images, 0))).toBe(0);
+    expect((await h.runtime.service.getRequest(requestIdOf(final)))?.options).toEqual({ ...options, snr: 0.16 });
   });
 
   it('two users at once each get their own image, and nobody is mentioned', async () => {
@@ -119,9 +131,14 @@ describe('/generate', () => {
 
   it('answers invalid options privately at once, naming the option, without deferring', async () => {
     const erin = h.fake.user('erin');
-    const cases: [Record<string, string | number>, RegExp][] = [
+    const cases: [Record<string, string | number | boolean>, RegExp][] = [
       [{ model: 'tiny', sampler: 'dpm-solver', steps: 1000 }, /`steps`.*1\.\.999/],
-      [{ model: 'tiny', sampler: 'ddpm', eta: 0.3 }, /`eta`.*ddpm/],
+      // An option the chosen sampler does not take is refused with the list of those it does.
+      [{ model: 'tiny', sampler: 'ddpm', eta: 0.3 }, /`eta`: sampler ddpm takes no option "eta"; it takes no options/],
+      [{ model: 'tiny', sampler: 'euler', eta: 0.3 }, /`eta`: sampler euler takes no option "eta"; its options: ancestral$/],
+      [{ model: 'tiny', sampler: 'ddim', ancestral: true }, /`ancestral`: sampler ddim takes no option "ancestral"; its options: eta, use_clipped_model_output/],
+      // Discord checks declared bounds; an exclusive one (snr > 0) is the engine's, and named with the range.
+      [{ model: 'tiny', sampler: 'score-sde', snr: 0 }, /`snr`: option snr must be a number > 0 and <= 1 for sampler score-sde \(got 0\)/],
       [{ model: 'no-such-model' }, /`model`.*unknown model/],
     ];
     for (const [options, pattern] of cases) {

@@ -3,6 +3,10 @@
  * installed models and sampler plugins, and Discord's option limits.
  */
 import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../../src/engine/index.ts';
@@ -14,7 +18,7 @@ const run = promisify(execFile);
 let fake: FakeDiscord;
 let engine: Engine;
 
-type Option = { name: string; type: number; min_value?: number; max_value?: number; max_length?: number; autocomplete?: boolean; choices?: { value: string }[] };
+type Option = { name: string; type: number; description?: string; min_value?: number; max_value?: number; max_length?: number; autocomplete?: boolean; choices?: { value: string }[] };
 type Command = { name: string; options?: Option[] };
 
 beforeAll(async () => {
@@ -47,7 +51,14 @@ describe('discord:register', () => {
     expect(option('sampler').choices!.map((c) => c.value)).toEqual(engine.samplers.list().map((p) => p.name));
     expect(option('steps')).toMatchObject({ min_value: 1, max_value: 1000 });
     expect(option('seed')).toMatchObject({ type: 4, min_value: 0, max_value: 2 ** 32 - 1 });
-    expect(option('eta')).toMatchObject({ type: 10, min_value: 0, max_value: 1 });
+    // Each sampler's declared options, typed, with their bounds and the samplers that take them.
+    expect(option('eta')).toMatchObject({ type: 10, min_value: 0, max_value: 1, description: expect.stringMatching(/^ddim: /) });
+    expect(option('use_clipped_model_output')).toMatchObject({ type: 5 });
+    expect(option('ancestral')).toMatchObject({ type: 5, description: expect.stringMatching(/^euler: /) });
+    expect(option('corrector_steps')).toMatchObject({ type: 4, min_value: 0, max_value: 10 });
+    expect(option('snr')).toMatchObject({ type: 10, min_value: 0, max_value: 1 });
+    expect(option('predictor').choices!.map((c) => c.value)).toEqual(['reverse_diffusion', 'euler_maruyama']);
+    expect(generate.every((o) => !('required' in o) || !o.required)).toBe(true);
     expect(option('count')).toMatchObject({ min_value: 1, max_value: 4 });
     // No installed model takes a label, so neither option is offered.
     expect(generate.map((o) => o.name)).not.toContain('label');
@@ -68,6 +79,27 @@ describe('discord:register', () => {
       expect(generate.some((o) => 'required' in o && o.required)).toBe(false);
     } finally {
       await withLabels.close();
+    }
+  });
+
+  it("refuses at registration, with a clear error, plugins whose options would exceed Discord's 25 per command", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'ddpm-plugins-'));
+    try {
+      await writeFile(path.join(dir, 'package.json'), '{"type": "module"}');
+      const ddim = JSON.stringify(path.resolve('plugins/ddim/index.ts'));
+      const zod = JSON.stringify(pathToFileURL(path.resolve('node_modules/zod/index.js')).href);
+      const fields = Array.from({ length: 20 }, (_, i) => `k${i}: z.number().optional().describe('knob ${i}')`).join(', ');
+      await mkdir(path.join(dir, 'knobs'));
+      await writeFile(path.join(dir, 'knobs', 'index.ts'), `import ddim from ${ddim};\nimport { z } from ${zod};\nexport default { ...ddim, name: 'knobs', options: z.object({ ${fields} }).strict() };\n`);
+      const crowded = await Engine.load({ modelsDir: 'test/fixtures', pluginsDir: dir });
+      try {
+        // 5 of /generate's own (no conditional model), 7 of the shipped plugins and the 20 knobs.
+        expect(() => commandDefinitions(crowded)).toThrow(/^\/generate would have 32 options but Discord allows 25: the sampler plugins declare 27 \(eta, .*, k19\) beside 5 of its own; remove a plugin/);
+      } finally {
+        await crowded.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { SamplerPlugin } from '../../../src/core/sampler.ts';
+import { ValidationError } from '../../../src/engine/errors.ts';
+import { SamplerRegistry } from '../../../src/engine/samplers.ts';
 import { parseSlackEnv, slackConfigured } from '../../../src/adapters/slack/env.ts';
 import { OptionsError, parseGenerateText, parseNoiseDemoText } from '../../../src/adapters/slack/options.ts';
 import { messageSeed } from '../../../src/adapters/slack/seed.ts';
@@ -6,30 +9,59 @@ import { trustedFileUrl } from '../../../src/adapters/slack/files.ts';
 import { RateGate } from '../../../src/delivery/throttle.ts';
 import { escapeMrkdwn, formatOptions } from '../../../src/adapters/slack/text.ts';
 
+/** The installed plugins: the text may set any option they declare. */
+let plugins: readonly SamplerPlugin[];
+beforeAll(async () => {
+  plugins = (await SamplerRegistry.discover()).list();
+});
+const parse = (text: string) => parseGenerateText(text, plugins);
+
 describe('slash command text', () => {
   it('parses key:value and key=value options', () => {
-    expect(parseGenerateText('')).toEqual({});
-    expect(parseGenerateText('  model:tiny sampler=ddim steps:20 seed:4294967295 eta:0.5 count:4 ')).toEqual({
+    expect(parse('')).toEqual({});
+    expect(parse('  model:tiny sampler=ddim steps:20 seed:4294967295 eta:0.5 count:4 ')).toEqual({
       model: 'tiny',
       sampler: 'ddim',
       steps: 20,
       seed: 4294967295,
-      eta: 0.5,
       count: 4,
+      options: { eta: 0.5 },
     });
     expect(parseNoiseDemoText('seed:3 timesteps:0,10,999')).toEqual({ seed: 3, timesteps: [0, 10, 999] });
   });
 
   it('takes a label, quoted when it has spaces (Slack sends & as &amp;, and may send curly quotes), and a guidance scale', () => {
-    expect(parseGenerateText('model:mnist label:7 guidance:3')).toEqual({ model: 'mnist', label: '7', guidance: 3 });
-    expect(parseGenerateText('label:"Food &amp; Drink" guidance=1.5 seed:2')).toEqual({ label: 'Food & Drink', guidance: 1.5, seed: 2 });
-    expect(parseGenerateText('label:“Travel &amp; Places”')).toEqual({ label: 'Travel & Places' });
-    expect(parseGenerateText('label:"class 1"')).toEqual({ label: 'class 1' });
+    expect(parse('model:mnist label:7 guidance:3')).toEqual({ model: 'mnist', label: '7', guidance: 3 });
+    expect(parse('label:"Food &amp; Drink" guidance=1.5 seed:2')).toEqual({ label: 'Food & Drink', guidance: 1.5, seed: 2 });
+    expect(parse('label:“Travel &amp; Places”')).toEqual({ label: 'Travel & Places' });
+    expect(parse('label:"class 1"')).toEqual({ label: 'class 1' });
+  });
+
+  it("takes any installed sampler's declared options, typed by the chosen sampler (default ddim)", () => {
+    expect(parse('eta:1')).toEqual({ options: { eta: 1 } });
+    expect(parse('sampler:euler ancestral:true')).toEqual({ sampler: 'euler', options: { ancestral: true } });
+    expect(parse('sampler:score-sde corrector_steps=2 predictor:euler_maruyama')).toEqual({
+      sampler: 'score-sde',
+      options: { corrector_steps: 2, predictor: 'euler_maruyama' },
+    });
+    // An unknown sampler is the engine's to report; its options travel untyped.
+    expect(parse('sampler:nope eta:1')).toEqual({ sampler: 'nope', options: { eta: '1' } });
+  });
+
+  it.each([
+    ['eta:x', 'option eta must be a number in 0..1 (got "x")'],
+    ['sampler:ddpm eta:0.5', 'sampler ddpm takes no option "eta"; it takes no options'],
+    ['sampler:euler eta:0.5', 'sampler euler takes no option "eta"; its options: ancestral'],
+    ['sampler:euler ancestral:maybe', 'option ancestral must be true or false (got "maybe")'],
+    ['sampler:score-sde predictor:heun', 'option predictor must be one of reverse_diffusion, euler_maruyama (got "heun")'],
+  ])('refuses the sampler option in %s, naming it and what it accepts', (text, message) => {
+    expect(() => parse(text)).toThrow(ValidationError);
+    expect(() => parse(text)).toThrow(message);
   });
 
   it('returns null for help', () => {
-    expect(parseGenerateText('help')).toBeNull();
-    expect(parseGenerateText(' HELP ')).toBeNull();
+    expect(parse('help')).toBeNull();
+    expect(parse(' HELP ')).toBeNull();
     expect(parseNoiseDemoText('--help')).toBeNull();
   });
 
@@ -39,7 +71,6 @@ describe('slash command text', () => {
     ['seed:-1', 'seed must be a whole number'],
     ['count:17', 'count must be at most 16'],
     ['count:0', 'count must be at least 1'],
-    ['eta:x', 'eta must be a number'],
     ['steps:', '"steps:" needs a value'],
     ['steps:2 steps:3', '"steps" is given twice'],
     ['cfg:7', 'Unknown option "cfg"'],
@@ -52,8 +83,8 @@ describe('slash command text', () => {
     ['guidance:-1', 'guidance must be at least 0'],
     ['guidance:lots', 'guidance must be a number such as 3 or 1.5'],
   ])('refuses %s', (text, message) => {
-    expect(() => parseGenerateText(text)).toThrow(OptionsError);
-    expect(() => parseGenerateText(text)).toThrow(message);
+    expect(() => parse(text)).toThrow(OptionsError);
+    expect(() => parse(text)).toThrow(message);
   });
 });
 
@@ -114,5 +145,7 @@ describe('text', () => {
     // Labels are user text: quoted as typed, and escaped so they cannot form mentions or links.
     expect(formatOptions({ label: 'Food & Drink', guidance: 3 })).toBe('label:"Food &amp; Drink" guidance:3');
     expect(formatOptions({ label: '<!channel>' })).toBe('label:&lt;!channel&gt;');
+    // A sampler's options are shown as they are typed: as keys of their own.
+    expect(formatOptions({ sampler: 'ddim', options: { eta: 0.5 } })).toBe('sampler:ddim eta:0.5');
   });
 });

@@ -70,7 +70,7 @@ describe('the web API under attack', () => {
     await exhaust('limited');
     const before = await footprint(stack.app.runtime.db.pool);
     for (let steps = 3; steps < 13; steps++) {
-      const refused = await postJson('limited', '/api/generate', JSON.stringify({ model: 'tiny', sampler: 'ddim', steps, eta: steps / 20 }));
+      const refused = await postJson('limited', '/api/generate', JSON.stringify({ model: 'tiny', sampler: 'ddim', steps, options: { eta: steps / 20 } }));
       expect(refused).toMatchObject({ status: 429, body: { reason: 'hourly' } });
     }
     expect((await call('limited', '/api/noise-demo', { method: 'POST', body: form([['model', 'tiny']]) })).status).toBe(429);
@@ -89,8 +89,13 @@ describe('the web API under attack', () => {
   it('refuses inputs it used to drop silently, naming each', async () => {
     const proto = await postJson('inputs', '/api/generate', '{"model":"tiny","options":{"__proto__":{"eta":0.5}}}');
     expect(proto).toMatchObject({ status: 400, body: { field: 'options.__proto__' } });
-    const both = await postJson('inputs', '/api/generate', JSON.stringify({ model: 'tiny', sampler: 'ddim', eta: 0, options: { eta: 1 } }));
-    expect(both).toMatchObject({ status: 400, body: { field: 'eta', message: expect.stringContaining('options.eta') as unknown } });
+    // A sampler's option at the top level (the old `eta` shorthand) is refused, pointing to where options go.
+    const topLevel = await postJson('inputs', '/api/generate', JSON.stringify({ model: 'tiny', sampler: 'ddim', eta: 0 }));
+    expect(topLevel).toMatchObject({ status: 400, body: { field: 'eta', message: 'unknown field "eta"; a sampler\'s own options go in "options" (GET /api/samplers lists them)' } });
+    const outOfRange = await postJson('inputs', '/api/generate', JSON.stringify({ model: 'tiny', sampler: 'ddim', options: { eta: 1.5 } }));
+    expect(outOfRange).toMatchObject({ status: 400, body: { field: 'options.eta', message: 'option eta must be a number in 0..1 for sampler ddim (got 1.5)' } });
+    const notTaken = await postJson('inputs', '/api/generate', JSON.stringify({ model: 'tiny', sampler: 'euler', options: { eta: 0 } }));
+    expect(notTaken).toMatchObject({ status: 400, body: { field: 'options.eta', message: 'sampler euler takes no option "eta"; its options: ancestral' } });
     const multipartProto = await call('inputs', '/api/noise-demo', { method: 'POST', body: form([['model', 'tiny'], ['__proto__', '1']]) });
     expect(multipartProto).toMatchObject({ status: 400, body: { field: '__proto__' } });
     const twice = await call('inputs', '/api/noise-demo', { method: 'POST', body: form([['model', 'tiny'], ['seed', '1'], ['seed', '2']]) });

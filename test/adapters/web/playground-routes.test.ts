@@ -1,4 +1,5 @@
 import pino from 'pino';
+import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PlaygroundCatalog } from '../../../src/adapters/web/playground.ts';
 import { asCatalog, registerPlayground } from '../../../src/adapters/web/playground.ts';
@@ -18,8 +19,13 @@ const catalog: PlaygroundCatalog = {
   models: { list: () => [tiny, short], defaultModel: () => short },
   samplers: {
     list: () => [
-      { name: 'ddim', description: 'DDIM', stepLimits: (T: number) => ({ min: 1, max: T, default: Math.min(50, T) }) },
-      { name: 'ddpm', description: 'DDPM', stepLimits: (T: number) => ({ min: 1, max: T, default: T }) },
+      {
+        name: 'ddim',
+        description: 'DDIM',
+        stepLimits: (T: number) => ({ min: 1, max: T, default: Math.min(50, T) }),
+        options: z.object({ eta: z.number().min(0).max(1).default(0).describe('noise weight') }).strict(),
+      },
+      { name: 'ddpm', description: 'DDPM', stepLimits: (T: number) => ({ min: 1, max: T, default: T }), options: z.object({}).strict() },
     ],
   },
 };
@@ -59,8 +65,9 @@ describe('playground routes', () => {
     // Without ?model=, the limits are the default model's (short, T = 100).
     const s = (await (await fetch(`${base}/api/samplers`)).json()) as { samplers: Array<{ name: string; steps: { default: number } }> };
     expect(s.samplers).toEqual([
-      { name: 'ddim', description: 'DDIM', steps: { min: 1, max: 100, default: 50 } },
-      { name: 'ddpm', description: 'DDPM', steps: { min: 1, max: 100, default: 100 } },
+      // Options as their serialisable description, derived from the plugin's zod schema.
+      { name: 'ddim', description: 'DDIM', steps: { min: 1, max: 100, default: 50 }, options: [{ name: 'eta', description: 'noise weight', type: 'number', integer: false, min: 0, max: 1, default: 0 }] },
+      { name: 'ddpm', description: 'DDPM', steps: { min: 1, max: 100, default: 100 }, options: [] },
     ]);
     const forTiny = (await (await fetch(`${base}/api/samplers?model=tiny`)).json()) as { samplers: Array<{ steps: { default: number } }> };
     expect(forTiny.samplers[1]?.steps.default).toBe(1000);

@@ -16,16 +16,14 @@ const paramsSchema = z
     steps: z.number().int().min(1).max(100).default(4),
     seed: z.number().int().min(0).max(2 ** 32 - 1).default(() => Math.floor(Math.random() * 2 ** 32)),
     count: z.number().int().min(1).max(16).default(1),
-    eta: z.number().min(0).max(1).optional(),
     options: z.object({ eta: z.number().min(0).max(1).default(0) }).strict().default({}),
     label: z.enum(['a', 'b']).optional(),
     guidance: z.number().min(0).max(20).optional(),
   })
   .strict()
-  // Like the real engine: `eta` is shorthand for options.eta; a label comes with a guidance scale (default 3).
-  .transform(({ eta, label, guidance, ...p }) => ({
+  // Like the real engine: a label comes with a guidance scale (default 3).
+  .transform(({ label, guidance, ...p }) => ({
     ...p,
-    options: { ...p.options, ...(eta !== undefined ? { eta } : {}) },
     label: label ?? null,
     guidance: label === undefined ? null : (guidance ?? 3),
   }));
@@ -56,6 +54,8 @@ export interface FakeEngineOptions {
 export class FakeEngine implements EnginePort {
   /** Sizes of every generateBatch call, to observe micro-batching. */
   readonly batchSizes: number[] = [];
+  /** Every request's parameters as the worker handed them over, in order. */
+  readonly generated: GenerationParams[] = [];
   stepMs: number;
 
   constructor(options: FakeEngineOptions = {}) {
@@ -78,6 +78,7 @@ export class FakeEngine implements EnginePort {
 
   async generateBatch(params: GenerationParams[], onProgress?: (i: number, p: StepProgress) => void, signal?: AbortSignal): Promise<GenerationResult[]> {
     this.batchSizes.push(params.length);
+    this.generated.push(...params);
     const first = params[0]!;
     for (const p of params) {
       if (p.model !== first.model || p.sampler !== first.sampler || p.steps !== first.steps || JSON.stringify(p.options) !== JSON.stringify(first.options)) {

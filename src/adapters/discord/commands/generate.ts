@@ -1,8 +1,10 @@
 /**
- * /generate: validates the options at once (an ephemeral answer names the bad one), defers within
+ * /generate: validates the options at once (an ephemeral answer names the bad one, or lists the options the
+ * chosen sampler takes), defers within
  * Discord's 3 seconds, submits to the service and hands the request to the delivery manager, which
  * shows the queue position, live previews and the final image with its buttons. `label:` is
- * autocompleted from the chosen (or default) model's class names.
+ * autocompleted from the chosen (or default) model's class names. The sampler plugins' own options are
+ * added from their declarations (sampler-options.ts).
  */
 import type {
   ApplicationCommandOptionChoiceData,
@@ -19,6 +21,7 @@ import type { AdapterContext, SlashCommand } from '../context.ts';
 import type { EngineCatalog } from '../types.ts';
 import { replyTargetOf, requesterOf, respondWithError } from '../context.ts';
 import { replyTargetJson } from '../reply-target.ts';
+import { addSamplerOptions, samplerOptionsFrom } from '../sampler-options.ts';
 
 /** Per request; the service's limits decide how many requests a user may have. */
 export const MAX_IMAGES_PER_REQUEST = 4;
@@ -48,19 +51,23 @@ export function definition(engine: EngineCatalog): RESTPostAPIChatInputApplicati
     )
     .addIntegerOption((o) => o.setName('steps').setDescription(`Denoising steps (limits depend on the sampler; DDPM up to ${maxSteps})`).setMinValue(1).setMaxValue(maxSteps))
     .addIntegerOption((o) => o.setName('seed').setDescription('Seed to reproduce an image (random if empty)').setMinValue(0).setMaxValue(MAX_SEED))
-    .addNumberOption((o) => o.setName('eta').setDescription('DDIM only: 0 = deterministic, 1 = DDPM-like noise').setMinValue(0).setMaxValue(1))
     .addIntegerOption((o) => o.setName('count').setDescription('Number of images (1-4)').setMinValue(1).setMaxValue(MAX_IMAGES_PER_REQUEST));
   // Offered only when a model can use them (registration reads the installed models anyway).
-  if (!models.some((m) => m.manifest.conditioning)) return builder.toJSON();
-  return builder
-    .addStringOption((o) =>
-      o.setName('label').setDescription('What to draw, for class-conditional models (e.g. a digit): pick from the list').setAutocomplete(true).setMaxLength(100),
-    )
-    .addNumberOption((o) =>
-      o.setName('guidance').setDescription("How closely to follow the label (0 ignores it, 1 plain; default: the model's)").setMinValue(0).setMaxValue(MAX_GUIDANCE),
-    )
-    .toJSON();
+  if (models.some((m) => m.manifest.conditioning)) {
+    builder
+      .addStringOption((o) =>
+        o.setName('label').setDescription('What to draw, for class-conditional models (e.g. a digit): pick from the list').setAutocomplete(true).setMaxLength(100),
+      )
+      .addNumberOption((o) =>
+        o.setName('guidance').setDescription("How closely to follow the label (0 ignores it, 1 plain; default: the model's)").setMinValue(0).setMaxValue(MAX_GUIDANCE),
+      );
+  }
+  addSamplerOptions(builder, samplers, OWN_OPTIONS);
+  return builder.toJSON();
 }
+
+/** /generate's own option names; a sampler option may not take one. */
+const OWN_OPTIONS = ['model', 'sampler', 'steps', 'seed', 'count', 'label', 'guidance'] as const;
 
 /** Class names of the chosen model (the default model while none is chosen) that match what was typed. */
 export function labelChoices(models: Pick<ModelRegistry, 'find' | 'defaultModel'>, modelName: string | null, typed: string): ApplicationCommandOptionChoiceData<string>[] {
@@ -77,31 +84,33 @@ async function autocomplete(interaction: AutocompleteInteraction, ctx: AdapterCo
 }
 
 /** The options as the service expects them; undefined ones are left to the defaults. */
-export function paramsFrom(interaction: ChatInputCommandInteraction): Record<string, string | number> {
+export function paramsFrom(interaction: ChatInputCommandInteraction, engine: EngineCatalog): Record<string, unknown> {
   const raw = {
     model: interaction.options.getString('model') ?? undefined,
     sampler: interaction.options.getString('sampler') ?? undefined,
     steps: interaction.options.getInteger('steps') ?? undefined,
     seed: interaction.options.getInteger('seed') ?? undefined,
-    eta: interaction.options.getNumber('eta') ?? undefined,
     count: interaction.options.getInteger('count') ?? undefined,
     label: interaction.options.getString('label') ?? undefined,
     guidance: interaction.options.getNumber('guidance') ?? undefined,
   };
-  return Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)) as Record<string, string | number>;
+  const options = samplerOptionsFrom(interaction, engine.samplers.list());
+  const params: Record<string, unknown> = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
+  if (Object.keys(options).length > 0) params['options'] = options;
+  return params;
 }
 
-/** Catches what the engine would refuse before anything is public: unknown names, step limits, eta on samplers without it. */
-export function checkParams(engine: EngineCatalog, params: Record<string, string | number>): void {
+/**
+ * Catches what the engine would refuse before anything is public: unknown names, step limits, and an option the
+ * chosen sampler does not take (the engine's error lists the ones it does).
+ */
+export function checkParams(engine: EngineCatalog, params: Record<string, unknown>): void {
   const validated = engine.validate(params);
-  if (params['eta'] !== undefined && !('eta' in validated.options)) {
-    throw new ValidationError('eta', `eta only applies to samplers that take it (such as ddim), not ${validated.sampler}`);
-  }
   if (validated.count > MAX_IMAGES_PER_REQUEST) throw new ValidationError('count', `count must be 1..${MAX_IMAGES_PER_REQUEST}`);
 }
 
 async function execute(interaction: ChatInputCommandInteraction, ctx: AdapterContext): Promise<void> {
-  const params = paramsFrom(interaction);
+  const params = paramsFrom(interaction, ctx.engine);
   try {
     checkParams(ctx.engine, params);
   } catch (error) {

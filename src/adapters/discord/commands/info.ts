@@ -4,6 +4,7 @@
  */
 import type { APIEmbed, APIEmbedField, ChatInputCommandInteraction, RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
 import { MessageFlags, SlashCommandBuilder } from 'discord.js';
+import { optionSpecs, optionPairs } from '../../../engine/options.ts';
 import { NotFoundError } from '../../../jobs/service.ts';
 import type { RequestView } from '../../../jobs/service.ts';
 import type { AdapterContext, SlashCommand } from '../context.ts';
@@ -36,7 +37,10 @@ export function catalogEmbed(engine: EngineCatalog): APIEmbed {
     return { name, value: clip(lines.join('\n'), 1024), inline: false };
   });
   const trainSteps = defaultModel?.manifest.scheduler.num_train_timesteps ?? 1000;
-  const samplers = engine.samplers.list().map((p) => `${p.name} (default ${p.stepLimits(trainSteps).default} steps) — ${p.description}`);
+  const samplers = engine.samplers.list().map((p) => {
+    const options = optionSpecs(p).map((s) => s.name);
+    return `${p.name} (default ${p.stepLimits(trainSteps).default} steps${options.length > 0 ? `; options ${options.join(', ')}` : ''}) — ${p.description}`;
+  });
   fields.push({ name: 'Samplers', value: clip(samplers.join('\n') || 'none', 1024), inline: false });
   return { title: 'Models and samplers', description: 'Use `/info request_id:<id>` for one request.', fields };
 }
@@ -62,7 +66,7 @@ export function infoFields(view: RequestView): APIEmbedField[] {
     fields.push(
       { name: 'Sampler', value: view.sampler ?? '–', inline: true },
       { name: 'Steps', value: String(view.steps ?? '–'), inline: true },
-      { name: 'Eta', value: view.eta === null ? '–' : String(view.eta), inline: true },
+      { name: 'Options', value: clip(optionPairs(view.options).map(([k, v]) => `${k} ${v}`).join(', ') || 'none', 1024), inline: true },
       { name: 'Images', value: String(view.count), inline: true },
     );
   } else {

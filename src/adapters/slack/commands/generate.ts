@@ -1,4 +1,4 @@
-/** `/generate [model:..] [sampler:..] [steps:..] [seed:..] [eta:..] [count:..]` and `/generate help`. */
+/** `/generate [model:..] [sampler:..] [steps:..] [seed:..] [count:..] [<sampler option>:..]` and `/generate help`. */
 import type { App } from '@slack/bolt';
 import type { SlackDeps } from '../context.ts';
 import { slackRequester } from '../context.ts';
@@ -12,7 +12,7 @@ export const GENERATE_COMMAND = '/generate';
 
 export function registerGenerateCommand(app: App, deps: SlackDeps): void {
   app.command(GENERATE_COMMAND, async ({ command, ack, respond, context }) => {
-    const options = await parseOrAnswer(command.text, parseGenerateText, ack, deps);
+    const options = await parseOrAnswer(command.text, (text) => parseGenerateText(text, deps.engine.samplers.list()), ack, deps);
     if (options === null) return;
     const requester = slackRequester(command.team_id, command.channel_id, command.user_id);
     const reply = commandReplyTo(command);

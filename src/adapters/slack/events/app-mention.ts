@@ -1,5 +1,5 @@
 /**
- * `@ddpm-bot [model:..] [sampler:..] [steps:..] [seed:..] [eta:..] [count:..]` in a channel: the same
+ * `@ddpm-bot [model:..] [sampler:..] [steps:..] [seed:..] [count:..] [<sampler option>:..]` in a channel: the same
  * as /generate, answered in the mention's thread. Events are what Slack retries most (X-Slack-Retry-Num),
  * so the retry guard keys on the event_id.
  */
@@ -23,7 +23,7 @@ export function registerAppMention(app: App, deps: SlackDeps): void {
     const text = event.text.replace(/<@[A-Z0-9]+(\|[^>]*)?>/g, ' ').trim();
     let options;
     try {
-      options = parseGenerateText(text);
+      options = parseGenerateText(text, deps.engine.samplers.list());
     } catch (error) {
       await reportError(deps, notify, error);
       return;

@@ -4,6 +4,7 @@
 
 import { followEnd, showEnd } from './follow.js';
 import { downloadEnlarged, openViewer } from './viewer.js';
+import { fieldTexts, optionNames, optionsText, renderOptionFields, typedOptions } from './sampler-options.js';
 
 // ---------------------------------------------------------------------------------------------
 // HTTP API (src/adapters/web/api.ts and src/adapters/web/playground.ts)
@@ -56,7 +57,7 @@ function normalize(v) {
     model: p.model ?? v.model,
     sampler: p.sampler ?? v.sampler ?? null,
     steps: p.steps ?? v.steps ?? null,
-    eta: p.eta ?? v.eta ?? null,
+    options: p.options ?? {},
     label: p.label ?? null,
     guidance: p.guidance ?? null,
     count: p.count ?? v.count ?? 1,
@@ -92,7 +93,7 @@ const api = {
 const INT = /^\d+$/;
 const NUM = /^-?\d+(\.\d+)?$/;
 const COMMANDS = {
-  '/generate': { model: 'string', label: 'string', guidance: 'number', sampler: 'string', steps: 'int', seed: 'int', count: 'int', eta: 'number' },
+  '/generate': { model: 'string', label: 'string', guidance: 'number', sampler: 'string', steps: 'int', seed: 'int', count: 'int' },
   '/noise-demo': { model: 'string', seed: 'int', timesteps: 'intlist', denoise_from: 'int' },
   '/compare': { model: 'string', label: 'string', guidance: 'number', seed: 'int' },
   '/help': {},
@@ -103,7 +104,7 @@ const COMMANDS = {
 
 class CommandError extends Error {}
 
-/** "/generate steps:20 seed=42" -> { name: '/generate', args: { steps: 20, seed: 42 } }. */
+/** "/generate steps:20 seed=42 eta:0.5" -> { name: '/generate', args: { steps: 20, seed: 42, options: { eta: '0.5' } } }. */
 export function parseCommand(text) {
   // A quoted value may hold spaces, as in Slack: label:"Food & Drink".
   const parts = (text.trim().match(/(?:[^\s"]+|"[^"]*")+/g) || []).map((p) => p.replace(/"/g, ''));
@@ -117,6 +118,12 @@ export function parseCommand(text) {
     if (!m) throw new CommandError(`"${part}" is not an option; write key:value, e.g. steps:50`);
     const key = m[1].toLowerCase().replace('-', '_');
     const value = m[2];
+    // A sampler's own option (any installed sampler's): typed later, by the chosen sampler's declaration.
+    if (name === '/generate' && !spec[key] && optionNames(state.samplers).has(key)) {
+      if (value === '') throw new CommandError(`${key} needs a value`);
+      args.options = { ...args.options, [key]: value };
+      continue;
+    }
     const type = spec[key];
     if (!type) throw new CommandError(`${name} has no option "${key}"; it takes ${Object.keys(spec).join(', ') || 'no options'}`);
     if (value === '') throw new CommandError(`${key} needs a value`);
@@ -151,6 +158,8 @@ const commandError = $('#command-error');
 const modelPicker = $('#model');
 const labelPicker = $('#label');
 const guidanceField = $('#guidance');
+const samplerPicker = $('#sampler');
+const optionFields = $('#sampler-options');
 const state = { models: [], samplers: [], history: [], historyAt: 0, galleryLimit: GALLERY_PAGE, msPerStep: new Map() };
 
 function el(tag, attrs = {}, ...children) {
@@ -222,7 +231,16 @@ function conditioningOf(model) {
  * names no label and uses the picked model; a typed label without guidance gets the model's default.
  */
 function withPicked(args) {
-  const params = { ...args, model: args.model || defaultModel() };
+  const params = { ...args, model: args.model || defaultModel(), sampler: args.sampler || samplerPicker.value || undefined };
+  // The picked sampler's fields apply to it only; options typed in the command win over them.
+  const sampler = state.samplers.find((s) => s.name === params.sampler);
+  const texts = { ...(params.sampler === samplerPicker.value ? fieldTexts(optionFields) : {}), ...args.options };
+  delete params.options;
+  if (!params.sampler) delete params.sampler;
+  if (sampler) {
+    const options = typedOptions(sampler, texts);
+    if (Object.keys(options).length > 0) params.options = options;
+  } else if (Object.keys(texts).length > 0) params.options = texts;
   if (params.label === undefined && labelPicker.value && params.model === defaultModel()) {
     params.label = labelPicker.value;
     if (params.guidance === undefined && guidanceField.value !== '') params.guidance = Number(guidanceField.value);
@@ -234,6 +252,12 @@ function withPicked(args) {
 /** "class 1, guidance 3 · " for labelled requests, "" otherwise. */
 function labelPrefix(view, sep = ' · ') {
   return view.label === null || view.label === undefined ? '' : `${view.label}, guidance ${view.guidance}${sep}`;
+}
+
+/** "ddim (eta 0.5)": the sampler with its options, for titles and captions. */
+function samplerText(view) {
+  const options = optionsText(view.options);
+  return options ? `${view.sampler} (${options})` : view.sampler;
 }
 
 function stepsOf(samplerName) {
@@ -326,7 +350,7 @@ function renderParams(card, view) {
           ['steps', view.steps],
           ['seed', view.seed],
           ['count', view.count],
-          ['eta', view.eta ?? '–'],
+          ...Object.entries(view.options || {}).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
           ['sampling', seconds(view.timings && view.timings.samplingMs)],
           ['queued', seconds(view.timings && view.timings.queueMs)],
         ];
@@ -336,7 +360,7 @@ function renderParams(card, view) {
 function renderImages(card, view) {
   const box = $('.images', card);
   box.replaceChildren();
-  const label = view.kind === 'noise_demo' ? 'Forward process' : `${labelPrefix(view, ', ')}${view.sampler}, ${view.steps} steps, seed ${view.seed}`;
+  const label = view.kind === 'noise_demo' ? 'Forward process' : `${labelPrefix(view, ', ')}${samplerText(view)}, ${view.steps} steps, seed ${view.seed}`;
   const images = view.images || [];
   const singles = images.filter((i) => typeof i.index === 'number');
   const grid = images.find((i) => i.index === 'grid');
@@ -505,7 +529,13 @@ async function track(card, submitted) {
 // ---------------------------------------------------------------------------------------------
 
 async function generate(args) {
-  const params = withPicked(args);
+  let params;
+  try {
+    params = withPicked(args);
+  } catch (error) {
+    commandError.textContent = error.message;
+    return;
+  }
   const card = requestCard(`generate${params.label !== undefined ? ` · ${params.label}` : ''}${args.sampler ? ` · ${args.sampler}` : ''}${args.steps ? ` · ${args.steps} steps` : ''}`);
   // For the time estimate before this request's own pace is known.
   card.dataset.model = params.model ?? modelPicker.value;
@@ -701,7 +731,7 @@ async function loadGallery() {
       ...requests.map((r) => {
         const thumb = r.images.find((i) => i.index === 0) || r.images.find((i) => i.index === 'grid') || r.images.find((i) => i.index === 'gif');
         noteSpeed(r);
-        const caption = r.kind === 'noise_demo' ? `${r.model} · noise demo · seed ${r.seed}` : `${r.model} · ${labelPrefix(r)}${r.sampler} · ${r.steps} · seed ${r.seed}`;
+        const caption = r.kind === 'noise_demo' ? `${r.model} · noise demo · seed ${r.seed}` : `${r.model} · ${labelPrefix(r)}${samplerText(r)} · ${r.steps} · seed ${r.seed}`;
         const body = thumb ? el('img', { src: thumb.url, alt: '', loading: 'lazy' }) : el('span', { class: 'placeholder', text: r.status });
         const open = el('button', { type: 'button', class: 'open', 'data-request-id': r.id, 'aria-label': `Open ${caption} (${r.status})`, onclick: () => openFromGallery(r.id) }, body, el('span', { text: caption }));
         const finished = ['succeeded', 'failed', 'cancelled'].includes(r.status);
@@ -822,11 +852,26 @@ function showModelOptions() {
   $('#label-options').hidden = !c;
 }
 
+/** Fills the sampler picker (keeping the choice) and shows the chosen sampler's option fields. */
+function showSamplers() {
+  const chosen = samplerPicker.value || (state.samplers.find((s) => s.name === 'ddim') || state.samplers[0] || {}).name;
+  samplerPicker.replaceChildren(...state.samplers.map((s) => el('option', { value: s.name, text: s.name, title: s.description })));
+  if (chosen) samplerPicker.value = chosen;
+  showOptionFields();
+}
+
+function showOptionFields() {
+  renderOptionFields(optionFields, state.samplers.find((s) => s.name === samplerPicker.value), el);
+}
+
+samplerPicker.addEventListener('change', showOptionFields);
+
 modelPicker.addEventListener('change', async () => {
   showModelOptions();
   // Step limits depend on the model's training timesteps.
   try {
     state.samplers = (await api.samplers(modelPicker.value)).samplers;
+    showSamplers();
   } catch (error) {
     commandError.textContent = `Could not load the samplers of ${modelPicker.value}: ${errorText(error)}`;
   }
@@ -843,6 +888,7 @@ async function loadCatalog() {
     modelPicker.replaceChildren(...models.map((m) => el('option', { value: m.name, text: m.name })));
     if (first) modelPicker.value = first.name;
     showModelOptions();
+    showSamplers();
     $('#model-list').replaceChildren(...models.map((m) => el('li', {}, el('strong', { text: m.name }), `: ${m.description ?? `${m.image.width}×${m.image.height} images`}`)));
     note.textContent = models.length
       ? `Models: ${models.map(modelSummary).join(', ')}. Samplers: ${samplers.map((s) => s.name).join(', ')}.`
