@@ -1,5 +1,6 @@
 /**
- * The "Generate an image" modal: model, sampler, steps, seed (suggested by the message), eta, and with
+ * The "Generate an image" modal: model, sampler, steps, seed (suggested by the message), the chosen
+ * sampler's own options (modal-options.ts; the view is updated when the sampler changes), and with
  * a class-conditional model installed a label and a guidance scale. The message it came from travels
  * in private_metadata; submissions are parsed with zod.
  */
@@ -7,11 +8,15 @@ import type { types } from '@slack/bolt';
 import { z } from 'zod';
 import { MAX_SEED } from '../../core/rng.ts';
 import { MAX_GUIDANCE } from '../../engine/conditioning.ts';
+import type { SamplerPlugin } from '../../core/sampler.ts';
 import { DEFAULT_SAMPLER } from '../../engine/index.ts';
 import type { SlackEnginePort } from './context.ts';
+import { optionBlocks, optionValues } from './modal-options.ts';
 
 export const GENERATE_MODAL = 'generate_modal';
-export const FIELDS = ['model', 'sampler', 'steps', 'seed', 'eta', 'label', 'guidance'] as const;
+export const FIELDS = ['model', 'sampler', 'steps', 'seed', 'label', 'guidance'] as const;
+/** The sampler select's block: choosing in it updates the view to that sampler's option fields. */
+export const SAMPLER_BLOCK = 'sampler';
 export type ModalField = (typeof FIELDS)[number];
 const ACTION = 'value';
 
@@ -72,11 +77,12 @@ function labelBlocks(engine: SlackEnginePort): types.InputBlock[] {
   ];
 }
 
-export function generateModal(engine: SlackEnginePort, seed: number, metadata: ModalMetadata): types.ModalView {
+/** `samplerName`: the sampler chosen so far (the default one when the modal opens). */
+export function generateModal(engine: SlackEnginePort, seed: number, metadata: ModalMetadata, samplerName = DEFAULT_SAMPLER): types.ModalView {
   const models = engine.models.list();
   const samplers = engine.samplers.list();
   const model = engine.models.defaultModel();
-  const sampler = samplers.find((s) => s.name === DEFAULT_SAMPLER) ?? samplers[0];
+  const sampler = samplers.find((s) => s.name === samplerName) ?? samplers.find((s) => s.name === DEFAULT_SAMPLER) ?? samplers[0];
   const T = model?.manifest.scheduler.num_train_timesteps ?? 1000;
   const steps = sampler ? sampler.stepLimits(T).default : 50;
   const defaults = samplers.map((p) => `${p.name} ${p.stepLimits(T).default}`).join(', ');
@@ -101,7 +107,9 @@ export function generateModal(engine: SlackEnginePort, seed: number, metadata: M
       },
       {
         type: 'input',
-        block_id: 'sampler',
+        block_id: SAMPLER_BLOCK,
+        // Choosing a sampler updates the view at once, to that sampler's option fields.
+        dispatch_action: true,
         label: { type: 'plain_text', text: 'Sampler' },
         element: {
           type: 'static_select',
@@ -124,14 +132,7 @@ export function generateModal(engine: SlackEnginePort, seed: number, metadata: M
         hint: { type: 'plain_text', text: 'Suggested by the message: the same message always suggests the same seed.' },
         element: { type: 'number_input', action_id: ACTION, is_decimal_allowed: false, min_value: '0', max_value: String(MAX_SEED), initial_value: String(seed) },
       },
-      {
-        type: 'input',
-        block_id: 'eta',
-        optional: true,
-        label: { type: 'plain_text', text: 'eta (DDIM only)' },
-        hint: { type: 'plain_text', text: '0 = deterministic DDIM, 1 = as noisy as DDPM. Leave empty for the default.' },
-        element: { type: 'number_input', action_id: ACTION, is_decimal_allowed: true, min_value: '0' },
-      },
+      ...optionBlocks(sampler),
       ...labelBlocks(engine),
     ],
   };
@@ -139,33 +140,38 @@ export function generateModal(engine: SlackEnginePort, seed: number, metadata: M
 
 const selected = z.object({ selected_option: z.object({ value: z.string() }).nullable().optional() }).passthrough();
 const number = z.object({ value: z.string().nullable().optional() }).passthrough();
-const stateSchema = z.object({
-  model: z.object({ [ACTION]: selected }),
-  sampler: z.object({ [ACTION]: selected }),
-  steps: z.object({ [ACTION]: number }),
-  seed: z.object({ [ACTION]: number }),
-  eta: z.object({ [ACTION]: number }).optional(),
-  label: z.object({ [ACTION]: selected }).optional(),
-  guidance: z.object({ [ACTION]: number }).optional(),
-});
+const stateSchema = z
+  .object({
+    model: z.object({ [ACTION]: selected }),
+    sampler: z.object({ [ACTION]: selected }),
+    steps: z.object({ [ACTION]: number }),
+    seed: z.object({ [ACTION]: number }),
+    label: z.object({ [ACTION]: selected }).optional(),
+    guidance: z.object({ [ACTION]: number }).optional(),
+  })
+  // The sampler's option blocks (option:<name>) are read by optionValues.
+  .passthrough();
 
 export interface ModalParams {
   readonly model?: string;
   readonly sampler?: string;
   readonly steps?: number;
   readonly seed?: number;
-  readonly eta?: number;
+  /** The chosen sampler's options that were filled in. */
+  readonly options?: Readonly<Record<string, unknown>>;
   /** The class index within the chosen model (the engine names it). */
   readonly label?: number;
   readonly guidance?: number;
 }
 
-/** Modal state to raw service params; errors are per block, shown next to the field. */
-export function parseModalState(values: unknown): { params: ModalParams } | { errors: Partial<Record<ModalField, string>> } {
+/** Modal state to raw service params; errors are per block (a field, or a sampler option's block), shown next to it. */
+export function parseModalState(values: unknown, samplers: readonly SamplerPlugin[]): { params: ModalParams } | { errors: Record<string, string> } {
   const parsed = stateSchema.safeParse(values);
   if (!parsed.success) return { errors: { model: 'The form was incomplete; please fill it in again.' } };
   const s = parsed.data;
-  const errors: Partial<Record<ModalField, string>> = {};
+  const errors: Record<string, string> = {};
+  const samplerName = s.sampler[ACTION].selected_option?.value;
+  const options = optionValues(samplers.find((p) => p.name === samplerName), s, errors);
   const num = (field: ModalField, raw: string | null | undefined, integer: boolean): number | undefined => {
     if (raw === null || raw === undefined || raw.trim() === '') return undefined;
     const n = Number(raw);
@@ -177,7 +183,7 @@ export function parseModalState(values: unknown): { params: ModalParams } | { er
     sampler: s.sampler[ACTION].selected_option?.value,
     steps: num('steps', s.steps[ACTION].value, true),
     seed: num('seed', s.seed[ACTION].value, true),
-    eta: num('eta', s.eta?.[ACTION].value, false),
+    options: Object.keys(options).length > 0 ? options : undefined,
     label: labelIndex(s.label?.[ACTION].selected_option?.value, s.model[ACTION].selected_option?.value, errors),
     guidance: num('guidance', s.guidance?.[ACTION].value, false),
   };

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { messageSeed } from '../../../src/adapters/slack/seed.ts';
 import { batchPng, upscalePng } from '../../../src/render/index.ts';
 import { requestIdOf } from '../../fakes/slack/fake-slack-api.ts';
-import { appMentionEvent, buttonPayload, commandBody, messageShortcutPayload, newTriggerId, viewSubmissionPayload } from '../../fakes/slack/slack-requests.ts';
+import { appMentionEvent, buttonPayload, commandBody, messageShortcutPayload, newTriggerId, viewSelectPayload, viewSubmissionPayload } from '../../fakes/slack/slack-requests.ts';
 import type { Harness } from './support/harness.ts';
 import { deliveriesSettled, startHarness } from './support/harness.ts';
 
@@ -31,7 +31,7 @@ async function decode(png: Buffer): Promise<{ data: Buffer; width: number; heigh
 }
 
 /** The PNG the CLI writes for these parameters (it writes batchPng of the engine's output). */
-async function cliPng(params: { sampler: string; steps: number; seed: number; eta?: number }): Promise<Buffer> {
+async function cliPng(params: { sampler: string; steps: number; seed: number; options?: Record<string, unknown> }): Promise<Buffer> {
   const result = await h.engine.generate(h.engine.validate({ model: 'tiny', ...params }));
   return batchPng(result.images);
 }
@@ -71,7 +71,6 @@ describe('message shortcut', () => {
           // The tiny model takes ~0.2 ms a step: enough steps for progress to be visible.
           steps: { value: { type: 'number_input', value: '1000' } },
           seed: { value: { type: 'number_input', value: String(seed) } },
-          eta: { value: { type: 'number_input', value: null } },
         },
       }),
     );
@@ -138,6 +137,61 @@ describe('message shortcut', () => {
     expect(body.response_action).toBe('errors');
     expect(body.errors['steps']).toMatch(/steps must be/);
   });
+
+  it("shows the chosen sampler's own option fields (views.update when the sampler changes), and generates with them", async () => {
+    const metadata = JSON.stringify({ channel: 'C0OPTIONS', messageTs: '1700000000.000300', threadTs: '1700000000.000300' });
+    const modal = { id: 'V0OPTIONS', callback_id: 'generate_modal', private_metadata: metadata };
+    type Block = { block_id: string; dispatch_action?: boolean; optional?: boolean; element: Record<string, unknown> };
+    const opened = await h.interact(messageShortcutPayload({ channel: 'C0OPTIONS', user: 'U0OPT', messageTs: '1700000000.000300', text: 'x', responseUrl: h.fake.responseUrl() }));
+    expect(opened.status).toBe(200);
+    const first = await h.fake.waitFor(() => h.fake.callsOf('views.open').find((c) => String((c.args['view'] as { private_metadata: string }).private_metadata).includes('000300')), 5000, 'views.open');
+    const blocks = (first.args['view'] as { blocks: Block[] }).blocks;
+    // ddim is preselected: its declared options are the fields, and the sampler select dispatches its changes.
+    expect(blocks.find((b) => b.block_id === 'sampler')?.dispatch_action).toBe(true);
+    expect(blocks.filter((b) => b.block_id.startsWith('option:')).map((b) => b.block_id)).toEqual(['option:eta', 'option:use_clipped_model_output']);
+    expect(blocks.find((b) => b.block_id === 'option:eta')).toMatchObject({ optional: true, element: { type: 'number_input', is_decimal_allowed: true, min_value: '0', max_value: '1' } });
+
+    const seedNow = { value: { type: 'number_input', value: '77' } };
+    const picked = await h.interact(viewSelectPayload({ user: 'U0OPT', view: modal, blockId: 'sampler', value: 'score-sde', values: { seed: seedNow } }));
+    expect(picked.status).toBe(200);
+    const update = await h.fake.waitFor(() => h.fake.callsOf('views.update').find((c) => c.args['view_id'] === 'V0OPTIONS'), 5000, 'views.update');
+    const updated = (update.args['view'] as { blocks: Block[] }).blocks;
+    expect(updated.filter((b) => b.block_id.startsWith('option:')).map((b) => b.block_id)).toEqual(['option:predictor', 'option:corrector_steps', 'option:snr', 'option:probability_flow']);
+    expect(updated.find((b) => b.block_id === 'option:corrector_steps')?.element).toMatchObject({ type: 'number_input', is_decimal_allowed: false, min_value: '0', max_value: '10' });
+    expect(updated.find((b) => b.block_id === 'option:predictor')?.element).toMatchObject({ type: 'static_select', initial_option: { value: 'reverse_diffusion' } });
+    // The seed typed so far is kept, and the sampler select shows the choice.
+    expect(updated.find((b) => b.block_id === 'seed')?.element['initial_value']).toBe('77');
+    expect(updated.find((b) => b.block_id === 'sampler')?.element['initial_option']).toMatchObject({ value: 'score-sde' });
+
+    const values = (options: Record<string, Record<string, unknown>>) => ({
+      model: { value: { type: 'static_select', selected_option: { value: 'tiny' } } },
+      sampler: { value: { type: 'static_select', selected_option: { value: 'score-sde' } } },
+      steps: { value: { type: 'number_input', value: '4' } },
+      seed: seedNow,
+      ...options,
+    });
+    // A bad value is shown next to its option, naming what it accepts; the modal stays open.
+    const bad = await h.interact(viewSubmissionPayload({ user: 'U0OPT', view: modal, values: values({ 'option:snr': { value: { type: 'number_input', value: '0' } } }) }));
+    expect(JSON.parse(bad.body)).toEqual({ response_action: 'errors', errors: { 'option:snr': 'option snr must be a number > 0 and <= 1 for sampler score-sde (got 0)' } });
+
+    const good = await h.interact(
+      viewSubmissionPayload({
+        user: 'U0OPT',
+        view: { ...modal, id: 'V0OPTIONS2' },
+        values: values({
+          'option:corrector_steps': { value: { type: 'number_input', value: '2' } },
+          'option:probability_flow': { value: { type: 'static_select', selected_option: { value: 'true' } } },
+          'option:snr': { value: { type: 'number_input', value: null } },
+        }),
+      }),
+    );
+    expect(good.body).toBe('');
+    const upload = await h.fake.waitFor(() => h.fake.uploadsIn('C0OPTIONS')[0], 30_000, 'upload');
+    expect(upload.initialComment).toContain('corrector_steps `2`');
+    expect(upload.initialComment).toContain('probability_flow `true`');
+    const options = { corrector_steps: 2, probability_flow: true };
+    expect(upload.files[0]!.bytes.equals(await upscalePng(await cliPng({ sampler: 'score-sde', steps: 4, seed: 77, options })))).toBe(true);
+  });
 });
 
 async function ephemeralReply(responseId: string): Promise<{ response_type?: string; text?: string }> {
@@ -160,7 +214,10 @@ describe('/generate', () => {
     expect(res.status).toBe(200);
     const body = JSON.parse(res.body) as { response_type: string; text: string };
     expect(body.response_type).toBe('ephemeral');
-    expect(body.text).toContain('/generate model:<name> sampler:<name> steps:<n> seed:<n> eta:<x> count:<n>');
+    expect(body.text).toContain('/generate model:<name> sampler:<name> steps:<n> seed:<n> count:<n> <option>:<value>');
+    // Each sampler's own options, from the plugins' declarations.
+    expect(body.text).toContain('• eta (a number in 0..1, default 0): ');
+    expect(body.text).toMatch(/• ancestral \(true or false, default false\): .* — sampler euler/);
     expect(body.text).toContain('tiny');
     expect(body.text).toContain('ddim');
     expect(body.text).toContain('/noise-demo');
@@ -193,11 +250,11 @@ describe('/generate', () => {
     expect(upload.threadTs).toBeUndefined();
     expect(upload.initialComment).toContain('seed `42`');
     expect(upload.initialComment).toContain('eta `0`');
-    expect(upload.files[0]!.bytes.equals(await upscalePng(await cliPng({ sampler: 'ddim', steps: 8, seed: 42, eta: 0 })))).toBe(true);
+    expect(upload.files[0]!.bytes.equals(await upscalePng(await cliPng({ sampler: 'ddim', steps: 8, seed: 42, options: { eta: 0 } })))).toBe(true);
     // And literally what the CLI writes for that seed.
     const dir = mkdtempSync(join(tmpdir(), 'slack-cli-'));
     const out = join(dir, 'x.png');
-    const cli = spawnSync(process.execPath, ['bin/ddpm-bot.js', 'generate', '--models-dir', 'test/fixtures', '--model', 'tiny', '--sampler', 'ddim', '--steps', '8', '--eta', '0', '--seed', '42', '--out', out], { encoding: 'utf8' });
+    const cli = spawnSync(process.execPath, ['bin/ddpm-bot.js', 'generate', '--models-dir', 'test/fixtures', '--model', 'tiny', '--sampler', 'ddim', '--steps', '8', '--option', 'eta=0', '--seed', '42', '--out', out], { encoding: 'utf8' });
     expect(cli.status, cli.stderr).toBe(0);
     expect(upload.files[0]!.bytes.equals(await upscalePng(readFileSync(out)))).toBe(true);
     rmSync(dir, { recursive: true, force: true });

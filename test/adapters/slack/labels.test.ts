@@ -76,7 +76,7 @@ describe('the modal', () => {
       viewSubmissionPayload({
         user: 'U0ALICE',
         view: { id, callback_id: 'generate_modal', private_metadata: metadata },
-        values: { model: select(values.model), sampler: select('ddim'), steps: number('5'), seed: number('3'), eta: number(null), label: select(values.label), guidance: number(values.guidance) },
+        values: { model: select(values.model), sampler: select('ddim'), steps: number('5'), seed: number('3'), label: select(values.label), guidance: number(values.guidance) },
       }),
     );
 

@@ -265,6 +265,10 @@ export class FakeSlackApi {
         return json(200, { ok: true, url: 'https://fake.slack.com/', team: 'Fake', user: 'ddpm-bot', team_id: FAKE_TEAM, user_id: FAKE_BOT_USER, bot_id: 'BBOT' });
       case 'views.open':
         return json(200, { ok: true, view: { id: `V${randomUUID().slice(0, 8).toUpperCase()}`, ...(args['view'] as object) } });
+      case 'views.update':
+        // As Slack: the view to replace is named by its id; its hash guards against a stale update (not modelled).
+        if (!str('view_id')) return json(200, { ok: false, error: 'invalid_arguments' });
+        return json(200, { ok: true, view: { id: str('view_id'), ...(args['view'] as object) } });
       case 'chat.postMessage': {
         const ts = this.nextTs();
         const channel = str('channel') ?? '';

@@ -92,6 +92,46 @@ export function messageShortcutPayload(o: { channel: string; user: string; messa
   };
 }
 
+/** A user picks an option in a select of an open modal whose block dispatches actions (dispatch_action). */
+export function viewSelectPayload(o: {
+  user: string;
+  view: { id: string; callback_id: string; private_metadata: string };
+  blockId: string;
+  value: string;
+  values: Record<string, Record<string, unknown>>;
+}): object {
+  return {
+    type: 'block_actions',
+    team: { id: 'T0FAKE', domain: 'fake' },
+    user: { id: o.user, username: 'someone', name: 'someone', team_id: 'T0FAKE' },
+    api_app_id: 'A0FAKE',
+    token: 'verification-token-unused',
+    container: { type: 'view', view_id: o.view.id },
+    trigger_id: newTriggerId(),
+    view: {
+      id: o.view.id,
+      team_id: 'T0FAKE',
+      type: 'modal',
+      callback_id: o.view.callback_id,
+      private_metadata: o.view.private_metadata,
+      state: { values: o.values },
+      hash: 'h1',
+      blocks: [],
+      title: { type: 'plain_text', text: 'Generate an image' },
+      app_id: 'A0FAKE',
+    },
+    actions: [
+      {
+        type: 'static_select',
+        block_id: o.blockId,
+        action_id: 'value',
+        selected_option: { text: { type: 'plain_text', text: o.value }, value: o.value },
+        action_ts: `${Date.now() / 1000}`,
+      },
+    ],
+  };
+}
+
 export function viewSubmissionPayload(o: { user: string; view: { id: string; callback_id: string; private_metadata: string }; values: Record<string, Record<string, unknown>> }): object {
   return {
     type: 'view_submission',

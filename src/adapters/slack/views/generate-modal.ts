@@ -1,6 +1,7 @@
 /**
- * Submission of the "Generate an image" modal: fields are checked before the modal closes (errors
- * appear next to the field), then the request is submitted and answered in the message's thread.
+ * The "Generate an image" modal: choosing a sampler updates the view to that sampler's option fields
+ * (views.update); on submission fields are checked before the modal closes (errors appear next to the
+ * field or option), then the request is submitted and answered in the message's thread.
  */
 import type { App } from '@slack/bolt';
 import { ValidationError } from '../../../engine/index.ts';
@@ -9,17 +10,35 @@ import type { SlackReplyTo } from '../reply-to.ts';
 import { slackRequester } from '../context.ts';
 import { replyToJson } from '../reply-to.ts';
 import { ephemeral, runGesture } from '../gesture.ts';
-import type { ModalField } from '../modal.ts';
-import { FIELDS, GENERATE_MODAL, modalMetadataSchema, parseModalState } from '../modal.ts';
+import { FIELDS, GENERATE_MODAL, generateModal, modalMetadataSchema, parseModalState, SAMPLER_BLOCK } from '../modal.ts';
+import { optionBlockId } from '../modal-options.ts';
+import { messageSeed } from '../seed.ts';
 
 export function registerGenerateModal(app: App, deps: SlackDeps): void {
+  app.action({ type: 'block_actions', block_id: SAMPLER_BLOCK, action_id: 'value' }, async ({ ack, body, action, client }) => {
+    await ack();
+    const view = body.view;
+    const metadata = modalMetadataSchema.safeParse(safeJson(view?.private_metadata ?? ''));
+    if (!view || view.callback_id !== GENERATE_MODAL || !metadata.success) return;
+    const sampler = 'selected_option' in action && action.selected_option ? action.selected_option.value : undefined;
+    // The seed typed so far, else the one the message suggests.
+    const typed = Number((view.state?.values['seed']?.['value'] as { value?: string | null } | undefined)?.value ?? Number.NaN);
+    const seed = Number.isSafeInteger(typed) && typed >= 0 ? typed : messageSeed(metadata.data.channel, metadata.data.messageTs);
+    try {
+      await client.views.update({ view_id: view.id, hash: view.hash, view: generateModal(deps.engine, seed, metadata.data, sampler) });
+    } catch (error) {
+      // hash_conflict: the user changed the view again meanwhile, and that change's update wins.
+      deps.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'slack: views.update failed');
+    }
+  });
+
   app.view({ callback_id: GENERATE_MODAL, type: 'view_submission' }, async ({ view, body, ack, client, context }) => {
     const metadata = modalMetadataSchema.safeParse(safeJson(view.private_metadata));
     if (!metadata.success) {
       await ack({ response_action: 'errors', errors: { model: 'This form is out of date; open it again from the message.' } });
       return;
     }
-    const parsed = parseModalState(view.state.values);
+    const parsed = parseModalState(view.state.values, deps.engine.samplers.list());
     if ('errors' in parsed) {
       await ack({ response_action: 'errors', errors: parsed.errors });
       return;
@@ -28,7 +47,8 @@ export function registerGenerateModal(app: App, deps: SlackDeps): void {
       deps.engine.validate(parsed.params);
     } catch (error) {
       if (error instanceof ValidationError) {
-        const field = (FIELDS as readonly string[]).includes(error.field) ? (error.field as ModalField) : 'steps';
+        const option = error.field.startsWith('options.') ? optionBlockId(error.field.slice('options.'.length)) : null;
+        const field = option && option in view.state.values ? option : (FIELDS as readonly string[]).includes(error.field) ? error.field : 'steps';
         await ack({ response_action: 'errors', errors: { [field]: error.message } });
         return;
       }
