@@ -5,7 +5,7 @@
  */
 import type { types } from '@slack/bolt';
 import type { SamplerPlugin } from '../../core/sampler.ts';
-import { ParamError } from '../../engine/errors.ts';
+import { ValidationError } from '../../engine/errors.ts';
 import { allowedValues, optionSpecs, parseOptionText } from '../../engine/options.ts';
 
 const PREFIX = 'option:';
@@ -75,7 +75,7 @@ export function optionValues(
     try {
       options[name] = parseOptionText(plugin, name, text);
     } catch (error) {
-      if (!(error instanceof ParamError)) throw error;
+      if (!(error instanceof ValidationError)) throw error;
       errors[blockId] = error.message;
     }
   }
