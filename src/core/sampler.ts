@@ -51,7 +51,7 @@ export interface Sampler {
    * Optional capability: the exact inverse of this sampler's deterministic path over the timesteps set by
    * `setTimesteps` (diffusers' DDIMInverseScheduler for DDIM), so x_0 -> x_T -> x_0 comes back. Absent: the
    * sampler cannot invert (ancestral / stochastic samplers). Throws `OptionError` when this instance's options
-   * make it stochastic (e.g. DDIM's eta > 0).
+   * make it stochastic (naming that option).
    */
   inverse?(): InverseSampler;
 }
@@ -86,9 +86,13 @@ export type SchedulerConfig = Readonly<Record<string, unknown>>;
 export interface SamplerPlugin<Options extends Record<string, unknown> = Record<string, unknown>> {
   /** Identifier used in commands and requests, e.g. "ddim". Matches the plugin's folder name. */
   readonly name: string;
-  /** One line for users, e.g. "DDIM (Song et al. 2021): deterministic at eta = 0, any step count". */
+  /** One line for users, e.g. "DDIM (Song et al. 2021): deterministic by default, any step count". */
   readonly description: string;
-  /** Per-request options (validated at the edge), e.g. `{ eta }`; parse({}) yields the defaults. */
+  /**
+   * Per-request options (validated at the edge): a strict zod object whose fields each carry `.describe('one line')`;
+   * parse({}) yields the defaults. Front ends build their inputs from the description derived from it
+   * (src/engine/options.ts), so nothing outside the plugin's folder names an option.
+   */
   readonly options: z.ZodType<Options, z.ZodTypeDef, unknown>;
   /** Allowed inference step counts for a model trained with `numTrainTimesteps` steps. */
   stepLimits(numTrainTimesteps: number): { readonly min: number; readonly max: number; readonly default: number };

@@ -1,5 +1,5 @@
 /**
- * Bad user input, naming the field (e.g. "steps", "options.eta", "timesteps"). The one error type
+ * Bad user input, naming the field (e.g. "steps", "options.<name>", "timesteps"). The one error type
  * for it: the engine's checks throw it, the service re-exports it, and each front end maps it once
  * (HTTP 400 JSON, a private chat reply, CLI exit code 2).
  */

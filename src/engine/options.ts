@@ -107,7 +107,7 @@ export function allowedValues(spec: OptionSpec): string {
   }
 }
 
-/** "eta (a number in 0..1, default 0): weight of the noise" — one line of help per option. */
+/** "name (a number in 0..1, default 0): what it does" — one line of help per option. */
 export function optionHelp(spec: OptionSpec): string {
   const fallback = spec.default === undefined ? '' : `, default ${String(spec.default)}`;
   return `${spec.name} (${allowedValues(spec)}${fallback}): ${spec.description}`;
@@ -155,8 +155,9 @@ export function optionIssue(plugin: SamplerPlugin, error: z.ZodError, input: Rea
   const spec = optionSpecs(plugin).find((s) => s.name === name);
   if (!spec) return new ValidationError(name ? `options.${name}` : 'options', `options: ${issue.message} (sampler ${plugin.name})`);
   // A rule across options (a refinement) says more than the range; a wrong value gets the range.
-  const text = issue.code === 'custom' ? `: ${issue.message}` : ` must be ${allowedValues(spec)} (got ${JSON.stringify(input[name]) ?? 'nothing'})`;
-  return new ValidationError(`options.${name}`, `option ${name}${text} for sampler ${plugin.name}`);
+  if (issue.code === 'custom') return new ValidationError(`options.${name}`, `option ${name} for sampler ${plugin.name}: ${issue.message}`);
+  const got = JSON.stringify(input[name]) ?? 'nothing';
+  return new ValidationError(`options.${name}`, `option ${name} must be ${allowedValues(spec)} for sampler ${plugin.name} (got ${got})`);
 }
 
 /** Stored options as "name value" pairs in their stored order, for captions, embeds and summary lines. */

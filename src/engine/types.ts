@@ -4,7 +4,7 @@
  */
 import type { Tensor } from '../core/tensor.ts';
 
-/** One user request for images; `options` are the sampler plugin's per-request options (e.g. `{ eta }`). */
+/** One user request for images; `options` are the sampler plugin's per-request options (see engine/options.ts). */
 export interface GenerationParams {
   readonly model: string;
   readonly sampler: string;

@@ -20,7 +20,8 @@ import { bootstrapFrechet, frechetDistance, gaussianFit, standardDeviation } fro
 import { generateSet } from './sampling.ts';
 import { binomialSe, confidentShare, histogram, labelAccuracy, perClass } from './scores.ts';
 
-export const SWEEP_SAMPLER = { sampler: 'ddim', steps: 50, eta: 0 } as const;
+// The sweep measures one named sampler setting (as the report says), so it names DDIM's option; requests carry it in options.
+export const SWEEP_SAMPLER = { sampler: 'ddim', steps: 50, options: { eta: 0 } } as const;
 /** Images per class in the grids judged by eye. */
 const GRID_PER_CLASS = 16;
 
@@ -174,7 +175,9 @@ export async function guidanceSweep(
   return {
     date: new Date().toISOString(),
     machine,
-    ...SWEEP_SAMPLER,
+    sampler: SWEEP_SAMPLER.sampler,
+    steps: SWEEP_SAMPLER.steps,
+    eta: SWEEP_SAMPLER.options.eta,
     samples: n,
     seed: opts.seed,
     bootstrapResamples: opts.bootstrap,

@@ -23,7 +23,7 @@ export function isUserFacing(error: unknown): boolean {
 }
 
 function optionName(field: string): string {
-  // The service and engine name fields as in requests (`options.eta`, `denoiseFrom`); users typed options.
+  // The service and engine name fields as in requests (`options.<name>`, `denoiseFrom`); users typed options.
   const last = field.split('.').at(-1) ?? field;
   return last === 'denoiseFrom' ? 'denoise_from' : last;
 }

@@ -69,7 +69,7 @@ export function userMessage(error: unknown): string {
   if (error instanceof OptionsError) return `${error.message}\nType \`/generate help\` for the syntax.`;
   if (error instanceof ValidationError) {
     // Name the field as the user typed it (the service speaks camelCase).
-    // A sampler option is typed as its own key (`eta:0.5`), not as `options.eta`.
+    // A sampler option is typed as its own key (`<name>:<value>`), not as `options.<name>`.
     const field = error.field === 'denoiseFrom' ? 'denoise_from' : error.field.replace(/^options\./, '');
     const message = error.message.replace(/\bdenoiseFrom\b/g, 'denoise_from');
     return `Please fix \`${field}\`: ${message}\nType \`/generate help\` for the syntax.`;

@@ -104,7 +104,7 @@ const COMMANDS = {
 
 class CommandError extends Error {}
 
-/** "/generate steps:20 seed=42 eta:0.5" -> { name: '/generate', args: { steps: 20, seed: 42, options: { eta: '0.5' } } }. */
+/** "/generate steps:20 seed=42 k:0.5" -> { name: '/generate', args: { steps: 20, seed: 42, options: { k: '0.5' } } } (k: an option of a sampler). */
 export function parseCommand(text) {
   // A quoted value may hold spaces, as in Slack: label:"Food & Drink".
   const parts = (text.trim().match(/(?:[^\s"]+|"[^"]*")+/g) || []).map((p) => p.replace(/"/g, ''));
@@ -254,7 +254,7 @@ function labelPrefix(view, sep = ' · ') {
   return view.label === null || view.label === undefined ? '' : `${view.label}, guidance ${view.guidance}${sep}`;
 }
 
-/** "ddim (eta 0.5)": the sampler with its options, for titles and captions. */
+/** "sampler (name value, ...)": the sampler with its options, for titles and captions. */
 function samplerText(view) {
   const options = optionsText(view.options);
   return options ? `${view.sampler} (${options})` : view.sampler;
@@ -459,7 +459,7 @@ async function track(card, submitted) {
   // the same model and sampler on this host.
   let firstAt = null;
   let firstStep = 0;
-  const eta = (e) => {
+  const timeLeft = (e) => {
     const now = performance.now();
     if (firstAt === null) {
       firstAt = now;
@@ -488,7 +488,7 @@ async function track(card, submitted) {
       // Progress can arrive out of order (previews are fetched asynchronously): never step back.
       if (e.step <= lastStep) return;
       lastStep = e.step;
-      setStatus(card, `Step ${e.step} of ${e.totalSteps}${eta(e)}`, 'running');
+      setStatus(card, `Step ${e.step} of ${e.totalSteps}${timeLeft(e)}`, 'running');
       progress.max = e.totalSteps;
       progress.value = e.step;
       const src = previewSrc(e);
