@@ -81,6 +81,39 @@ describe('playground in Chromium', () => {
     await expect.poll(() => page.locator('#command-error').textContent()).toContain('Unknown command');
   });
 
+  it("shows the chosen sampler's own option fields from GET /api/samplers, generates with them, and names a bad one", async () => {
+    const sampler = page.getByLabel('Sampler', { exact: true });
+    const fields = () => page.locator('#sampler-options [data-option]').evaluateAll((nodes) => nodes.map((n) => n.id));
+    expect(await sampler.inputValue()).toBe('ddim');
+    expect(await fields()).toEqual(['option-eta', 'option-use_clipped_model_output']);
+    await sampler.selectOption('score-sde');
+    expect(await fields()).toEqual(['option-predictor', 'option-corrector_steps', 'option-snr', 'option-probability_flow']);
+    const corrector = page.getByLabel('corrector_steps', { exact: true });
+    expect([await corrector.getAttribute('min'), await corrector.getAttribute('max'), await corrector.getAttribute('step')]).toEqual(['0', '10', '1']);
+    expect(await page.getByLabel('predictor', { exact: true }).locator('option').allTextContents()).toEqual(['default (reverse_diffusion)', 'reverse_diffusion', 'euler_maruyama']);
+    await corrector.fill('2');
+    await page.getByLabel('probability_flow', { exact: true }).selectOption('true');
+    await send('/generate model:tiny steps:4 seed:5');
+    const card = await lastFinishedCard();
+    expect(await card.evaluate((n) => n.className)).toContain('succeeded');
+    expect(await param(card, 'sampler')).toBe('score-sde');
+    expect(await param(card, 'corrector_steps')).toBe('2');
+    expect(await param(card, 'probability_flow')).toBe('true');
+    const options = { corrector_steps: 2, probability_flow: true };
+    const expected = await imagePng((await stack.engine.generate(stack.engine.validate({ model: 'tiny', sampler: 'score-sde', steps: 4, seed: 5, options }))).images);
+    expect((await imageBytes((await card.locator('img.result').getAttribute('src'))!)).equals(expected)).toBe(true);
+
+    // Typed options are the chosen sampler's too: one it does not take is refused with those it does, a bad value with its range.
+    await send('/generate model:tiny steps:4 eta:0.5');
+    await expect.poll(() => page.locator('#command-error').textContent()).toBe('sampler score-sde takes no option "eta"; its options: predictor, corrector_steps, snr, probability_flow');
+    await page.getByLabel('snr', { exact: true }).fill('0');
+    await send('/generate model:tiny steps:4');
+    await expect.poll(() => page.locator('#command-error').textContent()).toBe('option snr must be a number > 0 and <= 1 for sampler score-sde (got "0")');
+    await page.getByLabel('snr', { exact: true }).fill('');
+    await sampler.selectOption('ddim');
+    expect(await fields()).toEqual(['option-eta', 'option-use_clipped_model_output']);
+  });
+
   it('generates: live previews update step by step, then the image with its parameters and seed', async () => {
     // Page code as strings: this project's TypeScript has no DOM types.
     await page.evaluate(`(() => {

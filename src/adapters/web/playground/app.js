@@ -231,22 +231,29 @@ function conditioningOf(model) {
  * names no label and uses the picked model; a typed label without guidance gets the model's default.
  */
 function withPicked(args) {
-  const params = { ...args, model: args.model || defaultModel(), sampler: args.sampler || samplerPicker.value || undefined };
-  // The picked sampler's fields apply to it only; options typed in the command win over them.
-  const sampler = state.samplers.find((s) => s.name === params.sampler);
-  const texts = { ...(params.sampler === samplerPicker.value ? fieldTexts(optionFields) : {}), ...args.options };
-  delete params.options;
-  if (!params.sampler) delete params.sampler;
-  if (sampler) {
-    const options = typedOptions(sampler, texts);
-    if (Object.keys(options).length > 0) params.options = options;
-  } else if (Object.keys(texts).length > 0) params.options = texts;
+  const params = { ...args, model: args.model || defaultModel() };
   if (params.label === undefined && labelPicker.value && params.model === defaultModel()) {
     params.label = labelPicker.value;
     if (params.guidance === undefined && guidanceField.value !== '') params.guidance = Number(guidanceField.value);
   }
   if (!params.model) delete params.model;
   return params;
+}
+
+/**
+ * /generate's sampler: the command's, else the picked one; its options are the picked fields (when it is the
+ * picked sampler) under those typed in the command, typed by its declaration. Throws an Error naming a bad one.
+ */
+function withPickedSampler(params) {
+  const out = { ...params, sampler: params.sampler || samplerPicker.value || undefined };
+  const sampler = state.samplers.find((s) => s.name === out.sampler);
+  const texts = { ...(out.sampler === samplerPicker.value ? fieldTexts(optionFields) : {}), ...params.options };
+  delete out.options;
+  if (!out.sampler) delete out.sampler;
+  // An unknown sampler is the API's to report; its options then travel as typed.
+  const options = sampler ? typedOptions(sampler, texts) : texts;
+  if (Object.keys(options).length > 0) out.options = options;
+  return out;
 }
 
 /** "class 1, guidance 3 · " for labelled requests, "" otherwise. */
@@ -528,14 +535,8 @@ async function track(card, submitted) {
 // Commands
 // ---------------------------------------------------------------------------------------------
 
-async function generate(args) {
-  let params;
-  try {
-    params = withPicked(args);
-  } catch (error) {
-    commandError.textContent = error.message;
-    return;
-  }
+/** `params`: the command's arguments over the pickers' (withPicked, withPickedSampler), checked before the command was accepted. */
+async function generate(args, params) {
   const card = requestCard(`generate${params.label !== undefined ? ` · ${params.label}` : ''}${args.sampler ? ` · ${args.sampler}` : ''}${args.steps ? ` · ${args.steps} steps` : ''}`);
   // For the time estimate before this request's own pace is known.
   card.dataset.model = params.model ?? modelPicker.value;
@@ -669,8 +670,11 @@ async function submitCommand(text) {
   commandError.textContent = '';
   input.removeAttribute('aria-invalid');
   let command;
+  let params;
   try {
     command = parseCommand(text);
+    // A sampler option the chosen sampler does not take, or a bad value, is refused like a typo: the command stays in the box.
+    if (command.name === '/generate') params = withPickedSampler(withPicked(command.args));
   } catch (error) {
     refuseCommand(error.message);
     return false;
@@ -684,7 +688,7 @@ async function submitCommand(text) {
   state.historyAt = state.history.length;
   userMessage(text + (file ? `  [image: ${file.name}]` : ''));
   input.value = '';
-  if (command.name === '/generate') void generate(command.args);
+  if (command.name === '/generate') void generate(command.args, params);
   else if (command.name === '/noise-demo') {
     clearAttachment();
     void noiseDemo(command.args, file);

@@ -24,7 +24,7 @@ function inRange(spec, n) {
 /** Text (a field or a typed `name:value`) as the option's value; an Error naming the option and what it accepts. */
 export function parseOptionValue(sampler, spec, text) {
   const value = String(text).trim();
-  const bad = () => new Error(`option ${spec.name} of ${sampler.name} must be ${allowedValues(spec)} (got "${text}")`);
+  const bad = () => new Error(`option ${spec.name} must be ${allowedValues(spec)} for sampler ${sampler.name} (got "${text}")`);
   if (spec.type === 'boolean') {
     if (value !== 'true' && value !== 'false') throw bad();
     return value === 'true';
