@@ -92,34 +92,43 @@ export function messageShortcutPayload(o: { channel: string; user: string; messa
   };
 }
 
-/** A user picks an option in a select of an open modal whose block dispatches actions (dispatch_action). */
-export function viewSelectPayload(o: {
-  user: string;
-  view: { id: string; callback_id: string; private_metadata: string };
-  blockId: string;
-  value: string;
-  values: Record<string, Record<string, unknown>>;
-}): object {
+type ModalRef = { id: string; callback_id: string; private_metadata: string };
+type ModalValues = Record<string, Record<string, unknown>>;
+
+/** What Slack sends about an open modal and its current state with its interactions. */
+function modalViewOf(view: ModalRef, values: ModalValues): object {
   return {
-    type: 'block_actions',
+    id: view.id,
+    team_id: 'T0FAKE',
+    type: 'modal',
+    callback_id: view.callback_id,
+    private_metadata: view.private_metadata,
+    state: { values },
+    hash: 'h',
+    blocks: [],
+    title: { type: 'plain_text', text: 'Generate an image' },
+    app_id: 'A0FAKE',
+    bot_id: 'BBOT',
+  };
+}
+
+function interactionBase(type: string, user: string): object {
+  return {
+    type,
     team: { id: 'T0FAKE', domain: 'fake' },
-    user: { id: o.user, username: 'someone', name: 'someone', team_id: 'T0FAKE' },
+    user: { id: user, username: 'someone', name: 'someone', team_id: 'T0FAKE' },
     api_app_id: 'A0FAKE',
     token: 'verification-token-unused',
-    container: { type: 'view', view_id: o.view.id },
     trigger_id: newTriggerId(),
-    view: {
-      id: o.view.id,
-      team_id: 'T0FAKE',
-      type: 'modal',
-      callback_id: o.view.callback_id,
-      private_metadata: o.view.private_metadata,
-      state: { values: o.values },
-      hash: 'h1',
-      blocks: [],
-      title: { type: 'plain_text', text: 'Generate an image' },
-      app_id: 'A0FAKE',
-    },
+  };
+}
+
+/** A user picks an option in a select of an open modal whose block dispatches actions (dispatch_action). */
+export function viewSelectPayload(o: { user: string; view: ModalRef; blockId: string; value: string; values: ModalValues }): object {
+  return {
+    ...interactionBase('block_actions', o.user),
+    container: { type: 'view', view_id: o.view.id },
+    view: modalViewOf(o.view, o.values),
     actions: [
       {
         type: 'static_select',
@@ -132,29 +141,8 @@ export function viewSelectPayload(o: {
   };
 }
 
-export function viewSubmissionPayload(o: { user: string; view: { id: string; callback_id: string; private_metadata: string }; values: Record<string, Record<string, unknown>> }): object {
-  return {
-    type: 'view_submission',
-    team: { id: 'T0FAKE', domain: 'fake' },
-    user: { id: o.user, username: 'someone', name: 'someone', team_id: 'T0FAKE' },
-    api_app_id: 'A0FAKE',
-    token: 'verification-token-unused',
-    trigger_id: newTriggerId(),
-    view: {
-      id: o.view.id,
-      team_id: 'T0FAKE',
-      type: 'modal',
-      callback_id: o.view.callback_id,
-      private_metadata: o.view.private_metadata,
-      state: { values: o.values },
-      hash: 'h',
-      blocks: [],
-      title: { type: 'plain_text', text: 'Generate an image' },
-      app_id: 'A0FAKE',
-      bot_id: 'BBOT',
-    },
-    response_urls: [],
-  };
+export function viewSubmissionPayload(o: { user: string; view: ModalRef; values: ModalValues }): object {
+  return { ...interactionBase('view_submission', o.user), view: modalViewOf(o.view, o.values), response_urls: [] };
 }
 
 export function buttonPayload(o: { user: string; channel: string; messageTs: string; threadTs?: string; actionId: string; value: string; responseUrl: string }): object {
