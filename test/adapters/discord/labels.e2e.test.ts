@@ -5,6 +5,7 @@
  * and the animation keeping them, and a label refused for an unconditional model. The real engine
  * runs the tiny conditional fixture (`tiny-cond`, the default here) beside the unconditional `tiny`.
  */
+import { optionSpecs } from '../../../src/engine/options.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchPng } from '../../../src/render/index.ts';
 import type { FakeMessage } from '../../fakes/discord/server.ts';
@@ -126,7 +127,12 @@ describe('/info without a request', () => {
     expect(embedField(reply, 'tiny-cond (default)')).toMatch(/^labels: class 0, class 1, class 2 · default guidance 2\.5\n8×8/);
     expect(embedField(reply, 'tiny')).toMatch(/^unconditional \(takes no label\)/);
     const samplers = (embedField(reply, 'Samplers') ?? '').split('\n');
-    expect(samplers).toEqual(h.engine.samplers.list().map((p) => `${p.name} (default ${p.stepLimits(1000).default} steps) — ${p.description}`));
+    // Each sampler with its default steps, its declared options (from the plugin) and the paper it implements.
+    const optionsOf = (p: Parameters<typeof optionSpecs>[0]) => optionSpecs(p).map((s) => s.name);
+    expect(samplers).toEqual(
+      h.engine.samplers.list().map((p) => `${p.name} (default ${p.stepLimits(1000).default} steps${optionsOf(p).length > 0 ? `; options ${optionsOf(p).join(', ')}` : ''}) — ${p.description}`),
+    );
+    expect(samplers.find((line) => line.startsWith('ddim '))).toMatch(/^ddim \(default 50 steps; options eta, use_clipped_model_output\) — /);
     expect(samplers.map((line) => line.split(' ')[0])).toEqual(expect.arrayContaining(['ddpm', 'ddim', 'euler', 'score-sde']));
     for (const line of samplers) expect(line).toMatch(/\([A-Z][a-zA-Z-]+ et al\. 20\d\d/);
   });

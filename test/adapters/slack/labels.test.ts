@@ -59,7 +59,7 @@ describe('/generate label:', () => {
   it('help lists the labels of each class-conditional model, with a labelled example', async () => {
     const res = await h.command('/generate', 'help');
     const text = String((JSON.parse(res.body) as { text: string }).text);
-    expect(text).toContain('count:<n> label:<class> guidance:<x>`');
+    expect(text).toContain('count:<n> label:<class> guidance:<x> <option>:<value>`');
     expect(text).toContain('tiny-cond: class 0, class 1, class 2');
     expect(text).toContain('default tiny-cond 2.5');
     expect(text).toContain('Example: `/generate model:tiny-cond label:"class 2" sampler:ddim steps:50 seed:42`');
