@@ -160,10 +160,14 @@ export function optionIssue(plugin: SamplerPlugin, error: z.ZodError, input: Rea
   return new ValidationError(`options.${name}`, `option ${name} must be ${allowedValues(spec)} for sampler ${plugin.name} (got ${got})`);
 }
 
-/** Stored options as "name value" pairs in their stored order, for captions, embeds and summary lines. */
+/**
+ * Stored options as "name value" pairs sorted by name, for captions, embeds and summary lines: Postgres' jsonb
+ * keeps keys in its own order (shortest first), so a request reads the same before and after it is stored.
+ */
 export function optionPairs(options: Readonly<Record<string, unknown>> | null | undefined): [string, string][] {
   return Object.entries(options ?? {})
     .filter(([, v]) => v !== undefined && v !== null)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]);
 }
 

@@ -49,7 +49,7 @@ describe('ddpm-bot CLI', () => {
     const file = path.join(out, 'options.png');
     const run = await cli('generate', ...models, '--sampler', 'score-sde', '--steps', '6', '--seed', '3', '--option', 'corrector_steps=2', '--option', 'probability_flow=true', '--option', 'predictor=euler_maruyama', '--out', file);
     expect(run.code).toBe(0);
-    expect(run.stderr).toContain('score-sde (predictor euler_maruyama, corrector_steps 2, snr 0.16, probability_flow true), 6 steps, 1 image,');
+    expect(run.stderr).toContain('score-sde (corrector_steps 2, predictor euler_maruyama, probability_flow true, snr 0.16), 6 steps, 1 image,');
     const engine = await Engine.load({ modelsDir: path.join(root, 'test/fixtures') });
     const params = engine.validate({ model: 'tiny', sampler: 'score-sde', steps: 6, seed: 3, options: { corrector_steps: 2, probability_flow: true, predictor: 'euler_maruyama' } });
     const expected = await imagePng((await engine.generate(params)).images);

@@ -93,7 +93,7 @@ describe('/generate', () => {
     const fay = h.fake.user('fay');
     const interaction = h.fake.command(fay, 'generate', { model: 'tiny', sampler: 'score-sde', steps: 4, seed: 9, predictor: 'euler_maruyama', corrector_steps: 2, probability_flow: true });
     const final = await h.result(interaction);
-    expect(embedField(final, 'Options')).toBe('predictor euler_maruyama, corrector_steps 2, snr 0.16, probability_flow true');
+    expect(embedField(final, 'Options')).toBe('corrector_steps 2, predictor euler_maruyama, probability_flow true, snr 0.16');
     const options = { predictor: 'euler_maruyama', corrector_steps: 2, probability_flow: true };
     const expected = await h.engine.generate(h.engine.validate({ model: 'tiny', sampler: 'score-sde', steps: 4, seed: 9, options }));
     expect(Buffer.compare(final.files[1]!.bytes, await imagePng(expected.images, 0))).toBe(0);

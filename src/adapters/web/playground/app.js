@@ -4,7 +4,7 @@
 
 import { followEnd, showEnd } from './follow.js';
 import { downloadEnlarged, openViewer } from './viewer.js';
-import { fieldTexts, optionNames, optionsText, renderOptionFields, typedOptions } from './sampler-options.js';
+import { fieldTexts, optionNames, optionPairs, optionsText, renderOptionFields, typedOptions } from './sampler-options.js';
 
 // ---------------------------------------------------------------------------------------------
 // HTTP API (src/adapters/web/api.ts and src/adapters/web/playground.ts)
@@ -357,7 +357,7 @@ function renderParams(card, view) {
           ['steps', view.steps],
           ['seed', view.seed],
           ['count', view.count],
-          ...Object.entries(view.options || {}).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
+          ...optionPairs(view.options),
           ['sampling', seconds(view.timings && view.timings.samplingMs)],
           ['queued', seconds(view.timings && view.timings.queueMs)],
         ];

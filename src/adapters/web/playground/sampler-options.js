@@ -85,10 +85,17 @@ export function fieldTexts(container) {
   return texts;
 }
 
-/** A request's stored options as "name value, name value" (empty when it has none). */
-export function optionsText(options) {
+/** A request's stored options as "name value" pairs sorted by name (as the server formats them). */
+export function optionPairs(options) {
   return Object.entries(options || {})
     .filter(([, v]) => v !== null && v !== undefined)
-    .map(([k, v]) => `${k} ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]);
+}
+
+/** A request's stored options as "name value, name value" (empty when it has none). */
+export function optionsText(options) {
+  return optionPairs(options)
+    .map(([k, v]) => `${k} ${v}`)
     .join(', ');
 }
