@@ -9,14 +9,20 @@
  * Env: BENCH_DATABASE_URL (a server to create a scratch database on; default local Postgres),
  * BENCH_MODELS_DIR + BENCH_MODEL (default: the first installed model, else the tiny test fixture),
  * BENCH_STEPS (default 20), BENCH_REQUESTS (requests per round, default 32), BENCH_REPEATS
- * (measured rounds per concurrency, default 3; images/s is their median). Prints a markdown table and writes
- * bench-results/queue.json and bench-results/queue.md.
+ * (measured rounds per concurrency, default 3; images/s is their median), BENCH_CLIENTS (the
+ * concurrencies, default 1,4,16). Prints a markdown table and writes bench-results/queue.json and
+ * bench-results/queue.md.
+ *
+ * Besides wall-clock rates it reports CPU milliseconds per image in the submitting process, the
+ * worker process and the database's backends for the scratch database (Linux /proc): on a shared
+ * machine the wall-clock rate moves with the neighbours' load, the CPU each image costs much less.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import pino from 'pino';
@@ -31,6 +37,7 @@ const ADMIN_URL = process.env['BENCH_DATABASE_URL'] ?? 'postgresql://postgres@12
 const STEPS = Number(process.env['BENCH_STEPS'] ?? 20);
 const REQUESTS = Number(process.env['BENCH_REQUESTS'] ?? 32);
 const REPEATS = Number(process.env['BENCH_REPEATS'] ?? 3);
+const CLIENTS = (process.env['BENCH_CLIENTS'] ?? '1,4,16').split(',').map(Number);
 const SELF = fileURLToPath(import.meta.url);
 
 async function pickModel(): Promise<{ modelsDir: string | undefined; model: string }> {
@@ -86,6 +93,36 @@ interface Row {
   previewP50: number;
   previewP95: number;
   meanBatch: number;
+  /** CPU ms per image, over all rounds: submitting process, worker process, Postgres backends. */
+  cpuBotMs: number;
+  cpuWorkerMs: number;
+  cpuDbMs: number;
+}
+
+const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ, 100 on every Linux this runs on
+
+/** User + system CPU ms a process has used so far (0 if it is gone or /proc is absent). */
+function processCpuMs(pid: number): number {
+  try {
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th of the line.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU ms of every server backend connected to `database`, by pid. */
+async function backendCpuMs(admin: pg.Client, database: string): Promise<Map<number, number>> {
+  const { rows } = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [database]);
+  return new Map(rows.map((r) => [r.pid, processCpuMs(r.pid)]));
+}
+
+/** CPU used between two backend snapshots (a backend that exited in between is not counted). */
+function backendCpuSince(before: Map<number, number>, after: Map<number, number>): number {
+  let ms = 0;
+  for (const [pid, now] of after) ms += now - (before.get(pid) ?? 0);
+  return ms;
 }
 
 function startWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
@@ -184,14 +221,21 @@ async function measure(admin: pg.Client, template: string, model: { modelsDir: s
     worker = await startWorker(env);
     await round(4, 8); // warm-up (not measured): first fetches, prepared paths, pools
     const rows: Row[] = [];
-    for (const concurrency of [1, 4, 16]) {
+    for (const concurrency of CLIENTS) {
       const rates: number[] = [];
       const done: { id: string; preview: number }[] = [];
+      const cpu0 = { bot: process.cpuUsage(), worker: processCpuMs(worker.pid!), db: await backendCpuMs(admin, name) };
       for (let r = 0; r < REPEATS; r++) {
         const { seconds, out } = await round(concurrency, REQUESTS);
         rates.push(REQUESTS / seconds);
         done.push(...out);
       }
+      const botCpu = process.cpuUsage(cpu0.bot);
+      const cpu = {
+        bot: (botCpu.user + botCpu.system) / 1000,
+        worker: processCpuMs(worker.pid!) - cpu0.worker,
+        db: backendCpuSince(cpu0.db, await backendCpuMs(admin, name)),
+      };
       const ids = done.map((d) => d.id);
       const { rows: db } = await bot.db.pool.query<{ total_ms: number; status: string }>(`SELECT total_ms, status::text FROM requests WHERE id = ANY($1)`, [ids]);
       const failed = db.filter((r) => r.status !== 'succeeded').length;
@@ -215,9 +259,14 @@ async function measure(admin: pg.Client, template: string, model: { modelsDir: s
         previewP50: Math.round(percentile(preview, 50)),
         previewP95: Math.round(percentile(preview, 95)),
         meanBatch: batches[0]!.mean,
+        cpuBotMs: Math.round(cpu.bot / done.length),
+        cpuWorkerMs: Math.round(cpu.worker / done.length),
+        cpuDbMs: Math.round(cpu.db / done.length),
       };
       rows.push(row);
-      process.stderr.write(`concurrency=${concurrency}: ${row.imagesPerSecond.toFixed(2)} images/s\n`);
+      process.stderr.write(
+        `concurrency=${concurrency}: ${row.imagesPerSecond.toFixed(2)} images/s, CPU ms/image bot ${row.cpuBotMs} worker ${row.cpuWorkerMs} db ${row.cpuDbMs}\n`,
+      );
     }
     return rows;
   } finally {
@@ -246,11 +295,11 @@ async function driverMain(): Promise<void> {
   }
   const header = `Model \`${model.model}\`, ddim ${STEPS} steps, 1 worker process (BATCH_SIZE=4), ${REQUESTS} requests of 1 image per round from c closed-loop clients, median of ${REPEATS} rounds (min–max in brackets), ${os.availableParallelism()} CPU cores (${os.cpus()[0]?.model ?? 'cpu'}), onnxruntime CPU, load average ${os.loadavg()[0]!.toFixed(1)} at the end; latencies over all rounds.`;
   const table = [
-    '| concurrent requests | images/s | mean batch | queue→finish p50 ms | queue→finish p95 ms | submit→first preview p50 ms | p95 ms |',
-    '|---:|---:|---:|---:|---:|---:|---:|',
+    '| concurrent requests | images/s | mean batch | queue→finish p50 ms | queue→finish p95 ms | submit→first preview p50 ms | p95 ms | CPU ms/image bot / worker / db |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.concurrency} | ${r.imagesPerSecond.toFixed(1)} (${r.minImagesPerSecond.toFixed(1)}–${r.maxImagesPerSecond.toFixed(1)}) | ${r.meanBatch.toFixed(1)} | ${r.finishP50} | ${r.finishP95} | ${r.previewP50} | ${r.previewP95} |`,
+        `| ${r.concurrency} | ${r.imagesPerSecond.toFixed(1)} (${r.minImagesPerSecond.toFixed(1)}–${r.maxImagesPerSecond.toFixed(1)}) | ${r.meanBatch.toFixed(1)} | ${r.finishP50} | ${r.finishP95} | ${r.previewP50} | ${r.previewP95} | ${r.cpuBotMs} / ${r.cpuWorkerMs} / ${r.cpuDbMs} |`,
     ),
   ].join('\n');
   process.stdout.write(`${header}\n\n${table}\n`);

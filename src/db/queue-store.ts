@@ -5,7 +5,7 @@
  * the batch runs, and a row whose lease has passed is claimable again. Every claim increments
  * `attempts` and every write of a result names that attempt, so a worker that lost its lease can
  * never overwrite or duplicate a later attempt. All of it goes through Prisma: `$queryRaw` single
- * statements on the hot path (claim, progress, finish: one round trip each, and measured at a
+ * statements on the hot path (claim, progress, finish: one round trip per batch each, and measured at a
  * quarter to a half of the CPU of the typed-CRUD equivalents on the development machine), typed CRUD
  * for the rare writes.
  */
@@ -100,15 +100,20 @@ export async function claimBatch(prisma: PrismaClient, o: ClaimOptions): Promise
       options, label, guidance, noise_demo, input_image, record_trajectory, attempts, cancel_requested
     FROM claimed ORDER BY created_at, id`;
   const run: ClaimedRow[] = [];
+  const toEnd: (AttemptEnd & { row: ClaimedRow })[] = [];
+  for (const { cancel_requested, ...row } of claimed) {
+    if (cancel_requested) toEnd.push({ row, id: row.id, attempt: row.attempts, outcome: { status: 'cancelled' } });
+    else if (row.attempts > o.retryLimit + 1) {
+      toEnd.push({ row, id: row.id, attempt: row.attempts, outcome: { status: 'failed', error: `gave up after ${row.attempts - 1} attempts` } });
+    } else run.push(row);
+  }
+  const won = toEnd.length > 0 ? await finishAttempts(prisma, toEnd) : new Set<string>();
   const gaveUp: EndedRow[] = [];
   const cancelled: EndedRow[] = [];
-  for (const { cancel_requested, ...row } of claimed) {
-    if (cancel_requested) {
-      if (await finishAttempt(prisma, row.id, row.attempts, { status: 'cancelled' })) cancelled.push({ ...ended(row), error: CANCELLED_ERROR });
-    } else if (row.attempts > o.retryLimit + 1) {
-      const error = `gave up after ${row.attempts - 1} attempts`;
-      if (await finishAttempt(prisma, row.id, row.attempts, { status: 'failed', error })) gaveUp.push({ ...ended(row), error });
-    } else run.push(row);
+  for (const { row, outcome } of toEnd) {
+    if (!won.has(row.id)) continue;
+    if (outcome.status === 'failed') gaveUp.push({ ...ended(row), error: outcome.error });
+    else cancelled.push({ ...ended(row), error: CANCELLED_ERROR });
   }
   return { run, gaveUp, cancelled };
 }
@@ -154,39 +159,55 @@ export type Outcome =
   | { readonly status: 'cancelled' }
   | { readonly status: 'queued'; readonly reason: string };
 
+/** One attempt's end: the request, the attempt that ends, how. */
+export interface AttemptEnd {
+  readonly id: string;
+  readonly attempt: number;
+  readonly outcome: Outcome;
+}
+
 /**
- * One statement for every outcome, so it is atomic without a transaction: the row changes only if
- * it is still running `attempt`, and only then are its images (on success) and the attempt's log
- * entry written with it. False: a later attempt owns the request, nothing was written.
+ * Ends several attempts (a batch's) in one statement, so it is atomic without a transaction and
+ * one round trip however large the batch: each row changes only if it is still running its
+ * `attempt`, and only then are its images (on success) and its attempt's log entry written with
+ * it. Returns the ids whose attempt still owned the request; for the others a later attempt owns
+ * it and nothing of theirs was written.
  */
-export async function finishAttempt(prisma: PrismaClient, id: string, attempt: number, outcome: Outcome): Promise<boolean> {
-  const final = outcome.status !== 'queued';
-  const error = outcome.status === 'failed' ? outcome.error : outcome.status === 'cancelled' ? CANCELLED_ERROR : null;
-  const samplingMs = outcome.status === 'succeeded' ? outcome.samplingMs : null;
-  const images = outcome.status === 'succeeded' ? outcome.images : [];
-  const logged = outcome.status === 'queued' ? 'requeued' : outcome.status;
-  const rows = await prisma.$queryRaw<{ n: number }[]>`
-    WITH done AS (
-      UPDATE requests SET status = ${outcome.status}::"RequestStatus", lease_expires_at = NULL, preview_png = NULL,
-        error = ${error}, sampling_ms = ${samplingMs}::int,
-        progress_step = CASE ${outcome.status} WHEN 'succeeded' THEN progress_total WHEN 'queued' THEN NULL ELSE progress_step END,
-        progress_total = CASE WHEN ${final} THEN progress_total END,
-        finished_at = CASE WHEN ${final} THEN now() END,
-        total_ms = CASE WHEN ${final} THEN (extract(epoch FROM now() - created_at) * 1000)::int END
-      WHERE id = ${id}::uuid AND status = 'running' AND attempts = ${attempt}
-      RETURNING id
+export async function finishAttempts(prisma: PrismaClient, ends: readonly AttemptEnd[]): Promise<Set<string>> {
+  const column = <T>(f: (e: AttemptEnd) => T): T[] => ends.map(f);
+  const errorOf = ({ outcome: o }: AttemptEnd) => (o.status === 'failed' ? o.error : o.status === 'cancelled' ? CANCELLED_ERROR : null);
+  const images = ends.flatMap((e) => (e.outcome.status === 'succeeded' ? e.outcome.images.map((img) => ({ id: e.id, ...img })) : []));
+  const rows = await prisma.$queryRaw<{ id: string }[]>`
+    WITH input AS (
+      SELECT * FROM unnest(${column((e) => e.id)}::uuid[], ${column((e) => e.attempt)}::int[], ${column((e) => e.outcome.status)}::text[],
+        ${column(errorOf)}::text[], ${column((e) => (e.outcome.status === 'succeeded' ? e.outcome.samplingMs : null))}::int[],
+        ${column((e) => (e.outcome.status === 'queued' ? e.outcome.reason : null))}::text[])
+        AS i(id, attempt, status, error, sampling_ms, requeue_reason)
+    ), done AS (
+      UPDATE requests r SET status = i.status::"RequestStatus", lease_expires_at = NULL, preview_png = NULL,
+        error = i.error, sampling_ms = i.sampling_ms,
+        progress_step = CASE i.status WHEN 'succeeded' THEN r.progress_total WHEN 'queued' THEN NULL ELSE r.progress_step END,
+        progress_total = CASE WHEN i.status <> 'queued' THEN r.progress_total END,
+        finished_at = CASE WHEN i.status <> 'queued' THEN now() END,
+        total_ms = CASE WHEN i.status <> 'queued' THEN (extract(epoch FROM now() - r.created_at) * 1000)::int END
+      FROM input i
+      WHERE r.id = i.id AND r.status = 'running' AND r.attempts = i.attempt
+      RETURNING r.id
     ), images AS (
       INSERT INTO request_images (request_id, index, content_type, data, bytes, sha256)
-      SELECT done.id, i.index, i.content_type, i.data, length(i.data), i.sha256
-      FROM done, unnest(${images.map((img) => img.index)}::int[], ${images.map((img) => img.contentType)}::text[],
+      SELECT m.request_id, m.index, m.content_type, m.data, length(m.data), m.sha256
+      FROM unnest(${images.map((img) => img.id)}::uuid[], ${images.map((img) => img.index)}::int[], ${images.map((img) => img.contentType)}::text[],
         ${images.map((img) => img.data)}::bytea[], ${images.map((img) => createHash('sha256').update(img.data).digest('hex'))}::text[])
-        AS i(index, content_type, data, sha256)
+        AS m(request_id, index, content_type, data, sha256)
+      WHERE m.request_id IN (SELECT id FROM done)
     ), logged AS (
-      UPDATE request_attempts SET outcome = ${logged}, error = ${outcome.status === 'queued' ? outcome.reason : error}, finished_at = now()
-      WHERE request_id IN (SELECT id FROM done) AND attempt = ${attempt}
+      UPDATE request_attempts a SET outcome = CASE i.status WHEN 'queued' THEN 'requeued' ELSE i.status END,
+        error = coalesce(i.requeue_reason, i.error), finished_at = now()
+      FROM input i
+      WHERE a.request_id = i.id AND a.attempt = i.attempt AND i.id IN (SELECT id FROM done)
     )
-    SELECT count(*)::int AS n FROM done`;
-  return rows[0]!.n === 1;
+    SELECT id::text FROM done`;
+  return new Set(rows.map((r) => r.id));
 }
 
 /** Records that `attempt`'s result was discarded because a later attempt owns the request. */
@@ -194,9 +215,21 @@ export async function markSuperseded(prisma: PrismaClient, id: string, attempt: 
   await prisma.requestAttempt.updateMany({ where: { requestId: id, attempt, outcome: null }, data: { outcome: 'superseded', finishedAt: new Date() } });
 }
 
-/** Stores a running attempt's progress (and preview PNG); ignored once that attempt no longer owns the row. */
-export async function recordProgress(prisma: PrismaClient, id: string, attempt: number, step: number, total: number, previewPng: Buffer | null): Promise<void> {
+/** A running attempt's progress at one step. */
+export interface ProgressRecord {
+  readonly id: string;
+  readonly attempt: number;
+  readonly step: number;
+  readonly total: number;
+  /** Stored for readers to fetch (a preview too large for the event); null leaves the row's preview as it is. */
+  readonly previewPng: Buffer | null;
+}
+
+/** Stores a batch's progress in one statement; a row whose attempt no longer owns it is left alone. */
+export async function recordProgress(prisma: PrismaClient, records: readonly ProgressRecord[]): Promise<void> {
   await prisma.$executeRaw`
-    UPDATE requests SET progress_step = ${step}, progress_total = ${total}, preview_png = coalesce(${previewPng}::bytea, preview_png)
-    WHERE id = ${id}::uuid AND attempts = ${attempt} AND status = 'running'`;
+    UPDATE requests r SET progress_step = p.step, progress_total = p.total, preview_png = coalesce(p.preview_png, r.preview_png)
+    FROM unnest(${records.map((p) => p.id)}::uuid[], ${records.map((p) => p.attempt)}::int[], ${records.map((p) => p.step)}::int[],
+      ${records.map((p) => p.total)}::int[], ${records.map((p) => p.previewPng)}::bytea[]) AS p(id, attempt, step, total, preview_png)
+    WHERE r.id = p.id AND r.attempts = p.attempt AND r.status = 'running'`;
 }

@@ -37,7 +37,8 @@ export type BusMessage =
 export type BusListener = (message: BusMessage) => void;
 
 export interface EventBus {
-  publish(message: BusMessage): Promise<void>;
+  /** Several messages go out in one round trip (a batch's events), in order. */
+  publish(...messages: BusMessage[]): Promise<void>;
   subscribe(listener: BusListener): () => void;
   /** Called after the listening connection was lost and re-established: events may have been missed. */
   onReconnect(listener: () => void): () => void;
@@ -58,9 +59,11 @@ export class LocalEventBus implements EventBus {
   constructor() {
     this.emitter.setMaxListeners(0);
   }
-  async publish(message: BusMessage): Promise<void> {
+  async publish(...messages: BusMessage[]): Promise<void> {
     // Asynchronous like NOTIFY, so publishers never run listeners inside their own critical sections.
-    setImmediate(() => this.emitter.emit('message', message));
+    setImmediate(() => {
+      for (const m of messages) this.emitter.emit('message', m);
+    });
   }
   subscribe(listener: BusListener): () => void {
     this.emitter.on('message', listener);
@@ -151,8 +154,12 @@ export class PgEventBus implements EventBus {
     if (!this.closed) void this.connectUntilListening();
   }
 
-  async publish(message: BusMessage): Promise<void> {
-    await this.pool.query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, JSON.stringify(message)]);
+  async publish(...messages: BusMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    await this.pool.query('SELECT pg_notify($1, m) FROM unnest($2::text[]) WITH ORDINALITY AS t(m, n) ORDER BY n', [
+      EVENTS_CHANNEL,
+      messages.map((m) => JSON.stringify(m)),
+    ]);
   }
 
   subscribe(listener: BusListener): () => void {

@@ -26,17 +26,17 @@ export async function execute(rows: readonly ClaimedRow[], deps: ExecuteDeps, op
     label: r.label,
     guidance: r.guidance,
   }));
-  const progress = rows.map((r) => new ProgressReporter(r, deps, options));
+  const progress = new ProgressReporter(rows, deps, options);
   const trajectories = rows.map((r) => (r.record_trajectory ? new TrajectoryRecorder(deps.render) : null));
   const results = await deps.engine.generateBatch(
     params,
     (i, p) => {
-      progress[i]?.report(p);
+      progress.report(i, p);
       trajectories[i]?.record(p);
     },
     signal,
   );
-  await Promise.all(progress.map((p) => p.flush()));
+  await progress.flush();
   const out: ImageRow[][] = [];
   for (let i = 0; i < results.length; i++) {
     const images = results[i]!.images;

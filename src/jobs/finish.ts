@@ -1,11 +1,12 @@
 /**
- * Ends attempts: writes the outcome (one guarded transaction, src/db/queue-store.ts), then counts it
- * and announces it. A result that lost to a later attempt is recorded as superseded and announced
- * by nobody: the attempt that owns the request will announce its own.
+ * Ends attempts: writes a batch's outcomes (one guarded statement, src/db/queue-store.ts), then
+ * counts them and announces them (one NOTIFY round trip). A result that lost to a later attempt is
+ * recorded as superseded and announced by nobody: the attempt that owns the request will announce
+ * its own.
  */
 import type { Logger } from '../ops/logger.ts';
 import type { Prisma } from '../db/client.ts';
-import { finishAttempt, markSuperseded, type ClaimedRow, type EndedRow, type Outcome } from '../db/queue-store.ts';
+import { finishAttempts, markSuperseded, type ClaimedRow, type EndedRow, type Outcome } from '../db/queue-store.ts';
 import { truncateError, type BusMessage, type EventBus } from './bus.ts';
 import type { DbRetry } from './retry.ts';
 import type { Platform, RequestCounters, RequestKind } from './types.ts';
@@ -17,52 +18,65 @@ export interface FinishDeps {
   readonly counters?: RequestCounters | undefined;
 }
 
+/** How one claimed row of a batch ends. */
+export interface RowEnd {
+  readonly row: ClaimedRow;
+  readonly outcome: Outcome;
+}
+
 export class Finisher {
   constructor(
     private readonly deps: FinishDeps,
     private readonly retry: DbRetry,
   ) {}
 
-  async finish(row: ClaimedRow, outcome: Outcome): Promise<void> {
-    const o: Outcome = outcome.status === 'failed' ? { status: 'failed', error: truncateError(outcome.error) } : outcome;
-    const won = await this.retry.run(() => finishAttempt(this.deps.prisma, row.id, row.attempts, o), `${o.status} ${row.id}`);
-    if (!won) {
-      this.deps.log.warn({ id: row.id, attempt: row.attempts }, 'result discarded: a later attempt owns this request');
-      await markSuperseded(this.deps.prisma, row.id, row.attempts).catch(() => undefined);
-      return;
+  /** Ends the attempts of a batch's rows together: one write, one announcement. */
+  async finish(ends: readonly RowEnd[]): Promise<void> {
+    if (ends.length === 0) return;
+    const all = ends.map(({ row, outcome: o }) => ({
+      row,
+      outcome: o.status === 'failed' ? ({ status: 'failed', error: truncateError(o.error) } as const) : o,
+    }));
+    const label = `${all[0]!.outcome.status} ${all.map((e) => e.row.id).join(',')}`;
+    const won = await this.retry.run(() => finishAttempts(this.deps.prisma, all.map((e) => ({ id: e.row.id, attempt: e.row.attempts, outcome: e.outcome }))), label);
+    const messages: BusMessage[] = [];
+    for (const { row, outcome: o } of all) {
+      if (!won.has(row.id)) {
+        this.deps.log.warn({ id: row.id, attempt: row.attempts }, 'result discarded: a later attempt owns this request');
+        await markSuperseded(this.deps.prisma, row.id, row.attempts).catch(() => undefined);
+      } else if (o.status === 'queued') {
+        messages.push({ t: 'queued', id: row.id, p: row.platform, pos: 1 });
+      } else {
+        this.deps.counters?.requestFinished(row.platform, row.kind, o.status);
+        messages.push(o.status === 'failed' ? { t: 'failed', id: row.id, p: row.platform, e: o.error } : { t: o.status, id: row.id, p: row.platform });
+      }
     }
-    if (o.status === 'queued') {
-      this.publish({ t: 'queued', id: row.id, p: row.platform, pos: 1 });
-      return;
-    }
-    this.deps.counters?.requestFinished(row.platform, row.kind, o.status);
-    await this.publishFinal(o.status === 'failed' ? { t: 'failed', id: row.id, p: row.platform, e: o.error } : { t: o.status, id: row.id, p: row.platform });
+    await this.publishFinal(messages);
   }
 
   /** Requests a claim ended by itself (out of attempts, cancelled while unowned). */
   async ended(rows: readonly EndedRow[], status: 'failed' | 'cancelled'): Promise<void> {
-    for (const r of rows) {
-      this.deps.counters?.requestFinished(r.platform, r.kind, status);
-      await this.publishFinal(status === 'failed' ? { t: 'failed', id: r.id, p: r.platform, e: r.error } : { t: 'cancelled', id: r.id, p: r.platform });
-    }
+    for (const r of rows) this.deps.counters?.requestFinished(r.platform, r.kind, status);
+    await this.publishFinal(rows.map((r) => (status === 'failed' ? { t: 'failed', id: r.id, p: r.platform, e: r.error } : { t: 'cancelled', id: r.id, p: r.platform })));
   }
 
-  running(row: { id: string; platform: Platform; kind: RequestKind; attempts: number }): void {
-    this.publish({ t: 'running', id: row.id, p: row.platform, a: row.attempts });
+  running(rows: readonly { id: string; platform: Platform; kind: RequestKind; attempts: number }[]): void {
+    if (rows.length === 0) return;
+    this.deps.bus
+      .publish(...rows.map((row): BusMessage => ({ t: 'running', id: row.id, p: row.platform, a: row.attempts })))
+      .catch((err: unknown) => this.deps.log.debug({ err }, 'could not publish event'));
   }
 
   /**
-   * Final events are retried like database writes: the row is already final, and a NOTIFY lost on a
-   * connection broken by a restart would leave a watcher waiting. A duplicate is harmless (watchers
-   * drop events after the final one; replies go through claimDelivery).
+   * Final events are retried like database writes: the rows are already final, and a NOTIFY lost
+   * on a connection broken by a restart would leave a watcher waiting. A duplicate is harmless
+   * (watchers drop events after the final one; replies go through claimDelivery).
    */
-  private async publishFinal(message: BusMessage): Promise<void> {
-    await this.retry.run(() => this.deps.bus.publish(message), `publish ${message.t} ${message.id}`).catch((err: unknown) =>
-      this.deps.log.warn({ err, id: message.id }, 'could not publish final event; watchers will find it when they re-read'),
+  private async publishFinal(messages: readonly BusMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    const ids = messages.map((m) => m.id);
+    await this.retry.run(() => this.deps.bus.publish(...messages), `publish ${messages[0]!.t} ${ids.join(',')}`).catch((err: unknown) =>
+      this.deps.log.warn({ err, ids }, 'could not publish final events; watchers will find them when they re-read'),
     );
-  }
-
-  private publish(message: BusMessage): void {
-    this.deps.bus.publish(message).catch((err: unknown) => this.deps.log.debug({ err }, 'could not publish event'));
   }
 }

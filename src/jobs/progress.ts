@@ -1,6 +1,6 @@
 /**
- * What a running request reports while it denoises: throttled progress (a row update plus a small
- * NOTIFY carrying the predicted-x0 preview), and the frames of its denoising animation.
+ * What a running batch reports while it denoises: throttled progress (the rows' progress and a small
+ * NOTIFY per request carrying its predicted-x0 preview), and the frames of its denoising animation.
  */
 import type { Logger } from '../ops/logger.ts';
 import type { Prisma } from '../db/client.ts';
@@ -21,42 +21,65 @@ export interface ProgressOptions {
   readonly previews: boolean;
 }
 
-/** Progress of one request, at most every `progressMinIntervalMs` (the last step always). */
+/**
+ * Progress of a batch's requests, at most every `progressMinIntervalMs` (the last step always). The
+ * engine reports every member of a step one after another, synchronously, so a step's reports are
+ * gathered and sent together: one progress write and one NOTIFY round trip for the whole batch.
+ * A preview is encoded once and travels once: inline in its NOTIFY, or, when too large for one,
+ * stored in the row for the reader to fetch.
+ */
 export class ProgressReporter {
   private lastAt = 0;
+  private step = 0;
+  /** The reports of the step being gathered; null when that step is not sent. */
+  private gathering: Map<number, StepProgress> | null = null;
   private chain: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly row: ClaimedRow,
+    private readonly rows: readonly ClaimedRow[],
     private readonly deps: ProgressDeps,
     private readonly options: ProgressOptions,
   ) {}
 
-  report(p: StepProgress): void {
-    const now = Date.now();
-    if (p.step < p.totalSteps && now - this.lastAt < this.options.progressMinIntervalMs) return;
-    this.lastAt = now;
-    this.chain = this.chain.then(() => this.send(p)).catch((err: unknown) => this.deps.log.debug({ err }, 'progress update failed'));
+  /** Member `index` of the batch reached `p.step`. */
+  report(index: number, p: StepProgress): void {
+    if (p.step !== this.step) {
+      this.step = p.step;
+      const now = Date.now();
+      if (p.step < p.totalSteps && now - this.lastAt < this.options.progressMinIntervalMs) return;
+      this.lastAt = now;
+      this.gathering = new Map();
+      // Runs once this step's synchronous reports are all in.
+      queueMicrotask(() => this.sendGathered());
+    }
+    this.gathering?.set(index, p);
   }
 
-  private async send(p: StepProgress): Promise<void> {
-    // The first image of the request stands for it in previews (chat edits show one picture).
-    const png = this.options.previews ? await this.deps.render.imagePng(p.predictedX0, 0) : null;
-    const base64 = png ? png.toString('base64') : null;
-    const inline = base64 !== null && base64.length <= MAX_INLINE_PREVIEW_BASE64;
-    await recordProgress(this.deps.prisma, this.row.id, this.row.attempts, p.step, p.totalSteps, png);
-    const message: BusMessage = {
-      t: 'progress',
-      id: this.row.id,
-      p: this.row.platform,
-      s: p.step,
-      n: p.totalSteps,
-      ...(inline ? { png: base64 } : png ? { row: 1 as const } : {}),
-    };
-    await this.deps.bus.publish(message);
+  private sendGathered(): void {
+    const step = this.gathering;
+    this.gathering = null;
+    if (!step || step.size === 0) return;
+    this.chain = this.chain.then(() => this.send(step)).catch((err: unknown) => this.deps.log.debug({ err }, 'progress update failed'));
+  }
+
+  private async send(step: ReadonlyMap<number, StepProgress>): Promise<void> {
+    const members = [...step].map(([index, p]) => ({ row: this.rows[index]!, p }));
+    // The first image of each request stands for it in previews (chat edits show one picture).
+    const pngs = await Promise.all(members.map(({ p }) => (this.options.previews ? this.deps.render.imagePng(p.predictedX0, 0) : null)));
+    const inline = pngs.map((png) => (png && Math.ceil(png.length / 3) * 4 <= MAX_INLINE_PREVIEW_BASE64 ? png.toString('base64') : null));
+    await recordProgress(
+      this.deps.prisma,
+      members.map(({ row, p }, i) => ({ id: row.id, attempt: row.attempts, step: p.step, total: p.totalSteps, previewPng: inline[i] ? null : pngs[i]! })),
+    );
+    const messages = members.map(({ row, p }, i): BusMessage => {
+      const png = inline[i];
+      return { t: 'progress', id: row.id, p: row.platform, s: p.step, n: p.totalSteps, ...(png ? { png } : pngs[i] ? { row: 1 as const } : {}) };
+    });
+    await this.deps.bus.publish(...messages);
   }
 
   async flush(): Promise<void> {
+    this.sendGathered();
     await this.chain;
   }
 }

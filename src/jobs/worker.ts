@@ -165,7 +165,7 @@ export class Worker {
     });
     await this.finisher.ended(claim.gaveUp, 'failed');
     await this.finisher.ended(claim.cancelled, 'cancelled');
-    for (const row of claim.run) this.finisher.running(row);
+    this.finisher.running(claim.run);
     return claim.run;
   }
 
@@ -189,21 +189,20 @@ export class Worker {
     } catch (err) {
       const reason: unknown = abort.signal.aborted ? abort.signal.reason : err;
       if (reason instanceof ShutdownAbort) {
-        for (const row of rows) await this.finisher.finish(row, { status: 'queued', reason: 'worker shut down before finishing' }).catch(() => undefined);
+        await this.finisher.finish(rows.map((row) => ({ row, outcome: { status: 'queued', reason: 'worker shut down before finishing' } }))).catch(() => undefined);
       } else if (reason instanceof CancelAbort) {
-        for (const row of rows) await this.finisher.finish(row, { status: 'cancelled' });
+        await this.finisher.finish(rows.map((row) => ({ row, outcome: { status: 'cancelled' } })));
       } else {
         const message = err instanceof Error ? err.message : String(err);
         this.deps.log.error({ err, requests: rows.map((r) => r.id) }, 'generation failed');
         // Engine errors are deterministic for these parameters; retrying would fail again.
-        for (const row of rows) await this.finisher.finish(row, { status: 'failed', error: message });
+        await this.finisher.finish(rows.map((row) => ({ row, outcome: { status: 'failed', error: message } })));
       }
       return;
     }
     const samplingMs = Date.now() - started;
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i]!;
-      await this.finisher.finish(row, cancelled.has(row.id) ? { status: 'cancelled' } : { status: 'succeeded', images: outputs[i]!, samplingMs });
-    }
+    await this.finisher.finish(
+      rows.map((row, i) => ({ row, outcome: cancelled.has(row.id) ? { status: 'cancelled' } : { status: 'succeeded', images: outputs[i]!, samplingMs } })),
+    );
   }
 }

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claimBatch, finishAttempt, renewLeases, type ClaimOptions } from '../../src/db/queue-store.ts';
+import { claimBatch, finishAttempts, renewLeases, type ClaimOptions } from '../../src/db/queue-store.ts';
 import { countSchemaObjects } from '../../src/db/schema-objects.ts';
 import { startJobRuntime, type JobRuntime } from '../../src/jobs/runtime.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
@@ -93,14 +93,39 @@ describe('requests as the queue', () => {
     expect(second).toMatchObject({ id, attempts: 2 });
     // The first worker's heartbeat no longer renews, and its result does not count.
     expect(await renewLeases(bot.db.prisma, 'lost', [id], 30)).toEqual([]);
-    expect(await finishAttempt(bot.db.prisma, id, first.attempts, { status: 'failed', error: 'late' })).toBe(false);
-    expect(await finishAttempt(bot.db.prisma, id, second.attempts, { status: 'succeeded', images: [], samplingMs: 1 })).toBe(true);
+    expect(await finishAttempts(bot.db.prisma, [{ id, attempt: first.attempts, outcome: { status: 'failed', error: 'late' } }])).toEqual(new Set());
+    expect(await finishAttempts(bot.db.prisma, [{ id, attempt: second.attempts, outcome: { status: 'succeeded', images: [], samplingMs: 1 } }])).toEqual(new Set([id]));
     const { rows } = await bot.db.pool.query('SELECT attempt, worker_id, outcome FROM request_attempts WHERE request_id = $1 ORDER BY attempt', [id]);
     expect(rows).toEqual([
       { attempt: 1, worker_id: 'lost', outcome: 'expired' },
       { attempt: 2, worker_id: 'next', outcome: 'succeeded' },
     ]);
     expect((await bot.service.getRequest(id))?.status).toBe('succeeded');
+  });
+
+  it('a batch ends in one statement, each row guarded by its own attempt: a row a later attempt owns keeps nothing of the old one', async () => {
+    await clearQueue();
+    const [kept, lost] = [await submit(2), await submit(2)];
+    const batch = (await claim({ workerId: 'old' })).run;
+    expect(batch.map((r) => r.id)).toEqual([kept, lost]);
+    await bot.db.pool.query(`UPDATE requests SET lease_expires_at = now() - interval '1 second' WHERE id = $1`, [lost]);
+    expect((await claim({ workerId: 'new' })).run.map((r) => r.id)).toEqual([lost]);
+    const png = (n: number) => ({ index: 0, contentType: 'image/png' as const, data: Buffer.from([n]) });
+    const won = await finishAttempts(
+      bot.db.prisma,
+      batch.map((r, i) => ({ id: r.id, attempt: r.attempts, outcome: { status: 'succeeded', images: [png(i)], samplingMs: 5 } })),
+    );
+    expect(won).toEqual(new Set([kept]));
+    const { rows } = await bot.db.pool.query<{ id: string; status: string; images: number; outcomes: string[] }>(
+      `SELECT r.id::text, r.status::text, (SELECT count(*)::int FROM request_images i WHERE i.request_id = r.id) AS images,
+         (SELECT array_agg(coalesce(a.outcome, 'open') ORDER BY a.attempt) FROM request_attempts a WHERE a.request_id = r.id) AS outcomes
+       FROM requests r WHERE r.id = ANY($1) ORDER BY r.created_at`,
+      [[kept, lost]],
+    );
+    expect(rows).toEqual([
+      { id: kept, status: 'succeeded', images: 1, outcomes: ['succeeded'] },
+      { id: lost, status: 'running', images: 0, outcomes: ['expired', 'open'] },
+    ]);
   });
 
   it('a request that keeps losing its worker fails after the retry limit, with a message', async () => {
