@@ -17,21 +17,20 @@ import { slackConfigured } from './adapters/slack/env.ts';
 import type { EnginePort, RenderPort } from './jobs/engine-port.ts';
 import { startJobRuntime, type JobRuntime } from './jobs/runtime.ts';
 import { opsQueries } from './db/ops-queries.ts';
-import type { GenerationService } from './jobs/service.ts';
 import { imagePng, batchPng, trajectoryGif } from './render/index.ts';
 import { HttpServer, sendJson } from './server/http.ts';
 import { createGuard, defaultAllowedHosts } from './server/guard.ts';
 import { installLastResort } from './ops/last-resort.ts';
-import { asCatalog, registerPlayground } from './adapters/web/playground.ts';
-import { Metrics, createLogger, createOps, instrumentEngine, loadOpsConfig, registerOps, startOpsServer, type Logger, type OpsConfig, type PinoLogger } from './ops/index.ts';
+import { registerPlayground } from './adapters/web/playground.ts';
+import type { FrontEndContext } from './adapters/context.ts';
+import type { Catalog } from './engine/catalog.ts';
+import { Metrics, createLogger, createOps, instrumentEngine, loadOpsConfig, registerOps, startOpsServer, type OpsConfig, type PinoLogger } from './ops/index.ts';
 
-export interface AdapterContext {
-  readonly service: GenerationService;
+/** The shared front-end context plus what the process offers an adapter to plug into. */
+export interface AdapterContext extends FrontEndContext {
   /** The shared server on PORT: `route` pages/endpoints or `mount` a request listener (Bolt). */
   readonly http: HttpServer;
   readonly config: Config;
-  readonly log: Logger;
-  readonly engine: EnginePort;
 }
 
 export interface RunningAdapter {
@@ -54,6 +53,11 @@ export interface StartOptions {
   /** The process's root logger: /healthz, /metrics and request ids need pino's child loggers. */
   readonly log: PinoLogger;
   readonly engine: EnginePort;
+  /**
+   * The models and samplers front ends list (the real Engine). Without it (a test's fake engine)
+   * neither the playground nor any adapter starts.
+   */
+  readonly catalog?: Catalog;
   readonly render?: RenderPort;
   readonly adapters?: readonly AdapterFactory[];
   /** LOG_LEVEL, PLAYGROUND, METRICS, HOST, …: without it, all from the environment; with it, these over the defaults. */
@@ -87,7 +91,7 @@ export async function startService(options: StartOptions): Promise<ServiceHandle
       // /healthz (database, queue, model sessions), /metrics, request ids, the page
       const sessions = config.ROLE === 'bot' ? undefined : options.engine;
       registerOps(http, createOps({ config: opsConfig, metrics, db: readings, engine: sessions }), log);
-      const catalog = asCatalog(options.engine);
+      const catalog = options.catalog;
       if (opsConfig.PLAYGROUND && catalog) registerPlayground(http, { catalog });
       http.route('GET', '/readyz', async (_req, res) => {
         try {
@@ -99,7 +103,8 @@ export async function startService(options: StartOptions): Promise<ServiceHandle
       }, { auth: false });
       registerWebApi(http, runtime.service, { log, trustProxy: config.TRUST_PROXY });
       for (const factory of options.adapters ?? []) {
-        const started = await factory({ service: runtime.service, http, config, log, engine });
+        if (!catalog) throw new Error('adapters need a catalog (StartOptions.catalog)');
+        const started = await factory({ service: runtime.service, catalog, logger: log, http, config });
         if (started) adapters.push(started);
       }
       port = await http.listen(config.PORT, opsConfig.HOST);
@@ -170,10 +175,10 @@ function hostForUrl(host: string): string {
  * ROLE=all and ROLE=bot only. They are imported only then: discord.js and Bolt take ~4 s to load on
  * a busy 2-core host, which a playground-only start should not pay.
  */
-async function chatAdapters(engine: Engine): Promise<AdapterFactory[]> {
+async function chatAdapters(): Promise<AdapterFactory[]> {
   const chat: AdapterFactory[] = [];
-  if (process.env['DISCORD_TOKEN']) chat.push((await import('./adapters/discord/index.ts')).discordAdapterFactory(engine));
-  if (slackConfigured(process.env)) chat.push((await import('./adapters/slack/index.ts')).slackAdapterFactory(engine, process.env));
+  if (process.env['DISCORD_TOKEN']) chat.push((await import('./adapters/discord/index.ts')).discordAdapterFactory(process.env));
+  if (slackConfigured(process.env)) chat.push((await import('./adapters/slack/index.ts')).slackAdapterFactory(process.env));
   return chat;
 }
 
@@ -194,11 +199,11 @@ export async function runService(adapters: readonly AdapterFactory[] = []): Prom
   });
   log.info({ models: engine.models.list().map((m) => m.name), samplers: engine.samplers.list().map((p) => p.name), seconds: secondsSince(phaseStart) }, 'models and samplers found');
   phaseStart = performance.now();
-  const chat = await chatAdapters(engine);
+  const chat = await chatAdapters();
   if (chat.length > 0) log.info({ seconds: secondsSince(phaseStart) }, 'chat adapters loaded');
   const limits = localLimits(config, ops, chat.length + adapters.length, process.env);
   if (limits !== config) log.info({ perHour: limits.LIMIT_PER_HOUR }, `loopback-only playground without chat apps: up to ${limits.LIMIT_PER_HOUR} requests per hour (LIMIT_PER_HOUR overrides)`);
-  const handle = await startService({ config: limits, log, engine, adapters: [...adapters, ...chat], ops });
+  const handle = await startService({ config: limits, log, engine, catalog: engine, adapters: [...adapters, ...chat], ops });
   log.info({ seconds: Math.round(process.uptime() * 1000) / 1000 }, 'ready');
   let stopping = false;
   const shutdown = (signal: string, exitCode = 0) => {

@@ -8,7 +8,7 @@ import type { Database } from '../db/client.ts';
 import * as store from '../db/request-store.ts';
 import type { Request as RequestRow } from '../db/generated/client.ts';
 import type { EventBus } from './bus.ts';
-import type { EnginePort } from './engine-port.ts';
+import type { EnginePort, GenerationParams } from './engine-port.ts';
 import type { LimitConfig } from './limits.ts';
 import type {
   GenerationService,
@@ -59,6 +59,10 @@ export class JobService implements GenerationService {
 
   submitGeneration(input: SubmitGenerationInput): Promise<Submitted> {
     return this.submitter.generation(input);
+  }
+
+  checkGeneration(params: unknown): GenerationParams {
+    return this.submitter.check(params);
   }
 
   submitNoiseDemo(input: SubmitNoiseDemoInput): Promise<Submitted> {

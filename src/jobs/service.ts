@@ -17,6 +17,7 @@ import type {
   RequestView,
   Requester,
 } from './types.ts';
+import type { GenerationParams } from '../engine/types.ts';
 
 export * from './types.ts';
 
@@ -81,6 +82,13 @@ export interface GenerationService {
    * Returns the new id and the queue position (1 = next).
    */
   submitGeneration(input: SubmitGenerationInput): Promise<Submitted>;
+
+  /**
+   * The parameters submitGeneration would store (defaults filled), or the ValidationError it would
+   * throw: its one check, for front ends that must answer before they reply publicly (Discord) or
+   * before a form closes (Slack's modal). Stores nothing.
+   */
+  checkGeneration(params: unknown): GenerationParams;
 
   /** Same contract as submitGeneration for a forward-noising demo (grid PNG + GIF result). */
   submitNoiseDemo(input: SubmitNoiseDemoInput): Promise<Submitted>;

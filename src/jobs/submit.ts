@@ -66,7 +66,7 @@ export class Submitter {
   constructor(private readonly deps: SubmitDeps) {}
 
   async generation(input: SubmitGenerationInput): Promise<Submitted> {
-    return this.store(input.requester, input.replyTo, null, generationDraft(this.deps.engine.validate(input.params), false));
+    return this.store(input.requester, input.replyTo, null, generationDraft(this.check(input.params), false));
   }
 
   async noiseDemo(input: SubmitNoiseDemoInput): Promise<Submitted> {
@@ -95,6 +95,11 @@ export class Submitter {
     return this.store(input.requester, input.replyTo, null, draft, decodeUpload);
   }
 
+  /** The one validation of generation parameters (the engine's rules); throws ValidationError naming the field. */
+  check(raw: unknown): GenerationParams {
+    return this.deps.engine.validate(raw);
+  }
+
   /** Reroll (a new seed) or replay (the stored seed, with overrides) of a stored request. */
   async resubmit(row: RequestRow, requester: Requester, replyTo: Json, newSeed: boolean, o: ReplayOverrides): Promise<Submitted> {
     const seed = newSeed ? randomSeed() : Number(row.seed);
@@ -111,7 +116,7 @@ export class Submitter {
     const samplerChanged = o.sampler !== undefined && o.sampler !== row.sampler;
     // Options belong to a sampler: switching sampler starts from that sampler's defaults.
     const options = o.options ?? (samplerChanged ? {} : jsonRecord(row.options));
-    const params = this.deps.engine.validate({
+    const params = this.check({
       model: row.model,
       sampler: o.sampler ?? row.sampler,
       steps: o.steps ?? (samplerChanged ? undefined : row.steps),

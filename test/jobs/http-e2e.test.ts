@@ -23,7 +23,7 @@ beforeAll(async () => {
   db = await createTestDatabase('e2e');
   engine = await Engine.load({ modelsDir: join(PROJECT_ROOT, 'test/fixtures'), executionProvider: 'cpu', threads: 1 });
   const config = loadConfig({ DATABASE_URL: db.url, PORT: '0', MIGRATE_ON_START: 'false', LIMIT_PER_HOUR: '6', WORKER_POLL_MS: '100', PROGRESS_MIN_INTERVAL_MS: '0' });
-  app = await startService({ config, log: pino({ level: 'silent' }), engine });
+  app = await startService({ config, log: pino({ level: 'silent' }), engine, catalog: engine });
   base = `http://127.0.0.1:${app.port}`;
 });
 

@@ -11,20 +11,19 @@ import type {
   StringSelectMenuInteraction,
 } from 'discord.js';
 import { MessageFlags } from 'discord.js';
-import type { GenerationService, Requester } from '../../jobs/service.ts';
+import type { Requester } from '../../jobs/service.ts';
 import type { DiscordEnv } from './config.ts';
 import type { ComponentAction } from './custom-id.ts';
 import type { DiscordDelivery } from './delivery.ts';
 import { loggableError, isUserFacing, userMessage } from './errors.ts';
 import { clip } from './messages.ts';
 import type { Messenger, ReplyPurpose, ReplyTarget } from './reply-target.ts';
-import type { AdapterTuning, EngineCatalog } from './types.ts';
-import type { Logger } from '../../ops/logger.ts';
+import type { Catalog } from '../../engine/catalog.ts';
+import type { AdapterTuning } from './types.ts';
+import type { FrontEndContext } from '../context.ts';
 
-export interface AdapterContext {
-  readonly service: GenerationService;
-  readonly engine: EngineCatalog;
-  readonly logger: Logger;
+/** The shared context plus Discord's parts: its settings, timing, the message deliveries and the REST messenger. */
+export interface AdapterContext extends FrontEndContext {
   readonly env: DiscordEnv;
   readonly tuning: AdapterTuning;
   readonly deliveries: DiscordDelivery;
@@ -34,7 +33,7 @@ export interface AdapterContext {
 export interface SlashCommand {
   readonly name: string;
   /** The registration body; choices come from the installed models and sampler plugins. */
-  definition(engine: EngineCatalog): RESTPostAPIChatInputApplicationCommandsJSONBody;
+  definition(catalog: Catalog): RESTPostAPIChatInputApplicationCommandsJSONBody;
   execute(interaction: ChatInputCommandInteraction, ctx: AdapterContext): Promise<void>;
   /** Suggestions for the option being typed; Discord wants them within 3 s and cannot be deferred. */
   autocomplete?(interaction: AutocompleteInteraction, ctx: AdapterContext): Promise<void>;

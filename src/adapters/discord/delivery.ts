@@ -14,7 +14,8 @@ import { paramsLine, progressMessage, queuedMessage, runningMessage, tokenExpiri
 import type { Messenger, OutgoingMessage, ReplyTarget } from './reply-target.ts';
 import { isTokenGone, parseReplyTarget } from './reply-target.ts';
 import { renderFinal } from './results.ts';
-import type { AdapterTuning, EngineCatalog } from './types.ts';
+import type { Catalog } from '../../engine/catalog.ts';
+import type { AdapterTuning } from './types.ts';
 import type { Logger } from '../../ops/logger.ts';
 
 /** What a status line is made of: the parameters a request was submitted with. */
@@ -22,7 +23,7 @@ export type StatusParams = Pick<RequestView, 'model' | 'label' | 'guidance' | 's
 
 export interface DeliveryDeps {
   readonly service: GenerationService;
-  readonly engine: EngineCatalog;
+  readonly catalog: Catalog;
   readonly messenger: Messenger;
   readonly logger: Logger;
   readonly tuning: AdapterTuning;
@@ -105,7 +106,7 @@ class DiscordReplies implements DeliveryMessenger<ReplyTarget, StatusParams, Int
   async deliver(view: RequestView, target: ReplyTarget): Promise<void> {
     let message: OutgoingMessage;
     try {
-      message = await renderFinal(this.deps.service, this.deps.engine, view, target);
+      message = await renderFinal(this.deps.service, this.deps.catalog, view, target);
     } catch (error) {
       // The claim is spent: whatever happens, the user must not be left with a stale preview.
       this.deps.logger.error({ err: loggableError(error), requestId: view.id }, 'could not render a finished request');

@@ -5,27 +5,23 @@
  */
 import type { Interaction } from 'discord.js';
 import { Client, Events, GatewayIntentBits } from 'discord.js';
-import type { GenerationService } from '../../jobs/service.ts';
 import { COMMANDS_BY_NAME } from './commands/index.ts';
 import { COMPONENT_HANDLERS } from './components/index.ts';
 import { loadDiscordEnv } from './config.ts';
+import type { FrontEndContext } from '../context.ts';
 import type { AdapterContext } from './context.ts';
 import { respondWithError } from './context.ts';
-import type { AdapterTuning, EngineCatalog } from './types.ts';
+import type { AdapterTuning } from './types.ts';
 import { DEFAULT_TUNING } from './types.ts';
 import { parseComponentId } from './custom-id.ts';
 import { discordDelivery } from './delivery.ts';
 import { loggableError, UserInputError } from './errors.ts';
 import { DiscordMessenger } from './reply-target.ts';
-import type { Logger } from '../../ops/logger.ts';
 
 export { loadDiscordEnv } from './config.ts';
 export type { DiscordEnv } from './config.ts';
 
-export interface DiscordAdapterOptions {
-  readonly service: GenerationService;
-  readonly engine: EngineCatalog;
-  readonly logger: Logger;
+export interface DiscordAdapterOptions extends FrontEndContext {
   /** The process environment (or a test's); only DISCORD_* variables are read. */
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Timing knobs; tests shorten them. */
@@ -42,10 +38,9 @@ export interface DiscordAdapter {
  * import main.ts). The engine is the process's Engine: the adapter reads its catalogue only.
  */
 export function discordAdapterFactory(
-  engine: EngineCatalog,
   env: Readonly<Record<string, string | undefined>> = process.env,
-): (ctx: { readonly service: GenerationService; readonly log: Logger }) => Promise<DiscordAdapter> {
-  return (ctx) => startDiscordAdapter({ service: ctx.service, engine, logger: ctx.log, env });
+): (ctx: FrontEndContext) => Promise<DiscordAdapter> {
+  return (ctx) => startDiscordAdapter({ service: ctx.service, catalog: ctx.catalog, logger: ctx.logger, env });
 }
 
 /** Resolves once the bot is connected and has re-attached to requests it was answering before. */
@@ -58,8 +53,8 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
     ...(env.DISCORD_API_BASE ? { rest: { api: env.DISCORD_API_BASE } } : {}),
   });
   const messenger = new DiscordMessenger(client.rest);
-  const deliveries = discordDelivery({ service: options.service, engine: options.engine, messenger, logger, tuning });
-  const ctx: AdapterContext = { service: options.service, engine: options.engine, logger, env, tuning, deliveries, messenger };
+  const deliveries = discordDelivery({ service: options.service, catalog: options.catalog, messenger, logger, tuning });
+  const ctx: AdapterContext = { service: options.service, catalog: options.catalog, logger, env, tuning, deliveries, messenger };
   const inFlight = new Set<Promise<void>>();
   let stopping = false;
 

@@ -8,7 +8,7 @@ import { ButtonStyle, ComponentType } from 'discord.js';
 import { optionPairs } from '../../engine/options.ts';
 import type { RequestView } from '../../jobs/service.ts';
 import { componentId } from './custom-id.ts';
-import type { EngineCatalog } from './types.ts';
+import type { Catalog } from '../../engine/catalog.ts';
 import type { OutgoingFile, OutgoingMessage } from './reply-target.ts';
 
 const COLOR_WORKING = 0x5865f2;
@@ -121,10 +121,10 @@ export function generationFields(view: RequestView): APIEmbedField[] {
 }
 
 /** Step counts offered for "same seed" replays: the sampler's default plus round numbers in its limits. */
-export function replayChoices(engine: EngineCatalog, view: RequestView): APISelectMenuOption[] {
-  const trainSteps = engine.model(view.model).manifest.scheduler.num_train_timesteps;
+export function replayChoices(catalog: Catalog, view: RequestView): APISelectMenuOption[] {
+  const trainSteps = catalog.model(view.model).manifest.scheduler.num_train_timesteps;
   const choices: APISelectMenuOption[] = [];
-  for (const plugin of engine.samplers.list()) {
+  for (const plugin of catalog.samplers.list()) {
     const limits = plugin.stepLimits(trainSteps);
     const steps = [...new Set([limits.default, 10, 20, 25, 50, 100, 250, 1000])]
       .filter((n) => n >= limits.min && n <= limits.max)
@@ -150,7 +150,7 @@ function deleteButton(requestId: string) {
   return { type: ComponentType.Button, style: ButtonStyle.Danger, label: 'Delete', emoji: { name: '🗑️' }, custom_id: componentId('delete', requestId) } as const;
 }
 
-export function generationComponents(engine: EngineCatalog, view: RequestView): Row[] {
+export function generationComponents(catalog: Catalog, view: RequestView): Row[] {
   const rows: Row[] = [
     {
       type: ComponentType.ActionRow,
@@ -161,7 +161,7 @@ export function generationComponents(engine: EngineCatalog, view: RequestView): 
       ],
     },
   ];
-  const choices = replayChoices(engine, view);
+  const choices = replayChoices(catalog, view);
   if (choices.length > 0) {
     rows.push({
       type: ComponentType.ActionRow,
@@ -194,7 +194,7 @@ function reproduceCommand(view: RequestView): string {
 }
 
 export function generationResultMessage(
-  engine: EngineCatalog,
+  catalog: Catalog,
   view: RequestView,
   display: Buffer,
   originals: readonly Buffer[],
@@ -214,7 +214,7 @@ export function generationResultMessage(
         footer: { text: clip(reproduceCommand(view), 2048) },
       },
     ],
-    components: generationComponents(engine, view),
+    components: generationComponents(catalog, view),
     files: [png(`${base}.png`, display), ...originalFiles],
   };
 }

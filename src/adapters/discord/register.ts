@@ -11,19 +11,19 @@ import { Engine } from '../../engine/index.ts';
 import { SLASH_COMMANDS } from './commands/index.ts';
 import type { DiscordEnv } from './config.ts';
 import { loadDiscordEnv } from './config.ts';
-import type { EngineCatalog } from './types.ts';
+import type { Catalog } from '../../engine/catalog.ts';
 
-export function commandDefinitions(engine: EngineCatalog) {
-  return SLASH_COMMANDS.map((command) => command.definition(engine));
+export function commandDefinitions(catalog: Catalog) {
+  return SLASH_COMMANDS.map((command) => command.definition(catalog));
 }
 
 /** Replaces the application's commands (global, or the guild's) with ours; returns what Discord stored. */
-export async function registerCommands(env: DiscordEnv, engine: EngineCatalog): Promise<RESTPutAPIApplicationCommandsResult> {
+export async function registerCommands(env: DiscordEnv, catalog: Catalog): Promise<RESTPutAPIApplicationCommandsResult> {
   const rest = new REST({ ...(env.DISCORD_API_BASE ? { api: env.DISCORD_API_BASE } : {}) }).setToken(env.DISCORD_TOKEN);
   const route = env.DISCORD_GUILD_ID
     ? Routes.applicationGuildCommands(env.DISCORD_APPLICATION_ID, env.DISCORD_GUILD_ID)
     : Routes.applicationCommands(env.DISCORD_APPLICATION_ID);
-  return (await rest.put(route, { body: commandDefinitions(engine) })) as RESTPutAPIApplicationCommandsResult;
+  return (await rest.put(route, { body: commandDefinitions(catalog) })) as RESTPutAPIApplicationCommandsResult;
 }
 
 export async function main(): Promise<void> {

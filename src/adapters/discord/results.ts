@@ -4,7 +4,7 @@
  */
 import type { GenerationService, RequestView } from '../../jobs/service.ts';
 import { DISPLAY_MIN_SIDE, gifFrameCount, upscalePng } from '../../render/index.ts';
-import type { EngineCatalog } from './types.ts';
+import type { Catalog } from '../../engine/catalog.ts';
 import {
   animationResultMessage,
   failedMessage,
@@ -21,7 +21,7 @@ async function requireImage(service: GenerationService, id: string, index: numbe
 
 export async function renderFinal(
   service: GenerationService,
-  engine: EngineCatalog,
+  catalog: Catalog,
   view: RequestView,
   target: ReplyTarget,
 ): Promise<OutgoingMessage> {
@@ -39,5 +39,5 @@ export async function renderFinal(
   }
   const originals = await Promise.all(Array.from({ length: view.count }, (_, i) => requireImage(service, view.id, i)));
   const grid = view.count > 1 ? await requireImage(service, view.id, 'grid') : originals[0]!;
-  return generationResultMessage(engine, view, await upscalePng(grid, DISPLAY_MIN_SIDE), originals);
+  return generationResultMessage(catalog, view, await upscalePng(grid, DISPLAY_MIN_SIDE), originals);
 }

@@ -1,13 +1,9 @@
 /**
- * The adapter's shared vocabulary (engine surface, logger, tuning), in a module of its own so that
+ * The adapter's shared vocabulary (tuning), in a module of its own so that
  * context, delivery, messages and results can all use it without importing each other in a circle.
  */
 import type { SweepTuning } from '../../delivery/engine.ts';
 import { DEFAULT_DELIVERY_TUNING } from '../../delivery/engine.ts';
-import type { Engine } from '../../engine/index.ts';
-
-/** The parts of the engine an adapter may use: its catalogue and validation, never generation. */
-export type EngineCatalog = Pick<Engine, 'models' | 'samplers' | 'validate' | 'model' | 'sampler'>;
 
 export interface AdapterTuning {
   /** Minimum time between edits of one request's message (Discord allows ~5 edits / 5 s per token). */

@@ -1,24 +1,15 @@
 /**
- * What every listener shares: the service, the engine (for model/sampler choices), the delivery
+ * What every listener shares: the service, the catalog (for model/sampler choices), the delivery
  * of results, and the retry guard. Listeners only translate Slack payloads into service calls.
  */
-import type { Engine } from '../../engine/index.ts';
-import type { GenerationService } from '../../jobs/service.ts';
-import type { Logger } from '../../ops/logger.ts';
+import type { Catalog } from '../../engine/catalog.ts';
 import type { Requester } from '../../jobs/types.ts';
 import type { SlackDelivery } from './delivery.ts';
 import type { SlackEnv } from './env.ts';
+import type { FrontEndContext } from '../context.ts';
 
-/**
- * The engine surface the adapter reads: installed models and samplers (help text, modal choices) and
- * validate, to flag bad modal fields inline before the modal closes. Generation itself goes through the service.
- */
-export type SlackEnginePort = Pick<Engine, 'models' | 'samplers' | 'validate'>;
-
-export interface SlackDeps {
-  readonly service: GenerationService;
-  readonly engine: SlackEnginePort;
-  readonly logger: Logger;
+/** The shared context plus Slack's parts: its settings, the message deliveries and the retry guard. */
+export interface SlackDeps extends FrontEndContext {
   readonly env: SlackEnv;
   readonly delivery: SlackDelivery;
   readonly guard: RetryGuard;
@@ -28,8 +19,8 @@ export function slackRequester(teamId: string | null | undefined, channelId: str
   return { platform: 'slack', workspaceId: teamId ?? undefined, channelId, userId };
 }
 
-export function modelNames(engine: SlackEnginePort): string[] {
-  return engine.models.list().map((m) => m.name);
+export function modelNames(catalog: Catalog): string[] {
+  return catalog.models.list().map((m) => m.name);
 }
 
 /**

@@ -7,14 +7,14 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Logger as BoltLogger } from '@slack/bolt';
 import { App, HTTPReceiver, LogLevel, SocketModeReceiver } from '@slack/bolt';
-import type { GenerationService } from '../../jobs/service.ts';
 import { registerAnimationAction } from './actions/animation.ts';
 import { registerRerollAction } from './actions/reroll.ts';
 import { registerGenerateCommand } from './commands/generate.ts';
 import { registerNoiseDemoCommand } from './commands/noise-demo.ts';
 import { registerAppMention } from './events/app-mention.ts';
-import type { SlackDeps, SlackEnginePort } from './context.ts';
+import type { SlackDeps } from './context.ts';
 import { RetryGuard } from './context.ts';
+import type { FrontEndContext } from '../context.ts';
 import type { SweepTuning } from '../../delivery/engine.ts';
 import { DEFAULT_DELIVERY_TUNING } from '../../delivery/engine.ts';
 import { slackDelivery } from './delivery.ts';
@@ -41,10 +41,7 @@ export interface SlackHttpHost {
   mount(prefix: string, listener: NodeRequestListener, options: { readonly maxBodyBytes: number; readonly selfAuthenticated: boolean }): void;
 }
 
-export interface StartSlackAdapterOptions {
-  readonly service: GenerationService;
-  readonly engine: SlackEnginePort;
-  readonly logger: Logger;
+export interface StartSlackAdapterOptions extends FrontEndContext {
   /** Raw environment (validated here) or already parsed settings. */
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Mount on this server; without it, HTTP mode listens on PORT by itself. */
@@ -80,7 +77,7 @@ function boltLogger(logger: Logger): BoltLogger {
 
 export async function startSlackAdapter(options: StartSlackAdapterOptions): Promise<SlackAdapter> {
   const env: SlackEnv = parseSlackEnv(options.env);
-  const { service, engine, logger } = options;
+  const { service, catalog, logger } = options;
   const log = boltLogger(logger);
   const clientOptions = {
     ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL.endsWith('/') ? env.SLACK_API_URL : `${env.SLACK_API_URL}/` } : {}),
@@ -119,7 +116,7 @@ export async function startSlackAdapter(options: StartSlackAdapterOptions): Prom
     progressIntervalMs: env.SLACK_PROGRESS_INTERVAL_MS,
     updatesPerMinute: env.SLACK_PROGRESS_UPDATES_PER_MINUTE,
   });
-  const deps: SlackDeps = { service, engine, logger, env, delivery, guard: new RetryGuard() };
+  const deps: SlackDeps = { service, catalog, logger, env, delivery, guard: new RetryGuard() };
   registerGenerateShortcut(app, deps);
   registerGenerateModal(app, deps);
   registerGenerateCommand(app, deps);
@@ -192,9 +189,8 @@ export async function startSlackAdapter(options: StartSlackAdapterOptions): Prom
  * process logger from the adapter context, and the real Engine for model and sampler choices.
  */
 export function slackAdapterFactory(
-  engine: SlackEnginePort,
   env: Readonly<Record<string, string | undefined>> = process.env,
   delivery: Partial<SweepTuning> = {},
-): (ctx: { readonly service: GenerationService; readonly http: SlackHttpHost; readonly log: Logger }) => Promise<SlackAdapter> {
-  return (ctx) => startSlackAdapter({ service: ctx.service, engine, logger: ctx.log, env, http: ctx.http, delivery });
+): (ctx: FrontEndContext & { readonly http: SlackHttpHost }) => Promise<SlackAdapter> {
+  return (ctx) => startSlackAdapter({ service: ctx.service, catalog: ctx.catalog, logger: ctx.logger, env, http: ctx.http, delivery });
 }

@@ -10,7 +10,7 @@ import { MAX_SEED } from '../../core/rng.ts';
 import { MAX_GUIDANCE } from '../../engine/conditioning.ts';
 import type { SamplerPlugin } from '../../core/sampler.ts';
 import { DEFAULT_SAMPLER } from '../../engine/index.ts';
-import type { SlackEnginePort } from './context.ts';
+import type { Catalog } from '../../engine/catalog.ts';
 import { optionBlocks, optionValues } from './modal-options.ts';
 
 export const GENERATE_MODAL = 'generate_modal';
@@ -42,8 +42,8 @@ const MAX_OPTIONS = 100;
  * model's classes, grouped by model (value `model:index`), and the submission checks that the label
  * belongs to the chosen model. Omitted when no installed model takes a label.
  */
-function labelBlocks(engine: SlackEnginePort): types.InputBlock[] {
-  const labelled = engine.models.list().filter((m) => m.manifest.conditioning);
+function labelBlocks(catalog: Catalog): types.InputBlock[] {
+  const labelled = catalog.models.list().filter((m) => m.manifest.conditioning);
   if (labelled.length === 0) return [];
   const none = option(NO_LABEL, 'none (unconditional)');
   let budget = MAX_OPTIONS - 1;
@@ -78,10 +78,10 @@ function labelBlocks(engine: SlackEnginePort): types.InputBlock[] {
 }
 
 /** `samplerName`: the sampler chosen so far (the default one when the modal opens). */
-export function generateModal(engine: SlackEnginePort, seed: number, metadata: ModalMetadata, samplerName = DEFAULT_SAMPLER): types.ModalView {
-  const models = engine.models.list();
-  const samplers = engine.samplers.list();
-  const model = engine.models.defaultModel();
+export function generateModal(catalog: Catalog, seed: number, metadata: ModalMetadata, samplerName = DEFAULT_SAMPLER): types.ModalView {
+  const models = catalog.models.list();
+  const samplers = catalog.samplers.list();
+  const model = catalog.models.defaultModel();
   const sampler = samplers.find((s) => s.name === samplerName) ?? samplers.find((s) => s.name === DEFAULT_SAMPLER) ?? samplers[0];
   const T = model?.manifest.scheduler.num_train_timesteps ?? 1000;
   const steps = sampler ? sampler.stepLimits(T).default : 50;
@@ -133,7 +133,7 @@ export function generateModal(engine: SlackEnginePort, seed: number, metadata: M
         element: { type: 'number_input', action_id: ACTION, is_decimal_allowed: false, min_value: '0', max_value: String(MAX_SEED), initial_value: String(seed) },
       },
       ...optionBlocks(sampler),
-      ...labelBlocks(engine),
+      ...labelBlocks(catalog),
     ],
   };
 }
@@ -159,7 +159,7 @@ export interface ModalParams {
   readonly seed?: number;
   /** The chosen sampler's options that were filled in. */
   readonly options?: Readonly<Record<string, unknown>>;
-  /** The class index within the chosen model (the engine names it). */
+  /** The class index within the chosen model (the catalog names it). */
   readonly label?: number;
   readonly guidance?: number;
 }

@@ -3,7 +3,7 @@ import type { RequestView } from '../../jobs/types.ts';
 import { RateLimitError, ValidationError } from '../../jobs/types.ts';
 import { optionHelp, optionPairs, optionSpecs } from '../../engine/options.ts';
 import { ImageInputError } from '../../render/input.ts';
-import type { SlackEnginePort } from './context.ts';
+import type { Catalog } from '../../engine/catalog.ts';
 import { OptionsError } from './options.ts';
 
 /** A label as command text: quoted when it has spaces (`label:"Food & Drink"`). */
@@ -11,10 +11,10 @@ export function labelOption(label: string): string {
   return /\s/.test(label) ? `label:"${label}"` : `label:${label}`;
 }
 
-export function generateHelp(engine: SlackEnginePort): string {
-  const models = engine.models.list();
+export function generateHelp(catalog: Catalog): string {
+  const models = catalog.models.list();
   const labelled = models.filter((m) => m.manifest.conditioning);
-  const example = labelled[0] ?? engine.models.defaultModel();
+  const example = labelled[0] ?? catalog.models.defaultModel();
   const exampleLabel = example?.manifest.conditioning ? ` ${labelOption(example.manifest.conditioning.classes.at(-1)!)}` : '';
   const labels = labelled.map((m) => `${m.name}: ${m.manifest.conditioning!.classes.join(', ')}`);
   const guidance = labelled.map((m) => `${m.name} ${m.manifest.conditioning!.default_guidance_scale}`);
@@ -22,11 +22,11 @@ export function generateHelp(engine: SlackEnginePort): string {
     '*/generate* makes images with a diffusion model. Every option is optional:',
     `\`/generate model:<name> sampler:<name> steps:<n> seed:<n> count:<n>${labelled.length > 0 ? ' label:<class> guidance:<x>' : ''} <option>:<value>\``,
     `• model: ${models.map((m) => m.name).join(', ') || '(none installed)'}`,
-    `• sampler: ${engine.samplers.list().map((p) => p.name).join(', ') || '(none installed)'}`,
+    `• sampler: ${catalog.samplers.list().map((p) => p.name).join(', ') || '(none installed)'}`,
     '• steps: denoising steps (each sampler has its own range and default)',
     '• seed: 0..4294967295; the same seed and options reproduce the same image',
     '• count: 1..16 images in one grid',
-    ...samplerOptionLines(engine),
+    ...samplerOptionLines(catalog),
     ...(labelled.length > 0
       ? [
           escapeMrkdwn(`• label: what to draw, for class-conditional models (quote names with spaces) — ${labels.join('; ')}`),
@@ -99,8 +99,8 @@ export function escapeMrkdwn(text: string): string {
 }
 
 /** Each sampler's own options, one help line each, from the plugins' declarations. */
-function samplerOptionLines(engine: SlackEnginePort): string[] {
-  return engine.samplers.list().flatMap((p) => optionSpecs(p).map((s) => escapeMrkdwn(`• ${optionHelp(s)} — sampler ${p.name}`)));
+function samplerOptionLines(catalog: Catalog): string[] {
+  return catalog.samplers.list().flatMap((p) => optionSpecs(p).map((s) => escapeMrkdwn(`• ${optionHelp(s)} — sampler ${p.name}`)));
 }
 
 /** Parsed options back as command text (what the status message shows instead of the raw input), escaped for mrkdwn. */

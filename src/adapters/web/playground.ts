@@ -11,50 +11,15 @@
 import { readFile, readdir } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import path from 'node:path';
+import type { Catalog } from '../../engine/catalog.ts';
 import type { HttpServer } from '../../server/http.ts';
 import { HttpError, sendJson } from '../../server/http.ts';
-import type { SamplerPlugin } from '../../core/sampler.ts';
 import { optionSpecs } from '../../engine/options.ts';
 
 export const PLAYGROUND_DIR = path.resolve(import.meta.dirname, 'playground');
 
-interface CatalogModel {
-  readonly name: string;
-  readonly manifest: {
-    readonly description?: string | undefined;
-    readonly license?: string | undefined;
-    readonly image: { readonly channels: number; readonly height: number; readonly width: number };
-    readonly scheduler: { readonly num_train_timesteps: number };
-    readonly conditioning?: { readonly classes: readonly string[]; readonly default_guidance_scale: number } | undefined;
-  };
-}
-
-/** What the page lists; the real Engine satisfies it structurally. */
-export interface PlaygroundCatalog {
-  readonly models: {
-    list(): readonly CatalogModel[];
-    /** The model used when a request names none (a manifest's `"default": true`, else the first). */
-    defaultModel(): CatalogModel | undefined;
-  };
-  readonly samplers: {
-    list(): readonly {
-      readonly name: string;
-      readonly description: string;
-      stepLimits(numTrainTimesteps: number): { readonly min: number; readonly max: number; readonly default: number };
-      /** The plugin's zod schema; the page gets its serialisable description (engine/options.ts). */
-      readonly options: SamplerPlugin['options'];
-    }[];
-  };
-}
-
-/** The engine as a catalog when it has model and sampler listings (the real Engine does; test fakes may not). */
-export function asCatalog(engine: unknown): PlaygroundCatalog | null {
-  const e = engine as Partial<PlaygroundCatalog> | null;
-  return e && typeof e.models?.list === 'function' && typeof e.models.defaultModel === 'function' && typeof e.samplers?.list === 'function' ? (e as PlaygroundCatalog) : null;
-}
-
 export interface PlaygroundOptions {
-  readonly catalog: PlaygroundCatalog;
+  readonly catalog: Catalog;
   /** Where the static files are (default: ./playground next to this file). */
   readonly assetsDir?: string;
 }
@@ -100,7 +65,7 @@ async function sendFile(res: ServerResponse, method: string | undefined, file: s
 }
 
 /** Every model with what a client needs to build its pickers: size, T, classes and default guidance, and which one is the default. */
-export function listModels(catalog: PlaygroundCatalog) {
+export function listModels(catalog: Catalog) {
   const defaultName = catalog.models.defaultModel()?.name;
   return catalog.models.list().map((m) => ({
     name: m.name,
@@ -113,7 +78,7 @@ export function listModels(catalog: PlaygroundCatalog) {
   }));
 }
 
-export function listSamplers(catalog: PlaygroundCatalog, modelName: string | null) {
+export function listSamplers(catalog: Catalog, modelName: string | null) {
   const models = catalog.models.list();
   const model = modelName ? models.find((m) => m.name === modelName) : catalog.models.defaultModel();
   if (modelName && !model) throw new HttpError(404, { error: 'not_found', field: 'model', message: `unknown model "${modelName}"` });

@@ -138,7 +138,7 @@ function target(expiresInMs: number): ReplyTarget {
 function manager(service: ScriptedService, messenger: SlowMessenger, tuning: Partial<typeof DEFAULT_TUNING> = {}): DiscordDelivery {
   return discordDelivery({
     service: service as unknown as GenerationService,
-    engine,
+    catalog: engine,
     messenger,
     logger: pino({ level: 'silent' }),
     tuning: { ...DEFAULT_TUNING, previewIntervalMs: 100, ...tuning },

@@ -26,7 +26,7 @@ describe('startDiscordAdapter', () => {
   it('rejects a wrong token with Discord’s answer and leaves no connection behind', async () => {
     const start = startDiscordAdapter({
       service: unreachableService,
-      engine,
+      catalog: engine,
       logger: pino({ level: 'silent' }),
       env: { DISCORD_TOKEN: 'wrong', DISCORD_APPLICATION_ID: fake.applicationId, DISCORD_API_BASE: fake.apiBase },
     });
@@ -35,7 +35,7 @@ describe('startDiscordAdapter', () => {
   });
 
   it('rejects a missing application id before connecting', async () => {
-    const start = startDiscordAdapter({ service: unreachableService, engine, logger: pino({ level: 'silent' }), env: { DISCORD_TOKEN: fake.botToken } });
+    const start = startDiscordAdapter({ service: unreachableService, catalog: engine, logger: pino({ level: 'silent' }), env: { DISCORD_TOKEN: fake.botToken } });
     await expect(start).rejects.toThrow(/DISCORD_APPLICATION_ID: is required/);
   });
 });

@@ -19,7 +19,7 @@ const logs: LogLine[] = [];
 /** A second bot process: another adapter on the same service and Slack app. */
 async function startOther(): Promise<{ adapter: SlackAdapter; host: HttpServer; url: string }> {
   const host = new HttpServer({ log: pino({ level: 'silent' }) });
-  const adapter = await startSlackAdapter({ service: h.service, engine: h.engine, logger: memoryLogger(logs), env: slackTestEnv(h.fake), http: host, delivery: TEST_DELIVERY });
+  const adapter = await startSlackAdapter({ service: h.service, catalog: h.engine, logger: memoryLogger(logs), env: slackTestEnv(h.fake), http: host, delivery: TEST_DELIVERY });
   const port = await host.listen(0, '127.0.0.1');
   return { adapter, host, url: `http://127.0.0.1:${port}/slack/events` };
 }
@@ -133,7 +133,7 @@ describe('several bot processes', () => {
 
   it('fails to start, quickly and saying why, when auth.test fails or the API is unreachable', async () => {
     const start = (env: Record<string, string>) =>
-      startSlackAdapter({ service: h.service, engine: h.engine, logger: memoryLogger([]), env: { ...slackTestEnv(h.fake), ...env }, http: new HttpServer({ log: pino({ level: 'silent' }) }) });
+      startSlackAdapter({ service: h.service, catalog: h.engine, logger: memoryLogger([]), env: { ...slackTestEnv(h.fake), ...env }, http: new HttpServer({ log: pino({ level: 'silent' }) }) });
     await expect(start({ SLACK_BOT_TOKEN: 'xoxb-wrong' })).rejects.toThrow(/auth\.test failed.*invalid_auth/);
     const t0 = Date.now();
     // Nothing listens on port 9 of localhost: connection refused, retried twice with a short backoff.
@@ -143,7 +143,7 @@ describe('several bot processes', () => {
   });
 
   it('standalone (no shared server) listens on PORT itself', async () => {
-    const adapter = await startSlackAdapter({ service: h.service, engine: h.engine, logger: memoryLogger([]), env: { ...slackTestEnv(h.fake), PORT: '0' } });
+    const adapter = await startSlackAdapter({ service: h.service, catalog: h.engine, logger: memoryLogger([]), env: { ...slackTestEnv(h.fake), PORT: '0' } });
     try {
       expect(adapter.mode).toBe('http');
       expect(adapter.port).toBeGreaterThan(0);

@@ -1,33 +1,36 @@
 import pino from 'pino';
-import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PlaygroundCatalog } from '../../../src/adapters/web/playground.ts';
-import { asCatalog, registerPlayground } from '../../../src/adapters/web/playground.ts';
+import type { Catalog } from '../../../src/engine/catalog.ts';
+import { ValidationError } from '../../../src/engine/errors.ts';
+import { SamplerRegistry } from '../../../src/engine/samplers.ts';
+import { registerPlayground } from '../../../src/adapters/web/playground.ts';
+import { manifestSchema } from '../../../src/model/manifest.ts';
+import type { InstalledModel } from '../../../src/model/registry.ts';
 import { HttpServer } from '../../../src/server/http.ts';
 
-const tiny = { name: 'tiny', manifest: { description: 'test', image: { channels: 1, height: 8, width: 8 }, scheduler: { num_train_timesteps: 1000 } } };
-const short = {
+function installed(manifest: Record<string, unknown>): InstalledModel {
+  const scheduler = { beta_start: 0.0001, beta_end: 0.02, beta_schedule: 'linear', prediction_type: 'epsilon' };
+  const parsed = manifestSchema.parse({ onnx: 'model.onnx', ...manifest, scheduler: { ...scheduler, ...(manifest['scheduler'] as object) } });
+  return { name: parsed.name, dir: `/nowhere/${parsed.name}`, manifest: parsed };
+}
+
+const tiny = installed({ name: 'tiny', description: 'test', image: { channels: 1, height: 8, width: 8 }, scheduler: { num_train_timesteps: 1000 } });
+const short = installed({
   name: 'short',
-  manifest: {
-    image: { channels: 3, height: 32, width: 32 },
-    scheduler: { num_train_timesteps: 100 },
-    conditioning: { classes: ['cat', 'dog'], default_guidance_scale: 3 },
-  },
-};
-const catalog: PlaygroundCatalog = {
+  image: { channels: 3, height: 32, width: 32 },
+  scheduler: { num_train_timesteps: 100 },
+  conditioning: { type: 'class', classes: ['cat', 'dog'], null_class: 2, default_guidance_scale: 3 },
+});
+// The real ddim and ddpm plugins, listed in that order.
+const plugins = await SamplerRegistry.discover();
+const samplers = ['ddim', 'ddpm'].map((name) => plugins.find(name)!);
+const models = [tiny, short];
+const catalog: Catalog = {
   // The default is not the first model: pickers must follow defaultModel(), not the order.
-  models: { list: () => [tiny, short], defaultModel: () => short },
-  samplers: {
-    list: () => [
-      {
-        name: 'ddim',
-        description: 'DDIM',
-        stepLimits: (T: number) => ({ min: 1, max: T, default: Math.min(50, T) }),
-        options: z.object({ eta: z.number().min(0).max(1).default(0).describe('noise weight') }).strict(),
-      },
-      { name: 'ddpm', description: 'DDPM', stepLimits: (T: number) => ({ min: 1, max: T, default: T }), options: z.object({}).strict() },
-    ],
-  },
+  models: { list: () => models, find: (name) => models.find((m) => m.name === name), defaultModel: () => short },
+  samplers: { list: () => samplers, find: (name) => samplers.find((p) => p.name === name) },
+  model: (name) => models.find((m) => m.name === name) ?? (() => { throw new ValidationError('model', `unknown model "${name}"`); })(),
+  sampler: (name) => samplers.find((p) => p.name === name) ?? (() => { throw new ValidationError('sampler', `unknown sampler "${name}"`); })(),
 };
 
 let http: HttpServer;
@@ -66,19 +69,13 @@ describe('playground routes', () => {
     const s = (await (await fetch(`${base}/api/samplers`)).json()) as { samplers: Array<{ name: string; steps: { default: number } }> };
     expect(s.samplers).toEqual([
       // Options as their serialisable description, derived from the plugin's zod schema.
-      { name: 'ddim', description: 'DDIM', steps: { min: 1, max: 100, default: 50 }, options: [{ name: 'eta', description: 'noise weight', type: 'number', integer: false, min: 0, max: 1, default: 0 }] },
-      { name: 'ddpm', description: 'DDPM', steps: { min: 1, max: 100, default: 100 }, options: [] },
+      { name: 'ddim', description: samplers[0]!.description, steps: { min: 1, max: 100, default: 50 }, options: expect.arrayContaining([expect.objectContaining({ name: 'eta', type: 'number', min: 0, max: 1, default: 0 })]) },
+      { name: 'ddpm', description: samplers[1]!.description, steps: { min: 1, max: 100, default: 100 }, options: expect.any(Array) },
     ]);
     const forTiny = (await (await fetch(`${base}/api/samplers?model=tiny`)).json()) as { samplers: Array<{ steps: { default: number } }> };
     expect(forTiny.samplers[1]?.steps.default).toBe(1000);
     const unknown = await fetch(`${base}/api/samplers?model=nope`);
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toMatchObject({ field: 'model' });
-  });
-
-  it('recognises an engine that can list models and samplers', () => {
-    expect(asCatalog(catalog)).toBe(catalog);
-    expect(asCatalog({ model: () => null })).toBeNull();
-    expect(asCatalog(null)).toBeNull();
   });
 });

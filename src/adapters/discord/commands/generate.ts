@@ -17,8 +17,9 @@ import { MAX_SEED } from '../../../core/rng.ts';
 import { MAX_GUIDANCE, suggestLabels } from '../../../engine/conditioning.ts';
 import { ValidationError } from '../../../engine/index.ts';
 import type { ModelRegistry } from '../../../model/registry.ts';
+import type { Catalog } from '../../../engine/catalog.ts';
+import type { GenerationService } from '../../../jobs/service.ts';
 import type { AdapterContext, SlashCommand } from '../context.ts';
-import type { EngineCatalog } from '../types.ts';
 import { replyTargetOf, requesterOf, respondWithError } from '../context.ts';
 import { replyTargetJson } from '../reply-target.ts';
 import { addSamplerOptions, samplerOptionsFrom } from '../sampler-options.ts';
@@ -29,9 +30,9 @@ export const MAX_IMAGES_PER_REQUEST = 4;
 /** Discord's limit on autocomplete choices. */
 const MAX_CHOICES = 25;
 
-export function definition(engine: EngineCatalog): RESTPostAPIChatInputApplicationCommandsJSONBody {
-  const models = engine.models.list();
-  const samplers = engine.samplers.list();
+export function definition(catalog: Catalog): RESTPostAPIChatInputApplicationCommandsJSONBody {
+  const models = catalog.models.list();
+  const samplers = catalog.samplers.list();
   const trainSteps = Math.max(1000, ...models.map((m) => m.manifest.scheduler.num_train_timesteps));
   const maxSteps = Math.max(1, ...samplers.map((p) => p.stepLimits(trainSteps).max));
   const builder = new SlashCommandBuilder()
@@ -79,12 +80,12 @@ export function labelChoices(models: Pick<ModelRegistry, 'find' | 'defaultModel'
 
 async function autocomplete(interaction: AutocompleteInteraction, ctx: AdapterContext): Promise<void> {
   const focused = interaction.options.getFocused(true);
-  const choices = focused.name === 'label' ? labelChoices(ctx.engine.models, interaction.options.getString('model'), String(focused.value)) : [];
+  const choices = focused.name === 'label' ? labelChoices(ctx.catalog.models, interaction.options.getString('model'), String(focused.value)) : [];
   await interaction.respond(choices);
 }
 
 /** The options as the service expects them; undefined ones are left to the defaults. */
-export function paramsFrom(interaction: ChatInputCommandInteraction, engine: EngineCatalog): Record<string, unknown> {
+export function paramsFrom(interaction: ChatInputCommandInteraction, catalog: Catalog): Record<string, unknown> {
   const raw = {
     model: interaction.options.getString('model') ?? undefined,
     sampler: interaction.options.getString('sampler') ?? undefined,
@@ -94,25 +95,25 @@ export function paramsFrom(interaction: ChatInputCommandInteraction, engine: Eng
     label: interaction.options.getString('label') ?? undefined,
     guidance: interaction.options.getNumber('guidance') ?? undefined,
   };
-  const options = samplerOptionsFrom(interaction, engine.samplers.list());
+  const options = samplerOptionsFrom(interaction, catalog.samplers.list());
   const params: Record<string, unknown> = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
   if (Object.keys(options).length > 0) params['options'] = options;
   return params;
 }
 
 /**
- * Catches what the engine would refuse before anything is public: unknown names, step limits, and an option the
+ * Catches what the service would refuse (its one check) before anything is public: unknown names, step limits, and an option the
  * chosen sampler does not take (the engine's error lists the ones it does).
  */
-export function checkParams(engine: EngineCatalog, params: Record<string, unknown>): void {
-  const validated = engine.validate(params);
+export function checkParams(service: GenerationService, params: Record<string, unknown>): void {
+  const validated = service.checkGeneration(params);
   if (validated.count > MAX_IMAGES_PER_REQUEST) throw new ValidationError('count', `count must be 1..${MAX_IMAGES_PER_REQUEST}`);
 }
 
 async function execute(interaction: ChatInputCommandInteraction, ctx: AdapterContext): Promise<void> {
-  const params = paramsFrom(interaction, ctx.engine);
+  const params = paramsFrom(interaction, ctx.catalog);
   try {
-    checkParams(ctx.engine, params);
+    checkParams(ctx.service, params);
   } catch (error) {
     await respondWithError(interaction, error, ctx);
     return;

@@ -7,8 +7,8 @@ import { MessageFlags, SlashCommandBuilder } from 'discord.js';
 import { optionSpecs, optionPairs } from '../../../engine/options.ts';
 import { NotFoundError } from '../../../jobs/service.ts';
 import type { RequestView } from '../../../jobs/service.ts';
+import type { Catalog } from '../../../engine/catalog.ts';
 import type { AdapterContext, SlashCommand } from '../context.ts';
-import type { EngineCatalog } from '../types.ts';
 import { respondWithError } from '../context.ts';
 import { clip, labelFields } from '../messages.ts';
 
@@ -21,9 +21,9 @@ export function definition(): RESTPostAPIChatInputApplicationCommandsJSONBody {
 }
 
 /** One field per model (Discord allows 25) and one listing the samplers: default steps and the paper each implements. */
-export function catalogEmbed(engine: EngineCatalog): APIEmbed {
-  const models = engine.models.list();
-  const defaultModel = engine.models.defaultModel();
+export function catalogEmbed(catalog: Catalog): APIEmbed {
+  const models = catalog.models.list();
+  const defaultModel = catalog.models.defaultModel();
   const fields: APIEmbedField[] = models.slice(0, 24).map((m) => {
     const { image, conditioning, description } = m.manifest;
     // Labels first: a long description is what gets clipped.
@@ -37,7 +37,7 @@ export function catalogEmbed(engine: EngineCatalog): APIEmbed {
     return { name, value: clip(lines.join('\n'), 1024), inline: false };
   });
   const trainSteps = defaultModel?.manifest.scheduler.num_train_timesteps ?? 1000;
-  const samplers = engine.samplers.list().map((p) => {
+  const samplers = catalog.samplers.list().map((p) => {
     const options = optionSpecs(p).map((s) => s.name);
     return `${p.name} (default ${p.stepLimits(trainSteps).default} steps${options.length > 0 ? `; options ${options.join(', ')}` : ''}) — ${p.description}`;
   });
@@ -93,7 +93,7 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: AdapterCon
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
     const id = interaction.options.getString('request_id')?.trim();
     if (!id) {
-      await interaction.editReply({ embeds: [catalogEmbed(ctx.engine)] });
+      await interaction.editReply({ embeds: [catalogEmbed(ctx.catalog)] });
       return;
     }
     const view = await ctx.service.getRequest(id);

@@ -10,16 +10,16 @@ import { MAX_SEED, randomSeed } from '../../../core/rng.ts';
 import { ValidationError } from '../../../engine/index.ts';
 import { checkAttachmentMetadata, checkImageBytes, downloadAttachment } from '../attachments.ts';
 import { allowedAttachmentOrigins } from '../config.ts';
+import type { Catalog } from '../../../engine/catalog.ts';
 import type { AdapterContext, SlashCommand } from '../context.ts';
-import type { EngineCatalog } from '../types.ts';
 import { replyTargetOf, requesterOf, respondWithError } from '../context.ts';
 import { replyTargetJson } from '../reply-target.ts';
 
 /** The service stores at most this many frames per demo. */
 export const MAX_TIMESTEPS = 16;
 
-export function definition(engine: EngineCatalog): RESTPostAPIChatInputApplicationCommandsJSONBody {
-  const models = engine.models.list();
+export function definition(catalog: Catalog): RESTPostAPIChatInputApplicationCommandsJSONBody {
+  const models = catalog.models.list();
   return new SlashCommandBuilder()
     .setName('noise-demo')
     .setDescription('Show the forward diffusion process: an image dissolving into noise')
@@ -51,9 +51,9 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: AdapterCon
   const attachment = interaction.options.getAttachment('image');
   let params: { model: string; seed: number; timesteps?: number[]; denoiseFrom?: number };
   try {
-    const modelName = interaction.options.getString('model') ?? ctx.engine.models.defaultModel()?.name;
+    const modelName = interaction.options.getString('model') ?? ctx.catalog.models.defaultModel()?.name;
     if (!modelName) throw new ValidationError('model', 'no models are installed');
-    const model = ctx.engine.model(modelName);
+    const model = ctx.catalog.model(modelName);
     const trainSteps = model.manifest.scheduler.num_train_timesteps;
     const timesteps = parseTimesteps(interaction.options.getString('timesteps'), trainSteps);
     const denoiseFrom = interaction.options.getInteger('denoise_from') ?? undefined;
@@ -75,7 +75,7 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: AdapterCon
     let image: Buffer | undefined;
     if (attachment) {
       image = await downloadAttachment(attachment.url, { ...allowedAttachmentOrigins(ctx.env), ...ctx.tuning.download });
-      await checkImageBytes(image, ctx.engine.model(params.model).manifest);
+      await checkImageBytes(image, ctx.catalog.model(params.model).manifest);
     }
     const target = replyTargetOf(interaction, 'noise_demo', ctx.tuning);
     const submitted = await ctx.service.submitNoiseDemo({ requester: requesterOf(interaction), params, image, replyTo: replyTargetJson(target) });

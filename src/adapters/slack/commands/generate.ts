@@ -12,7 +12,7 @@ export const GENERATE_COMMAND = '/generate';
 
 export function registerGenerateCommand(app: App, deps: SlackDeps): void {
   app.command(GENERATE_COMMAND, async ({ command, ack, respond, context }) => {
-    const options = await parseOrAnswer(command.text, (text) => parseGenerateText(text, deps.engine.samplers.list()), ack, deps);
+    const options = await parseOrAnswer(command.text, (text) => parseGenerateText(text, deps.catalog.samplers.list()), ack, deps);
     if (options === null) return;
     const requester = slackRequester(command.team_id, command.channel_id, command.user_id);
     const reply = commandReplyTo(command);

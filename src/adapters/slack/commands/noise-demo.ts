@@ -26,7 +26,7 @@ export function registerNoiseDemoCommand(app: App, deps: SlackDeps): void {
     const requester = slackRequester(command.team_id, command.channel_id, command.user_id);
     const reply = commandReplyTo(command);
     const params = {
-      model: options.model ?? deps.engine.models.defaultModel()?.name,
+      model: options.model ?? deps.catalog.models.defaultModel()?.name,
       seed: options.seed ?? randomSeed(),
       ...(options.timesteps ? { timesteps: options.timesteps } : {}),
       ...(options.denoise_from !== undefined ? { denoiseFrom: options.denoise_from } : {}),
@@ -48,7 +48,7 @@ export function registerNoiseDemoCommand(app: App, deps: SlackDeps): void {
           extraTrustedOrigin: deps.env.SLACK_API_URL ? new URL(deps.env.SLACK_API_URL).origin : undefined,
         }, deps.logger);
         // Refuse a bad file now, as an ephemeral message, rather than as a failed job later.
-        const manifest = deps.engine.models.find(params.model ?? '')?.manifest;
+        const manifest = deps.catalog.models.find(params.model ?? '')?.manifest;
         if (image && manifest) await loadImageForModel(image.bytes, manifest.image);
         return deps.service.submitNoiseDemo({ requester, params, image: image?.bytes, replyTo: replyToJson(reply) });
       },

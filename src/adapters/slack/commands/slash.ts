@@ -24,7 +24,7 @@ export async function parseOrAnswer<T>(
     return null;
   }
   if (options === null) {
-    await ack({ response_type: 'ephemeral', text: generateHelp(deps.engine) });
+    await ack({ response_type: 'ephemeral', text: generateHelp(deps.catalog) });
     return null;
   }
   await ack();

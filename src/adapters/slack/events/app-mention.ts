@@ -23,13 +23,13 @@ export function registerAppMention(app: App, deps: SlackDeps): void {
     const text = event.text.replace(/<@[A-Z0-9]+(\|[^>]*)?>/g, ' ').trim();
     let options;
     try {
-      options = parseGenerateText(text, deps.engine.samplers.list());
+      options = parseGenerateText(text, deps.catalog.samplers.list());
     } catch (error) {
       await reportError(deps, notify, error);
       return;
     }
     if (options === null) {
-      await notify(generateHelp(deps.engine));
+      await notify(generateHelp(deps.catalog));
       return;
     }
     const teamId = body.team_id ?? null;

@@ -17,7 +17,7 @@ export function registerGenerateShortcut(app: App, deps: SlackDeps): void {
     try {
       await client.views.open({
         trigger_id: shortcut.trigger_id,
-        view: generateModal(deps.engine, seed, { channel: shortcut.channel.id, messageTs, threadTs }),
+        view: generateModal(deps.catalog, seed, { channel: shortcut.channel.id, messageTs, threadTs }),
       });
     } catch (error) {
       deps.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'slack: views.open failed');

@@ -25,7 +25,7 @@ export function registerGenerateModal(app: App, deps: SlackDeps): void {
     const typed = Number((view.state?.values['seed']?.['value'] as { value?: string | null } | undefined)?.value ?? Number.NaN);
     const seed = Number.isSafeInteger(typed) && typed >= 0 ? typed : messageSeed(metadata.data.channel, metadata.data.messageTs);
     try {
-      await client.views.update({ view_id: view.id, hash: view.hash, view: generateModal(deps.engine, seed, metadata.data, sampler) });
+      await client.views.update({ view_id: view.id, hash: view.hash, view: generateModal(deps.catalog, seed, metadata.data, sampler) });
     } catch (error) {
       // hash_conflict: the user changed the view again meanwhile, and that change's update wins.
       deps.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'slack: views.update failed');
@@ -38,13 +38,13 @@ export function registerGenerateModal(app: App, deps: SlackDeps): void {
       await ack({ response_action: 'errors', errors: { model: 'This form is out of date; open it again from the message.' } });
       return;
     }
-    const parsed = parseModalState(view.state.values, deps.engine.samplers.list());
+    const parsed = parseModalState(view.state.values, deps.catalog.samplers.list());
     if ('errors' in parsed) {
       await ack({ response_action: 'errors', errors: parsed.errors });
       return;
     }
     try {
-      deps.engine.validate(parsed.params);
+      deps.service.checkGeneration(parsed.params);
     } catch (error) {
       if (error instanceof ValidationError) {
         const option = error.field.startsWith('options.') ? optionBlockId(error.field.slice('options.'.length)) : null;

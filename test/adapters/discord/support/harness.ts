@@ -99,7 +99,7 @@ export class Harness {
     const identified = this.fake.identifyCount;
     this.bot = await startDiscordAdapter({
       service: this.runtime.service,
-      engine: this.engine,
+      catalog: this.engine,
       logger: this.botLogger,
       env: this.env,
       // Sweeps every 200 ms, so that a test can wait for one that would repeat a delivered reply.

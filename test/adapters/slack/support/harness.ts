@@ -113,13 +113,14 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     });
     const logs: LogLine[] = [];
     const logger = memoryLogger(logs);
-    const factory = slackAdapterFactory(engine, slackTestEnv(fake, options.appToken ? { SLACK_APP_TOKEN: options.appToken } : {}), TEST_DELIVERY);
+    const factory = slackAdapterFactory(slackTestEnv(fake, options.appToken ? { SLACK_APP_TOKEN: options.appToken } : {}), TEST_DELIVERY);
     let adapter: SlackAdapter | null = null;
     const handle = await startService({
       config,
       log: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
       engine,
-      adapters: [async (ctx) => (adapter = await factory({ ...ctx, log: logger }))],
+      catalog: engine,
+      adapters: [async (ctx) => (adapter = await factory({ ...ctx, logger }))],
     });
     if (!adapter) throw new Error('the Slack adapter did not start');
     const baseUrl = `http://127.0.0.1:${handle.port}`;

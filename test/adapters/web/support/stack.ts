@@ -54,6 +54,7 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
     config,
     log,
     engine,
+    catalog: engine,
     ops: { LOG_LEVEL: 'debug', PLAYGROUND: options.playground ?? true, METRICS: options.metrics ?? true, ...(options.metricsPort !== undefined ? { METRICS_PORT: options.metricsPort } : {}), ...options.ops },
   });
   return {
