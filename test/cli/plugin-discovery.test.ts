@@ -43,7 +43,9 @@ describe('sampler plugin discovery', () => {
     await mkdir(path.join(plugins, 'notes')); // no index.ts: not a plugin
     const listed = await cli({ PLUGINS_DIR: plugins }, 'samplers');
     expect(listed.code).toBe(0);
-    expect(listed.stdout.trim().split('\n').map((l) => l.split(/\s+/)[0])).toEqual(['ddim-again']);
+    // One line per sampler, then its declared options indented under it: a dropped-in folder's options are offered too.
+    expect(listed.stdout.split('\n').filter((l) => /^\S/.test(l)).map((l) => l.split(/\s+/)[0])).toEqual(['ddim-again']);
+    expect(listed.stdout).toMatch(/^\s+--option eta \(a number in 0\.\.1, default 0\): /m);
 
     const args = ['generate', '--models-dir', path.join(root, 'test/fixtures'), '--steps', '7', '--seed', '11'];
     const mine = path.join(dir, 'mine.png');
