@@ -86,6 +86,8 @@ describe('playground in Chromium', () => {
     const fields = () => page.locator('#sampler-options [data-option]').evaluateAll((nodes) => nodes.map((n) => n.id));
     expect(await sampler.inputValue()).toBe('ddim');
     expect(await fields()).toEqual(['option-eta', 'option-use_clipped_model_output']);
+    // Folded under the pickers until opened.
+    await page.locator('#sampler-options-box summary').click();
     await sampler.selectOption('score-sde');
     expect(await fields()).toEqual(['option-predictor', 'option-corrector_steps', 'option-snr', 'option-probability_flow']);
     const corrector = page.getByLabel('corrector_steps', { exact: true });
@@ -112,6 +114,7 @@ describe('playground in Chromium', () => {
     await page.getByLabel('snr', { exact: true }).fill('');
     await sampler.selectOption('ddim');
     expect(await fields()).toEqual(['option-eta', 'option-use_clipped_model_output']);
+    await page.locator('#sampler-options-box summary').click();
   });
 
   it('generates: live previews update step by step, then the image with its parameters and seed', async () => {

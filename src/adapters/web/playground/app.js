@@ -866,6 +866,8 @@ function showSamplers() {
 
 function showOptionFields() {
   renderOptionFields(optionFields, state.samplers.find((s) => s.name === samplerPicker.value), el);
+  // Folded by default: the fields would otherwise push the conversation up on a small screen.
+  $('#sampler-options-box').hidden = optionFields.hidden;
 }
 
 samplerPicker.addEventListener('change', showOptionFields);
