@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import type { Prisma as PrismaClient } from './client.ts';
 
 export type Platform = 'discord' | 'slack' | 'web' | 'cli';
-export type RequestKind = 'generate' | 'noise_demo';
+export type RequestKind = 'generate' | 'noise_demo' | 'vary' | 'interpolate';
 
 /** What a worker needs to run a claimed request. */
 export interface ClaimedRow {
@@ -29,6 +29,8 @@ export interface ClaimedRow {
   readonly label: string | null;
   readonly guidance: number | null;
   readonly noise_demo: { timesteps?: number[]; denoiseFrom?: number } | null;
+  /** Variation or interpolation parameters, as src/jobs/edits.ts stores them. */
+  readonly edit: unknown;
   readonly input_image: Uint8Array | null;
   readonly record_trajectory: boolean;
   readonly attempts: number;
@@ -54,7 +56,7 @@ export interface Claim {
 export interface ClaimOptions {
   readonly workerId: string;
   readonly batchId: string;
-  /** Most rows of one batch key to run together (noise demos always run alone). */
+  /** Most rows of one batch key to run together (only generations share a batch; other kinds run alone). */
   readonly batchSize: number;
   readonly leaseSeconds: number;
   /** A claim beyond 1 + retryLimit attempts fails the request instead of running it again. */
@@ -97,7 +99,7 @@ export async function claimBatch(prisma: PrismaClient, o: ClaimOptions): Promise
       SELECT id, attempts, ${o.workerId}, ${o.batchId}::uuid FROM claimed
     )
     SELECT id::text, kind::text AS kind, platform::text AS platform, model, sampler, steps, seed::text AS seed, count,
-      options, label, guidance, noise_demo, input_image, record_trajectory, attempts, cancel_requested
+      options, label, guidance, noise_demo, edit, input_image, record_trajectory, attempts, cancel_requested
     FROM claimed ORDER BY created_at, id`;
   const run: ClaimedRow[] = [];
   const toEnd: (AttemptEnd & { row: ClaimedRow })[] = [];

@@ -50,6 +50,8 @@ export type NewRequest = Readonly<
     seed: number;
     options: Record<string, unknown>;
     noiseDemo: Record<string, unknown> | null;
+    /** Variation or interpolation parameters (src/jobs/edits.ts). */
+    edit: Record<string, unknown> | null;
     inputImage: Buffer | null;
     replyTo: JsonValue;
   }
@@ -92,10 +94,11 @@ export async function insertRequest(prisma: PrismaClient, r: NewRequest, admit: 
     const [inserted] = await tx.$queryRaw<[{ position: number }]>`
       WITH row AS (
         INSERT INTO requests (id, kind, status, platform, workspace_id, channel_id, user_id, user_key, model, sampler, steps, seed, count,
-          options, noise_demo, input_image, batch_key, reply_to, derived_from_id, dedupe_key, record_trajectory, label, guidance, created_at)
+          options, noise_demo, edit, input_image, batch_key, reply_to, derived_from_id, dedupe_key, record_trajectory, label, guidance, created_at)
         VALUES (${r.id}::uuid, ${r.kind}::"RequestKind", 'queued', ${r.platform}::"Platform", ${r.workspaceId}, ${r.channelId}, ${r.userId},
           ${r.userKey}, ${r.model}, ${r.sampler}, ${r.steps}::int, ${r.seed}::bigint, ${r.count}::int,
-          ${JSON.stringify(r.options)}::jsonb, ${r.noiseDemo === null ? null : JSON.stringify(r.noiseDemo)}::jsonb, ${r.inputImage}::bytea,
+          ${JSON.stringify(r.options)}::jsonb, ${r.noiseDemo === null ? null : JSON.stringify(r.noiseDemo)}::jsonb,
+          ${r.edit === null ? null : JSON.stringify(r.edit)}::jsonb, ${r.inputImage}::bytea,
           ${r.batchKey}, ${JSON.stringify(r.replyTo)}::jsonb, ${r.derivedFromId}::uuid, ${r.dedupeKey}, ${r.recordTrajectory},
           ${r.label}, ${r.guidance}::float8, clock_timestamp())
         RETURNING id, created_at

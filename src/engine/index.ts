@@ -33,6 +33,7 @@ import type { InversionResult } from './inversion.ts';
 import { invert } from './inversion.ts';
 import type { LoopStep } from './pipeline.ts';
 import { vary } from './variation.ts';
+import { checkStartsFromNoisedImage, inverseOf, samplerFor } from './prepare.ts';
 
 export type { GenerationParams, GenerationResult, InterpolationParams, InversionParams, LabelInterpolationParams, StepProgress, VariationParams } from './types.ts';
 export type { InterpolationResult } from './interpolation.ts';
@@ -256,17 +257,23 @@ export class Engine {
 
   /** `validate` plus `strength` (0.1..0.9, default 0.5); `seed` seeds the noise added to the image. */
   validateVariation(input: unknown): VariationParams {
-    return validateVariation((raw) => this.validate(raw), input);
+    const params = validateVariation((raw) => this.validate(raw), input);
+    checkStartsFromNoisedImage(samplerFor(this, params), params.sampler);
+    return params;
   }
 
   /** `validate` with `seed_a`, `seed_b` and `frames` (2..16, default 8) instead of `seed` and `count`. */
   validateInterpolation(input: unknown): InterpolationParams {
-    return validateInterpolation((raw) => this.validate(raw), input);
+    const params = validateInterpolation((raw) => this.validate(raw), input);
+    inverseOf(samplerFor(this, params), params.sampler, 'interpolation');
+    return params;
   }
 
   /** `validate` with `label_a`, `label_b` and `frames` instead of `label` and `count` (conditional models). */
   validateLabelInterpolation(input: unknown): LabelInterpolationParams {
-    return validateLabelInterpolation((raw) => this.validate(raw), input);
+    const params = validateLabelInterpolation((raw) => this.validate(raw), input);
+    inverseOf(samplerFor(this, params), params.sampler, 'interpolation');
+    return params;
   }
 
   /** `validate` without `seed` and `count`. */

@@ -30,8 +30,7 @@ export interface Prepared {
 
 export async function prepare(parts: EngineParts, params: Omit<GenerationParams, 'seed' | 'count'>, count: number): Promise<Prepared> {
   const model = parts.model(params.model);
-  const sampler = parts.sampler(params.sampler).create(model.manifest.scheduler, params.options);
-  sampler.setTimesteps(params.steps);
+  const sampler = samplerFor(parts, params);
   const session = await parts.denoiser(params.model);
   const conditioning = model.manifest.conditioning;
   const denoiser = conditioning ? guidedDenoiser(session, batchGuidance(conditioning, [{ ...params, seed: 0, count }])) : session;
@@ -53,6 +52,23 @@ export function inverseOf(sampler: Sampler, name: string, purpose: string): Inve
     if (err instanceof OptionError) throw new ValidationError(`options.${err.option}`, `${err.message} (needed for ${purpose})`);
     throw err;
   }
+}
+
+/**
+ * A variation noises the image with the forward process, which gives x_t itself; a sampler that starts from
+ * x_T x initNoiseSigma walks a rescaled x_t and cannot continue from it.
+ */
+export function checkStartsFromNoisedImage(sampler: Sampler, name: string): void {
+  if (sampler.initNoiseSigma !== undefined) {
+    throw new ValidationError('sampler', `sampler ${name} walks a rescaled sample (init noise sigma ${sampler.initNoiseSigma}), so it cannot start from a noised image; choose ddim, ddpm or dpm-solver`);
+  }
+}
+
+/** The request's sampler set to its steps, without loading the model's network: for checks at submit time. */
+export function samplerFor(parts: Pick<EngineParts, 'model' | 'sampler'>, params: Pick<GenerationParams, 'model' | 'sampler' | 'steps' | 'options'>): Sampler {
+  const sampler = parts.sampler(params.sampler).create(parts.model(params.model).manifest.scheduler, params.options);
+  sampler.setTimesteps(params.steps);
+  return sampler;
 }
 
 /** Noise for samplers known to be deterministic: drawing from it is a bug, not a silent change of images. */

@@ -9,11 +9,10 @@ import { addNoise } from '../core/forward.ts';
 import { commonConfigShape, parseConfig, scheduleFromConfig } from '../core/timesteps.ts';
 import type { Tensor } from '../core/tensor.ts';
 import { concatBatch } from '../core/tensor.ts';
-import { ValidationError } from './errors.ts';
 import type { LoopStep } from './pipeline.ts';
 import { PerRequestNoise, denoise } from './pipeline.ts';
 import type { EngineParts } from './prepare.ts';
-import { checkSource, prepare } from './prepare.ts';
+import { checkSource, checkStartsFromNoisedImage, prepare } from './prepare.ts';
 import type { GenerationResult, VariationParams } from './types.ts';
 
 /** get_timesteps: the schedule's last min(floor(steps x strength), steps) entries (scheduler order 1). */
@@ -37,10 +36,7 @@ export async function vary(
   const timesteps = variationTimesteps(sampler.timesteps, params.steps, params.strength);
   // Nothing to denoise (strength 0): the input comes back as it is.
   if (timesteps.length === 0) return { images, seed: params.seed, samplingMs: performance.now() - began, modelMs: 0 };
-  // The forward process gives x_t itself; a sampler that starts from x_T x initNoiseSigma walks a rescaled x_t.
-  if (sampler.initNoiseSigma !== undefined) {
-    throw new ValidationError('sampler', `sampler ${params.sampler} walks a rescaled sample (init noise sigma ${sampler.initNoiseSigma}), so it cannot start from a noised image`);
-  }
+  checkStartsFromNoisedImage(sampler, params.sampler);
   // diffusers' add_noise uses the scheduler's alphas_cumprod: trained_betas included, as the sampler reads them.
   const config = parseConfig(params.sampler, z.object(commonConfigShape({ timestepSpacing: 'leading' })), model.manifest.scheduler);
   const schedule = scheduleFromConfig(params.sampler, config);

@@ -1,7 +1,7 @@
 /**
  * Batch keys: requests with equal keys (model, sampler, steps, options) can share one ONNX batch,
- * so a worker claims rows of one key together. Noise demos get a key of their own kind and always
- * run alone.
+ * so a worker claims rows of one key together. Noise demos, variations and interpolations get a key
+ * of their own kind (never a generation's) and always run alone.
  */
 
 /** Stable JSON (sorted keys) so equal options give equal batch keys. */
@@ -20,6 +20,6 @@ export function batchKeyOf(p: { model: string; sampler: string; steps: number; o
   return canonicalJson({ model: p.model, sampler: p.sampler, steps: p.steps, options: p.options });
 }
 
-export function noiseDemoBatchKey(model: string): string {
-  return `noise_demo:${canonicalJson({ model })}`;
+export function soloBatchKey(kind: 'noise_demo' | 'vary' | 'interpolate', model: string): string {
+  return `${kind}:${canonicalJson({ model })}`;
 }

@@ -5,9 +5,17 @@
  */
 import type { Tensor } from '../core/tensor.ts';
 import type { NoiseDemoInput, NoiseDemoResult } from '../engine/index.ts';
-import type { GenerationParams, GenerationResult, StepProgress } from '../engine/types.ts';
+import type { GenerationParams, GenerationResult, InterpolationParams, LabelInterpolationParams, StepProgress, VariationParams } from '../engine/types.ts';
 
-export type { GenerationParams, GenerationResult, NoiseDemoInput, NoiseDemoResult, StepProgress };
+export type { GenerationParams, GenerationResult, InterpolationParams, LabelInterpolationParams, NoiseDemoInput, NoiseDemoResult, StepProgress, VariationParams };
+
+/** An interpolation's frames [frames, C, H, W] with the strip (PNG) and animation (GIF) made of them. */
+export interface InterpolationOutput {
+  readonly images: Tensor;
+  readonly stripPng: Buffer;
+  readonly gif: Buffer;
+  readonly samplingMs: number;
+}
 
 /** What the service reads of a model to validate noise-demo input (timesteps, the uploaded image) at submit time. */
 export interface ModelInfoPort {
@@ -30,6 +38,17 @@ export interface EnginePort {
     signal?: AbortSignal,
   ): Promise<GenerationResult[]>;
   noiseDemo(input: NoiseDemoInput): Promise<NoiseDemoResult>;
+  /** Like validate, plus strength; ParamError also for a sampler that cannot start from a noised image. */
+  validateVariation(params: unknown): VariationParams;
+  /** seed_a, seed_b and frames instead of seed and count; ParamError also for a stochastic sampler. */
+  validateInterpolation(params: unknown): InterpolationParams;
+  /** label_a, label_b and frames instead of label and count (conditional models). */
+  validateLabelInterpolation(params: unknown): LabelInterpolationParams;
+  /** An image file (PNG, JPEG, ...) as the model-space [1, C, H, W] tensor `vary` takes. */
+  sourceImage(model: string, bytes: Uint8Array): Promise<Tensor>;
+  vary(params: VariationParams, source: Tensor, onProgress?: (p: StepProgress) => void, signal?: AbortSignal): Promise<GenerationResult>;
+  interpolate(params: InterpolationParams, onProgress?: (p: StepProgress) => void, signal?: AbortSignal): Promise<InterpolationOutput>;
+  interpolateLabels(params: LabelInterpolationParams, onProgress?: (p: StepProgress) => void, signal?: AbortSignal): Promise<InterpolationOutput>;
 }
 
 /** PNG encoding, from src/render. */

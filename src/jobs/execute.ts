@@ -1,14 +1,19 @@
 /**
  * Runs a claimed batch through the engine and encodes what each request keeps: its images, a grid
- * when it has several, the animation when asked for, or a noise demo's frames.
+ * when it has several, the animation when asked for, or a noise demo's frames. Variations and
+ * interpolations run in execute-edits.ts.
  */
 import type { ClaimedRow, ImageRow } from '../db/queue-store.ts';
 import type { EnginePort, GenerationParams, RenderPort } from './engine-port.ts';
 import { GIF_INDEX, GRID_INDEX, RECONSTRUCTION_INDEX } from './views.ts';
+import { interpolation, variation } from './execute-edits.ts';
 import { ProgressReporter, TrajectoryRecorder, type ProgressDeps, type ProgressOptions } from './progress.ts';
 
+/** What a worker runs: everything of the engine but the submit-side validation. */
+export type WorkerEngine = Pick<EnginePort, 'generateBatch' | 'noiseDemo' | 'sourceImage' | 'vary' | 'interpolate' | 'interpolateLabels'>;
+
 export interface ExecuteDeps extends ProgressDeps {
-  readonly engine: Pick<EnginePort, 'generateBatch' | 'noiseDemo'>;
+  readonly engine: WorkerEngine;
   readonly render: RenderPort;
 }
 
@@ -16,6 +21,8 @@ export interface ExecuteDeps extends ProgressDeps {
 export async function execute(rows: readonly ClaimedRow[], deps: ExecuteDeps, options: ProgressOptions, signal: AbortSignal): Promise<ImageRow[][]> {
   const first = rows[0]!;
   if (first.kind === 'noise_demo') return [await noiseDemo(first, deps)];
+  if (first.kind === 'vary') return [await variation(first, deps, options, signal)];
+  if (first.kind === 'interpolate') return [await interpolation(first, deps, options, signal)];
   const params: GenerationParams[] = rows.map((r) => ({
     model: r.model,
     sampler: r.sampler ?? '',

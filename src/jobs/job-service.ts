@@ -8,18 +8,20 @@ import type { Database } from '../db/client.ts';
 import * as store from '../db/request-store.ts';
 import type { Request as RequestRow } from '../db/generated/client.ts';
 import type { EventBus } from './bus.ts';
-import type { EnginePort, GenerationParams } from './engine-port.ts';
+import type { GenerationParams } from './engine-port.ts';
 import type { LimitConfig } from './limits.ts';
 import type {
   GenerationService,
   ReplayOverrides,
   StoredImage,
   SubmitGenerationInput,
+  SubmitInterpolationInput,
   SubmitNoiseDemoInput,
+  SubmitVariationInput,
   Submitted,
   WatchOptions,
 } from './service.ts';
-import { Submitter, userKeyOf } from './submit.ts';
+import { Submitter, userKeyOf, type SubmitEngine } from './submit.ts';
 import {
   ForbiddenError,
   NotFoundError,
@@ -37,8 +39,7 @@ import { Watcher } from './watch.ts';
 export interface JobServiceDeps {
   readonly db: Database;
   readonly bus: EventBus;
-  /** Only validate and models are used on the submitting side. */
-  readonly engine: Pick<EnginePort, 'validate' | 'model'>;
+  readonly engine: SubmitEngine;
   readonly limits: LimitConfig;
   readonly log: Logger;
   /** How often watchers re-read state to catch a final event whose NOTIFY was lost (default 30 s). */
@@ -67,6 +68,15 @@ export class JobService implements GenerationService {
 
   submitNoiseDemo(input: SubmitNoiseDemoInput): Promise<Submitted> {
     return this.submitter.noiseDemo(input);
+  }
+
+  submitVariation(input: SubmitVariationInput): Promise<Submitted> {
+    if ('requestId' in input.source && !isUuid(input.source.requestId)) return Promise.reject(new NotFoundError(`no request ${input.source.requestId}`));
+    return this.submitter.variation(input);
+  }
+
+  submitInterpolation(input: SubmitInterpolationInput): Promise<Submitted> {
+    return this.submitter.interpolation(input);
   }
 
   async reroll(id: string, requester: Requester, replyTo: Json): Promise<Submitted> {

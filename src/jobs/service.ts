@@ -42,6 +42,30 @@ export interface SubmitNoiseDemoInput {
   readonly replyTo: Json;
 }
 
+export interface SubmitVariationInput {
+  readonly requester: Requester;
+  /** The image to vary: image `index` of a finished request (anyone's, as reroll), or an uploaded image. */
+  readonly source: { readonly requestId: string; readonly index: number } | { readonly image: Buffer };
+  /**
+   * Raw { strength? (0.1..0.9, default 0.5), seed? (of the added noise; random if omitted), count?, sampler?,
+   * steps?, options?, model?, label?, guidance? }. From a request, its model, sampler, steps, options, label
+   * and guidance are the defaults (another sampler starts from its own default steps and options).
+   */
+  readonly params: unknown;
+  readonly replyTo: Json;
+}
+
+export interface SubmitInterpolationInput {
+  readonly requester: Requester;
+  /**
+   * Raw { seed_a, seed_b, frames? (2..16, default 8), model?, sampler?, steps?, options?, label?, guidance? },
+   * or for class-conditional models { label_a, label_b, seed?, frames?, ... }: one seed between two labels.
+   * The sampler must be deterministic (ddim at eta 0).
+   */
+  readonly params: unknown;
+  readonly replyTo: Json;
+}
+
 export interface Submitted {
   readonly id: string;
   /** 1 = next to run. */
@@ -92,6 +116,16 @@ export interface GenerationService {
 
   /** Same contract as submitGeneration for a forward-noising demo (grid PNG + GIF result). */
   submitNoiseDemo(input: SubmitNoiseDemoInput): Promise<Submitted>;
+
+  /**
+   * SDEdit variations of one image (a result's or an upload); same contract as submitGeneration, plus
+   * NotFoundError for an unknown source request and ValidationError('source' | 'index' | 'image') for a source
+   * without that image. The image's bytes are stored with the request, which stays reproducible.
+   */
+  submitVariation(input: SubmitVariationInput): Promise<Submitted>;
+
+  /** Frames morphing one seed's image into another's (or one label into another); images 0..frames-1, 'grid' the strip, 'gif'. */
+  submitInterpolation(input: SubmitInterpolationInput): Promise<Submitted>;
 
   /** The request with status, parameters, seed, timings and image refs; null if unknown. */
   getRequest(id: string): Promise<RequestView | null>;

@@ -7,15 +7,16 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Logger } from '../ops/logger.ts';
 import type { Prisma } from '../db/client.ts';
-import { insertRequest, type NewRequest } from '../db/request-store.ts';
+import { findImage, findRequestRow, insertRequest, type NewRequest } from '../db/request-store.ts';
 import type { Request as RequestRow } from '../db/generated/client.ts';
 import { ImageInputError, loadImageForModel } from '../render/input.ts';
-import { batchKeyOf, noiseDemoBatchKey } from './batch-key.ts';
+import { batchKeyOf, soloBatchKey } from './batch-key.ts';
 import type { EventBus } from './bus.ts';
 import type { EnginePort, GenerationParams } from './engine-port.ts';
 import { checkLimits, type LimitConfig } from './limits.ts';
-import type { ReplayOverrides, SubmitGenerationInput, SubmitNoiseDemoInput, Submitted } from './service.ts';
-import { DuplicateRequestError, ValidationError, type Json, type NoiseDemoParams, type RequestCounters, type Requester } from './types.ts';
+import { editInput, interpolationDraft, interpolationInfo, variationDraft, variationInfo } from './edits.ts';
+import type { ReplayOverrides, SubmitGenerationInput, SubmitInterpolationInput, SubmitNoiseDemoInput, SubmitVariationInput, Submitted } from './service.ts';
+import { DuplicateRequestError, NotFoundError, ValidationError, type Json, type NoiseDemoParams, type RequestCounters, type Requester } from './types.ts';
 import { jsonRecord } from './views.ts';
 
 export const MAX_SEED = 2 ** 32 - 1;
@@ -50,17 +51,19 @@ function dedupeKeyOf(replyTo: Json): string | null {
 }
 
 /** A request before the service gives it an id and its requester's keys. */
-type Draft = Omit<NewRequest, 'id' | 'platform' | 'workspaceId' | 'channelId' | 'userId' | 'userKey' | 'replyTo' | 'dedupeKey' | 'derivedFromId'>;
+export type Draft = Omit<NewRequest, 'id' | 'platform' | 'workspaceId' | 'channelId' | 'userId' | 'userKey' | 'replyTo' | 'dedupeKey' | 'derivedFromId'>;
 
 export interface SubmitDeps {
   readonly prisma: Prisma;
   readonly bus: EventBus;
-  /** Only validate and models are used on the submitting side. */
-  readonly engine: Pick<EnginePort, 'validate' | 'model'>;
+  /** Only validation and models are used on the submitting side. */
+  readonly engine: SubmitEngine;
   readonly limits: LimitConfig;
   readonly log: Logger;
   readonly counters?: RequestCounters | undefined;
 }
+
+export type SubmitEngine = Pick<EnginePort, 'validate' | 'model' | 'validateVariation' | 'validateInterpolation' | 'validateLabelInterpolation'>;
 
 export class Submitter {
   constructor(private readonly deps: SubmitDeps) {}
@@ -79,20 +82,64 @@ export class Submitter {
     if (bad !== undefined) throw new ValidationError('timesteps', `timesteps must be integers in 0..${T - 1} (got ${bad})`);
     if (parsed.denoiseFrom !== undefined && parsed.denoiseFrom >= T) throw new ValidationError('denoiseFrom', `denoiseFrom must be an integer in 1..${T - 1}`);
     const image = input.image;
-    // Decoded (size, format, pixel-count limits) so a bad upload is a 400 naming the field, not a
-    // failed job; only once the limits have passed, so a refused user costs no decoding.
-    const decodeUpload = image
-      ? async () => {
-          try {
-            await loadImageForModel(image, this.deps.engine.model(parsed.model).manifest.image);
-          } catch (err) {
-            if (err instanceof ImageInputError) throw new ValidationError('image', err.message);
-            throw err;
-          }
-        }
-      : undefined;
     const draft = noiseDemoDraft({ ...parsed, seed: parsed.seed ?? randomSeed() }, image ?? null);
-    return this.store(input.requester, input.replyTo, null, draft, decodeUpload);
+    return this.store(input.requester, input.replyTo, null, draft, image && this.decodeUpload(image, parsed.model));
+  }
+
+  /**
+   * A variation of an image of a stored request (whose model, sampler, steps, options, label and guidance
+   * it keeps unless the input names others) or of an upload; the image's bytes are stored with it.
+   */
+  async variation(input: SubmitVariationInput): Promise<Submitted> {
+    const raw = rawObject(input.params);
+    const { source } = input;
+    if ('image' in source) {
+      const params = this.deps.engine.validateVariation(raw);
+      const draft = variationDraft(params, { upload: true }, source.image);
+      return this.store(input.requester, input.replyTo, null, draft, this.decodeUpload(source.image, params.model));
+    }
+    const row = await findRequestRow(this.deps.prisma, source.requestId);
+    if (!row) throw new NotFoundError(`no request ${source.requestId}`);
+    const image = await this.sourceImage(row, source.index);
+    const sampler = samplerFields(row, raw);
+    const labelled = row.label === null || row.kind === 'noise_demo' ? {} : { label: row.label, guidance: row.guidance ?? undefined };
+    const params = this.deps.engine.validateVariation({ model: row.model, ...labelled, ...raw, ...sampler });
+    return this.store(input.requester, input.replyTo, row.id, variationDraft(params, { requestId: row.id, index: source.index }, image));
+  }
+
+  /** Between two seeds (seed_a, seed_b) or, for conditional models, two labels at one seed (label_a, label_b). */
+  async interpolation(input: SubmitInterpolationInput): Promise<Submitted> {
+    const raw = rawObject(input.params);
+    const labels = 'label_a' in raw || 'label_b' in raw;
+    const params = labels ? this.deps.engine.validateLabelInterpolation(raw) : this.deps.engine.validateInterpolation(raw);
+    return this.store(input.requester, input.replyTo, null, interpolationDraft(params));
+  }
+
+  /** The PNG of image `index` of a finished request, or a ValidationError saying what is missing. */
+  private async sourceImage(row: RequestRow, index: number): Promise<Buffer> {
+    if (row.status !== 'succeeded') throw new ValidationError('source', `request ${row.id} has no images to vary (it ${row.status === 'failed' || row.status === 'cancelled' ? 'was' : 'is'} ${row.status})`);
+    const last = row.kind === 'noise_demo' ? 0 : row.count - 1;
+    if (!Number.isInteger(index) || index < 0 || index > last) {
+      throw new ValidationError('index', `image index must be ${last === 0 ? '0' : `0..${last}`} for request ${row.id} (got ${index})`);
+    }
+    const image = await findImage(this.deps.prisma, row.id, index);
+    if (!image || image.contentType !== 'image/png') throw new ValidationError('index', `request ${row.id} has no image ${index}`);
+    return Buffer.from(image.data);
+  }
+
+  /**
+   * Decodes an upload (size, format, pixel-count limits) so a bad one is a 400 naming the field, not a
+   * failed job; run once the limits have passed, so a refused user costs no decoding.
+   */
+  private decodeUpload(image: Buffer, model: string): () => Promise<void> {
+    return async () => {
+      try {
+        await loadImageForModel(image, this.deps.engine.model(model).manifest.image);
+      } catch (err) {
+        if (err instanceof ImageInputError) throw new ValidationError('image', err.message);
+        throw err;
+      }
+    };
   }
 
   /** The one validation of generation parameters (the engine's rules); throws ValidationError naming the field. */
@@ -113,19 +160,27 @@ export class Submitter {
       };
       return this.store(requester, replyTo, row.id, noiseDemoDraft(params, row.inputImage ? Buffer.from(row.inputImage) : null));
     }
-    const samplerChanged = o.sampler !== undefined && o.sampler !== row.sampler;
-    // Options belong to a sampler: switching sampler starts from that sampler's defaults.
-    const options = o.options ?? (samplerChanged ? {} : jsonRecord(row.options));
-    const params = this.check({
+    if (row.kind === 'vary' || row.kind === 'interpolate') return this.resubmitEdit(row, requester, replyTo, newSeed, o);
+    const params = this.deps.engine.validate({
       model: row.model,
-      sampler: o.sampler ?? row.sampler,
-      steps: o.steps ?? (samplerChanged ? undefined : row.steps),
+      ...samplerFields(row, o),
       seed,
       count: o.count ?? row.count,
-      options,
       ...(row.label === null ? {} : { label: row.label, guidance: row.guidance ?? undefined }),
     });
     return this.store(requester, replyTo, row.id, generationDraft(params, o.recordTrajectory ?? false));
+  }
+
+  /** A variation again (a new noise seed, or the same) from its stored image; an interpolation with new seeds, or the same. */
+  private resubmitEdit(row: RequestRow, requester: Requester, replyTo: Json, newSeed: boolean, o: ReplayOverrides): Promise<Submitted> {
+    const between = interpolationInfo(row.kind, row.edit);
+    const seeds: [number, number] = newSeed ? [randomSeed(), randomSeed()] : [Number(row.seed), between && 'seed' in between.to ? between.to.seed : 0];
+    const raw = editInput(row, seeds, samplerFields(row, o));
+    const engine = this.deps.engine;
+    const varied = variationInfo(row.kind, row.edit);
+    if (varied) return this.store(requester, replyTo, row.id, variationDraft(engine.validateVariation(raw), varied.source, Buffer.from(row.inputImage ?? [])));
+    const params = 'seed_a' in raw ? engine.validateInterpolation(raw) : engine.validateLabelInterpolation(raw);
+    return this.store(requester, replyTo, row.id, interpolationDraft(params));
   }
 
   /** Stores the request once the limits and then `afterLimits` (costly checks) pass; anything refused writes nothing. */
@@ -156,6 +211,25 @@ export class Submitter {
   }
 }
 
+/** Parameters of a request given as an object; anything else is a ValidationError. */
+function rawObject(params: unknown): Record<string, unknown> {
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new ValidationError('params', 'parameters must be an object');
+  return params as Record<string, unknown>;
+}
+
+/**
+ * Sampler, steps and options of a stored request with `o`'s changes. Options and steps belong to a
+ * sampler: switching sampler starts from that sampler's defaults.
+ */
+function samplerFields(row: RequestRow, o: { sampler?: unknown; steps?: unknown; options?: unknown }): Record<string, unknown> {
+  const changed = o.sampler !== undefined && o.sampler !== row.sampler;
+  return {
+    sampler: o.sampler ?? row.sampler ?? undefined,
+    steps: o.steps ?? (changed ? undefined : (row.steps ?? undefined)),
+    options: o.options ?? (changed || row.sampler === null ? {} : jsonRecord(row.options)),
+  };
+}
+
 function generationDraft(p: GenerationParams, recordTrajectory: boolean): Draft {
   return {
     kind: 'generate',
@@ -168,6 +242,7 @@ function generationDraft(p: GenerationParams, recordTrajectory: boolean): Draft 
     count: p.count,
     options: { ...p.options },
     noiseDemo: null,
+    edit: null,
     inputImage: null,
     batchKey: batchKeyOf(p),
     recordTrajectory,
@@ -189,8 +264,9 @@ function noiseDemoDraft(p: NoiseDemoParams, image: Buffer | null): Draft {
     count: 1,
     options: {},
     noiseDemo,
+    edit: null,
     inputImage: image,
-    batchKey: noiseDemoBatchKey(p.model),
+    batchKey: soloBatchKey('noise_demo', p.model),
     recordTrajectory: false,
   };
 }

@@ -40,9 +40,29 @@ export interface NoiseDemoParams {
   readonly denoiseFrom?: number | undefined;
 }
 
+/** The image a variation starts from: an image of a stored request, or one the user uploaded. */
+export type VariationSource = { readonly requestId: string; readonly index: number } | { readonly upload: true };
+
+/** A variation's own parameters; its noise seed, count, model, sampler and label are the request's. */
+export interface VariationInfo {
+  /** 0.1..0.9: the part of the schedule the image is noised into and denoised back from. */
+  readonly strength: number;
+  readonly source: VariationSource;
+}
+
 /**
- * Which stored image: 0..count-1 single images; 'grid' the labelled grid of a multi-image request
- * (or a noise demo's x_t frames); 'gif' a noise demo's animation; 'reconstruction' a noise demo's
+ * An interpolation's own parameters: its first frame is the request's seed and label, its last frame `to`,
+ * either another seed (the same label) or another label (the same seed, conditional models).
+ */
+export interface InterpolationInfo {
+  readonly frames: number;
+  readonly to: { readonly seed: number } | { readonly label: string };
+}
+
+/**
+ * Which stored image: 0..count-1 single images (an interpolation's frames); 'grid' the labelled grid of a
+ * multi-image request (a noise demo's x_t frames, an interpolation's strip); 'gif' a noise demo's or an
+ * interpolation's animation; 'reconstruction' a noise demo's
  * denoised-back image. A noise demo's index 0 is its source image.
  */
 export type ImageIndex = number | 'grid' | 'gif' | 'reconstruction';
@@ -81,6 +101,10 @@ export interface RequestView {
   readonly options: Readonly<Record<string, Json>>;
   /** Noise demo only. */
   readonly noiseDemo: NoiseDemoParams | null;
+  /** Variations only. */
+  readonly variation: VariationInfo | null;
+  /** Interpolations only; `count` is its number of frames. */
+  readonly interpolation: InterpolationInfo | null;
   readonly progress: { readonly step: number; readonly totalSteps: number } | null;
   readonly error: string | null;
   readonly attempts: number;

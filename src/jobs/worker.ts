@@ -10,8 +10,8 @@ import type { Logger } from '../ops/logger.ts';
 import type { Database } from '../db/client.ts';
 import { claimBatch, expireOtherLeases, type ClaimedRow } from '../db/queue-store.ts';
 import type { BusMessage, EventBus } from './bus.ts';
-import type { EnginePort, RenderPort } from './engine-port.ts';
-import { execute } from './execute.ts';
+import type { RenderPort } from './engine-port.ts';
+import { execute, type WorkerEngine } from './execute.ts';
 import { Finisher } from './finish.ts';
 import { Heartbeat, type LeaseOptions } from './lease.ts';
 import { DbRetry, sleep } from './retry.ts';
@@ -39,7 +39,7 @@ export interface WorkerOptions extends LeaseOptions {
 export interface WorkerDeps {
   readonly db: Database;
   readonly bus: EventBus;
-  readonly engine: Pick<EnginePort, 'generateBatch' | 'noiseDemo'>;
+  readonly engine: WorkerEngine;
   readonly render: RenderPort;
   readonly log: Logger;
   readonly counters?: RequestCounters;

@@ -18,6 +18,14 @@ export function instrumentEngine(engine: EnginePort, metrics: Metrics): EnginePo
     model: (name) => engine.model(name),
     validate: (params) => engine.validate(params),
     noiseDemo: (input) => engine.noiseDemo(input),
+    // Variations and interpolations run one request at a time; the batch metrics are the generations'.
+    validateVariation: (params) => engine.validateVariation(params),
+    validateInterpolation: (params) => engine.validateInterpolation(params),
+    validateLabelInterpolation: (params) => engine.validateLabelInterpolation(params),
+    sourceImage: (model, bytes) => engine.sourceImage(model, bytes),
+    vary: (params, source, onProgress, signal) => engine.vary(params, source, onProgress, signal),
+    interpolate: (params, onProgress, signal) => engine.interpolate(params, onProgress, signal),
+    interpolateLabels: (params, onProgress, signal) => engine.interpolateLabels(params, onProgress, signal),
     async generateBatch(params, onProgress, signal) {
       let passes = params[0]?.steps ?? 0;
       const progress: typeof onProgress = onProgress

@@ -50,6 +50,17 @@ describe('instrumentEngine', () => {
       model: () => ({ name: 'm', manifest: { scheduler: { num_train_timesteps: 1000 }, image: { channels: 1, height: 8, width: 8 } } }),
       validate: () => ({ model: 'm', sampler: 'ddim', steps: 4, options: {}, label: null, guidance: null, seed: 1, count: 2 }),
       noiseDemo: () => Promise.reject(new Error('unused')),
+      validateVariation: () => ({ model: 'm', sampler: 'ddim', steps: 4, options: {}, label: null, guidance: null, seed: 1, count: 1, strength: 0.3 }),
+      validateInterpolation: () => {
+        throw new Error('unused');
+      },
+      validateLabelInterpolation: () => {
+        throw new Error('unused');
+      },
+      sourceImage: () => Promise.reject(new Error('unused')),
+      vary: () => Promise.reject(new Error('unused')),
+      interpolate: () => Promise.reject(new Error('unused')),
+      interpolateLabels: () => Promise.reject(new Error('unused')),
       async generateBatch(params, onProgress) {
         for (let s = 1; s <= 4; s++) onProgress?.(0, { step: s, totalSteps: 4, timestep: 999 - s, predictedX0: { data: new Float32Array(1), shape: [1] } });
         return params.map((p) => ({ images: { data: new Float32Array(p.count), shape: [p.count] }, seed: p.seed, samplingMs: 2000, modelMs: 400 }));
@@ -66,5 +77,6 @@ describe('instrumentEngine', () => {
     expect(text).toContain('ddpm_onnx_forward_seconds_sum{model="m"} 0.1');
     expect(text).toContain('ddpm_images_generated_total{model="m"} 5');
     expect(wrapped.model('m').name).toBe('m');
+    expect(wrapped.validateVariation({}).strength).toBe(0.3);
   });
 });

@@ -42,6 +42,8 @@ function view(status: RequestView['status']): RequestView {
     seed: 1,
     count: 1,
     options: { eta: 0 },
+    variation: null,
+    interpolation: null,
     noiseDemo: null,
     progress: null,
     error: null,

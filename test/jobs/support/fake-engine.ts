@@ -6,7 +6,20 @@
 import { z } from 'zod';
 import type { Tensor } from '../../../src/core/tensor.ts';
 import { ValidationError } from '../../../src/engine/errors.ts';
-import type { EnginePort, GenerationParams, GenerationResult, ModelInfoPort, NoiseDemoInput, NoiseDemoResult, RenderPort, StepProgress } from '../../../src/jobs/engine-port.ts';
+import type {
+  EnginePort,
+  GenerationParams,
+  GenerationResult,
+  InterpolationOutput,
+  InterpolationParams,
+  LabelInterpolationParams,
+  ModelInfoPort,
+  NoiseDemoInput,
+  NoiseDemoResult,
+  RenderPort,
+  StepProgress,
+  VariationParams,
+} from '../../../src/jobs/engine-port.ts';
 
 
 const paramsSchema = z
@@ -30,6 +43,8 @@ const paramsSchema = z
 
 const SIZE = 4;
 
+type EditMethods = 'validateVariation' | 'validateInterpolation' | 'validateLabelInterpolation' | 'sourceImage' | 'vary' | 'interpolate' | 'interpolateLabels';
+
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
@@ -51,7 +66,8 @@ export interface FakeEngineOptions {
   stepMs?: number;
 }
 
-export class FakeEngine implements EnginePort {
+/** Generations and noise demos. */
+class FakeGenerations implements Omit<EnginePort, EditMethods> {
   /** Sizes of every generateBatch call, to observe micro-batching. */
   readonly batchSizes: number[] = [];
   /** Every request's parameters as the worker handed them over, in order. */
@@ -100,7 +116,61 @@ export class FakeEngine implements EnginePort {
   }
 }
 
-function imagesFor(p: GenerationParams, step: number): Tensor {
+/** Splits the edit fields (validated by `schema`) off raw input; the rest is validated as a generation. */
+function editFields<T extends z.ZodTypeAny>(input: unknown, schema: T): [z.output<T>, Record<string, unknown>] {
+  const raw = { ...(input as Record<string, unknown>) };
+  const keys = Object.keys((schema as unknown as z.AnyZodObject).shape);
+  const own = Object.fromEntries(keys.filter((k) => k in raw).map((k) => [k, raw[k]]));
+  for (const k of keys) delete raw[k];
+  const r = schema.safeParse(own);
+  if (!r.success) throw new ValidationError(String(r.error.issues[0]!.path[0] ?? 'params'), r.error.issues[0]!.message);
+  return [r.data, raw];
+}
+
+const strength = z.object({ strength: z.number().min(0.1).max(0.9).default(0.5) });
+const seeds = z.object({ seed_a: z.number().int().min(0), seed_b: z.number().int().min(0), frames: z.number().int().min(2).max(16).default(8) });
+const labels = z.object({ label_a: z.enum(['a', 'b']), label_b: z.enum(['a', 'b']), frames: z.number().int().min(2).max(16).default(8) });
+
+/** Variations and interpolations of the fake: images from the seeds (and the source image's bytes), no steps. */
+export class FakeEngine extends FakeGenerations implements EnginePort {
+  validateVariation(input: unknown): VariationParams {
+    const [own, rest] = editFields(input, strength);
+    return { ...this.validate(rest), strength: own.strength };
+  }
+
+  validateInterpolation(input: unknown): InterpolationParams {
+    const [own, rest] = editFields(input, seeds);
+    const { seed: _s, count: _c, ...p } = this.validate(rest);
+    return { ...p, seedA: own.seed_a, seedB: own.seed_b, frames: own.frames };
+  }
+
+  validateLabelInterpolation(input: unknown): LabelInterpolationParams {
+    const [own, rest] = editFields(input, labels);
+    const { count: _c, label: _l, guidance, ...p } = this.validate({ ...rest, label: own.label_a });
+    return { ...p, labelA: own.label_a, labelB: own.label_b, guidance: guidance!, frames: own.frames };
+  }
+
+  async sourceImage(_model: string, bytes: Uint8Array): Promise<Tensor> {
+    return { data: Float32Array.from({ length: SIZE * SIZE }, (_, i) => (bytes[i % bytes.length]! / 127.5) - 1), shape: [1, 1, SIZE, SIZE] };
+  }
+
+  async vary(p: VariationParams, source: Tensor): Promise<GenerationResult> {
+    const images = imagesFor({ ...p, seed: p.seed ^ hashString(`${p.strength}:${Array.from(source.data).join(',')}`) }, p.steps);
+    return { images, seed: p.seed, samplingMs: 0, modelMs: 0 };
+  }
+
+  async interpolate(p: InterpolationParams): Promise<InterpolationOutput> {
+    const images = imagesFor({ ...p, seed: p.seedA ^ p.seedB, count: p.frames }, p.steps);
+    return { images, stripPng: await fakeRender.batchPng(images), gif: Buffer.from(`GIF89a:${p.seedA}:${p.seedB}`), samplingMs: 0 };
+  }
+
+  async interpolateLabels(p: LabelInterpolationParams): Promise<InterpolationOutput> {
+    const images = imagesFor({ ...p, seed: p.seed ^ hashString(p.labelA + p.labelB), count: p.frames }, p.steps);
+    return { images, stripPng: await fakeRender.batchPng(images), gif: Buffer.from(`GIF89a:${p.labelA}:${p.labelB}`), samplingMs: 0 };
+  }
+}
+
+function imagesFor(p: Pick<GenerationParams, 'seed' | 'sampler' | 'steps' | 'options' | 'count'>, step: number): Tensor {
   const per = SIZE * SIZE;
   const data = new Float32Array(p.count * per);
   for (let k = 0; k < p.count; k++) {

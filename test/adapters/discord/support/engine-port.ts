@@ -51,6 +51,22 @@ export function realEnginePort(engine: Engine, gate: JobGate): EnginePort {
       await gate.pass();
       return engine.noiseDemo(input);
     },
+    validateVariation: (params) => engine.validateVariation(params),
+    validateInterpolation: (params) => engine.validateInterpolation(params),
+    validateLabelInterpolation: (params) => engine.validateLabelInterpolation(params),
+    sourceImage: (model, bytes) => engine.sourceImage(model, bytes),
+    async vary(params, source, onProgress, signal) {
+      await gate.pass();
+      return engine.vary(params, source, onProgress, signal);
+    },
+    async interpolate(params, onProgress, signal) {
+      await gate.pass();
+      return engine.interpolate(params, onProgress, signal);
+    },
+    async interpolateLabels(params, onProgress, signal) {
+      await gate.pass();
+      return engine.interpolateLabels(params, onProgress, signal);
+    },
   };
 }
 
