@@ -43,8 +43,8 @@ const KEYS = ['model', 'sampler', 'steps', 'eta', 'seed', 'count', 'options', 'l
 const NUMBERS = [0, -1, 1, 2, 1.5, -0.0001, 1e308, -1e308, 2 ** 53 + 1, 4294967296, 1e-320, 999999999999, 50, 1000];
 const STRINGS = ['', '\u0000', '😀', '<script>alert(1)</script>', '../../etc/passwd', '%00', 'NaN', '1e999', 'x'.repeat(5000)];
 const PARAMS = ['%', '%zz', '%E0%A4%A', '..%2f..%2fetc%2fpasswd', '%00', '.', '..', 'x'.repeat(2000), '%F0%9F%98%80', 'grid.png', '0.png', 'animation.gif'];
-const TEMPLATES = ['/api/requests/:id', '/api/requests/:id/images/:n', '/api/requests/:id/events', '/api/requests/:id/replay', '/api/requests/:id/delete', '/playground/:file'];
-const PATHS = ['/', '/playground', '/api/models', '/api/samplers', '/api/generate', '/api/noise-demo', '/api/requests', '/healthz', '/readyz', '/metrics', '/slack/events', '/nope', '/api', '//api/generate'];
+const TEMPLATES = ['/api/requests/:id', '/api/requests/:id/images/:n', '/api/requests/:id/events', '/api/requests/:id/replay', '/api/requests/:id/delete', '/api/requests/:id/vary', '/playground/:file'];
+const PATHS = ['/', '/playground', '/api/models', '/api/samplers', '/api/generate', '/api/noise-demo', '/api/interpolate', '/api/requests', '/healthz', '/readyz', '/metrics', '/slack/events', '/nope', '/api', '//api/generate'];
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD', 'TRACE'];
 
 function value(r: Rng, t: FuzzTarget, depth = 0): unknown {
@@ -71,7 +71,7 @@ export function caseMaker(t: FuzzTarget) {
     return rawRequest(`${method} ${path} HTTP/1.1`, [`Host: ${host}`, 'Connection: close', ...headers, ...(b ? [`Content-Length: ${b.length}`] : [])], b ?? '');
   };
   const json = (path: string, body: string | Buffer, type = 'application/json') => request('POST', path, [`Content-Type: ${type}`], body);
-  const bodyPath = (r: Rng) => r.pick(['/api/generate', '/api/noise-demo', `/api/requests/${randomUUID()}/replay`]);
+  const bodyPath = (r: Rng) => r.pick(['/api/generate', '/api/noise-demo', '/api/interpolate', `/api/requests/${randomUUID()}/replay`, `/api/requests/${randomUUID()}/vary`]);
   const base = (r: Rng) => ({ model: r.pick(t.models), sampler: r.pick(t.samplers), steps: 1 + r.int(60), seed: r.int(1000), count: 1 });
 
   const multipart = (r: Rng, parts: Array<{ name: string; value: Buffer | string; file?: string; type?: string }>, mutate: boolean) => {

@@ -5,13 +5,13 @@
 import { readFile, stat } from 'node:fs/promises';
 import { ImageInputError, MAX_INPUT_BYTES } from '../render/input.ts';
 
-export async function readImageFile(file: string): Promise<Buffer> {
+export async function readImageFile(file: string, flag = '--image'): Promise<Buffer> {
   const size = await stat(file).then(
     (s) => (s.isFile() ? s.size : null),
     () => null,
   );
-  if (size === null) throw new ImageInputError(`--image ${file}: cannot read it (not an existing file)`);
-  if (size === 0) throw new ImageInputError(`--image ${file}: the file is empty (0 bytes)`);
-  if (size > MAX_INPUT_BYTES) throw new ImageInputError(`--image ${file}: the image is ${(size / 1048576).toFixed(1)} MB; the limit is 10 MB`);
-  return readFile(file).catch(() => Promise.reject(new ImageInputError(`--image ${file}: cannot read it`)));
+  if (size === null) throw new ImageInputError(`${flag} ${file}: cannot read it (not an existing file)`);
+  if (size === 0) throw new ImageInputError(`${flag} ${file}: the file is empty (0 bytes)`);
+  if (size > MAX_INPUT_BYTES) throw new ImageInputError(`${flag} ${file}: the image is ${(size / 1048576).toFixed(1)} MB; the limit is 10 MB`);
+  return readFile(file).catch(() => Promise.reject(new ImageInputError(`${flag} ${file}: cannot read it`)));
 }

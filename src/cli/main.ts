@@ -2,49 +2,25 @@
  * `ddpm-bot`: generate images, show the forward process, list models and samplers, or run the
  * service. Bad input exits with code 2 and one line naming the bad value and what is allowed.
  */
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { MAX_SEED } from '../core/rng.ts';
-import { DEFAULT_SAMPLER, Engine, MAX_COUNT, ValidationError } from '../engine/index.ts';
+import { DEFAULT_SAMPLER, MAX_COUNT, ValidationError } from '../engine/index.ts';
 import { MAX_GUIDANCE } from '../engine/conditioning.ts';
 import { optionHelp, optionPairs, optionSpecs, optionsFromText } from '../engine/options.ts';
 import { PluginError } from '../engine/samplers.ts';
 import { CompareError, compareSamplers, type CompareOptions } from './compare.ts';
 import { readImageFile } from './image-file.ts';
 import { ManifestError } from '../model/manifest.ts';
-import type { ExecutionProvider } from '../model/session.ts';
 import type { Pixels } from '../render/index.ts';
 import { animation, batchPixels, batchPng, evenlySpaced } from '../render/index.ts';
 import { ImageInputError } from '../render/input.ts';
-import { stderrLogger } from './log.ts';
 import { writeOutput } from './output.ts';
+import { UsageError, decimal, integer, modelsDirOption, openEngine, resolveModel, scaleOption } from './common.ts';
 import { progressBar } from './progress.ts';
+import { addEditCommands } from './edits.ts';
 
 /** Exit code for input the user can fix. */
 const USAGE_ERROR = 2;
-/** A 16-image MNIST grid at 16x is 2368x3392 px: larger is never useful and costs memory. */
-const MAX_SCALE = 16;
-
-class UsageError extends Error {}
-
-function integer(name: string, min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(`${name} must be an integer in ${min}..${max}`);
-    }
-    return n;
-  };
-}
-
-function decimal(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number`);
-    return n;
-  };
-}
 
 /** `--option name=value`, repeatable: collected as [name, text] pairs, typed later by the chosen sampler's declarations. */
 function samplerOption(value: string, previous: [string, string][] = []): [string, string][] {
@@ -57,37 +33,6 @@ function timestepList(value: string): number[] {
   const parts = value.split(',').map((s) => s.trim());
   if (parts.some((p) => !/^\d+$/.test(p))) throw new InvalidArgumentError('timesteps must be comma-separated integers, e.g. 0,100,500,999');
   return parts.map(Number);
-}
-
-function engineOptions(): { executionProvider?: ExecutionProvider; threads?: number; pluginsDir?: string } {
-  const provider = process.env['DDPM_EXECUTION_PROVIDER'];
-  if (provider !== undefined && provider !== 'cpu' && provider !== 'cuda' && provider !== 'webgpu') {
-    throw new UsageError(`DDPM_EXECUTION_PROVIDER must be cuda, webgpu or cpu (got "${provider}")`);
-  }
-  const threads = process.env['DDPM_THREADS'];
-  if (threads !== undefined && !/^\d+$/.test(threads)) throw new UsageError(`DDPM_THREADS must be a whole number (got "${threads}")`);
-  const pluginsDir = process.env['PLUGINS_DIR'];
-  return {
-    ...(provider ? { executionProvider: provider } : {}),
-    ...(threads ? { threads: Number(threads) } : {}),
-    ...(pluginsDir ? { pluginsDir } : {}),
-  };
-}
-
-async function openEngine(modelsDir: string | undefined): Promise<Engine> {
-  return Engine.load({
-    ...engineOptions(),
-    ...(modelsDir ? { modelsDir } : {}),
-    logger: stderrLogger,
-  });
-}
-
-/** `--model` takes an installed model's name or a path to a model folder. */
-async function resolveModel(engine: Engine, value: string | undefined): Promise<string | undefined> {
-  if (value === undefined) return undefined;
-  if (engine.models.find(value)) return value;
-  if (existsSync(path.join(value, 'model.json'))) return (await engine.models.addFolder(value)).name;
-  return value;
 }
 
 async function generateCommand(opts: {
@@ -217,15 +162,6 @@ async function listSamplers(): Promise<void> {
   await engine.close();
 }
 
-/** Every image file a command writes is enlarged by the same factor. */
-function scaleOption(): Option {
-  return new Option('--scale <n>', `enlarge every file written n times, nearest neighbour (1..${MAX_SCALE})`).argParser(integer('--scale', 1, MAX_SCALE)).default(1);
-}
-
-function modelsDirOption(): Option {
-  return new Option('--models-dir <dir>', 'folder of installed models (default: ./models)');
-}
-
 export function buildProgram(): Command {
   const program = new Command('ddpm-bot')
     .description('Denoising diffusion image generation: CLI, and the Discord/Slack/web service (serve).')
@@ -263,6 +199,8 @@ export function buildProgram(): Command {
     .addOption(scaleOption())
     .addOption(modelsDirOption())
     .action(noiseDemoCommand);
+
+  addEditCommands(program);
 
   program
     .command('compare')

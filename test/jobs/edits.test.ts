@@ -155,7 +155,7 @@ describe('interpolations through the queue', () => {
   it('a stochastic sampler, eta > 0 or a missing seed is refused naming the field', async () => {
     const bad = (params: Record<string, unknown>) => rt.service.submitInterpolation({ requester, params, replyTo: null }).catch((e: unknown) => e);
     expect(await bad({ model: 'tiny', sampler: 'ddpm', seed_a: 1, seed_b: 2 })).toMatchObject({ field: 'sampler', message: expect.stringContaining('sampler ddpm cannot invert') });
-    expect(await bad({ model: 'tiny', eta: 0.5, seed_a: 1, seed_b: 2 })).toMatchObject({ field: 'eta' });
+    expect(await bad({ model: 'tiny', options: { eta: 0.5 }, seed_a: 1, seed_b: 2 })).toMatchObject({ field: 'options.eta' });
     expect(await bad({ model: 'tiny', seed_a: 1 })).toMatchObject({ field: 'seed_b' });
     expect(await bad({ model: 'tiny', seed_a: 1, seed_b: 2, frames: 40 })).toMatchObject({ field: 'frames' });
     expect(await bad({ model: 'tiny', label_a: 0, label_b: 1 })).toMatchObject({ field: 'label_a' });

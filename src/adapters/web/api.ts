@@ -21,6 +21,7 @@ import {
   type RequestView,
   type Requester,
 } from '../../jobs/service.ts';
+import { registerEditRoutes } from './edit-routes.ts';
 
 export interface WebApiOptions {
   readonly log: Logger;
@@ -103,9 +104,12 @@ export function requestJson(view: RequestView, position: number | null): Record<
     status: view.status,
     position,
     params:
-      view.kind === 'generate'
-        ? { model: view.model, sampler: view.sampler, steps: view.steps, label: view.label, guidance: view.guidance, seed: view.seed, count: view.count, options: view.options }
-        : { model: view.model, seed: view.seed, timesteps: view.noiseDemo?.timesteps ?? null, denoiseFrom: view.noiseDemo?.denoiseFrom ?? null },
+      view.kind === 'noise_demo'
+        ? { model: view.model, seed: view.seed, timesteps: view.noiseDemo?.timesteps ?? null, denoiseFrom: view.noiseDemo?.denoiseFrom ?? null }
+        : { model: view.model, sampler: view.sampler, steps: view.steps, label: view.label, guidance: view.guidance, seed: view.seed, count: view.count, options: view.options },
+    /** Variations: strength and source; interpolations: frames and the last frame's seed or label. */
+    variation: view.variation,
+    interpolation: view.interpolation,
     seed: view.seed,
     progress: view.progress,
     error: view.error,
@@ -176,6 +180,17 @@ export function registerWebApi(http: HttpServer, service: GenerationService, opt
     }
     const submitted = await service.submitNoiseDemo({ requester: requester(req), params, image, replyTo: null }).catch(mapServiceError);
     accepted(res, submitted);
+  });
+
+  registerEditRoutes(http, service, {
+    requester,
+    accepted,
+    mapServiceError,
+    parse: (schema, body) => {
+      const parsed = schema.safeParse(body);
+      if (!parsed.success) throw zodToHttp(parsed.error);
+      return parsed.data;
+    },
   });
 
   http.route('GET', '/api/requests', async (req, res, _params, url) => {

@@ -1,0 +1,64 @@
+/**
+ * The HTTP API's variations and interpolations (docs/http-api.md): shapes checked here, parameters by
+ * the service, answered like /api/generate (202 with the request's URL).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { readJson, type HttpServer } from '../../server/http.ts';
+import type { GenerationService, Requester, Submitted } from '../../jobs/service.ts';
+
+const jsonObject = z.record(z.unknown());
+const sampling = {
+  model: z.string().optional(),
+  sampler: z.string().optional(),
+  steps: z.number().optional(),
+  options: jsonObject.optional(),
+  label: z.union([z.string(), z.number()]).optional(),
+  guidance: z.number().optional(),
+};
+
+const varyBody = z
+  .object({
+    /** Which image of the request (default 0). */
+    index: z.number().int().min(0).default(0),
+    strength: z.number().optional(),
+    seed: z.number().optional(),
+    count: z.number().optional(),
+    ...sampling,
+  })
+  .strict();
+
+const interpolateBody = z
+  .object({
+    seed_a: z.number().optional(),
+    seed_b: z.number().optional(),
+    label_a: z.union([z.string(), z.number()]).optional(),
+    label_b: z.union([z.string(), z.number()]).optional(),
+    seed: z.number().optional(),
+    frames: z.number().optional(),
+    ...sampling,
+  })
+  .strict();
+
+export interface EditRouteHelpers {
+  requester(req: IncomingMessage): Requester;
+  accepted(res: ServerResponse, submitted: Submitted): void;
+  /** Parses a body with `schema`, or throws the API's 400 naming the field. */
+  parse<T extends z.ZodTypeAny>(schema: T, body: unknown): z.output<T>;
+  /** Maps service errors to the API's status codes. */
+  mapServiceError(err: unknown): never;
+}
+
+export function registerEditRoutes(http: HttpServer, service: GenerationService, h: EditRouteHelpers): void {
+  http.route('POST', '/api/requests/:id/vary', async (req, res, { id }) => {
+    const { index, ...params } = h.parse(varyBody, await readJson(req));
+    const submitted = await service.submitVariation({ requester: h.requester(req), source: { requestId: id!, index }, params, replyTo: null }).catch(h.mapServiceError);
+    h.accepted(res, submitted);
+  });
+
+  http.route('POST', '/api/interpolate', async (req, res) => {
+    const params = h.parse(interpolateBody, await readJson(req));
+    const submitted = await service.submitInterpolation({ requester: h.requester(req), params, replyTo: null }).catch(h.mapServiceError);
+    h.accepted(res, submitted);
+  });
+}
