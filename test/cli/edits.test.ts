@@ -159,7 +159,7 @@ describe('ddpm-bot interpolate', () => {
       [['--seed-a', '1'], /give both --seed-a and --seed-b/],
       [[], /give --seed-a and --seed-b \(two seeds\), or --label-a and --label-b/],
       [['--seed-a', '1', '--seed-b', '2', '--label-a', '0'], /give --seed-a and --seed-b \(two seeds\), or/],
-      [['--seed-a', '1', '--seed-b', '2', '--sampler', 'ddpm'], /sampler ddpm cannot invert .* choose a deterministic sampler such as ddim at eta 0/],
+      [['--seed-a', '1', '--seed-b', '2', '--sampler', 'ddpm'], /sampler ddpm cannot invert .* choose a sampler that can invert/],
       [['--seed-a', '1', '--seed-b', '2', '--frames', '40'], /--frames must be an integer in 2\.\.16/],
       [['--label-a', '0', '--label-b', '1'], /label_a: model tiny is not class-conditional/],
     ];

@@ -146,7 +146,7 @@ describe('seed interpolation (DDIM section 5.3)', () => {
   it('needs a deterministic sampler and names what is wrong', async () => {
     // Refused at validation (the service refuses them at submit), before any model call.
     expectValidationError(() => engine.validateInterpolation({ model: 'tiny', sampler: 'ddpm', seed_a: 1, seed_b: 2 }), 'sampler');
-    expectValidationError(() => engine.validateInterpolation({ model: 'tiny', options: { eta: 0.5 }, seed_a: 1, seed_b: 2 }), 'options.eta');
+    expect(() => engine.validateInterpolation({ model: 'tiny', options: { eta: 0.5 }, seed_a: 1, seed_b: 2 })).toThrow(/eta: inversion needs deterministic/);
     expectValidationError(() => engine.validateInterpolation({ model: 'tiny', seed_a: 1, seed_b: 2, seed: 3 }), 'seed');
     expectValidationError(() => engine.validateInterpolation({ model: 'tiny', seed_a: 1, seed_b: 2, frames: 1 }), 'frames');
     expectValidationError(() => engine.validateInterpolation({ model: 'tiny', seed_a: 1 }), 'seed_b');
