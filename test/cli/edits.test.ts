@@ -4,11 +4,9 @@
  * line naming what to fix for bad input. `vary --from <request id>` reads a request from a running
  * service (the real one, on a throwaway Postgres) and gives the same bytes as the service's own variation.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import pino from 'pino';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,23 +16,13 @@ import { startService, type ServiceHandle } from '../../src/main.ts';
 import { batchPng } from '../../src/render/index.ts';
 import { createTestDatabase, type TestDatabase } from '../jobs/support/database.ts';
 import { waitFor } from '../jobs/support/runtime.ts';
+import { cli, root } from './support/run-cli.ts';
 
-const root = path.resolve(import.meta.dirname, '../..');
-const bin = path.join(root, 'bin/ddpm-bot.js');
 const models = ['--models-dir', path.join(root, 'test/fixtures')];
 const conditional = ['--models-dir', path.join(root, 'test/fixtures/conditional')];
 let out: string;
 let engine: Engine;
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], { cwd: root });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 /** An 8x8 gradient, as a user would vary their own drawing. */
 async function drawing(): Promise<string> {
