@@ -60,7 +60,7 @@ describe.skipIf(!icdPresent)(`WebGPU on SwiftShader (${ICD})`, () => {
       env: { ...process.env, ...env, DDPM_VERBOSE: '' },
     });
     // Dawn's Vulkan errors stay in the probe's child process: only the result line reaches the terminal.
-    expect(quiet.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^wrote .*a\.png \(8x8 px, tiny, ddim, 2 steps, 1 image, [\d.]+ s on cpu\)$/)]);
+    expect(quiet.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^wrote .*a\.png \(8x8 px, tiny, ddim \(eta 0\), 2 steps, 1 image, [\d.]+ s on cpu\)$/)]);
     const verbose = await generate(path.join(dir, 'b.png'), env);
     expect(verbose.stderr).toMatch(/model session ready on cpu .*webgpu: no usable adapter/);
   });
