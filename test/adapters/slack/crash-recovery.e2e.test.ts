@@ -51,7 +51,7 @@ const inChannel = (channel: string) => fake.messages.filter((m) => m.channel ===
  * progress, starts it again, and checks what the channel ends with.
  */
 async function stopMidJobAndRestart({ service: before, eventsUrl }: { service: ServeProcess; eventsUrl: string }, signal: NodeJS.Signals, channel: string, seed: number): Promise<void> {
-  const text = `model:mnist sampler:ddim steps:50 seed:${seed}`;
+  const text = `model:mnist sampler:ddpm steps:1000 seed:${seed}`;
   const sent = await sendToApp(eventsUrl, SIGNING_SECRET, commandBody({ command: '/generate', text, channel, user: 'U0CRASH', responseUrl: fake.responseUrl() }));
   expect(sent.status).toBe(200);
   const status: PostedMessage = await fake.waitFor(() => inChannel(channel).find((m) => m.edits.some((e) => e.includes(' · step '))), 120_000, 'a progress edit');
@@ -81,7 +81,7 @@ async function stopMidJobAndRestart({ service: before, eventsUrl }: { service: S
   expect(more).toEqual([]);
   expect(result?.text).toBe(`Reroll or animate request ${id}`);
   expect(status.edits.every((e) => e.includes(' · '))).toBe(true);
-  expect(upload.files[0]!.bytes.equals(await upscalePng(await cliPng(['--model', 'mnist', '--sampler', 'ddim', '--steps', '50', '--seed', String(seed)])))).toBe(true);
+  expect(upload.files[0]!.bytes.equals(await upscalePng(await cliPng(['--model', 'mnist', '--sampler', 'ddpm', '--steps', '1000', '--seed', String(seed)])))).toBe(true);
 }
 
 describe('Slack: the service stopped mid-job and started again', () => {
