@@ -22,13 +22,18 @@ export interface InterpolationResult {
   readonly modelMs: number;
 }
 
+/** Both interpolations need two end frames at least; the service refuses fewer first, this guards direct callers. */
+export function checkFrames(frames: number): void {
+  if (!Number.isInteger(frames) || frames < 2) throw new RangeError(`frames must be an integer >= 2 (got ${frames})`);
+}
+
 export async function interpolate(
   parts: EngineParts,
   params: InterpolationParams,
   onStep?: (step: LoopStep, totalSteps: number) => void,
   signal?: AbortSignal,
 ): Promise<InterpolationResult> {
-  if (!Number.isInteger(params.frames) || params.frames < 2) throw new RangeError(`frames must be an integer >= 2 (got ${params.frames})`);
+  checkFrames(params.frames);
   const { sampler, denoiser, imageShape } = await prepare(parts, params, params.frames);
   // Only a deterministic path makes the frames a function of x_T alone; the inverse capability says it has one.
   inverseOf(sampler, params.sampler, 'interpolation');

@@ -12,6 +12,7 @@ import type { Tensor } from '../core/tensor.ts';
 import { concatBatch, numel } from '../core/tensor.ts';
 import { ValidationError } from './errors.ts';
 import type { InterpolationResult } from './interpolation.ts';
+import { checkFrames } from './interpolation.ts';
 import type { Denoiser, LoopStep } from './pipeline.ts';
 import { denoise } from './pipeline.ts';
 import type { EngineParts } from './prepare.ts';
@@ -54,7 +55,7 @@ export async function interpolateLabels(
   onStep?: (step: LoopStep, totalSteps: number) => void,
   signal?: AbortSignal,
 ): Promise<InterpolationResult> {
-  if (!Number.isInteger(params.frames) || params.frames < 2) throw new RangeError(`frames must be an integer >= 2 (got ${params.frames})`);
+  checkFrames(params.frames);
   const model = parts.model(params.model);
   const conditioning = model.manifest.conditioning;
   if (!conditioning) throw new ValidationError('label_a', `model ${model.name} is not class-conditional; it has no labels to interpolate`);
