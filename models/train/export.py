@@ -199,10 +199,11 @@ def main():
         "warm_starts": stats.get("warm_starts"),
     }
     data_meta = None
+    dataset_json = {}
     dpath = os.path.join(CACHE, args.dataset + ".json")
     if os.path.exists(dpath):
         with open(dpath) as f:
-            dm = json.load(f)
+            dm = dataset_json = json.load(f)
         data_meta = {"source": dm.get("source"), "classes": dm.get("classes"), "split": dm.get("split"),
                      "skin_tone_variations": dm.get("skin_tone_variations"),
                      "dropped_categories": dm.get("dropped_categories")}
@@ -236,8 +237,9 @@ def main():
 
     meta = {"name": args.dataset}
     meta.update(META[args.dataset])
+    labels = ckpt["hparams"].get("labels", "category")
     meta["description"] %= ("class-conditional with a null label for classifier-free guidance: %s"
-                            % ("the digit" if args.dataset == "mnist" else "the emoji category")
+                            % ("the digit" if args.dataset == "mnist" else "the emoji " + labels)
                             if net.num_classes else "unconditional")
     meta.update({
         "image": {"channels": c, "height": s, "width": s},
@@ -257,12 +259,15 @@ def main():
                    {k: check.get(k) for k in ("ok", "tol", "max_abs_diff", "batch", "timesteps", "error")}},
     })
     if net.num_classes:
-        classes = (data_meta or {}).get("classes")
+        dm = dataset_json
+        classes = dm.get("subclasses" if labels == "subcategory" else "classes")
         if not classes or len(classes) != net.num_classes:
             sys.exit("conditional model with %d classes but %s lists %s" % (net.num_classes, dpath, classes))
         meta["conditioning"] = {"type": "class", "classes": classes, "null_class": net.num_classes,
                                 "default_guidance_scale": args.guidance,
                                 "p_uncond": ckpt["hparams"].get("p_uncond")}
+        if labels == "subcategory":  # each subcategory's category: front ends group by it, the eval scores it
+            meta["conditioning"]["groups"] = [dm["classes"][i] for i in dm["subclass_parent"]]
     if args.default:
         meta["default"] = True
         unmark_other_defaults(out_dir)

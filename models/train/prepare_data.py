@@ -8,7 +8,7 @@ Reads the unpacked npm packages (see models/train/README.md):
 and writes compact uint8 .npz files plus a JSON with class names and split info:
   <cache>/mnist.npz  x_train [N,1,28,28] uint8, y_train [N] int64, x_test, y_test
   <cache>/emoji.npz  x_train [N,3,32,32] uint8, y_train (category index), x_test, y_test,
-                     plus names/vendors of each image
+                     ysub_train/ysub_test (subcategory index), plus names/vendors of each image
   <cache>/mnist.json, <cache>/emoji.json  (metadata)
 
 Splits are fixed and deterministic (seeded permutation, stratified by class).
@@ -99,8 +99,20 @@ def prepare_emoji(cache, seed, frac, size, skin_tones):
         if e["category"] != "Component" and e["category"] not in categories:
             categories.append(e["category"])
     cat_idx = {c: i for i, c in enumerate(categories)}
+    # Subcategories ("face-smiling", "animal-bird", ...) in emoji order, each with its category: the
+    # finer label set a model can be conditioned on instead (train.py --labels subcategory).
+    subcategories = []
+    for e in emoji:
+        if e["category"] in cat_idx and e["subcategory"] not in subcategories:
+            subcategories.append(e["subcategory"])
+    sub_idx = {c: i for i, c in enumerate(subcategories)}
+    sub_parent = [None] * len(subcategories)
+    for e in emoji:
+        if e["category"] in cat_idx:
+            sub_parent[sub_idx[e["subcategory"]]] = cat_idx[e["category"]]
 
     # One entry per emoji identity (base emoji, optionally its skin variations).
+    by_unified = {}  # a skin-tone variation's record has no subcategory of its own
     entries = []  # (unified, short_name, image filename, category, has_img dict)
     for e in emoji:
         if e["category"] not in cat_idx:
@@ -108,6 +120,7 @@ def prepare_emoji(cache, seed, frac, size, skin_tones):
         entries.append((e["unified"], e["short_name"], e["image"], e["category"], e))
         if skin_tones and "skin_variations" in e:
             for k, v in sorted(e["skin_variations"].items()):
+                by_unified[v["unified"]] = e["subcategory"]
                 entries.append((v["unified"], e["short_name"] + "/" + k, v["image"], e["category"], v))
     labels = np.array([cat_idx[c] for _, _, _, c, _ in entries], dtype=np.int64)
     # Split by emoji identity, so both vendors' renditions land in the same split.
@@ -117,6 +130,7 @@ def prepare_emoji(cache, seed, frac, size, skin_tones):
 
     xs = {0: [], 1: []}
     ys = {0: [], 1: []}
+    ysub = {0: [], 1: []}
     names = {0: [], 1: []}
     vend = {0: [], 1: []}
     missing = 0
@@ -132,6 +146,7 @@ def prepare_emoji(cache, seed, frac, size, skin_tones):
             s = int(split_of[i])
             xs[s].append(load_emoji_image(path, size))
             ys[s].append(cat_idx[cat])
+            ysub[s].append(sub_idx[rec.get("subcategory") or by_unified[uni]])
             names[s].append(short)
             vend[s].append(vkey)
     out = os.path.join(cache, "emoji.npz")
@@ -139,6 +154,7 @@ def prepare_emoji(cache, seed, frac, size, skin_tones):
         out,
         x_train=np.stack(xs[0]), y_train=np.array(ys[0], dtype=np.int64),
         x_test=np.stack(xs[1]), y_test=np.array(ys[1], dtype=np.int64),
+        ysub_train=np.array(ysub[0], dtype=np.int64), ysub_test=np.array(ysub[1], dtype=np.int64),
         names_train=np.array(names[0]), names_test=np.array(names[1]),
         vendor_train=np.array(vend[0]), vendor_test=np.array(vend[1]))
     y_tr = np.array(ys[0])
@@ -153,6 +169,8 @@ def prepare_emoji(cache, seed, frac, size, skin_tones):
         "image": {"channels": 3, "height": size, "width": size},
         "skin_tone_variations": bool(skin_tones),
         "classes": categories,
+        "subclasses": subcategories,
+        "subclass_parent": sub_parent,
         "dropped_categories": ["Component"],
         "split": {"method": "by emoji identity, stratified by category: per category a seeded permutation "
                             "(seed %d), first round(%.2f*count) emoji held out (both vendors' images)" % (seed, frac),

@@ -89,10 +89,10 @@ def loadavg1():
         return None
 
 
-def load_data(dataset, path):
+def load_data(path, labels):
     d = np.load(path)
     x = torch.from_numpy(d["x_train"].astype(np.float32) / 127.5 - 1.0)
-    return x, torch.from_numpy(d["y_train"].astype(np.int64))
+    return x, torch.from_numpy(d["ysub_train" if labels == "subcategory" else "y_train"].astype(np.int64))
 
 
 def atomic_torch_save(obj, path):
@@ -181,11 +181,23 @@ def load_optimizer_state(opt, model, hp, state):
         opt.state[p] = s
 
 
-def n_classes(args):
-    """Number of classes in the dataset's .json written by prepare_data.py."""
+def data_meta(args):
+    """The dataset's .json written by prepare_data.py."""
     base = os.path.splitext(args.data or os.path.join(CACHE, args.dataset + ".npz"))[0]
     with open(base + ".json") as f:
-        return len(json.load(f)["classes"])
+        return json.load(f)
+
+
+def n_classes(args, labels):
+    return len(data_meta(args)["subclasses" if labels == "subcategory" else "classes"])
+
+
+def class_emb_from_categories(weights, args):
+    """A category-conditional model's class embedding spread over the subcategories: each subcategory
+    starts at its category's row (the null label keeps its row), so the network starts out unchanged."""
+    parent = data_meta(args)["subclass_parent"]
+    old = weights["class_emb.weight"]
+    return torch.cat([old[torch.tensor(parent)], old[-1:]])
 
 
 def main():
@@ -220,6 +232,10 @@ def main():
                     help="LR multiplier of the class embedding (default 1; stored, and kept on resume). A zero-"
                          "initialised embedding added to a trained network grows too slowly at the network's LR "
                          "(MNIST: norm 0.06 per class after 900 steps against a time embedding of norm 3-6)")
+    ap.add_argument("--labels", choices=["category", "subcategory"], default=None,
+                    help="emoji: condition on the category (9 classes) or the subcategory (98, e.g. face-smiling); "
+                         "(default: the warm start's, else category); a subcategory warm start from a category model "
+                         "starts each subcategory at its category")
     ap.add_argument("--p-uncond", type=float, default=0.15,
                     help="conditional training: probability of replacing a label with the null label")
     ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
@@ -264,12 +280,21 @@ def main():
         cfg = warm["config"]
         hp = warm["hparams"]
         if args.conditional and not cfg.get("num_classes"):
-            cfg = dict(cfg, num_classes=n_classes(args))
+            cfg = dict(cfg, num_classes=n_classes(args, args.labels or "category"))
             hp = dict(hp, p_uncond=args.p_uncond)
+        labels = args.labels or hp.get("labels", "category")
+        shipped_labels = hp.get("labels", "category") if warm["config"].get("num_classes") else labels
+        if labels != shipped_labels:
+            if labels != "subcategory" or not cfg.get("num_classes"):
+                sys.exit("--labels %s cannot warm-start from a model conditioned on %ss" % (labels, shipped_labels))
+            warm["weights"]["class_emb.weight"] = class_emb_from_categories(warm["weights"], args)
+            cfg = dict(cfg, num_classes=n_classes(args, labels))
+        hp = dict(hp, labels=labels)
         print("warm start from %s at step %d (optimizer state restarts)" % (warm["onnx"], warm["step"]), flush=True)
 
     if ckpt is None and warm is None and args.conditional:
-        cfg["num_classes"] = n_classes(args)
+        hp["labels"] = args.labels or "category"
+        cfg["num_classes"] = n_classes(args, hp["labels"])
         hp["p_uncond"] = args.p_uncond
     torch.manual_seed(hp["seed"])
     random.seed(hp["seed"])
@@ -324,7 +349,7 @@ def main():
     stats["sessions"].append(session)
 
     data_path = args.data or os.path.join(CACHE, args.dataset + ".npz")
-    x_train, y_train = load_data(args.dataset, data_path)
+    x_train, y_train = load_data(data_path, hp.get("labels", "category"))
     n_train = x_train.shape[0]
     stats["n_train"] = int(n_train)
     sched = DDPMSchedule()
