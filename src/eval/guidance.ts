@@ -1,6 +1,6 @@
 /**
  * Class-conditional models: the guidance sweep of the issue's measured targets. At DDIM-50 (eta 0)
- * and each guidance scale, sample i asks for class i mod K with seed + i; the project's classifier
+ * and each guidance scale, sample i asks for class i mod K (see sweepTargets) with seed + i; the project's classifier
  * then says how often it reads the requested class (accuracy), how often it is sure of any class
  * (recognisable, p >= 0.9), and how far the samples' features are from the held-out images (Frechet
  * distance). Plus an unconditional row, the sampler's cost with and without guidance at the same
@@ -70,7 +70,9 @@ export interface GuidanceSweep {
   bootstrapResamples: number;
   floor: number;
   floorCount: number;
+  /** The scored classes (the model's classes, or its groups) and the number of labels the model takes. */
   classes: string[];
+  labels: number;
   defaultScale: number;
   /** The same classifier on the real held-out images: accuracy, recognisable share, accuracy per class of the model. */
   heldoutAccuracy: number;
@@ -90,9 +92,36 @@ export interface SweepOptions {
   timingRepeats: number;
 }
 
-/** The classifier's index of each class of the model; the accuracy is only defined when it knows them all. */
-function classifierIndices(model: InstalledModel, conditioning: Conditioning, classifierClasses: string[]): number[] {
-  return conditioning.classes.map((name) => {
+/**
+ * What the sweep asks for and scores. A model with groups (labels finer than the classifier's classes) is
+ * scored on its groups: sample i asks for group i mod G, cycling through that group's labels, so the requested
+ * groups are as balanced as a coarse model's classes and the two compare on the same classifier.
+ */
+export interface SweepTargets {
+  /** The scored classes: the model's classes, or its groups. */
+  names: string[];
+  labelOf(i: number): number;
+  targetOf(i: number): number;
+}
+
+export function sweepTargets(conditioning: Conditioning): SweepTargets {
+  const { classes, groups } = conditioning;
+  if (!groups) return { names: classes, labelOf: (i) => i % classes.length, targetOf: (i) => i % classes.length };
+  const names = [...new Set(groups)];
+  const members = names.map((g) => groups.flatMap((name, label) => (name === g ? [label] : [])));
+  return {
+    names,
+    labelOf: (i) => {
+      const labels = members[i % names.length]!;
+      return labels[Math.floor(i / names.length) % labels.length]!;
+    },
+    targetOf: (i) => i % names.length,
+  };
+}
+
+/** The classifier's index of each scored class; the accuracy is only defined when it knows them all. */
+function classifierIndices(model: InstalledModel, names: string[], classifierClasses: string[]): number[] {
+  return names.map((name) => {
     const index = classifierClasses.indexOf(name);
     if (index < 0) {
       throw new Error(
@@ -114,14 +143,15 @@ export async function guidanceSweep(
   const conditioning = model.manifest.conditioning;
   if (!conditioning) throw new Error(`${model.name} is not class-conditional (model.json has no conditioning block); it has no guidance to sweep`);
   const k = data.classifier.classes.length;
-  const classCount = conditioning.classes.length;
-  const toClassifier = classifierIndices(model, conditioning, data.classifier.classes);
+  const targets = sweepTargets(conditioning);
+  const classCount = targets.names.length;
+  const toClassifier = classifierIndices(model, targets.names, data.classifier.classes);
   const defaultScale = conditioning.default_guidance_scale;
   const scales = [...new Set([...opts.scales, defaultScale])].sort((a, b) => a - b);
   const n = opts.samples;
   const d = data.dim;
   const { floor, floorCount } = frechetFloor(data, n);
-  const requested = Array.from({ length: n }, (_, i) => i % classCount);
+  const requested = Array.from({ length: n }, (_, i) => targets.targetOf(i));
   log(`${model.name}: guidance sweep at DDIM-50, ${n} samples per scale (${scales.join(', ')} and unconditional); floor ${floor.toFixed(3)}`);
 
   const rows: SweepRow[] = [];
@@ -133,7 +163,7 @@ export async function guidanceSweep(
       model: model.name,
       ...SWEEP_SAMPLER,
       seed: opts.seed + i,
-      ...(scale === null ? {} : { label: i % classCount, guidance: scale }),
+      ...(scale === null ? {} : { label: targets.labelOf(i), guidance: scale }),
     }));
     const { images, seconds } = await generateSet(engine, requests, opts.batch);
     const run = await data.classifier.run(sliceBatch(images, 0, n));
@@ -165,13 +195,13 @@ export async function guidanceSweep(
         const file = `samples/class-${c}.png`;
         const cells = Array.from({ length: GRID_PER_CLASS }, (_, j) => toPixels(images, c + j * classCount));
         await writeFile(path.join(data.dir, file), await gridPng(cells, { columns: 8, scale: 2 }));
-        grids.push({ class: conditioning.classes[c]!, file });
+        grids.push({ class: targets.names[c]!, file });
       }
     }
   }
 
   const timingScale = defaultScale !== 1 ? defaultScale : 2;
-  const timing = opts.timingRepeats > 0 ? await timeGuidance(engine, model.name, classCount, opts, timingScale, log) : null;
+  const timing = opts.timingRepeats > 0 ? await timeGuidance(engine, model.name, conditioning.classes.length, opts, timingScale, log) : null;
   return {
     date: new Date().toISOString(),
     machine,
@@ -183,7 +213,8 @@ export async function guidanceSweep(
     bootstrapResamples: opts.bootstrap,
     floor,
     floorCount,
-    classes: conditioning.classes,
+    classes: targets.names,
+    labels: conditioning.classes.length,
     defaultScale,
     heldoutAccuracy: data.heldoutAccuracy,
     heldoutConfident: data.heldoutConfident,

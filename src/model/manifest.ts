@@ -20,9 +20,12 @@ const conditioningSchema = z
       .refine((c) => new Set(c.map((n) => n.toLowerCase())).size === c.length, 'class names must be unique (ignoring case)'),
     null_class: z.number().int().nonnegative(),
     default_guidance_scale: z.number().min(0).max(50),
+    /** Fine labels (emoji subcategories): each class's group (its category), in class order. */
+    groups: z.array(z.string().min(1).max(100)).optional(),
   })
   .passthrough()
-  .refine((c) => c.null_class === c.classes.length, { message: 'null_class must equal the number of classes', path: ['null_class'] });
+  .refine((c) => c.null_class === c.classes.length, { message: 'null_class must equal the number of classes', path: ['null_class'] })
+  .refine((c) => !c.groups || c.groups.length === c.classes.length, { message: 'groups must name one group per class', path: ['groups'] });
 
 export type Conditioning = z.infer<typeof conditioningSchema>;
 

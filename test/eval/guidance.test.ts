@@ -8,6 +8,7 @@ import type { EvalOptions } from '../../src/eval/evaluate.ts';
 import { evaluateModel } from '../../src/eval/evaluate.ts';
 import type { Results } from '../../src/eval/results.ts';
 import { fdBaseline, mergeResults } from '../../src/eval/results.ts';
+import { sweepTargets } from '../../src/eval/guidance.ts';
 import { quantized } from '../../src/eval/sampling.ts';
 import { confidentShare, labelAccuracy, perClass } from '../../src/eval/scores.ts';
 import { gridPng } from '../../src/render/index.ts';
@@ -28,6 +29,24 @@ describe('label scores', () => {
 
   it('refuses labels that do not match the images one to one', () => {
     expect(() => labelAccuracy(probs, 3, [0, 1])).toThrow('2 labels for 4 images');
+  });
+});
+
+describe('sweep targets', () => {
+  const conditioning = { type: 'class' as const, null_class: 5, default_guidance_scale: 3 };
+
+  it('asks for the classes round-robin and scores them as they are', () => {
+    const t = sweepTargets({ ...conditioning, classes: ['a', 'b', 'c', 'd', 'e'] });
+    expect(t.names).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect([0, 1, 5, 7].map((i) => [t.labelOf(i), t.targetOf(i)])).toEqual([[0, 0], [1, 1], [0, 0], [2, 2]]);
+  });
+
+  it("scores fine labels on their groups, balanced by group, cycling through each group's labels", () => {
+    // Group X has labels 0, 2 and 4; group Y has 1 and 3.
+    const t = sweepTargets({ ...conditioning, classes: ['x1', 'y1', 'x2', 'y2', 'x3'], groups: ['X', 'Y', 'X', 'Y', 'X'] });
+    expect(t.names).toEqual(['X', 'Y']);
+    const asked = Array.from({ length: 8 }, (_, i) => [t.labelOf(i), t.targetOf(i)]);
+    expect(asked).toEqual([[0, 0], [1, 1], [2, 0], [3, 1], [4, 0], [1, 1], [0, 0], [3, 1]]);
   });
 });
 

@@ -75,6 +75,13 @@ describe('model manifest and ONNX session', () => {
     await expect(readManifest(dir)).rejects.toThrow(/model.json: .*JSON/);
   });
 
+  it('refuses a conditioning block whose groups do not name one group per class', async () => {
+    const dir = await variant((m) => {
+      m['conditioning'] = { type: 'class', classes: ['a', 'b', 'c'], null_class: 3, default_guidance_scale: 2, groups: ['A', 'B'] };
+    });
+    await expect(readManifest(dir)).rejects.toThrow(/conditioning.groups: groups must name one group per class/);
+  });
+
   it('treats NaN or Inf output as an error, not an image', async () => {
     const dir = path.join(fixtures, 'broken', 'nan');
     const model = await NoiseModel.load(dir, await readManifest(dir));
