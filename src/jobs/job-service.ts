@@ -15,12 +15,14 @@ import type {
   ReplayOverrides,
   StoredImage,
   SubmitGenerationInput,
+  SubmitInterpolationBetweenInput,
   SubmitInterpolationInput,
   SubmitNoiseDemoInput,
   SubmitVariationInput,
   Submitted,
   WatchOptions,
 } from './service.ts';
+import { partnerRefusal } from './interpolate-between.ts';
 import { Submitter, userKeyOf, type SubmitEngine } from './submit.ts';
 import {
   ForbiddenError,
@@ -77,6 +79,15 @@ export class JobService implements GenerationService {
 
   submitInterpolation(input: SubmitInterpolationInput): Promise<Submitted> {
     return this.submitter.interpolation(input);
+  }
+
+  async submitInterpolationBetween(input: SubmitInterpolationBetweenInput): Promise<Submitted> {
+    const from = await this.original(input.from);
+    const to = await this.original(input.to);
+    if (to.userKey !== userKeyOf(input.requester)) throw new ForbiddenError(`request ${to.id} is someone else's; interpolate with a request of your own`);
+    const refusal = partnerRefusal(from, to);
+    if (refusal) throw refusal;
+    return this.submitter.interpolationBetween(from, to, input);
   }
 
   async reroll(id: string, requester: Requester, replyTo: Json): Promise<Submitted> {

@@ -66,6 +66,17 @@ export interface SubmitInterpolationInput {
   readonly replyTo: Json;
 }
 
+export interface SubmitInterpolationBetweenInput {
+  readonly requester: Requester;
+  /** A finished generation (anyone's, as reroll): the first frame is its seed's image. */
+  readonly from: string;
+  /** A finished generation of the requester's, of the same model and label: the last frame is its seed's image. */
+  readonly to: string;
+  /** 2..16, default 8. */
+  readonly frames?: number | undefined;
+  readonly replyTo: Json;
+}
+
 export interface Submitted {
   readonly id: string;
   /** 1 = next to run. */
@@ -126,6 +137,14 @@ export interface GenerationService {
 
   /** Frames morphing one seed's image into another's (or one label into another); images 0..frames-1, 'grid' the strip, 'gif'. */
   submitInterpolation(input: SubmitInterpolationInput): Promise<Submitted>;
+
+  /**
+   * "Interpolate with…": frames from `from`'s seed to `to`'s, with `from`'s sampler, steps and options when that
+   * sampler can interpolate (the default sampler otherwise). NotFoundError for an unknown request,
+   * ForbiddenError when `to` is someone else's, ValidationError when the pair breaks the rules of
+   * interpolate-between.ts (kinds, model, label).
+   */
+  submitInterpolationBetween(input: SubmitInterpolationBetweenInput): Promise<Submitted>;
 
   /** The request with status, parameters, seed, timings and image refs; null if unknown. */
   getRequest(id: string): Promise<RequestView | null>;

@@ -115,6 +115,23 @@ export class Submitter {
     return this.store(input.requester, input.replyTo, null, interpolationDraft(params));
   }
 
+  /**
+   * From `from`'s seed to `to`'s (the pair already checked): with `from`'s sampler, steps and options while
+   * that sampler can interpolate, so the first frame is `from`'s image; with the default sampler otherwise.
+   */
+  async interpolationBetween(from: RequestRow, to: RequestRow, input: Pick<SubmitInterpolationInput, 'requester' | 'replyTo'> & { frames?: number | undefined }): Promise<Submitted> {
+    const labelled = from.label === null ? {} : { label: from.label, guidance: from.guidance ?? undefined };
+    const base = { model: from.model, ...labelled, seed_a: Number(from.seed), seed_b: Number(to.seed), ...(input.frames === undefined ? {} : { frames: input.frames }) };
+    let params;
+    try {
+      params = this.deps.engine.validateInterpolation({ ...base, ...samplerFields(from, {}) });
+    } catch (err) {
+      if (!(err instanceof ValidationError) || err.field === 'frames') throw err;
+      params = this.deps.engine.validateInterpolation(base);
+    }
+    return this.store(input.requester, input.replyTo, from.id, interpolationDraft(params));
+  }
+
   /** The PNG of image `index` of a finished request, or a ValidationError saying what is missing. */
   private async sourceImage(row: RequestRow, index: number): Promise<Buffer> {
     if (row.status !== 'succeeded') throw new ValidationError('source', `request ${row.id} has no images to vary (it ${row.status === 'failed' || row.status === 'cancelled' ? 'was' : 'is'} ${row.status})`);

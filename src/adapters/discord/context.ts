@@ -11,13 +11,14 @@ import type {
   StringSelectMenuInteraction,
 } from 'discord.js';
 import { MessageFlags } from 'discord.js';
-import type { Requester } from '../../jobs/service.ts';
+import type { Json, Requester, Submitted } from '../../jobs/service.ts';
 import type { DiscordEnv } from './config.ts';
 import type { ComponentAction } from './custom-id.ts';
 import type { DiscordDelivery } from './delivery.ts';
 import { loggableError, isUserFacing, userMessage } from './errors.ts';
 import { clip } from './messages.ts';
 import type { Messenger, ReplyPurpose, ReplyTarget } from './reply-target.ts';
+import { replyTargetJson } from './reply-target.ts';
 import type { Catalog } from '../../engine/catalog.ts';
 import type { AdapterTuning } from './types.ts';
 import type { FrontEndContext } from '../context.ts';
@@ -43,7 +44,8 @@ export type ComponentInteraction = ButtonInteraction | StringSelectMenuInteracti
 
 export interface ComponentHandler {
   readonly action: ComponentAction;
-  execute(interaction: ComponentInteraction, requestId: string, ctx: AdapterContext): Promise<void>;
+  /** `index`: the image a per-image button stands under (Vary); null for the others. */
+  execute(interaction: ComponentInteraction, requestId: string, ctx: AdapterContext, index: number | null): Promise<void>;
 }
 
 type AnyInteraction = ChatInputCommandInteraction | ComponentInteraction;
@@ -69,6 +71,29 @@ export function replyTargetOf(interaction: AnyInteraction, purpose: ReplyPurpose
     purpose,
     ...(sourceRequestId ? { sourceRequestId } : {}),
   };
+}
+
+/**
+ * A new public message for the request `submit` queues: deferred at once (Discord's 3 seconds), then
+ * handed to the deliveries, which show its queue position, previews and result; any refusal is told privately.
+ */
+export async function startRequest(
+  interaction: AnyInteraction,
+  ctx: AdapterContext,
+  purpose: ReplyPurpose,
+  submit: (requester: Requester, replyTo: Json) => Promise<Submitted>,
+  sourceRequestId?: string,
+): Promise<void> {
+  await interaction.deferReply();
+  try {
+    const target = replyTargetOf(interaction, purpose, ctx.tuning, sourceRequestId);
+    const submitted = await submit(requesterOf(interaction), replyTargetJson(target));
+    const view = await ctx.service.getRequest(submitted.id);
+    if (!view) throw new Error(`submitted request ${submitted.id} is missing`);
+    ctx.deliveries.track(submitted.id, target, view);
+  } catch (error) {
+    await respondWithError(interaction, error, ctx);
+  }
 }
 
 /**

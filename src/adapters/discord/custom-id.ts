@@ -1,22 +1,31 @@
 /**
  * Component custom ids carry the request id, so buttons keep working after restarts: everything
- * else is read back from the database when the button is pressed. Format: `ddpm:<action>:<id>`.
+ * else is read back from the database when the button is pressed. Format: `ddpm:<action>:<id>`, or
+ * `ddpm:<action>:<id>:<image index>` for a button under one image of a grid (Vary).
  */
-export const COMPONENT_ACTIONS = ['reroll', 'replay', 'animate', 'delete'] as const;
+export const COMPONENT_ACTIONS = ['reroll', 'replay', 'animate', 'delete', 'vary', 'interpolate-with', 'interpolate-pick'] as const;
 export type ComponentAction = (typeof COMPONENT_ACTIONS)[number];
 
 const PREFIX = 'ddpm';
 
-export function componentId(action: ComponentAction, requestId: string): string {
-  const id = `${PREFIX}:${action}:${requestId}`;
+export interface ComponentTarget {
+  readonly action: ComponentAction;
+  readonly requestId: string;
+  /** Which image of the request, for per-image buttons; null otherwise. */
+  readonly index: number | null;
+}
+
+export function componentId(action: ComponentAction, requestId: string, index?: number): string {
+  const id = `${PREFIX}:${action}:${requestId}${index === undefined ? '' : `:${index}`}`;
   // Discord's limit; request ids are UUIDs, far below it.
   if (id.length > 100) throw new Error(`custom id too long: ${id}`);
   return id;
 }
 
-export function parseComponentId(customId: string): { action: ComponentAction; requestId: string } | null {
-  const [prefix, action, requestId, ...rest] = customId.split(':');
+export function parseComponentId(customId: string): ComponentTarget | null {
+  const [prefix, action, requestId, index, ...rest] = customId.split(':');
   if (prefix !== PREFIX || !requestId || rest.length > 0) return null;
+  if (index !== undefined && !/^\d{1,2}$/.test(index)) return null;
   const known = COMPONENT_ACTIONS.find((a) => a === action);
-  return known ? { action: known, requestId } : null;
+  return known ? { action: known, requestId, index: index === undefined ? null : Number(index) } : null;
 }

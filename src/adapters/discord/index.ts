@@ -133,6 +133,6 @@ async function handleInteraction(interaction: Interaction, ctx: AdapterContext):
       return;
     }
     ctx.logger.debug({ action: parsed.action, requestId: parsed.requestId, user: interaction.user.id }, 'discord component');
-    await COMPONENT_HANDLERS[parsed.action].execute(interaction, parsed.requestId, ctx);
+    await COMPONENT_HANDLERS[parsed.action].execute(interaction, parsed.requestId, ctx, parsed.index);
   }
 }

@@ -3,19 +3,18 @@
  * request's message, the finished results with their buttons, and the late channel delivery. No
  * I/O here; results.ts fetches the images and calls these.
  */
-import type { APIActionRowComponent, APIComponentInMessageActionRow, APIEmbed, APIEmbedField, APISelectMenuOption } from 'discord.js';
-import { ButtonStyle, ComponentType } from 'discord.js';
+import type { APIEmbed, APIEmbedField } from 'discord.js';
 import { optionPairs } from '../../engine/options.ts';
+import { seedWords, type SeedFields } from '../edit-text.ts';
 import type { RequestView } from '../../jobs/service.ts';
-import { componentId } from './custom-id.ts';
+import { deleteOnlyComponents, generationComponents } from './result-rows.ts';
+import { reproduceLine, seedFields } from './seed-fields.ts';
 import type { Catalog } from '../../engine/catalog.ts';
 import type { OutgoingFile, OutgoingMessage } from './reply-target.ts';
 
 const COLOR_WORKING = 0x5865f2;
 const COLOR_DONE = 0x57f287;
 const COLOR_FAILED = 0xed4245;
-
-type Row = APIActionRowComponent<APIComponentInMessageActionRow>;
 
 /** Discord rejects the whole message when one text is over its limit: cut, and say so with an ellipsis. */
 export function clip(text: string, max: number): string {
@@ -31,13 +30,12 @@ export function gif(name: string, data: Buffer): OutgoingFile {
 }
 
 /** One line with everything needed to reproduce a generation. */
-export function paramsLine(view: Pick<RequestView, 'model' | 'label' | 'guidance' | 'sampler' | 'steps' | 'options' | 'seed' | 'count'>): string {
+export function paramsLine(view: Pick<RequestView, 'model' | 'label' | 'guidance' | 'sampler' | 'steps' | 'options'> & SeedFields): string {
   const parts = [view.model];
   if (view.label !== null) parts.push(`label ${view.label}`, `guidance ${view.guidance ?? 'default'}`);
   parts.push(view.sampler ?? '?', `${view.steps ?? '?'} steps`);
   for (const [name, value] of optionPairs(view.options)) parts.push(`${name} ${value}`);
-  parts.push(`seed ${view.seed}`);
-  if (view.count > 1) parts.push(`${view.count} images`);
+  parts.push(...seedWords(view));
   return parts.join(' · ');
 }
 
@@ -113,84 +111,11 @@ export function generationFields(view: RequestView): APIEmbedField[] {
   const options = optionPairs(view.options);
   if (options.length > 0) fields.push({ name: 'Options', value: clip(options.map(([k, v]) => `${k} ${v}`).join(', '), 1024), inline: true });
   fields.push(
-    { name: 'Seed', value: `\`${view.seed}\``, inline: true },
+    ...seedFields(view),
     { name: 'Duration', value: `${seconds(view.timings.samplingMs)} sampling, ${seconds(view.timings.totalMs)} total`, inline: true },
     { name: 'Request', value: `\`${view.id}\``, inline: false },
   );
   return fields;
-}
-
-/** Step counts offered for "same seed" replays: the sampler's default plus round numbers in its limits. */
-export function replayChoices(catalog: Catalog, view: RequestView): APISelectMenuOption[] {
-  const trainSteps = catalog.model(view.model).manifest.scheduler.num_train_timesteps;
-  const choices: APISelectMenuOption[] = [];
-  for (const plugin of catalog.samplers.list()) {
-    const limits = plugin.stepLimits(trainSteps);
-    const steps = [...new Set([limits.default, 10, 20, 25, 50, 100, 250, 1000])]
-      .filter((n) => n >= limits.min && n <= limits.max)
-      .sort((a, b) => a - b);
-    for (const n of steps) {
-      if (plugin.name === view.sampler && n === view.steps) continue;
-      choices.push({
-        label: `${plugin.name} · ${n} steps${n === limits.default ? ' (default)' : ''}`,
-        value: `${plugin.name}:${n}`,
-        description: `Same seed ${view.seed}`.slice(0, 100),
-      });
-    }
-  }
-  return choices.slice(0, 25);
-}
-
-export function parseReplayChoice(value: string): { sampler: string; steps: number } | null {
-  const match = /^([a-z0-9_-]+):(\d{1,5})$/.exec(value);
-  return match ? { sampler: match[1]!, steps: Number(match[2]) } : null;
-}
-
-function deleteButton(requestId: string) {
-  return { type: ComponentType.Button, style: ButtonStyle.Danger, label: 'Delete', emoji: { name: '🗑️' }, custom_id: componentId('delete', requestId) } as const;
-}
-
-export function generationComponents(catalog: Catalog, view: RequestView): Row[] {
-  const rows: Row[] = [
-    {
-      type: ComponentType.ActionRow,
-      components: [
-        { type: ComponentType.Button, style: ButtonStyle.Primary, label: 'Reroll', emoji: { name: '🎲' }, custom_id: componentId('reroll', view.id) },
-        { type: ComponentType.Button, style: ButtonStyle.Secondary, label: 'Denoising animation', emoji: { name: '🎞️' }, custom_id: componentId('animate', view.id) },
-        deleteButton(view.id),
-      ],
-    },
-  ];
-  const choices = replayChoices(catalog, view);
-  if (choices.length > 0) {
-    rows.push({
-      type: ComponentType.ActionRow,
-      components: [
-        {
-          type: ComponentType.StringSelect,
-          custom_id: componentId('replay', view.id),
-          placeholder: 'Same seed with another sampler or step count…',
-          options: choices,
-          min_values: 1,
-          max_values: 1,
-        },
-      ],
-    });
-  }
-  return rows;
-}
-
-export function deleteOnlyComponents(requestId: string): Row[] {
-  return [{ type: ComponentType.ActionRow, components: [deleteButton(requestId)] }];
-}
-
-/** The /generate options that give this request's images again. */
-function reproduceCommand(view: RequestView): string {
-  const options = [`model:${view.model}`, `sampler:${view.sampler}`, `steps:${view.steps}`, `seed:${view.seed}`];
-  for (const [name, value] of optionPairs(view.options)) options.push(`${name}:${value}`);
-  if (view.count > 1) options.push(`count:${view.count}`);
-  if (view.label !== null) options.push(`label:${view.label}`, ...(view.guidance === null ? [] : [`guidance:${view.guidance}`]));
-  return `Reproduce: /generate ${options.join(' ')}`;
 }
 
 export function generationResultMessage(
@@ -207,15 +132,35 @@ export function generationResultMessage(
     embeds: [
       {
         color: COLOR_DONE,
-        title: view.count > 1 ? `✨ ${view.count} images` : '✨ Done',
+        title: view.variation ? `✨ ${view.count > 1 ? `${view.count} variations` : 'Variation'}` : view.count > 1 ? `✨ ${view.count} images` : '✨ Done',
         description: `${paramsLine(view)}\nThe original-size image${originals.length > 1 ? 's are' : ' is'} attached; the preview is enlarged for display.`,
         fields: generationFields(view),
         image: { url: `attachment://${base}.png` },
-        footer: { text: clip(reproduceCommand(view), 2048) },
+        footer: { text: clip(reproduceLine(view), 2048) },
       },
     ],
     components: generationComponents(catalog, view),
     files: [png(`${base}.png`, display), ...originalFiles],
+  };
+}
+
+/** An interpolation: the strip of its frames (enlarged for display) and their GIF, Vary under each frame. */
+export function interpolationResultMessage(catalog: Catalog, view: RequestView, strip: Buffer, animation: Buffer): OutgoingMessage {
+  const base = `ddpm-${view.seed}-interpolation`;
+  return {
+    content: '',
+    embeds: [
+      {
+        color: COLOR_DONE,
+        title: `✨ Interpolation: ${view.count} frames`,
+        description: `${paramsLine(view)}\nThe frames left to right (spherical interpolation of x_T, decoded deterministically); the GIF plays them.`,
+        fields: generationFields(view),
+        image: { url: `attachment://${base}.png` },
+        footer: { text: clip(reproduceLine(view), 2048) },
+      },
+    ],
+    components: generationComponents(catalog, view),
+    files: [png(`${base}.png`, strip), gif(`${base}.gif`, animation)],
   };
 }
 
@@ -274,7 +219,7 @@ export function failedMessage(view: RequestView): OutgoingMessage {
       {
         color: COLOR_FAILED,
         title: view.status === 'cancelled' ? '✖️ Cancelled' : '❌ Generation failed',
-        description: clip(`${view.kind === 'generate' ? paramsLine(view) : `noise demo · ${view.model} · seed ${view.seed}`}\n${view.error ?? ''}`.trim(), 4096),
+        description: clip(`${view.kind !== 'noise_demo' ? paramsLine(view) : `noise demo · ${view.model} · seed ${view.seed}`}\n${view.error ?? ''}`.trim(), 4096),
         fields: [{ name: 'Request', value: `\`${view.id}\``, inline: false }],
       },
     ],

@@ -9,6 +9,7 @@ import {
   animationResultMessage,
   failedMessage,
   generationResultMessage,
+  interpolationResultMessage,
   noiseDemoResultMessage,
 } from './messages.ts';
 import type { OutgoingMessage, ReplyTarget } from './reply-target.ts';
@@ -36,6 +37,10 @@ export async function renderFinal(
     // The worker recorded it (the replay asked for its trajectory): the first image's predicted x_0, then that image.
     const gif = await requireImage(service, view.id, 'gif');
     return animationResultMessage(view, gif, await gifFrameCount(gif), target.sourceRequestId);
+  }
+  if (view.kind === 'interpolate') {
+    const strip = await requireImage(service, view.id, 'grid');
+    return interpolationResultMessage(catalog, view, await upscalePng(strip, DISPLAY_MIN_SIDE), await requireImage(service, view.id, 'gif'));
   }
   const originals = await Promise.all(Array.from({ length: view.count }, (_, i) => requireImage(service, view.id, i)));
   const grid = view.count > 1 ? await requireImage(service, view.id, 'grid') : originals[0]!;

@@ -5,7 +5,7 @@ import { labelChoices } from '../../../src/adapters/discord/commands/generate.ts
 import { parseTimesteps } from '../../../src/adapters/discord/commands/noise-demo.ts';
 import { DiscordConfigError, allowedAttachmentOrigins, loadDiscordEnv } from '../../../src/adapters/discord/config.ts';
 import { componentId, parseComponentId } from '../../../src/adapters/discord/custom-id.ts';
-import { parseReplayChoice } from '../../../src/adapters/discord/messages.ts';
+import { parseReplayChoice } from '../../../src/adapters/discord/result-rows.ts';
 import { parseReplyTarget } from '../../../src/adapters/discord/reply-target.ts';
 import { readManifest } from '../../../src/model/manifest.ts';
 import { ModelRegistry } from '../../../src/model/registry.ts';
@@ -33,7 +33,8 @@ describe('Discord env', () => {
 describe('custom ids', () => {
   it('round-trip the action and request id, and reject foreign ids', () => {
     const id = 'a3c1e9a2-1111-4222-8333-944455556666';
-    expect(parseComponentId(componentId('reroll', id))).toEqual({ action: 'reroll', requestId: id });
+    expect(parseComponentId(componentId('reroll', id))).toEqual({ action: 'reroll', requestId: id, index: null });
+    expect(parseComponentId(componentId('vary', id, 3))).toEqual({ action: 'vary', requestId: id, index: 3 });
     expect(parseComponentId('ddpm:explode:x')).toBeNull();
     expect(parseComponentId('other:reroll:x')).toBeNull();
     expect(parseComponentId('ddpm:reroll:x:y')).toBeNull();

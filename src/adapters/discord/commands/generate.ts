@@ -20,8 +20,7 @@ import type { ModelRegistry } from '../../../model/registry.ts';
 import type { Catalog } from '../../../engine/catalog.ts';
 import type { GenerationService } from '../../../jobs/service.ts';
 import type { AdapterContext, SlashCommand } from '../context.ts';
-import { replyTargetOf, requesterOf, respondWithError } from '../context.ts';
-import { replyTargetJson } from '../reply-target.ts';
+import { respondWithError, startRequest } from '../context.ts';
 import { addSamplerOptions, samplerOptionsFrom } from '../sampler-options.ts';
 
 /** Per request; the service's limits decide how many requests a user may have. */
@@ -118,16 +117,7 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: AdapterCon
     await respondWithError(interaction, error, ctx);
     return;
   }
-  await interaction.deferReply();
-  try {
-    const target = replyTargetOf(interaction, 'generate', ctx.tuning);
-    const submitted = await ctx.service.submitGeneration({ requester: requesterOf(interaction), params, replyTo: replyTargetJson(target) });
-    const view = await ctx.service.getRequest(submitted.id);
-    if (!view) throw new Error(`submitted request ${submitted.id} is missing`);
-    ctx.deliveries.track(submitted.id, target, view);
-  } catch (error) {
-    await respondWithError(interaction, error, ctx);
-  }
+  await startRequest(interaction, ctx, 'generate', (requester, replyTo) => ctx.service.submitGeneration({ requester, params, replyTo }));
 }
 
 export const generateCommand: SlashCommand = { name: 'generate', definition, execute, autocomplete };

@@ -3,8 +3,9 @@ import type { SlashCommand } from '../context.ts';
 import { generateCommand } from './generate.ts';
 import { historyCommand } from './history.ts';
 import { infoCommand } from './info.ts';
+import { interpolateCommand } from './interpolate.ts';
 import { noiseDemoCommand } from './noise-demo.ts';
 
-export const SLASH_COMMANDS: readonly SlashCommand[] = [generateCommand, noiseDemoCommand, historyCommand, infoCommand];
+export const SLASH_COMMANDS: readonly SlashCommand[] = [generateCommand, interpolateCommand, noiseDemoCommand, historyCommand, infoCommand];
 
 export const COMMANDS_BY_NAME: ReadonlyMap<string, SlashCommand> = new Map(SLASH_COMMANDS.map((c) => [c.name, c]));

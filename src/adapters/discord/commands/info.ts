@@ -11,6 +11,7 @@ import type { Catalog } from '../../../engine/catalog.ts';
 import type { AdapterContext, SlashCommand } from '../context.ts';
 import { respondWithError } from '../context.ts';
 import { clip, labelFields } from '../messages.ts';
+import { seedFields } from '../seed-fields.ts';
 
 export function definition(): RESTPostAPIChatInputApplicationCommandsJSONBody {
   return new SlashCommandBuilder()
@@ -53,16 +54,19 @@ function timestamp(date: Date | null): string {
   return date ? `<t:${Math.floor(date.getTime() / 1000)}:T>` : '–';
 }
 
+/** Partial: a kind added later reads as its own name until it is given one here. */
+const KIND_NAMES: Partial<Record<RequestView['kind'], string>> = { generate: 'generation', noise_demo: 'noise demo', vary: 'variation', interpolate: 'interpolation' };
+
 export function infoFields(view: RequestView): APIEmbedField[] {
   const fields: APIEmbedField[] = [
     { name: 'Status', value: clip(view.status + (view.error ? `: ${view.error}` : ''), 1024), inline: true },
-    { name: 'Kind', value: view.kind === 'noise_demo' ? 'noise demo' : 'generation', inline: true },
+    { name: 'Kind', value: KIND_NAMES[view.kind] ?? view.kind, inline: true },
     { name: 'Requested by', value: `<@${view.requester.userId}>`, inline: true },
     { name: 'Model', value: view.model, inline: true },
     ...labelFields(view),
-    { name: 'Seed', value: `\`${view.seed}\``, inline: true },
+    ...seedFields(view),
   ];
-  if (view.kind === 'generate') {
+  if (view.kind !== 'noise_demo') {
     fields.push(
       { name: 'Sampler', value: view.sampler ?? '–', inline: true },
       { name: 'Steps', value: String(view.steps ?? '–'), inline: true },
