@@ -1,7 +1,8 @@
 /**
- * One pg.Pool per process, shared by Prisma (through @prisma/adapter-pg, which runs all the
- * application's SQL: src/db/*-store.ts) and the event bus's NOTIFYs. Sharing matters for the embedded PGlite socket, which
- * multiplexes connections onto a single backend session and therefore gets a pool of one.
+ * One pg.Pool per process, under Prisma (through @prisma/adapter-pg, which runs all the
+ * application's SQL: src/db/*-store.ts, and the event bus's NOTIFYs in src/db/notify-channel.ts).
+ * The embedded PGlite socket multiplexes connections onto a single backend session and therefore
+ * gets a pool of one.
  */
 import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';

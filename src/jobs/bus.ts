@@ -5,7 +5,8 @@
  * from the request row). The embedded PGlite is a single process, so it uses an in-memory bus.
  */
 import { EventEmitter } from 'node:events';
-import pg from 'pg';
+import type { Prisma } from '../db/client.ts';
+import { ListenConnection, notify } from '../db/notify-channel.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Platform } from './types.ts';
 
@@ -77,89 +78,33 @@ export class LocalEventBus implements EventBus {
   }
 }
 
-/** LISTEN/NOTIFY bus with a dedicated listening connection that reconnects with backoff. */
+/** LISTEN/NOTIFY bus: NOTIFY through Prisma, LISTEN on src/db's dedicated reconnecting connection. */
 export class PgEventBus implements EventBus {
   private readonly emitter = new EventEmitter();
-  private client: pg.Client | null = null;
-  private closed = false;
-  private reconnectDelayMs = 250;
-  private everConnected = false;
 
   private constructor(
-    private readonly url: string,
-    private readonly pool: pg.Pool,
-    private readonly log: Logger,
+    private readonly prisma: Prisma,
+    private readonly listener: ListenConnection,
+    log: Logger,
   ) {
     this.emitter.setMaxListeners(0);
+    listener.onPayload((payload) => {
+      try {
+        const parsed: unknown = JSON.parse(payload);
+        if (isBusMessage(parsed)) this.emitter.emit('message', parsed);
+      } catch (err) {
+        log.warn({ err }, 'event bus: unreadable payload');
+      }
+    });
   }
 
   /** Resolves once listening (retrying while the database is unreachable). */
-  static async start(url: string, pool: pg.Pool, log: Logger): Promise<PgEventBus> {
-    const bus = new PgEventBus(url, pool, log);
-    await bus.connectUntilListening();
-    return bus;
-  }
-
-  private async connectUntilListening(): Promise<void> {
-    while (!this.closed) {
-      try {
-        await this.connect();
-        return;
-      } catch (err) {
-        this.log.warn({ error: err instanceof Error ? err.message : String(err) }, 'event bus: cannot listen yet, retrying');
-        await new Promise((r) => setTimeout(r, this.reconnectDelayMs));
-        this.reconnectDelayMs = Math.min(this.reconnectDelayMs * 2, 5000);
-      }
-    }
-  }
-
-  private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url, application_name: 'ddpm-bot-events', keepAlive: true });
-    client.on('error', (err) => {
-      this.log.warn({ error: err.message }, 'event bus: listening connection failed');
-      this.handleLost(client);
-    });
-    client.on('end', () => this.handleLost(client));
-    client.on('notification', (n) => {
-      if (n.channel !== EVENTS_CHANNEL || !n.payload) return;
-      try {
-        const parsed: unknown = JSON.parse(n.payload);
-        if (isBusMessage(parsed)) this.emitter.emit('message', parsed);
-      } catch (err) {
-        this.log.warn({ err }, 'event bus: unreadable payload');
-      }
-    });
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${EVENTS_CHANNEL}`);
-    } catch (err) {
-      client.removeAllListeners('end');
-      await client.end().catch(() => undefined);
-      throw err;
-    }
-    this.client = client;
-    this.reconnectDelayMs = 250;
-    if (this.everConnected) {
-      this.log.info('event bus: listening again');
-      this.emitter.emit('reconnect');
-    }
-    this.everConnected = true;
-  }
-
-  private handleLost(client: pg.Client): void {
-    if (this.client !== client) return;
-    this.client = null;
-    client.removeAllListeners('end');
-    client.end().catch(() => undefined);
-    if (!this.closed) void this.connectUntilListening();
+  static async start(url: string, prisma: Prisma, log: Logger): Promise<PgEventBus> {
+    return new PgEventBus(prisma, await ListenConnection.start(url, EVENTS_CHANNEL, log), log);
   }
 
   async publish(...messages: BusMessage[]): Promise<void> {
-    if (messages.length === 0) return;
-    await this.pool.query('SELECT pg_notify($1, m) FROM unnest($2::text[]) WITH ORDINALITY AS t(m, n) ORDER BY n', [
-      EVENTS_CHANNEL,
-      messages.map((m) => JSON.stringify(m)),
-    ]);
+    await notify(this.prisma, EVENTS_CHANNEL, messages.map((m) => JSON.stringify(m)));
   }
 
   subscribe(listener: BusListener): () => void {
@@ -168,18 +113,11 @@ export class PgEventBus implements EventBus {
   }
 
   onReconnect(listener: () => void): () => void {
-    this.emitter.on('reconnect', listener);
-    return () => this.emitter.off('reconnect', listener);
+    return this.listener.onReconnect(listener);
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    const client = this.client;
-    this.client = null;
     this.emitter.removeAllListeners();
-    if (client) {
-      client.removeAllListeners('end');
-      await client.end().catch(() => undefined);
-    }
+    await this.listener.close();
   }
 }

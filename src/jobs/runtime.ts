@@ -72,7 +72,7 @@ export async function startJobRuntime(deps: JobRuntimeDeps): Promise<JobRuntime>
       applicationName: `ddpm-bot-${config.ROLE}`,
       onPoolError: (err) => log.warn({ error: err.message }, 'database connection lost'),
     });
-    const bus: EventBus = embedded ? new LocalEventBus() : await PgEventBus.start(url, db.pool, log);
+    const bus: EventBus = embedded ? new LocalEventBus() : await PgEventBus.start(url, db.prisma, log);
     const service = new JobService({
       db,
       bus,
