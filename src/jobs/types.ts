@@ -3,6 +3,7 @@
  * plain data so it can cross process boundaries (NOTIFY payloads, HTTP JSON) unchanged.
  */
 
+import type { Request } from '../db/generated/client.ts';
 import { Platform as PlatformValues, type RequestKind, type RequestStatus } from '../db/generated/enums.ts';
 
 /** The schema's enums (prisma/schema.prisma), as string unions. */
@@ -74,51 +75,38 @@ export interface ImageRef {
   readonly sha256: string;
 }
 
-export interface RequestTimings {
-  /** Created -> first started. */
-  readonly queueMs: number | null;
-  /** Time inside the engine for the successful attempt. */
-  readonly samplingMs: number | null;
-  /** Created -> finished. */
-  readonly totalMs: number | null;
-}
+/**
+ * How long a request took: queueMs from created to first started, samplingMs inside the engine for
+ * the successful attempt, totalMs from created to finished.
+ */
+export type RequestTimings = Readonly<Pick<Request, 'queueMs' | 'samplingMs' | 'totalMs'>>;
 
-/** A request as adapters see it. */
-export interface RequestView {
-  readonly id: string;
-  readonly kind: RequestKind;
-  readonly status: RequestStatus;
-  readonly requester: Requester;
-  readonly model: string;
-  readonly sampler: string | null;
-  readonly steps: number | null;
-  /** Class-conditional models: the class asked for, and the guidance scale used with it. */
-  readonly label: string | null;
-  readonly guidance: number | null;
-  readonly seed: number;
-  readonly count: number;
-  /** The sampler's options after validation (defaults filled in); format them generically (engine/options.ts optionPairs). */
-  readonly options: Readonly<Record<string, Json>>;
-  /** Noise demo only. */
-  readonly noiseDemo: NoiseDemoParams | null;
-  /** Variations only. */
-  readonly variation: VariationInfo | null;
-  /** Interpolations only; `count` is its number of frames. */
-  readonly interpolation: InterpolationInfo | null;
-  readonly progress: { readonly step: number; readonly totalSteps: number } | null;
-  readonly error: string | null;
-  readonly attempts: number;
-  readonly createdAt: Date;
-  readonly startedAt: Date | null;
-  readonly finishedAt: Date | null;
-  readonly timings: RequestTimings;
-  /** Adapter-specific reply target given at submit time. */
-  readonly replyTo: Json;
-  readonly deliveredAt: Date | null;
-  /** The request this one re-rolled or replayed, if any. */
-  readonly derivedFrom: string | null;
-  readonly images: readonly ImageRef[];
-}
+/**
+ * A request as adapters see it: the row's columns in the row's own types (prisma/schema.prisma
+ * documents them), plus what the service derives for adapters from the rest of the row.
+ */
+export type RequestView = Readonly<
+  Pick<Request, 'id' | 'kind' | 'status' | 'model' | 'sampler' | 'steps' | 'label' | 'guidance' | 'count' | 'error' | 'attempts' | 'createdAt' | 'startedAt' | 'finishedAt' | 'deliveredAt'> & {
+    requester: Requester;
+    /** 0..2^32-1 as a number; stored as bigint. */
+    seed: number;
+    /** The sampler's options after validation (defaults filled in); format them generically (engine/options.ts optionPairs). */
+    options: Readonly<Record<string, Json>>;
+    /** Noise demo only. */
+    noiseDemo: NoiseDemoParams | null;
+    /** Variations only. */
+    variation: VariationInfo | null;
+    /** Interpolations only; `count` is its number of frames. */
+    interpolation: InterpolationInfo | null;
+    progress: { readonly step: number; readonly totalSteps: number } | null;
+    timings: RequestTimings;
+    /** Adapter-specific reply target given at submit time. */
+    replyTo: Json;
+    /** The request this one re-rolled or replayed, if any. */
+    derivedFrom: string | null;
+    images: readonly ImageRef[];
+  }
+>;
 
 /** Events for one request, in order. Exactly one final event (succeeded | failed | cancelled). */
 export type RequestEvent =
