@@ -1,49 +1,40 @@
 /**
- * The engine: installed models and sampler plugins, request validation, batched generation, the
- * forward-process demo, and variations, interpolation and inversion (variation.ts, interpolation.ts,
+ * The engine: installed models and sampler plugins, and the one facade over request validation
+ * (validate.ts, edit-params.ts), batched generation (generate.ts), the forward-process demo
+ * (noise-demo.ts), and variations, interpolation and inversion (variation.ts, interpolation.ts,
  * label-interpolation.ts, inversion.ts). Every adapter (CLI, HTTP, Discord, Slack) reaches the math through here.
  */
-import { isDeepStrictEqual } from 'node:util';
-import { z } from 'zod';
-import { addNoise } from '../core/forward.ts';
-import { MAX_SEED, TorchGenerator, randomSeed } from '../core/rng.ts';
 import type { SamplerPlugin } from '../core/sampler.ts';
-import { makeSchedule } from '../core/schedule.ts';
 import type { Tensor } from '../core/tensor.ts';
-import { sliceBatch } from '../core/tensor.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { InstalledModel } from '../model/registry.ts';
 import { DEFAULT_MODELS_DIR, ModelRegistry } from '../model/registry.ts';
 import type { ExecutionProvider } from '../model/session.ts';
-import type { Pixels } from '../render/index.ts';
-import { animation, fromPixels, gridPng, imagePng, toPixels } from '../render/index.ts';
+import { fromPixels } from '../render/index.ts';
 import { loadImageForModel } from '../render/input.ts';
-import type { Denoiser } from './pipeline.ts';
-import { PerRequestNoise, denoise, guidedDenoiser, initialNoise, memberSlice } from './pipeline.ts';
-import { MAX_GUIDANCE, batchGuidance, resolveLabel } from './conditioning.ts';
+import type { Denoiser, LoopStep } from './pipeline.ts';
 import { DEFAULT_PLUGINS_DIR, SamplerRegistry } from './samplers.ts';
 import { ValidationError } from './errors.ts';
-import { optionIssue } from './options.ts';
 import type { GenerationParams, GenerationResult, InterpolationParams, InversionParams, LabelInterpolationParams, StepProgress, VariationParams } from './types.ts';
 import { validateInterpolation, validateInversion, validateLabelInterpolation, validateVariation } from './edit-params.ts';
+import { generateBatch } from './generate.ts';
 import { interpolateLabels } from './label-interpolation.ts';
 import type { InterpolationResult } from './interpolation.ts';
 import { interpolate, interpolationMedia } from './interpolation.ts';
 import type { InversionResult } from './inversion.ts';
 import { invert } from './inversion.ts';
-import type { LoopStep } from './pipeline.ts';
+import { noiseDemo, type NoiseDemoInput, type NoiseDemoResult } from './noise-demo.ts';
 import { vary } from './variation.ts';
 import { checkStartsFromNoisedImage, inverseOf, samplerFor } from './prepare.ts';
+import { validateGeneration } from './validate.ts';
 
 export type { GenerationParams, GenerationResult, InterpolationParams, InversionParams, LabelInterpolationParams, StepProgress, VariationParams } from './types.ts';
 export type { InterpolationResult } from './interpolation.ts';
 export type { InversionResult } from './inversion.ts';
 export { ValidationError } from './errors.ts';
 
-export const DEFAULT_SAMPLER = 'ddim';
-export const MAX_COUNT = 16;
-export const DEFAULT_NOISE_DEMO_TIMESTEPS: readonly number[] = [0, 50, 100, 200, 300, 500, 700, 999];
-
+export { DEFAULT_SAMPLER, MAX_COUNT } from './validate.ts';
+export { DEFAULT_NOISE_DEMO_TIMESTEPS, type NoiseDemoInput, type NoiseDemoResult } from './noise-demo.ts';
 
 export interface EngineOptions {
   readonly modelsDir?: string;
@@ -51,39 +42,6 @@ export interface EngineOptions {
   readonly executionProvider?: ExecutionProvider;
   readonly threads?: number;
   readonly logger?: Logger;
-}
-
-const rawParamsSchema = z
-  .object({
-    model: z.string().min(1).optional(),
-    sampler: z.string().min(1).optional(),
-    steps: z.number().int().optional(),
-    seed: z.number().int().min(0).max(MAX_SEED).optional(),
-    count: z.number().int().min(1).max(MAX_COUNT).optional(),
-    options: z.record(z.unknown()).optional(),
-    label: z.union([z.string().min(1).max(200), z.number().int()]).optional(),
-    guidance: z.number().min(0).max(MAX_GUIDANCE).optional(),
-  })
-  .strict();
-
-export interface NoiseDemoInput {
-  readonly model: string;
-  /** Any common image; without one, an image is generated with the model from the same seed. */
-  readonly image?: Uint8Array;
-  readonly seed: number;
-  readonly timesteps?: readonly number[];
-  /** Also run the reverse process back from x_t at this timestep (DDIM) to show the reconstruction. */
-  readonly denoiseFrom?: number;
-}
-
-export interface NoiseDemoResult {
-  readonly timesteps: readonly number[];
-  readonly frames: readonly Pixels[];
-  /** The labelled grid of x_t frames (t=...). */
-  readonly gridPng: Buffer;
-  readonly gif: Buffer;
-  readonly sourcePng: Buffer;
-  readonly reconstructionPng?: Buffer;
 }
 
 export class Engine {
@@ -132,48 +90,7 @@ export class Engine {
    * `options` are the sampler's own (see options.ts); a bad one is named with the values it accepts.
    */
   validate(input: unknown): GenerationParams {
-    const parsed = rawParamsSchema.safeParse(input);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      const field = issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : 'request');
-      throw new ValidationError(field, `${field}: ${issue.message}`);
-    }
-    const raw = parsed.data;
-    const defaultModel = this.models.defaultModel();
-    if (!raw.model && !defaultModel) throw new ValidationError('model', 'no models are installed');
-    const model = this.model(raw.model ?? defaultModel!.name);
-    const { label, guidance } = this.validateConditioning(model, raw.label, raw.guidance);
-    const plugin = this.sampler(raw.sampler ?? DEFAULT_SAMPLER);
-    const limits = plugin.stepLimits(model.manifest.scheduler.num_train_timesteps);
-    const steps = raw.steps ?? limits.default;
-    if (steps < limits.min || steps > limits.max) {
-      throw new ValidationError('steps', `steps must be ${limits.min}..${limits.max} for ${plugin.name} (got ${steps})`);
-    }
-    const optionInput = raw.options ?? {};
-    const options = plugin.options.safeParse(optionInput);
-    if (!options.success) throw optionIssue(plugin, options.error, optionInput);
-    return {
-      model: model.name,
-      sampler: plugin.name,
-      steps,
-      options: options.data,
-      label,
-      guidance,
-      seed: raw.seed ?? randomSeed(),
-      count: raw.count ?? 1,
-    };
-  }
-
-  private validateConditioning(model: InstalledModel, label: string | number | undefined, guidance: number | undefined) {
-    const conditioning = model.manifest.conditioning;
-    if (label === undefined) {
-      if (guidance !== undefined) throw new ValidationError('guidance', 'guidance needs a label: guidance steers towards the label you ask for');
-      return { label: null, guidance: null };
-    }
-    if (!conditioning) throw new ValidationError('label', `model ${model.name} is not class-conditional; it takes no label`);
-    const resolved = resolveLabel(conditioning, label);
-    if ('error' in resolved) throw new ValidationError('label', resolved.error);
-    return { label: resolved.name, guidance: guidance ?? conditioning.default_guidance_scale };
+    return validateGeneration(this, this.models.defaultModel(), input);
   }
 
   /** The ONNX session of a model, loaded on first use; logs the execution provider it runs on. */
@@ -201,49 +118,7 @@ export class Engine {
     onProgress?: (requestIndex: number, progress: StepProgress) => void,
     signal?: AbortSignal,
   ): Promise<GenerationResult[]> {
-    const first = params[0];
-    if (!first) return [];
-    for (const p of params) {
-      if (p.model !== first.model || p.sampler !== first.sampler || p.steps !== first.steps || !isDeepStrictEqual(p.options, first.options)) {
-        throw new Error('a batch must share model, sampler, steps and options');
-      }
-    }
-    const model = this.model(first.model);
-    const plugin = this.sampler(first.sampler);
-    const sampler = plugin.create(model.manifest.scheduler, first.options);
-    sampler.setTimesteps(first.steps);
-    const { channels, height, width } = model.manifest.image;
-    const members = params.map((p) => ({ seed: p.seed, count: p.count }));
-    const noise = new PerRequestNoise(members);
-    const start = initialNoise(noise, members, [channels, height, width]);
-    const session = await this.denoiser(first.model);
-    const conditioning = model.manifest.conditioning;
-    const denoiser = conditioning ? guidedDenoiser(session, batchGuidance(conditioning, params)) : session;
-    const totalSteps = sampler.timesteps.length;
-    const result = await denoise(
-      denoiser,
-      sampler,
-      start,
-      sampler.timesteps,
-      noise,
-      onProgress &&
-        ((step) =>
-          params.forEach((_, i) =>
-            onProgress(i, {
-              step: step.index + 1,
-              totalSteps,
-              timestep: step.timestep,
-              predictedX0: memberSlice(step.predOriginalSample, members, i),
-            }),
-          )),
-      signal,
-    );
-    return params.map((p, i) => ({
-      images: memberSlice(result.sample, members, i),
-      seed: p.seed,
-      samplingMs: result.totalMs,
-      modelMs: result.modelMs,
-    }));
+    return generateBatch(this, params, onProgress, signal);
   }
 
   async generate(
@@ -324,51 +199,7 @@ export class Engine {
    * noise draw eps from the seed shared by every frame, as a labelled grid and an animation.
    */
   async noiseDemo(input: NoiseDemoInput): Promise<NoiseDemoResult> {
-    const model = this.model(input.model);
-    const { scheduler, image } = model.manifest;
-    const T = scheduler.num_train_timesteps;
-    const timesteps = [...(input.timesteps ?? DEFAULT_NOISE_DEMO_TIMESTEPS.filter((t) => t < T))];
-    for (const t of timesteps) {
-      if (!Number.isInteger(t) || t < 0 || t >= T) throw new ValidationError('timesteps', `timesteps must be integers in 0..${T - 1} (got ${t})`);
-    }
-    if (timesteps.length === 0 || timesteps.length > 32) throw new ValidationError('timesteps', 'give 1 to 32 timesteps');
-    if (input.denoiseFrom !== undefined && (!Number.isInteger(input.denoiseFrom) || input.denoiseFrom < 1 || input.denoiseFrom >= T)) {
-      throw new ValidationError('denoise_from', `denoise_from must be an integer in 1..${T - 1}`);
-    }
-    const x0 = input.image
-      ? fromPixels(await loadImageForModel(input.image, image))
-      : sliceBatch((await this.generate(this.validate({ model: model.name, seed: input.seed }))).images, 0, 1);
-    const schedule = makeSchedule(scheduler.beta_schedule, T, scheduler.beta_start, scheduler.beta_end);
-    const eps = new TorchGenerator(input.seed).randn(x0.shape);
-    const frames = timesteps.map((t) => toPixels(addNoise(schedule, x0, eps, t)));
-    const labels = timesteps.map((t) => `t=${t}`);
-    const scale = Math.max(1, Math.ceil(64 / image.width));
-    const [grid, gif, sourcePng] = await Promise.all([
-      gridPng(frames, { labels, scale, columns: Math.min(frames.length, 8) }),
-      animation(frames, { labels, scale: Math.max(1, Math.ceil(128 / image.width)), delayMs: 400 }),
-      imagePng(x0),
-    ]);
-    const reconstructionPng =
-      input.denoiseFrom === undefined ? undefined : await this.reconstruct(model, x0, eps, input.denoiseFrom, schedule);
-    return { timesteps, frames, gridPng: grid, gif, sourcePng, ...(reconstructionPng ? { reconstructionPng } : {}) };
-  }
-
-  /** Reverse process from x_t back to x_0 with the default sampler (its default options) over its 50-step schedule's timesteps <= t. */
-  private async reconstruct(
-    model: InstalledModel,
-    x0: Tensor,
-    eps: Float32Array,
-    from: number,
-    schedule: ReturnType<typeof makeSchedule>,
-  ): Promise<Buffer> {
-    const plugin = this.sampler(DEFAULT_SAMPLER);
-    const sampler = plugin.create(model.manifest.scheduler, plugin.options.parse({}));
-    sampler.setTimesteps(Math.min(50, from));
-    const timesteps = sampler.timesteps.filter((t) => t <= from);
-    const start = addNoise(schedule, x0, eps, timesteps[0]!);
-    const denoiser = await this.denoiser(model.name);
-    const result = await denoise(denoiser, sampler, start, timesteps, new PerRequestNoise([{ seed: 0, count: 1 }]));
-    return imagePng(result.sample);
+    return noiseDemo(this, input);
   }
 
   async close(): Promise<void> {
