@@ -2,7 +2,8 @@
  * The "Generate an image" modal: model, sampler, steps, seed (suggested by the message), the chosen
  * sampler's own options (modal-options.ts; the view is updated when the sampler changes), and with
  * a class-conditional model installed a label and a guidance scale. The message it came from travels
- * in private_metadata; submissions are parsed with zod.
+ * in private_metadata; submissions are parsed with zod. Every block keeps its block_id and action_id
+ * whatever the sampler: Slack keeps what the user typed into an input across views.update only then.
  */
 import type { types } from '@slack/bolt';
 import { z } from 'zod';
@@ -121,9 +122,18 @@ export function generateModal(catalog: Catalog, seed: number, metadata: ModalMet
       {
         type: 'input',
         block_id: 'steps',
+        // Empty means the chosen sampler's default. Not prefilled: Slack keeps an input's value across
+        // views.update, so a prefilled default would outlive a change of sampler as if the user had typed it.
+        optional: true,
         label: { type: 'plain_text', text: 'Steps' },
-        hint: { type: 'plain_text', text: `Denoising steps; more is slower and usually cleaner. Defaults: ${defaults}.`.slice(0, 2000) },
-        element: { type: 'number_input', action_id: ACTION, is_decimal_allowed: false, min_value: '1', initial_value: String(steps) },
+        hint: { type: 'plain_text', text: `Denoising steps; more is slower and usually cleaner. Leave empty for the sampler's default: ${defaults}.`.slice(0, 2000) },
+        element: {
+          type: 'number_input',
+          action_id: ACTION,
+          is_decimal_allowed: false,
+          min_value: '1',
+          placeholder: { type: 'plain_text', text: `${steps} (${sampler?.name ?? 'default'})`.slice(0, 150) },
+        },
       },
       {
         type: 'input',

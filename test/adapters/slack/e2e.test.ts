@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { messageSeed } from '../../../src/adapters/slack/seed.ts';
 import { batchPng, upscalePng } from '../../../src/render/index.ts';
 import { requestIdOf } from '../../fakes/slack/fake-slack-api.ts';
-import { appMentionEvent, buttonPayload, commandBody, messageShortcutPayload, newTriggerId, viewSelectPayload, viewSubmissionPayload } from '../../fakes/slack/slack-requests.ts';
+import { appMentionEvent, buttonPayload, commandBody, messageShortcutPayload, newTriggerId, heldViewSelectPayload, heldViewSubmissionPayload, viewSubmissionPayload } from '../../fakes/slack/slack-requests.ts';
 import type { Harness } from './support/harness.ts';
 import { deliveriesSettled, startHarness } from './support/harness.ts';
 
@@ -54,7 +54,9 @@ describe('message shortcut', () => {
     const initial = (block: string) => view.blocks.find((b) => b.block_id === block)!.element;
     expect(initial('model')['initial_option']).toMatchObject({ value: 'tiny' });
     expect(initial('sampler')['initial_option']).toMatchObject({ value: 'ddim' });
-    expect(initial('steps')['initial_value']).toBe('50');
+    // Steps left empty means the sampler's default, which the placeholder names.
+    expect(initial('steps')['initial_value']).toBeUndefined();
+    expect(initial('steps')['placeholder']).toMatchObject({ text: '50 (ddim)' });
     // The same message suggests the same seed again.
     await h.interact(messageShortcutPayload({ channel, user: 'U0BOB', messageTs, text: 'a cat', responseUrl: h.fake.responseUrl() }));
     const second = await h.fake.waitFor(() => h.fake.callsOf('views.open')[1], 5000, 'second views.open');
@@ -138,9 +140,7 @@ describe('message shortcut', () => {
     expect(body.errors['steps']).toMatch(/steps must be/);
   });
 
-  it("shows the chosen sampler's own option fields (views.update when the sampler changes), and generates with them", async () => {
-    const metadata = JSON.stringify({ channel: 'C0OPTIONS', messageTs: '1700000000.000300', threadTs: '1700000000.000300' });
-    const modal = { id: 'V0OPTIONS', callback_id: 'generate_modal', private_metadata: metadata };
+  it("shows the chosen sampler's own option fields (views.update when the sampler changes), keeps what was typed, and generates with them", async () => {
     type Block = { block_id: string; dispatch_action?: boolean; optional?: boolean; element: Record<string, unknown> };
     const opened = await h.interact(messageShortcutPayload({ channel: 'C0OPTIONS', user: 'U0OPT', messageTs: '1700000000.000300', text: 'x', responseUrl: h.fake.responseUrl() }));
     expect(opened.status).toBe(200);
@@ -151,40 +151,48 @@ describe('message shortcut', () => {
     expect(blocks.filter((b) => b.block_id.startsWith('option:')).map((b) => b.block_id)).toEqual(['option:eta', 'option:use_clipped_model_output']);
     expect(blocks.find((b) => b.block_id === 'option:eta')).toMatchObject({ optional: true, element: { type: 'number_input', is_decimal_allowed: true, min_value: '0', max_value: '1' } });
 
-    const seedNow = { value: { type: 'number_input', value: '77' } };
-    const picked = await h.interact(viewSelectPayload({ user: 'U0OPT', view: modal, blockId: 'sampler', value: 'score-sde', values: { seed: seedNow } }));
+    // The user types a seed and steps, then picks another sampler: the fake keeps state as Slack does.
+    const viewId = h.fake.views.find((v) => String(v.view.private_metadata).includes('000300'))?.id;
+    h.fake.views.type(viewId!, 'seed', '77');
+    h.fake.views.type(viewId!, 'steps', '4');
+    const stale = h.fake.views.snapshot(h.fake.views.get(viewId!)) as { hash: string };
+    const picked = await h.interact(heldViewSelectPayload({ user: 'U0OPT', views: h.fake.views, viewId: viewId!, blockId: 'sampler', value: 'score-sde' }));
     expect(picked.status).toBe(200);
-    const update = await h.fake.waitFor(() => h.fake.callsOf('views.update').find((c) => c.args['view_id'] === 'V0OPTIONS'), 5000, 'views.update');
+    const update = await h.fake.waitFor(() => h.fake.callsOf('views.update').find((c) => c.args['view_id'] === viewId), 5000, 'views.update');
+    expect(update.args['hash']).toBe(stale.hash);
     const updated = (update.args['view'] as { blocks: Block[] }).blocks;
+    // The same blocks under the same ids (so Slack keeps their values), and score-sde's option fields.
+    expect(updated.filter((b) => !b.block_id.startsWith('option:')).map((b) => b.block_id)).toEqual(blocks.filter((b) => !b.block_id.startsWith('option:')).map((b) => b.block_id));
     expect(updated.filter((b) => b.block_id.startsWith('option:')).map((b) => b.block_id)).toEqual(['option:predictor', 'option:corrector_steps', 'option:snr', 'option:probability_flow']);
     expect(updated.find((b) => b.block_id === 'option:corrector_steps')?.element).toMatchObject({ type: 'number_input', is_decimal_allowed: false, min_value: '0', max_value: '10' });
     expect(updated.find((b) => b.block_id === 'option:predictor')?.element).toMatchObject({ type: 'static_select', initial_option: { value: 'reverse_diffusion' } });
-    // The seed typed so far is kept, and the sampler select shows the choice.
-    expect(updated.find((b) => b.block_id === 'seed')?.element['initial_value']).toBe('77');
-    expect(updated.find((b) => b.block_id === 'sampler')?.element['initial_option']).toMatchObject({ value: 'score-sde' });
+    expect(updated.find((b) => b.block_id === 'steps')?.element['placeholder']).toMatchObject({ text: '1000 (score-sde)' });
+    const state = () => (h.fake.views.snapshot(h.fake.views.get(viewId!)) as { state: { values: Record<string, { value: Record<string, unknown> }> } }).state.values;
+    await h.fake.waitFor(() => state()['option:predictor'], 5000, 'the updated view');
+    // What the user typed survived the update; the new option fields start at their declared defaults.
+    expect(state()['seed']!.value).toMatchObject({ value: '77' });
+    expect(state()['steps']!.value).toMatchObject({ value: '4' });
+    expect(state()['sampler']!.value).toMatchObject({ selected_option: { value: 'score-sde' } });
+    expect(state()['option:predictor']!.value).toMatchObject({ selected_option: { value: 'reverse_diffusion' } });
+    expect(state()['option:eta']).toBeUndefined();
 
-    const values = (options: Record<string, Record<string, unknown>>) => ({
-      model: { value: { type: 'static_select', selected_option: { value: 'tiny' } } },
-      sampler: { value: { type: 'static_select', selected_option: { value: 'score-sde' } } },
-      steps: { value: { type: 'number_input', value: '4' } },
-      seed: seedNow,
-      ...options,
-    });
+    // The same pick sent again with the hash from before that update (a race) is refused by Slack (hash_conflict).
+    const racing = heldViewSelectPayload({ user: 'U0OPT', views: h.fake.views, viewId: viewId!, blockId: 'sampler', value: 'score-sde' }) as { view: { hash: string } };
+    const current = (h.fake.views.snapshot(h.fake.views.get(viewId!)) as { hash: string }).hash;
+    racing.view.hash = stale.hash;
+    await h.interact(racing);
+    await h.fake.waitFor(() => h.fake.callsOf('views.update').filter((c) => c.args['view_id'] === viewId).length === 2, 5000, 'second views.update');
+    expect((h.fake.views.snapshot(h.fake.views.get(viewId!)) as { hash: string }).hash).toBe(current);
+
     // A bad value is shown next to its option, naming what it accepts; the modal stays open.
-    const bad = await h.interact(viewSubmissionPayload({ user: 'U0OPT', view: modal, values: values({ 'option:snr': { value: { type: 'number_input', value: '0' } } }) }));
+    h.fake.views.type(viewId!, 'option:snr', '0');
+    const bad = await h.interact(heldViewSubmissionPayload({ user: 'U0OPT', views: h.fake.views, viewId: viewId! }));
     expect(JSON.parse(bad.body)).toEqual({ response_action: 'errors', errors: { 'option:snr': 'option snr must be a number > 0 and <= 1 for sampler score-sde (got 0)' } });
 
-    const good = await h.interact(
-      viewSubmissionPayload({
-        user: 'U0OPT',
-        view: { ...modal, id: 'V0OPTIONS2' },
-        values: values({
-          'option:corrector_steps': { value: { type: 'number_input', value: '2' } },
-          'option:probability_flow': { value: { type: 'static_select', selected_option: { value: 'true' } } },
-          'option:snr': { value: { type: 'number_input', value: null } },
-        }),
-      }),
-    );
+    h.fake.views.type(viewId!, 'option:snr', '');
+    h.fake.views.type(viewId!, 'option:corrector_steps', '2');
+    h.fake.views.pick(viewId!, 'option:probability_flow', 'true');
+    const good = await h.interact(heldViewSubmissionPayload({ user: 'U0OPT', views: h.fake.views, viewId: viewId! }));
     expect(good.body).toBe('');
     const upload = await h.fake.waitFor(() => h.fake.uploadsIn('C0OPTIONS')[0], 30_000, 'upload');
     expect(upload.initialComment).toContain('corrector_steps `2`');

@@ -10,6 +10,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WebSocket } from 'ws';
 import { WebSocketServer } from 'ws';
+import { FakeViews, type ViewObject } from './fake-views.ts';
 
 export interface RecordedCall {
   readonly method: string;
@@ -68,6 +69,8 @@ export class FakeSlackApi {
   readonly calls: RecordedCall[] = [];
   readonly messages: PostedMessage[] = [];
   readonly uploads: CompletedUpload[] = [];
+  /** Open modals with their state and hash, as Slack keeps them (fake-views.ts). */
+  readonly views = new FakeViews();
 
   uploadsIn(channel: string): CompletedUpload[] {
     return this.uploads.filter((u) => u.channelId === channel);
@@ -264,11 +267,9 @@ export class FakeSlackApi {
       case 'auth.test':
         return json(200, { ok: true, url: 'https://fake.slack.com/', team: 'Fake', user: 'ddpm-bot', team_id: FAKE_TEAM, user_id: FAKE_BOT_USER, bot_id: 'BBOT' });
       case 'views.open':
-        return json(200, { ok: true, view: { id: `V${randomUUID().slice(0, 8).toUpperCase()}`, ...(args['view'] as object) } });
+        return json(200, { ok: true, view: this.views.snapshot(this.views.open(args['view'] as ViewObject)) });
       case 'views.update':
-        // As Slack: the view to replace is named by its id; its hash guards against a stale update (not modelled).
-        if (!str('view_id')) return json(200, { ok: false, error: 'invalid_arguments' });
-        return json(200, { ok: true, view: { id: str('view_id'), ...(args['view'] as object) } });
+        return json(200, this.views.update(str('view_id'), str('hash'), args['view'] as ViewObject));
       case 'chat.postMessage': {
         const ts = this.nextTs();
         const channel = str('channel') ?? '';

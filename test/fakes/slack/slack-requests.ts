@@ -3,6 +3,7 @@
  * signed exactly like Slack signs them: X-Slack-Signature = v0= + hex HMAC-SHA256(secret, "v0:{ts}:{raw body}").
  */
 import { createHmac, randomUUID } from 'node:crypto';
+import type { FakeViews } from './fake-views.ts';
 
 export function slackSignature(secret: string, timestamp: number, rawBody: string): string {
   return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${rawBody}`).digest('hex')}`;
@@ -123,12 +124,17 @@ function interactionBase(type: string, user: string): object {
   };
 }
 
-/** A user picks an option in a select of an open modal whose block dispatches actions (dispatch_action). */
-export function viewSelectPayload(o: { user: string; view: ModalRef; blockId: string; value: string; values: ModalValues }): object {
+/**
+ * The user picks `value` in a dispatch_action select of a modal the fake holds (FakeSlackApi.views): the
+ * fake records the pick, and the block_actions payload carries the view's state and hash as Slack would.
+ */
+export function heldViewSelectPayload(o: { user: string; views: FakeViews; viewId: string; blockId: string; value: string }): object {
+  o.views.pick(o.viewId, o.blockId, o.value);
+  const view = o.views.snapshot(o.views.get(o.viewId));
   return {
     ...interactionBase('block_actions', o.user),
-    container: { type: 'view', view_id: o.view.id },
-    view: modalViewOf(o.view, o.values),
+    container: { type: 'view', view_id: o.viewId },
+    view,
     actions: [
       {
         type: 'static_select',
@@ -139,6 +145,11 @@ export function viewSelectPayload(o: { user: string; view: ModalRef; blockId: st
       },
     ],
   };
+}
+
+/** Submits a modal the fake holds, with whatever its state holds now. */
+export function heldViewSubmissionPayload(o: { user: string; views: FakeViews; viewId: string }): object {
+  return { ...interactionBase('view_submission', o.user), view: o.views.snapshot(o.views.get(o.viewId)), response_urls: [] };
 }
 
 export function viewSubmissionPayload(o: { user: string; view: ModalRef; values: ModalValues }): object {

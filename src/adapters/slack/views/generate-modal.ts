@@ -21,13 +21,14 @@ export function registerGenerateModal(app: App, deps: SlackDeps): void {
     const metadata = modalMetadataSchema.safeParse(safeJson(view?.private_metadata ?? ''));
     if (!view || view.callback_id !== GENERATE_MODAL || !metadata.success) return;
     const sampler = 'selected_option' in action && action.selected_option ? action.selected_option.value : undefined;
-    // The seed typed so far, else the one the message suggests.
-    const typed = Number((view.state?.values['seed']?.['value'] as { value?: string | null } | undefined)?.value ?? Number.NaN);
-    const seed = Number.isSafeInteger(typed) && typed >= 0 ? typed : messageSeed(metadata.data.channel, metadata.data.messageTs);
+    // The same blocks under the same ids: Slack keeps the values typed so far (seed, steps, label...),
+    // and the initial values below only fill inputs that are new (the chosen sampler's option fields).
+    const seed = messageSeed(metadata.data.channel, metadata.data.messageTs);
     try {
+      // The hash of the view this action saw: if the user changed the sampler again meanwhile, Slack
+      // refuses this update (hash_conflict) and the later change's update wins.
       await client.views.update({ view_id: view.id, hash: view.hash, view: generateModal(deps.catalog, seed, metadata.data, sampler) });
     } catch (error) {
-      // hash_conflict: the user changed the view again meanwhile, and that change's update wins.
       deps.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'slack: views.update failed');
     }
   });
