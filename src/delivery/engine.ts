@@ -26,7 +26,7 @@ export interface SweepTuning {
 }
 
 export interface DeliveryTuning extends SweepTuning {
-  /** Minimum time between status edits of one request (also asked of the service's progress events). */
+  /** Minimum time between status edits of one request. */
   readonly statusIntervalMs: number;
   /** A cap on status edits across all requests of this process, where the platform has one. */
   readonly gate?: RateGate | null;
@@ -117,9 +117,9 @@ export class DeliveryEngine<Target, Intro, C extends Conversation> {
     this.followed.set(requestId, entry);
     // No status from the submit's queue position here: the watch's first event is the current
     // state, read after the submit, so a request that already finished never flashes back to "queued".
-    const unwatch = this.service.watch(requestId, (event) => (isLive(event) ? editor.live(event) : void this.finish(requestId, 'owner')), {
-      minProgressIntervalMs: this.tuning.statusIntervalMs,
-    });
+    // Every progress event the worker publishes reaches the editor, which shows the newest one
+    // when the throttle allows an edit: the one chat-side rate limit.
+    const unwatch = this.service.watch(requestId, (event) => (isLive(event) ? editor.live(event) : void this.finish(requestId, 'owner')));
     // The watch may have delivered the final event before returning.
     if (entry.released) unwatch();
     else entry.unwatch = unwatch;

@@ -20,7 +20,6 @@ import type {
   SubmitNoiseDemoInput,
   SubmitVariationInput,
   Submitted,
-  WatchOptions,
 } from './service.ts';
 import { partnerRefusal } from './interpolate-between.ts';
 import { Submitter, userKeyOf, type SubmitEngine } from './submit.ts';
@@ -177,12 +176,12 @@ export class JobService implements GenerationService {
     return (await store.activeRequests(this.prisma, platform)).map(toRequestView);
   }
 
-  watch(id: string, listener: RequestEventListener, options: WatchOptions = {}): () => void {
-    return this.watcher.watch(id, listener, options);
+  watch(id: string, listener: RequestEventListener): () => void {
+    return this.watcher.watch(id, listener);
   }
 
-  watchPlatform(platform: Platform, listener: RequestEventListener, options: WatchOptions = {}): () => void {
-    return this.watcher.watchPlatform(platform, listener, options);
+  watchPlatform(platform: Platform, listener: RequestEventListener): () => void {
+    return this.watcher.watchPlatform(platform, listener);
   }
 
   private publish(message: Parameters<EventBus['publish']>[0]): void {

@@ -102,14 +102,6 @@ export interface StoredImage {
   readonly sha256: string;
 }
 
-export interface WatchOptions {
-  /**
-   * Coalesce progress events to at most one per this many ms (the latest wins); queued/running and
-   * final events are never dropped. Chat adapters use this to respect edit rate limits. Default 0.
-   */
-  readonly minProgressIntervalMs?: number;
-}
-
 export interface GenerationService {
   /**
    * Validates (engine.validate; ValidationError naming the field), applies limits (RateLimitError with
@@ -172,7 +164,7 @@ export interface GenerationService {
    * delivered first (queued with position, running, or the final event if already finished), so a
    * late watcher never misses the end. Returns unsubscribe.
    */
-  watch(id: string, listener: RequestEventListener, options?: WatchOptions): () => void;
+  watch(id: string, listener: RequestEventListener): () => void;
 
   /**
    * Subscribes to events of every request of one platform (e.g. a bot delivering final replies for
@@ -180,7 +172,7 @@ export interface GenerationService {
    * delivery was not claimed are offered again after a reconnect and every 30 s, so a final event
    * can arrive more than once: reply only when `claimDelivery` returns true. Returns unsubscribe.
    */
-  watchPlatform(platform: Platform, listener: RequestEventListener, options?: WatchOptions): () => void;
+  watchPlatform(platform: Platform, listener: RequestEventListener): () => void;
 
   /**
    * Atomically marks the final reply of a finished request as delivered. Returns true for exactly one

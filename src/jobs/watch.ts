@@ -1,6 +1,8 @@
 /**
  * Request events for adapters: bus messages of one request (or of a platform) turned into
- * RequestEvents, in order, with nothing after the final one, and progress coalesced per listener.
+ * RequestEvents, in order, with nothing after the final one. Progress is not rate-limited here: the
+ * worker already publishes at most one per PROGRESS_MIN_INTERVAL_MS per request, and chat edits have
+ * their own throttle (src/delivery/throttle.ts), which coalesces to what the platform allows.
  * NOTIFYs can be lost (a listener reconnecting, a database restart), so state is re-read after a
  * reconnect and periodically: a final event always arrives.
  */
@@ -8,7 +10,6 @@ import type { Logger } from '../ops/logger.ts';
 import type { Prisma } from '../db/client.ts';
 import { imagesOf, previewOf } from '../db/request-store.ts';
 import type { BusMessage, EventBus } from './bus.ts';
-import type { WatchOptions } from './service.ts';
 import type { Platform, RequestEvent, RequestEventListener, RequestView } from './types.ts';
 import { finalEventOf, imageRefs, isFinal } from './views.ts';
 
@@ -29,8 +30,8 @@ export class Watcher {
     private readonly resyncIntervalMs: number,
   ) {}
 
-  watch(id: string, listener: RequestEventListener, options: WatchOptions = {}): () => void {
-    const sink = new EventSink(listener, options.minProgressIntervalMs ?? 0);
+  watch(id: string, listener: RequestEventListener): () => void {
+    const sink = new EventSink(listener);
     const deliverCurrent = () =>
       sink.enqueue(async () => {
         const ev = await this.currentStateEvent(id);
@@ -59,12 +60,12 @@ export class Watcher {
     return unsubscribeAll;
   }
 
-  watchPlatform(platform: Platform, listener: RequestEventListener, options: WatchOptions = {}): () => void {
+  watchPlatform(platform: Platform, listener: RequestEventListener): () => void {
     const sinks = new Map<string, EventSink>();
     const sinkFor = (id: string) => {
       let s = sinks.get(id);
       if (!s) {
-        s = new EventSink(listener, options.minProgressIntervalMs ?? 0);
+        s = new EventSink(listener);
         s.onFinal = () => sinks.delete(id);
         sinks.set(id, s);
       }
@@ -133,22 +134,16 @@ export class Watcher {
 
 /**
  * Orders one request's events (async conversions run one at a time), drops everything after the
- * final event, and coalesces progress to at most one per interval (latest wins).
+ * final event, and never lets progress go backwards.
  */
 class EventSink {
   private chain: Promise<void> = Promise.resolve();
   private finished = false;
   private closed = false;
-  private lastProgressAt = 0;
   private lastStep = 0;
-  private pendingProgress: RequestEvent | null = null;
-  private timer: NodeJS.Timeout | null = null;
   onFinal: (() => void) | null = null;
 
-  constructor(
-    private readonly listener: RequestEventListener,
-    private readonly minProgressIntervalMs: number,
-  ) {}
+  constructor(private readonly listener: RequestEventListener) {}
 
   enqueue(produce: () => Promise<RequestEvent[]>): void {
     this.chain = this.chain
@@ -168,43 +163,16 @@ class EventSink {
       if (ev.step <= this.lastStep) return;
       this.lastStep = ev.step;
     }
-    if (ev.type === 'progress' && this.minProgressIntervalMs > 0) {
-      const wait = this.lastProgressAt + this.minProgressIntervalMs - Date.now();
-      if (wait > 0) {
-        this.pendingProgress = ev;
-        this.timer ??= setTimeout(() => {
-          this.timer = null;
-          const p = this.pendingProgress;
-          this.pendingProgress = null;
-          if (p) this.emit(p);
-        }, wait);
-        return;
-      }
-    }
-    // Anything emitted now supersedes a coalesced progress event still waiting for its slot.
-    if (ev.type === 'progress' || isFinal(ev)) {
-      this.pendingProgress = null;
-      if (this.timer) clearTimeout(this.timer);
-      this.timer = null;
-    }
     if (isFinal(ev)) this.finished = true;
-    this.emit(ev);
-    if (this.finished) this.onFinal?.();
-  }
-
-  private emit(ev: RequestEvent): void {
-    if (this.closed) return;
-    if (ev.type === 'progress') this.lastProgressAt = Date.now();
     try {
       this.listener(ev);
     } catch {
       // A throwing listener must not break delivery to others or the ordering chain.
     }
+    if (this.finished) this.onFinal?.();
   }
 
   close(): void {
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
   }
 }

@@ -29,8 +29,6 @@ export interface WebApiOptions {
   readonly trustProxy?: boolean;
   /** Largest accepted noise-demo upload. */
   readonly maxUploadBytes?: number;
-  /** SSE progress events are coalesced to at most one per this many ms. */
-  readonly sseProgressIntervalMs?: number;
 }
 
 const jsonObject = z.record(z.unknown());
@@ -127,7 +125,6 @@ export function requestJson(view: RequestView, position: number | null): Record<
 export function registerWebApi(http: HttpServer, service: GenerationService, options: WebApiOptions): void {
   // The largest accepted image (10 MB) plus the form's other fields and part headers.
   const maxUpload = options.maxUploadBytes ?? MAX_INPUT_BYTES + 64 * 1024;
-  const sseInterval = options.sseProgressIntervalMs ?? 100;
 
   const requester = (req: IncomingMessage): Requester => {
     const forwarded = options.trustProxy ? String(req.headers['x-forwarded-for'] ?? '').split(',')[0]?.trim() : '';
@@ -283,7 +280,6 @@ export function registerWebApi(http: HttpServer, service: GenerationService, opt
             break;
         }
       },
-      { minProgressIntervalMs: sseInterval },
     );
     req.on('close', finish);
   });

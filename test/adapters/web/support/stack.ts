@@ -45,7 +45,8 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
     PORT: '0',
     MIGRATE_ON_START: 'false',
     WORKER_POLL_MS: '100',
-    PROGRESS_MIN_INTERVAL_MS: '0',
+    // The worker's rate is the only one on progress the browser sees (production's is 250 ms).
+    PROGRESS_MIN_INTERVAL_MS: '100',
     LIMIT_CONCURRENT_PER_USER: '8',
     LIMIT_PER_HOUR: '500',
     ...options.env,
