@@ -63,7 +63,7 @@ describe('ddpm-bot compare', () => {
 
   it.each([
     [['--samplers', 'ddim,nope'], /unknown sampler "nope"; available: ddim, ddpm, dpm-solver, euler, score-sde/],
-    [['--samplers', 'ddim,ddim'], /--samplers lists ddim twice/],
+    [['--samplers', 'ddim,ddim'], /samplers lists ddim twice/],
     [['--steps', '1000'], /steps must be 1\.\.999 for dpm-solver \(got 1000\)/],
   ])('refuses %j before sampling anything, in one line', async (args, message) => {
     const dir = path.join(out, 'refused');
