@@ -5,6 +5,7 @@
  * failure replaces its text instead). The message's ts is stored with the request, so a restarted
  * bot, or another process that sends the result, finishes the same message.
  */
+import { seedWords } from '../edit-text.ts';
 import type { types, webApi } from '@slack/bolt';
 import type { SweepTuning } from '../../delivery/engine.ts';
 import { DeliveryEngine } from '../../delivery/engine.ts';
@@ -22,6 +23,9 @@ type WebClient = webApi.WebClient;
 
 export const REROLL_ACTION = 'reroll';
 export const ANIMATION_ACTION = 'animation';
+/** `vary:<image index>`. */
+export const VARY_ACTION = 'vary';
+export const INTERPOLATE_WITH_ACTION = 'interpolate_with';
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -171,8 +175,8 @@ class SlackReplies implements Messenger<ParsedReplyTo, TrackOptions | StoredStat
       await say(`Request \`${view.id}\` finished but I could not upload the result (${code}). ${describeParams(view)} reproduces it with \`/generate\`.`);
       return;
     }
-    if (view.kind === 'generate' && reply.purpose === 'result') {
-      await this.client.chat.postMessage({ channel: reply.channel, ...thread, text: `Reroll or animate request ${view.id}`, blocks: resultBlocks(view) });
+    if (view.kind !== 'noise_demo' && reply.purpose === 'result') {
+      await this.client.chat.postMessage({ channel: reply.channel, ...thread, text: `Reroll, vary or animate request ${view.id}`, blocks: resultBlocks(view) });
     }
     if (statusTs) {
       await this.client.chat.delete({ channel: reply.channel, ts: statusTs }).catch((error: unknown) => {
@@ -201,16 +205,19 @@ export function slackDelivery(client: WebClient, service: GenerationService, log
   });
 }
 
+/** Slack's limit on an actions block's elements. */
+const MAX_ELEMENTS = 25;
+
+/**
+ * Reroll, one Vary button per image (V1…V4; an interpolation's frames too), and for a generation the
+ * denoising animation and Interpolate with…. A Vary button's image is in its action id, its request in its value.
+ */
 export function resultBlocks(view: RequestView): types.KnownBlock[] {
+  const button = (actionId: string, text: string) => ({ type: 'button' as const, action_id: actionId, text: { type: 'plain_text' as const, text }, value: view.id });
+  const own = [button(REROLL_ACTION, 'Reroll'), ...(view.kind === 'generate' ? [button(ANIMATION_ACTION, 'Animation'), button(INTERPOLATE_WITH_ACTION, 'Interpolate with…')] : [])];
+  const vary = Array.from({ length: Math.min(view.count, MAX_ELEMENTS - own.length) }, (_, i) => button(`${VARY_ACTION}:${i}`, view.count === 1 ? 'Vary' : `V${i + 1}`));
   return [
-    { type: 'context', elements: [{ type: 'mrkdwn', text: `Request \`${view.id}\` · seed \`${view.seed}\`` }] },
-    {
-      type: 'actions',
-      block_id: 'result_actions',
-      elements: [
-        { type: 'button', action_id: REROLL_ACTION, text: { type: 'plain_text', text: 'Reroll' }, value: view.id },
-        { type: 'button', action_id: ANIMATION_ACTION, text: { type: 'plain_text', text: 'Animation' }, value: view.id },
-      ],
-    },
+    { type: 'context', elements: [{ type: 'mrkdwn', text: `Request \`${view.id}\` · ${seedWords(view, (v) => `\`${v}\``).join(' · ')}` }] },
+    { type: 'actions', block_id: 'result_actions', elements: [...own, ...vary] },
   ];
 }

@@ -1,7 +1,7 @@
 /** The steps every gesture shares after it is acknowledged: the retry guard, submit, track, and telling the user what went wrong. */
 import type { webApi } from '@slack/bolt';
 import type { Submitted } from '../../jobs/service.ts';
-import { DuplicateRequestError, RateLimitError, ValidationError } from '../../jobs/types.ts';
+import { DuplicateRequestError, ForbiddenError, NotFoundError, RateLimitError, ValidationError } from '../../jobs/types.ts';
 import type { Requester } from '../../jobs/types.ts';
 import { ImageInputError } from '../../render/input.ts';
 import type { SlackDeps } from './context.ts';
@@ -24,7 +24,7 @@ export interface GestureRun {
   readonly submit: () => Promise<Submitted>;
 }
 
-const USER_ERRORS = [OptionsError, ValidationError, RateLimitError, ImageInputError, SlackUserError];
+const USER_ERRORS = [OptionsError, ValidationError, RateLimitError, ImageInputError, SlackUserError, NotFoundError, ForbiddenError];
 
 /** Runs a submitted gesture once per Slack delivery; user errors become ephemeral messages. */
 export async function runGesture(run: GestureRun): Promise<string | null> {

@@ -8,8 +8,11 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Logger as BoltLogger } from '@slack/bolt';
 import { App, HTTPReceiver, LogLevel, SocketModeReceiver } from '@slack/bolt';
 import { registerAnimationAction } from './actions/animation.ts';
+import { registerInterpolateWithAction } from './actions/interpolate-with.ts';
 import { registerRerollAction } from './actions/reroll.ts';
+import { registerVaryAction } from './actions/vary.ts';
 import { registerGenerateCommand } from './commands/generate.ts';
+import { registerInterpolateCommand } from './commands/interpolate.ts';
 import { registerNoiseDemoCommand } from './commands/noise-demo.ts';
 import { registerAppMention } from './events/app-mention.ts';
 import type { SlackDeps } from './context.ts';
@@ -123,6 +126,9 @@ export async function startSlackAdapter(options: StartSlackAdapterOptions): Prom
   registerNoiseDemoCommand(app, deps);
   registerRerollAction(app, deps);
   registerAnimationAction(app, deps);
+  registerVaryAction(app, deps);
+  registerInterpolateWithAction(app, deps);
+  registerInterpolateCommand(app, deps);
   registerAppMention(app, deps);
   app.error(async (error) => {
     logger.error({ error: error.message, code: error.code }, 'slack: listener error');

@@ -64,6 +64,27 @@ export const noiseDemoOptionsSchema = z
 
 export type NoiseDemoOptions = z.infer<typeof noiseDemoOptionsSchema>;
 
+/** `/interpolate`: two seeds (seed_a, seed_b), or two labels at one seed; frames' range is the service's to check. */
+export const interpolateOptionsSchema = generateOptionsSchema
+  .omit({ count: true })
+  .extend({
+    seed_a: int('seed_a', 0, MAX_SEED).optional(),
+    seed_b: int('seed_b', 0, MAX_SEED).optional(),
+    label_a: z.string().max(200, 'label_a must be at most 200 characters').optional(),
+    label_b: z.string().max(200, 'label_b must be at most 200 characters').optional(),
+    frames: int('frames', 0, 1000).optional(),
+  })
+  .strict()
+  .refine((o) => (o.seed_a !== undefined || o.seed_b !== undefined) !== (o.label_a !== undefined || o.label_b !== undefined), {
+    message: 'Give seed_a and seed_b (two seeds), or label_a and label_b (two labels at one seed, class-conditional models).',
+  });
+
+export type InterpolateOptions = z.infer<typeof interpolateOptionsSchema>;
+
+export function parseInterpolateText(text: string): InterpolateOptions | null {
+  return parseWith(interpolateOptionsSchema, text, ['seed_a', 'seed_b', 'frames', 'model', 'sampler', 'steps', 'label', 'label_a', 'label_b', 'seed', 'guidance']);
+}
+
 /**
  * One option: key, `:` or `=`, then a value in double quotes (straight, or the curly ones Slack clients
  * type) or without spaces and quotes; anything else is one bad token up to the next space.

@@ -50,6 +50,14 @@ async function resultFiles(service: GenerationService, view: RequestView): Promi
     }
     return files;
   }
+  if (view.kind === 'interpolate') {
+    const [strip, gif] = await Promise.all([service.getImage(view.id, 'grid'), service.getImage(view.id, 'gif')]);
+    if (!strip || !gif) throw new Error(`request ${view.id} has no interpolation images`);
+    return [
+      { file: await upscalePng(strip.bytes), filename: `${base}-interpolation.png`, alt_text: `Interpolation frames, ${describeParams(view)}` },
+      { file: gif.bytes, filename: `${base}-interpolation.gif`, alt_text: 'Interpolation animation' },
+    ];
+  }
   const image = await service.getImage(view.id, view.count > 1 ? 'grid' : 0);
   if (!image) throw new Error(`request ${view.id} has no image`);
   // Native sizes are 8..64 px; Slack blurs those, so upload an integer nearest-neighbour upscale.

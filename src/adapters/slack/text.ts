@@ -1,10 +1,11 @@
 /** User-facing text: help, progress lines, captions and error messages. */
 import type { RequestView } from '../../jobs/types.ts';
-import { RateLimitError, ValidationError } from '../../jobs/types.ts';
+import { ForbiddenError, NotFoundError, RateLimitError, ValidationError } from '../../jobs/types.ts';
 import { optionHelp, optionPairs, optionSpecs } from '../../engine/options.ts';
 import { ImageInputError } from '../../render/input.ts';
 import type { Catalog } from '../../engine/catalog.ts';
 import { OptionsError } from './options.ts';
+import { seedWords } from '../edit-text.ts';
 
 /** A label as command text: quoted when it has spaces (`label:"Food & Drink"`). */
 export function labelOption(label: string): string {
@@ -44,7 +45,7 @@ export function progressBar(step: number, total: number, width = 20): string {
   return `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
 }
 
-export function describeParams(view: Pick<RequestView, 'kind' | 'model' | 'label' | 'guidance' | 'sampler' | 'steps' | 'seed' | 'count' | 'options' | 'noiseDemo'>): string {
+export function describeParams(view: Pick<RequestView, 'kind' | 'model' | 'label' | 'guidance' | 'sampler' | 'steps' | 'seed' | 'count' | 'options' | 'noiseDemo' | 'variation' | 'interpolation'>): string {
   if (view.kind === 'noise_demo') {
     const ts = view.noiseDemo?.timesteps;
     const from = view.noiseDemo?.denoiseFrom;
@@ -55,11 +56,13 @@ export function describeParams(view: Pick<RequestView, 'kind' | 'model' | 'label
     .join('');
   const count = view.count > 1 ? `, count \`${view.count}\`` : '';
   const label = view.label !== null ? `, label \`${escapeMrkdwn(view.label)}\`, guidance \`${view.guidance ?? 'default'}\`` : '';
-  return `model \`${view.model}\`${label}, sampler \`${view.sampler ?? '?'}\`, steps \`${view.steps ?? '?'}\`, seed \`${view.seed}\`${options}${count}`;
+  const sampling = `model \`${view.model}\`${label}, sampler \`${view.sampler ?? '?'}\`, steps \`${view.steps ?? '?'}\``;
+  if (view.kind === 'generate') return `${sampling}, seed \`${view.seed}\`${options}${count}`;
+  return `${sampling}${options}, ${seedWords(view, (v) => `\`${escapeMrkdwn(v)}\``).join(', ')}`;
 }
 
 export function caption(view: RequestView): string {
-  const what = view.kind === 'noise_demo' ? 'Forward process' : view.count > 1 ? `${view.count} images` : 'Image';
+  const what = view.kind === 'noise_demo' ? 'Forward process' : view.kind === 'interpolate' ? 'Interpolation' : view.kind === 'vary' ? 'Variation' : view.count > 1 ? `${view.count} images` : 'Image';
   const secs = view.timings.samplingMs !== null ? ` in ${(view.timings.samplingMs / 1000).toFixed(1)} s` : '';
   return `${what} for <@${view.requester.userId}>${secs}: ${describeParams(view)} · request \`${view.id}\``;
 }
@@ -78,7 +81,7 @@ export function userMessage(error: unknown): string {
     return `${error.message} Try again in ${formatSeconds(error.retryAfterSeconds)}.`;
   }
   if (error instanceof ImageInputError) return `I could not use your image: ${error.message}`;
-  if (error instanceof SlackUserError) return error.message;
+  if (error instanceof SlackUserError || error instanceof NotFoundError || error instanceof ForbiddenError) return error.message;
   return 'Something went wrong on my side; please try again in a moment.';
 }
 

@@ -79,7 +79,7 @@ async function stopMidJobAndRestart({ service: before, eventsUrl }: { service: S
   const [first, result, ...more] = inChannel(channel);
   expect(first).toBe(status);
   expect(more).toEqual([]);
-  expect(result?.text).toBe(`Reroll or animate request ${id}`);
+  expect(result?.text).toBe(`Reroll, vary or animate request ${id}`);
   expect(status.edits.every((e) => e.includes(' · '))).toBe(true);
   expect(upload.files[0]!.bytes.equals(await upscalePng(await cliPng(['--model', 'mnist', '--sampler', 'ddpm', '--steps', '1000', '--seed', String(seed)])))).toBe(true);
 }

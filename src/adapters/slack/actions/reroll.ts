@@ -2,9 +2,7 @@
 import type { App } from '@slack/bolt';
 import { REROLL_ACTION } from '../delivery.ts';
 import type { SlackDeps } from '../context.ts';
-import { replyToJson } from '../reply-to.ts';
-import { runGesture } from '../gesture.ts';
-import { resolveClick } from './result-action.ts';
+import { resolveClick, runClick } from './result-action.ts';
 
 export function registerRerollAction(app: App, deps: SlackDeps): void {
   app.action({ action_id: REROLL_ACTION, type: 'block_actions' }, async ({ ack, body, action, client, context }) => {
@@ -12,14 +10,6 @@ export function registerRerollAction(app: App, deps: SlackDeps): void {
     if (action.type !== 'button') return;
     const click = await resolveClick(deps, client, body, action, 'reroll');
     if (!click) return;
-    await runGesture({
-      deps,
-      requester: click.requester,
-      reply: click.reply,
-      retryNum: context.retryNum,
-      title: `<@${click.reply.userId}> reroll of \`${click.original.id}\``,
-      notify: click.notify,
-      submit: () => deps.service.reroll(click.original.id, click.requester, replyToJson(click.reply)),
-    });
+    await runClick(deps, click, context.retryNum, `<@${click.reply.userId}> reroll of \`${click.original.id}\``, (replyTo) => deps.service.reroll(click.original.id, click.requester, replyTo));
   });
 }

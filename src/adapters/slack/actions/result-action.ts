@@ -1,12 +1,13 @@
 /** Shared part of the buttons under a result: who clicked, where to answer, the request they point at. */
-import type { BlockAction, ButtonAction, webApi } from '@slack/bolt';
-import type { RequestView, Requester } from '../../../jobs/types.ts';
+import type { BlockAction, webApi } from '@slack/bolt';
+import type { Json, RequestView, Requester } from '../../../jobs/types.ts';
+import type { Submitted } from '../../../jobs/service.ts';
 import type { SlackDeps } from '../context.ts';
 import type { SlackReplyTo } from '../reply-to.ts';
 import { slackRequester } from '../context.ts';
-import { parseReplyTo } from '../reply-to.ts';
+import { parseReplyTo, replyToJson } from '../reply-to.ts';
 import type { Notify } from '../gesture.ts';
-import { ephemeral } from '../gesture.ts';
+import { ephemeral, runGesture } from '../gesture.ts';
 
 export interface ResultClick {
   readonly original: RequestView;
@@ -20,7 +21,8 @@ export async function resolveClick(
   deps: SlackDeps,
   client: webApi.WebClient,
   body: BlockAction,
-  action: ButtonAction,
+  /** The clicked element: its value names the request (a button's), its timestamp dedupes without a trigger id. */
+  action: { readonly value?: string | undefined; readonly action_ts: string },
   kind: string,
 ): Promise<ResultClick | null> {
   const channel = body.channel?.id ?? body.container?.['channel_id'];
@@ -45,4 +47,9 @@ export async function resolveClick(
     dedupeKey: `${kind}:${body.trigger_id ?? `${action.action_ts}:${user}`}`,
   };
   return { original, requester: slackRequester(teamId, reply.channel, user), reply, notify };
+}
+
+/** Submits what a click asks for, answered where the result is (runGesture: once per delivery, errors told privately). */
+export function runClick(deps: SlackDeps, click: ResultClick, retryNum: number | undefined, title: string, submit: (replyTo: Json) => Promise<Submitted>): Promise<string | null> {
+  return runGesture({ deps, requester: click.requester, reply: click.reply, retryNum, title, notify: click.notify, submit: () => submit(replyToJson(click.reply)) });
 }
