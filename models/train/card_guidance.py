@@ -1,6 +1,7 @@
 """The class-conditional part of a model card, from the guidance sweep in eval/results.json (written by
 `npm run eval`): the sweep table, the issue's targets at the default guidance as met/missed/undecided,
 accuracy per class, the cost of guidance and the per-class grids judged by eye (eval/by-eye.md)."""
+import json
 import math
 import os
 from statistics import median
@@ -106,6 +107,31 @@ def per_class(g):
     return out
 
 
+def label_comparison(model_dir):
+    """The measured comparison of label sets (eval/label-comparison.json, from label_comparison.py)."""
+    path = os.path.join(model_dir, "eval", "label-comparison.json")
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        cands = json.load(f)["candidates"]
+    c0 = cands[0]
+    L = ["", "### Conditioning: categories or subcategories", "",
+         "Candidates warm-started from the same weights with the same recipe (steps in the table), evaluated on the same %d seeds at DDIM-50 "
+         "(%s, %s). A subcategory model is scored on its categories: sample i asks for category i mod 9 and "
+         "cycles through that category's subcategories, so both see the same mix of categories. Frechet floor "
+         "%.3f at this sample count." % (c0["samples"], c0["date"][:10], c0["machine"], c0["floor"]), "",
+         "| labels | training steps | weights | guidance | accuracy (requested category) | recognisable (p >= 0.9) "
+         "| Frechet distance |", "|---|---:|---|---:|---:|---:|---:|"]
+    for c in cands:
+        kind = "%d %s" % (c["labels"], "subcategories" if c["grouped"] else "categories")
+        for r in c["rows"]:
+            L.append("| %s | %s | %s | %g | %s +- %.1f | %s +- %.1f | %.3f +- %.3f |" % (
+                kind, "{:,}".format(c["steps"]), c["weights"], r["guidance"], pct(r["accuracy"]),
+                100 * r["accuracySe"], pct(r["confident"]), 100 * r["confidentSe"], r["frechet"],
+                r["frechetBootstrapSd"]))
+    return L
+
+
 def guidance_section(name, res, model_dir):
     g = res.get("guidance")
     if not g:
@@ -121,6 +147,7 @@ def guidance_section(name, res, model_dir):
     L += sweep_table(g)
     by_eye = os.path.join(model_dir, "eval", "by-eye.md")
     L += targets(name, g, res.get("fdBaseline"), os.path.exists(by_eye))
+    L += label_comparison(model_dir)
     L += ["", "### Accuracy per class", ""] + per_class(g)
     L += ["", "### Samples per class at the default guidance (%g)" % g["defaultScale"], ""]
     if os.path.exists(by_eye):
