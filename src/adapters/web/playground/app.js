@@ -83,6 +83,7 @@ const api = {
   remove: (id) => call('POST', `/api/requests/${id}/delete`),
   reroll: (id) => call('POST', `/api/requests/${id}/replay`, { newSeed: true }),
   replay: (id, overrides) => call('POST', `/api/requests/${id}/replay`, overrides || {}),
+  vary: (id, index) => call('POST', `/api/requests/${id}/vary`, { index }),
   events: (id) => new EventSource(`/api/requests/${id}/events`),
 };
 
@@ -390,7 +391,10 @@ function renderImages(card, view) {
     singles.forEach((img, i) => {
       const node = el('img', { class: 'sample result', src: img.url, alt: `Image ${i + 1} of ${singles.length}: ${label}` });
       const file = `ddpm-${view.seed}-${i}.png`;
-      box.append(el('figure', {}, zoomable(node, file), el('figcaption', {}, pngButton(img.url, file, `PNG ${i + 1}`))));
+      const caption = el('figcaption', {}, pngButton(img.url, file, `PNG ${i + 1}`));
+      // As the chat apps' V1…V4: SDEdit variations of this image at the service's default strength.
+      if (view.status === 'succeeded') caption.append(varyButton(view, i, singles.length));
+      box.append(el('figure', {}, zoomable(node, file), caption));
     });
     if (singles.length === 0 && grid) box.append(zoomable(el('img', { class: 'wide result', src: grid.url, alt: label }), `ddpm-${view.seed}-grid.png`));
     const gif = images.find((i) => i.index === 'gif');
@@ -399,6 +403,12 @@ function renderImages(card, view) {
       box.append(el('figure', {}, zoomable(node, `ddpm-${view.seed}-denoising.gif`), el('figcaption', {}, el('a', { href: gif.url, download: `ddpm-${view.seed}-denoising.gif`, text: 'denoising animation (GIF)' }))));
     }
   }
+}
+
+function varyButton(view, index, count) {
+  const button = el('button', { type: 'button', class: 'vary', text: count === 1 ? 'Vary' : `Vary ${index + 1}` });
+  button.onclick = () => runAction(`variation of image ${index + 1} of ${labelPrefix(view)}seed ${view.seed}`, () => api.vary(view.id, index));
+  return button;
 }
 
 /** The model's image side in pixels (its width), 32 when the model is not listed. */
