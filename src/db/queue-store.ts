@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import type { Prisma as PrismaClient } from './client.ts';
 
 export type Platform = 'discord' | 'slack' | 'web' | 'cli';
-export type RequestKind = 'generate' | 'noise_demo' | 'vary' | 'interpolate';
+export type RequestKind = 'generate' | 'noise_demo' | 'vary' | 'interpolate' | 'invert';
 
 /** What a worker needs to run a claimed request. */
 export interface ClaimedRow {
@@ -29,7 +29,7 @@ export interface ClaimedRow {
   readonly label: string | null;
   readonly guidance: number | null;
   readonly noise_demo: { timesteps?: number[]; denoiseFrom?: number } | null;
-  /** Variation or interpolation parameters, as src/jobs/edits.ts stores them. */
+  /** Variation, interpolation or inversion parameters, as src/jobs/edits.ts stores them. */
   readonly edit: unknown;
   readonly input_image: Uint8Array | null;
   readonly record_trajectory: boolean;
@@ -154,9 +154,15 @@ export interface ImageRow {
   readonly data: Buffer;
 }
 
+/** What one request of a run keeps: its images and, for kinds that measure something (inversion's PSNR), the result. */
+export interface RunOutput {
+  readonly images: readonly ImageRow[];
+  readonly result?: Record<string, unknown>;
+}
+
 /** How an attempt ends; `queued` hands the request back (graceful shutdown) for the next claim. */
 export type Outcome =
-  | { readonly status: 'succeeded'; readonly images: readonly ImageRow[]; readonly samplingMs: number }
+  | ({ readonly status: 'succeeded'; readonly samplingMs: number } & RunOutput)
   | { readonly status: 'failed'; readonly error: string }
   | { readonly status: 'cancelled' }
   | { readonly status: 'queued'; readonly reason: string };
@@ -183,11 +189,12 @@ export async function finishAttempts(prisma: PrismaClient, ends: readonly Attemp
     WITH input AS (
       SELECT * FROM unnest(${column((e) => e.id)}::uuid[], ${column((e) => e.attempt)}::int[], ${column((e) => e.outcome.status)}::text[],
         ${column(errorOf)}::text[], ${column((e) => (e.outcome.status === 'succeeded' ? e.outcome.samplingMs : null))}::int[],
-        ${column((e) => (e.outcome.status === 'queued' ? e.outcome.reason : null))}::text[])
-        AS i(id, attempt, status, error, sampling_ms, requeue_reason)
+        ${column((e) => (e.outcome.status === 'queued' ? e.outcome.reason : null))}::text[],
+        ${column((e) => (e.outcome.status === 'succeeded' && e.outcome.result ? JSON.stringify(e.outcome.result) : null))}::jsonb[])
+        AS i(id, attempt, status, error, sampling_ms, requeue_reason, result)
     ), done AS (
       UPDATE requests r SET status = i.status::"RequestStatus", lease_expires_at = NULL, preview_png = NULL,
-        error = i.error, sampling_ms = i.sampling_ms,
+        error = i.error, sampling_ms = i.sampling_ms, result = i.result,
         progress_step = CASE i.status WHEN 'succeeded' THEN r.progress_total WHEN 'queued' THEN NULL ELSE r.progress_step END,
         progress_total = CASE WHEN i.status <> 'queued' THEN r.progress_total END,
         finished_at = CASE WHEN i.status <> 'queued' THEN now() END,

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { MAX_SEED } from '../core/rng.ts';
 import { ValidationError } from './errors.ts';
-import type { GenerationParams, InterpolationParams, InversionParams, LabelInterpolationParams, VariationParams } from './types.ts';
+import type { GenerationParams, ImageInterpolationParams, InterpolationParams, InversionParams, LabelInterpolationParams, VariationParams } from './types.ts';
 
 export const MIN_STRENGTH = 0.1;
 export const MAX_STRENGTH = 0.9;
@@ -20,6 +20,7 @@ const seed = z.number().int().min(0).max(MAX_SEED);
 const variationFields = z.object({ strength: z.number().min(MIN_STRENGTH).max(MAX_STRENGTH).default(DEFAULT_STRENGTH) });
 const frames = z.number().int().min(2).max(MAX_FRAMES).default(DEFAULT_FRAMES);
 const interpolationFields = z.object({ seed_a: seed, seed_b: seed, frames });
+const imageInterpolationFields = z.object({ seed_b: seed, frames });
 const label = z.union([z.string().min(1).max(200), z.number().int()]);
 const labelInterpolationFields = z.object({ label_a: label, label_b: label, frames });
 
@@ -63,6 +64,16 @@ export function validateInterpolation(validate: Validate, input: unknown): Inter
   const fields = parse(interpolationFields, own);
   const { seed: _seed, count: _count, ...params } = validate(rest);
   return { ...params, seedA: fields.seed_a, seedB: fields.seed_b, frames: fields.frames };
+}
+
+/** Like validateInterpolation, but the first end is an image (inverted), so there is no `seed_a`. */
+export function validateImageInterpolation(validate: Validate, input: unknown): ImageInterpolationParams {
+  const [own, rest] = split(input, ['seed_b', 'frames']);
+  refuse(rest, ['seed_a'], 'the first end is the image; give seed_b for the other end');
+  refuse(rest, ['seed', 'count'], 'interpolation from an image takes seed_b and frames instead');
+  const fields = parse(imageInterpolationFields, own);
+  const { seed: _seed, count: _count, ...params } = validate(rest);
+  return { ...params, seedB: fields.seed_b, frames: fields.frames };
 }
 
 /** The label of `input` validated as the generation field, reported under `field`. */

@@ -15,12 +15,12 @@ import { loadImageForModel } from '../render/input.ts';
 import type { Denoiser, LoopStep } from './pipeline.ts';
 import { DEFAULT_PLUGINS_DIR, SamplerRegistry } from './samplers.ts';
 import { ValidationError } from './errors.ts';
-import type { GenerationParams, GenerationResult, InterpolationParams, InversionParams, LabelInterpolationParams, StepProgress, VariationParams } from './types.ts';
-import { validateInterpolation, validateInversion, validateLabelInterpolation, validateVariation } from './edit-params.ts';
+import type { GenerationParams, GenerationResult, ImageInterpolationParams, InterpolationParams, InversionParams, LabelInterpolationParams, StepProgress, VariationParams } from './types.ts';
+import { validateImageInterpolation, validateInterpolation, validateInversion, validateLabelInterpolation, validateVariation } from './edit-params.ts';
 import { generateBatch } from './generate.ts';
 import { interpolateLabels } from './label-interpolation.ts';
 import type { InterpolationResult } from './interpolation.ts';
-import { interpolate, interpolationMedia } from './interpolation.ts';
+import { interpolate, interpolateFromImage, interpolationMedia } from './interpolation.ts';
 import type { InversionResult } from './inversion.ts';
 import { invert } from './inversion.ts';
 import { noiseDemo, type NoiseDemoInput, type NoiseDemoResult } from './noise-demo.ts';
@@ -28,7 +28,7 @@ import { vary } from './variation.ts';
 import { checkStartsFromNoisedImage, inverseOf, samplerFor } from './prepare.ts';
 import { validateGeneration } from './validate.ts';
 
-export type { GenerationParams, GenerationResult, InterpolationParams, InversionParams, LabelInterpolationParams, StepProgress, VariationParams } from './types.ts';
+export type { GenerationParams, GenerationResult, ImageInterpolationParams, InterpolationParams, InversionParams, LabelInterpolationParams, StepProgress, VariationParams } from './types.ts';
 export type { InterpolationResult } from './interpolation.ts';
 export type { InversionResult } from './inversion.ts';
 export { ValidationError } from './errors.ts';
@@ -151,9 +151,18 @@ export class Engine {
     return params;
   }
 
-  /** `validate` without `seed` and `count`. */
+  /** `validate` with `seed_b` and `frames` instead of `seed` and `count`: the first end is an image, inverted. */
+  validateImageInterpolation(input: unknown): ImageInterpolationParams {
+    const params = validateImageInterpolation((raw) => this.validate(raw), input);
+    inverseOf(samplerFor(this, params), params.sampler, 'interpolation');
+    return params;
+  }
+
+  /** `validate` without `seed` and `count`; a sampler that cannot invert is refused naming it. */
   validateInversion(input: unknown): InversionParams {
-    return validateInversion((raw) => this.validate(raw), input);
+    const params = validateInversion((raw) => this.validate(raw), input);
+    inverseOf(samplerFor(this, params), params.sampler, 'inversion');
+    return params;
   }
 
   /** An uploaded image (PNG, JPEG, …) as the model-space [1, C, H, W] tensor vary and invert take. */
@@ -176,6 +185,17 @@ export class Engine {
     signal?: AbortSignal,
   ): Promise<InterpolationResult & { stripPng: Buffer; gif: Buffer }> {
     const result = await interpolate(this, params, onProgress && progressOf(onProgress), signal);
+    return { ...result, ...(await interpolationMedia(result)) };
+  }
+
+  /** Frames from `source`'s reconstruction (its x_T by inversion) to the image of `seedB`, strip PNG and GIF. */
+  async interpolateFromImage(
+    params: ImageInterpolationParams,
+    source: Tensor,
+    onProgress?: (progress: StepProgress) => void,
+    signal?: AbortSignal,
+  ): Promise<InterpolationResult & { stripPng: Buffer; gif: Buffer }> {
+    const result = await interpolateFromImage(this, params, source, onProgress && progressOf(onProgress), signal);
     return { ...result, ...(await interpolationMedia(result)) };
   }
 

@@ -10,9 +10,10 @@ import { concatBatch } from '../core/tensor.ts';
 import { animation, gridPng, toPixels } from '../render/index.ts';
 import type { LoopStep } from './pipeline.ts';
 import { denoise } from './pipeline.ts';
-import type { EngineParts } from './prepare.ts';
-import { NO_NOISE, inverseOf, prepare } from './prepare.ts';
-import type { InterpolationParams } from './types.ts';
+import { invertLoop } from './inversion.ts';
+import type { EngineParts, Prepared } from './prepare.ts';
+import { NO_NOISE, checkSource, inverseOf, prepare } from './prepare.ts';
+import type { ImageInterpolationParams, InterpolationParams } from './types.ts';
 
 export interface InterpolationResult {
   /** [frames, C, H, W] in model space, frame k at alpha = k / (frames - 1). */
@@ -34,13 +35,50 @@ export async function interpolate(
   signal?: AbortSignal,
 ): Promise<InterpolationResult> {
   checkFrames(params.frames);
-  const { sampler, denoiser, imageShape } = await prepare(parts, params, params.frames);
+  const prepared = await prepare(parts, params, params.frames);
   // Only a deterministic path makes the frames a function of x_T alone; the inverse capability says it has one.
-  inverseOf(sampler, params.sampler, 'interpolation');
+  inverseOf(prepared.sampler, params.sampler, 'interpolation');
+  return decodeSlerp(prepared, seedLatent(params.seedA, prepared.imageShape), seedLatent(params.seedB, prepared.imageShape), params.frames, onStep, signal);
+}
+
+/**
+ * From an image to a seed's image: the first end is the image's x_T found by inversion (inversion.ts) with the
+ * same model, label, sampler and steps, so frame 0 is the image's reconstruction and the last the seed's image.
+ */
+export async function interpolateFromImage(
+  parts: EngineParts,
+  params: ImageInterpolationParams,
+  source: Tensor,
+  onStep?: (step: LoopStep, totalSteps: number) => void,
+  signal?: AbortSignal,
+): Promise<InterpolationResult> {
+  const began = performance.now();
+  checkFrames(params.frames);
+  const prepared = await prepare(parts, params, params.frames);
+  checkSource(source, prepared.imageShape, 'image');
+  const inverse = inverseOf(prepared.sampler, params.sampler, 'interpolation');
+  // The inversion runs one image through the model: a denoiser prepared for one image, not for the frames.
+  const single = await prepare(parts, params, 1);
+  const { latent, modelMs } = await invertLoop(single.denoiser, inverse, source, signal);
+  const result = await decodeSlerp(prepared, latent, seedLatent(params.seedB, prepared.imageShape), params.frames, onStep, signal);
+  return { ...result, samplingMs: performance.now() - began, modelMs: result.modelMs + modelMs };
+}
+
+/** x_T of a one-image request with `seed`: torch.randn((1, C, H, W)). */
+function seedLatent(seed: number, imageShape: readonly number[]): Tensor {
   const shape = [1, ...imageShape];
-  const a = { data: new TorchGenerator(params.seedA).randn(shape), shape };
-  const b = { data: new TorchGenerator(params.seedB).randn(shape), shape };
-  const alphas = Array.from({ length: params.frames }, (_, k) => (k === params.frames - 1 ? 1 : k / (params.frames - 1)));
+  return { data: new TorchGenerator(seed).randn(shape), shape };
+}
+
+async function decodeSlerp(
+  { sampler, denoiser }: Prepared,
+  a: Tensor,
+  b: Tensor,
+  frames: number,
+  onStep?: (step: LoopStep, totalSteps: number) => void,
+  signal?: AbortSignal,
+): Promise<InterpolationResult> {
+  const alphas = Array.from({ length: frames }, (_, k) => (k === frames - 1 ? 1 : k / (frames - 1)));
   const start = concatBatch(alphas.map((alpha) => slerp(a, b, alpha)));
   const total = sampler.timesteps.length;
   const result = await denoise(denoiser, sampler, start, sampler.timesteps, NO_NOISE, onStep && ((s) => onStep(s, total)), signal);

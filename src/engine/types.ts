@@ -52,6 +52,9 @@ export interface InterpolationParams extends Omit<GenerationParams, 'seed' | 'co
   readonly frames: number;
 }
 
+/** From an image (inverted to its x_T) to the image of `seedB`. */
+export type ImageInterpolationParams = Omit<InterpolationParams, 'seedA'>;
+
 /** Inversion uses the generation settings; there is no seed (the path is deterministic). */
 export type InversionParams = Omit<GenerationParams, 'seed' | 'count'>;
 

@@ -1,6 +1,6 @@
 /**
  * Batch keys: requests with equal keys (model, sampler, steps, options) can share one ONNX batch,
- * so a worker claims rows of one key together. Noise demos, variations and interpolations get a key
+ * so a worker claims rows of one key together. Noise demos, variations, interpolations and inversions get a key
  * of their own kind (never a generation's) and always run alone.
  */
 
@@ -20,6 +20,6 @@ export function batchKeyOf(p: { model: string; sampler: string; steps: number; o
   return canonicalJson({ model: p.model, sampler: p.sampler, steps: p.steps, options: p.options });
 }
 
-export function soloBatchKey(kind: 'noise_demo' | 'vary' | 'interpolate', model: string): string {
+export function soloBatchKey(kind: 'noise_demo' | 'vary' | 'interpolate' | 'invert', model: string): string {
   return `${kind}:${canonicalJson({ model })}`;
 }

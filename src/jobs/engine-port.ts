@@ -5,9 +5,19 @@
  */
 import type { Tensor } from '../core/tensor.ts';
 import type { NoiseDemoInput, NoiseDemoResult } from '../engine/index.ts';
-import type { GenerationParams, GenerationResult, InterpolationParams, LabelInterpolationParams, StepProgress, VariationParams } from '../engine/types.ts';
+import type { InversionResult } from '../engine/inversion.ts';
+import type {
+  GenerationParams,
+  GenerationResult,
+  ImageInterpolationParams,
+  InterpolationParams,
+  InversionParams,
+  LabelInterpolationParams,
+  StepProgress,
+  VariationParams,
+} from '../engine/types.ts';
 
-export type { GenerationParams, GenerationResult, InterpolationParams, LabelInterpolationParams, NoiseDemoInput, NoiseDemoResult, StepProgress, VariationParams };
+export type { GenerationParams, GenerationResult, ImageInterpolationParams, InterpolationParams, InversionParams, InversionResult, LabelInterpolationParams, NoiseDemoInput, NoiseDemoResult, StepProgress, VariationParams };
 
 /** An interpolation's frames [frames, C, H, W] with the strip (PNG) and animation (GIF) made of them. */
 export interface InterpolationOutput {
@@ -44,10 +54,16 @@ export interface EnginePort {
   validateInterpolation(params: unknown): InterpolationParams;
   /** label_a, label_b and frames instead of label and count (conditional models). */
   validateLabelInterpolation(params: unknown): LabelInterpolationParams;
-  /** An image file (PNG, JPEG, ...) as the model-space [1, C, H, W] tensor `vary` takes. */
+  /** seed_b and frames: the first end is an image, inverted; ParamError also for a sampler that cannot invert. */
+  validateImageInterpolation(params: unknown): ImageInterpolationParams;
+  /** Like validate without seed and count; ParamError also for a sampler that cannot invert. */
+  validateInversion(params: unknown): InversionParams;
+  /** An image file (PNG, JPEG, ...) as the model-space [1, C, H, W] tensor `vary`, `invert` and `interpolateFromImage` take. */
   sourceImage(model: string, bytes: Uint8Array): Promise<Tensor>;
   vary(params: VariationParams, source: Tensor, onProgress?: (p: StepProgress) => void, signal?: AbortSignal): Promise<GenerationResult>;
   interpolate(params: InterpolationParams, onProgress?: (p: StepProgress) => void, signal?: AbortSignal): Promise<InterpolationOutput>;
+  interpolateFromImage(params: ImageInterpolationParams, source: Tensor, onProgress?: (p: StepProgress) => void, signal?: AbortSignal): Promise<InterpolationOutput>;
+  invert(params: InversionParams, source: Tensor, onProgress?: (p: StepProgress) => void, signal?: AbortSignal): Promise<InversionResult>;
   interpolateLabels(params: LabelInterpolationParams, onProgress?: (p: StepProgress) => void, signal?: AbortSignal): Promise<InterpolationOutput>;
 }
 

@@ -1,28 +1,29 @@
 /**
  * Runs a claimed batch through the engine and encodes what each request keeps: its images, a grid
- * when it has several, the animation when asked for, or a noise demo's frames. Variations and
- * interpolations run in execute-edits.ts.
+ * when it has several, the animation when asked for, or a noise demo's frames. Variations,
+ * interpolations and inversions run in execute-edits.ts.
  */
-import type { ClaimedRow, ImageRow } from '../db/queue-store.ts';
+import type { ClaimedRow, ImageRow, RunOutput } from '../db/queue-store.ts';
 import type { EnginePort, GenerationParams, RenderPort } from './engine-port.ts';
 import { GIF_INDEX, GRID_INDEX, RECONSTRUCTION_INDEX } from './views.ts';
-import { interpolation, variation } from './execute-edits.ts';
+import { interpolation, inversion, variation } from './execute-edits.ts';
 import { ProgressReporter, TrajectoryRecorder, type ProgressDeps, type ProgressOptions } from './progress.ts';
 
 /** What a worker runs: everything of the engine but the submit-side validation. */
-export type WorkerEngine = Pick<EnginePort, 'generateBatch' | 'noiseDemo' | 'sourceImage' | 'vary' | 'interpolate' | 'interpolateLabels'>;
+export type WorkerEngine = Pick<EnginePort, 'generateBatch' | 'noiseDemo' | 'sourceImage' | 'vary' | 'interpolate' | 'interpolateLabels' | 'interpolateFromImage' | 'invert'>;
 
 export interface ExecuteDeps extends ProgressDeps {
   readonly engine: WorkerEngine;
   readonly render: RenderPort;
 }
 
-/** The images of each request of `rows`, in order. */
-export async function execute(rows: readonly ClaimedRow[], deps: ExecuteDeps, options: ProgressOptions, signal: AbortSignal): Promise<ImageRow[][]> {
+/** What each request of `rows` keeps, in order. */
+export async function execute(rows: readonly ClaimedRow[], deps: ExecuteDeps, options: ProgressOptions, signal: AbortSignal): Promise<RunOutput[]> {
   const first = rows[0]!;
-  if (first.kind === 'noise_demo') return [await noiseDemo(first, deps)];
-  if (first.kind === 'vary') return [await variation(first, deps, options, signal)];
-  if (first.kind === 'interpolate') return [await interpolation(first, deps, options, signal)];
+  if (first.kind === 'noise_demo') return [{ images: await noiseDemo(first, deps) }];
+  if (first.kind === 'vary') return [{ images: await variation(first, deps, options, signal) }];
+  if (first.kind === 'interpolate') return [{ images: await interpolation(first, deps, options, signal) }];
+  if (first.kind === 'invert') return [await inversion(first, deps, options, signal)];
   const params: GenerationParams[] = rows.map((r) => ({
     model: r.model,
     sampler: r.sampler ?? '',
@@ -44,7 +45,7 @@ export async function execute(rows: readonly ClaimedRow[], deps: ExecuteDeps, op
     signal,
   );
   await progress.flush();
-  const out: ImageRow[][] = [];
+  const out: RunOutput[] = [];
   for (let i = 0; i < results.length; i++) {
     const images = results[i]!.images;
     const count = params[i]!.count;
@@ -53,7 +54,7 @@ export async function execute(rows: readonly ClaimedRow[], deps: ExecuteDeps, op
     if (count > 1) encoded.push({ index: GRID_INDEX, contentType: 'image/png', data: await deps.render.batchPng(images) });
     const trajectory = trajectories[i];
     if (trajectory) encoded.push({ index: GIF_INDEX, contentType: 'image/gif', data: await trajectory.gif(encoded[0]!.data) });
-    out.push(encoded);
+    out.push({ images: encoded });
   }
   return out;
 }

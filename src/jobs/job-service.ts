@@ -17,6 +17,7 @@ import type {
   SubmitGenerationInput,
   SubmitInterpolationBetweenInput,
   SubmitInterpolationInput,
+  SubmitInversionInput,
   SubmitNoiseDemoInput,
   SubmitVariationInput,
   Submitted,
@@ -77,6 +78,7 @@ export class JobService implements GenerationService {
   }
 
   submitInterpolation(input: SubmitInterpolationInput): Promise<Submitted> {
+    if (input.from && 'requestId' in input.from && !isUuid(input.from.requestId)) return Promise.reject(new NotFoundError(`no request ${input.from.requestId}`));
     return this.submitter.interpolation(input);
   }
 
@@ -87,6 +89,11 @@ export class JobService implements GenerationService {
     const refusal = partnerRefusal(from, to);
     if (refusal) throw refusal;
     return this.submitter.interpolationBetween(from, to, input);
+  }
+
+  submitInversion(input: SubmitInversionInput): Promise<Submitted> {
+    if ('requestId' in input.source && !isUuid(input.source.requestId)) return Promise.reject(new NotFoundError(`no request ${input.source.requestId}`));
+    return this.submitter.inversion(input);
   }
 
   async reroll(id: string, requester: Requester, replyTo: Json): Promise<Submitted> {

@@ -42,10 +42,13 @@ export interface SubmitNoiseDemoInput {
   readonly replyTo: Json;
 }
 
+/** An image an edit starts from: image `index` of a finished request (anyone's, as reroll), or an uploaded image. */
+export type ImageSource = { readonly requestId: string; readonly index: number } | { readonly image: Buffer };
+
 export interface SubmitVariationInput {
   readonly requester: Requester;
-  /** The image to vary: image `index` of a finished request (anyone's, as reroll), or an uploaded image. */
-  readonly source: { readonly requestId: string; readonly index: number } | { readonly image: Buffer };
+  /** The image to vary. */
+  readonly source: ImageSource;
   /**
    * Raw { strength? (0.1..0.9, default 0.5), seed? (of the added noise; random if omitted), count?, sampler?,
    * steps?, options?, model?, label?, guidance? }. From a request, its model, sampler, steps, options, label
@@ -60,7 +63,24 @@ export interface SubmitInterpolationInput {
   /**
    * Raw { seed_a, seed_b, frames? (2..16, default 8), model?, sampler?, steps?, options?, label?, guidance? },
    * or for class-conditional models { label_a, label_b, seed?, frames?, ... }: one seed between two labels.
-   * The sampler must be deterministic (ddim at eta 0).
+   * The sampler must be deterministic (ddim at eta 0). With `from`: { seed_b, frames?, ... } and no seed_a.
+   */
+  readonly params: unknown;
+  /**
+   * The first end as an image instead of seed_a: it is inverted to its x_T with the request's sampler and steps
+   * (from a request, its model, sampler, steps, options, label and guidance are the defaults, as for a variation).
+   */
+  readonly from?: ImageSource | undefined;
+  readonly replyTo: Json;
+}
+
+export interface SubmitInversionInput {
+  readonly requester: Requester;
+  /** The image to invert. */
+  readonly source: ImageSource;
+  /**
+   * Raw { model?, sampler?, steps?, options?, label?, guidance? } (no seed or count: nothing is drawn); the
+   * sampler must be able to invert (ddim at eta 0). From a request, its parameters are the defaults.
    */
   readonly params: unknown;
   readonly replyTo: Json;
@@ -127,7 +147,10 @@ export interface GenerationService {
    */
   submitVariation(input: SubmitVariationInput): Promise<Submitted>;
 
-  /** Frames morphing one seed's image into another's (or one label into another); images 0..frames-1, 'grid' the strip, 'gif'. */
+  /**
+   * Frames morphing one seed's image into another's (or one label into another, or an image's inversion into a
+   * seed's image); images 0..frames-1, 'grid' the strip, 'gif'.
+   */
   submitInterpolation(input: SubmitInterpolationInput): Promise<Submitted>;
 
   /**
@@ -137,6 +160,13 @@ export interface GenerationService {
    * interpolate-between.ts (kinds, model, label).
    */
   submitInterpolationBetween(input: SubmitInterpolationBetweenInput): Promise<Submitted>;
+
+  /**
+   * DDIM inversion (section 5.4) of one image and its reconstruction: image 0 the source as the model sees it,
+   * 'reconstruction', 'grid' both side by side; the view's `inversion.psnr` once it succeeded. Same contract as
+   * submitVariation.
+   */
+  submitInversion(input: SubmitInversionInput): Promise<Submitted>;
 
   /** The request with status, parameters, seed, timings and image refs; null if unknown. */
   getRequest(id: string): Promise<RequestView | null>;

@@ -14,9 +14,18 @@ import { batchKeyOf, soloBatchKey } from './batch-key.ts';
 import type { EventBus } from './bus.ts';
 import type { EnginePort, GenerationParams } from './engine-port.ts';
 import { checkLimits, type LimitConfig } from './limits.ts';
-import { editInput, interpolationDraft, interpolationInfo, variationDraft, variationInfo } from './edits.ts';
-import type { ReplayOverrides, SubmitGenerationInput, SubmitInterpolationInput, SubmitNoiseDemoInput, SubmitVariationInput, Submitted } from './service.ts';
-import { DuplicateRequestError, NotFoundError, ValidationError, type Json, type NoiseDemoParams, type RequestCounters, type Requester } from './types.ts';
+import { editInput, imageInterpolationDraft, interpolationDraft, interpolationInfo, inversionDraft, inversionInfo, variationDraft, variationInfo } from './edits.ts';
+import type {
+  ImageSource,
+  ReplayOverrides,
+  SubmitGenerationInput,
+  SubmitInterpolationInput,
+  SubmitInversionInput,
+  SubmitNoiseDemoInput,
+  SubmitVariationInput,
+  Submitted,
+} from './service.ts';
+import { DuplicateRequestError, NotFoundError, ValidationError, type Json, type NoiseDemoParams, type RequestCounters, type Requester, type VariationSource } from './types.ts';
 import { jsonRecord } from './views.ts';
 
 export const MAX_SEED = 2 ** 32 - 1;
@@ -63,7 +72,10 @@ export interface SubmitDeps {
   readonly counters?: RequestCounters | undefined;
 }
 
-export type SubmitEngine = Pick<EnginePort, 'validate' | 'model' | 'validateVariation' | 'validateInterpolation' | 'validateLabelInterpolation'>;
+export type SubmitEngine = Pick<
+  EnginePort,
+  'validate' | 'model' | 'validateVariation' | 'validateInterpolation' | 'validateLabelInterpolation' | 'validateImageInterpolation' | 'validateInversion'
+>;
 
 export class Submitter {
   constructor(private readonly deps: SubmitDeps) {}
@@ -91,24 +103,21 @@ export class Submitter {
    * it keeps unless the input names others) or of an upload; the image's bytes are stored with it.
    */
   async variation(input: SubmitVariationInput): Promise<Submitted> {
-    const raw = rawObject(input.params);
-    const { source } = input;
-    if ('image' in source) {
-      const params = this.deps.engine.validateVariation(raw);
-      const draft = variationDraft(params, { upload: true }, source.image);
-      return this.store(input.requester, input.replyTo, null, draft, this.decodeUpload(source.image, params.model));
-    }
-    const row = await findRequestRow(this.deps.prisma, source.requestId);
-    if (!row) throw new NotFoundError(`no request ${source.requestId}`);
-    const image = await this.sourceImage(row, source.index);
-    const sampler = samplerFields(row, raw);
-    const labelled = row.label === null || row.kind === 'noise_demo' ? {} : { label: row.label, guidance: row.guidance ?? undefined };
-    const params = this.deps.engine.validateVariation({ model: row.model, ...labelled, ...raw, ...sampler });
-    return this.store(input.requester, input.replyTo, row.id, variationDraft(params, { requestId: row.id, index: source.index }, image));
+    const { raw, image, from, derivedFrom } = await this.imageInput(input.source, input.params);
+    const params = this.deps.engine.validateVariation(raw);
+    return this.store(input.requester, input.replyTo, derivedFrom, variationDraft(params, from, image), this.uploadCheck(input.source, params.model));
   }
 
-  /** Between two seeds (seed_a, seed_b) or, for conditional models, two labels at one seed (label_a, label_b). */
+  /**
+   * Between two seeds (seed_a, seed_b) or, for conditional models, two labels at one seed (label_a, label_b);
+   * with `from`, between that image (inverted to its x_T by the worker) and seed_b.
+   */
   async interpolation(input: SubmitInterpolationInput): Promise<Submitted> {
+    if (input.from) {
+      const { raw, image, from, derivedFrom } = await this.imageInput(input.from, input.params);
+      const params = this.deps.engine.validateImageInterpolation(raw);
+      return this.store(input.requester, input.replyTo, derivedFrom, imageInterpolationDraft(params, from, image), this.uploadCheck(input.from, params.model));
+    }
     const raw = rawObject(input.params);
     const labels = 'label_a' in raw || 'label_b' in raw;
     const params = labels ? this.deps.engine.validateLabelInterpolation(raw) : this.deps.engine.validateInterpolation(raw);
@@ -132,10 +141,36 @@ export class Submitter {
     return this.store(input.requester, input.replyTo, from.id, interpolationDraft(params));
   }
 
+  /** An image (a stored request's or an upload) to x_T by the sampler's inverse and back, with the reconstruction's PSNR. */
+  async inversion(input: SubmitInversionInput): Promise<Submitted> {
+    const { raw, image, from, derivedFrom } = await this.imageInput(input.source, input.params);
+    const params = this.deps.engine.validateInversion(raw);
+    return this.store(input.requester, input.replyTo, derivedFrom, inversionDraft(params, from, image), this.uploadCheck(input.source, params.model));
+  }
+
+  /**
+   * The image an edit starts from and its raw parameters: an upload as given, or image `index` of a stored
+   * request whose model, sampler, steps, options, label and guidance are the defaults under the input's.
+   */
+  private async imageInput(source: ImageSource, params: unknown): Promise<{ raw: Record<string, unknown>; image: Buffer; from: VariationSource; derivedFrom: string | null }> {
+    const raw = rawObject(params);
+    if ('image' in source) return { raw, image: source.image, from: { upload: true }, derivedFrom: null };
+    const row = await findRequestRow(this.deps.prisma, source.requestId);
+    if (!row) throw new NotFoundError(`no request ${source.requestId}`);
+    const image = await this.sourceImage(row, source.index);
+    const labelled = row.label === null || row.kind === 'noise_demo' ? {} : { label: row.label, guidance: row.guidance ?? undefined };
+    return { raw: { model: row.model, ...labelled, ...raw, ...samplerFields(row, raw) }, image, from: { requestId: row.id, index: source.index }, derivedFrom: row.id };
+  }
+
+  /** An upload is decoded once the limits have passed; a stored request's image was decoded when it was made. */
+  private uploadCheck(source: ImageSource, model: string): (() => Promise<void>) | undefined {
+    return 'image' in source ? this.decodeUpload(source.image, model) : undefined;
+  }
+
   /** The PNG of image `index` of a finished request, or a ValidationError saying what is missing. */
   private async sourceImage(row: RequestRow, index: number): Promise<Buffer> {
-    if (row.status !== 'succeeded') throw new ValidationError('source', `request ${row.id} has no images to vary (it ${row.status === 'failed' || row.status === 'cancelled' ? 'was' : 'is'} ${row.status})`);
-    const last = row.kind === 'noise_demo' ? 0 : row.count - 1;
+    if (row.status !== 'succeeded') throw new ValidationError('source', `request ${row.id} has no images to start from (it ${row.status === 'failed' || row.status === 'cancelled' ? 'was' : 'is'} ${row.status})`);
+    const last = row.kind === 'noise_demo' || row.kind === 'invert' ? 0 : row.count - 1;
     if (!Number.isInteger(index) || index < 0 || index > last) {
       throw new ValidationError('index', `image index must be ${last === 0 ? '0' : `0..${last}`} for request ${row.id} (got ${index})`);
     }
@@ -177,7 +212,7 @@ export class Submitter {
       };
       return this.store(requester, replyTo, row.id, noiseDemoDraft(params, row.inputImage ? Buffer.from(row.inputImage) : null));
     }
-    if (row.kind === 'vary' || row.kind === 'interpolate') return this.resubmitEdit(row, requester, replyTo, newSeed, o);
+    if (row.kind === 'vary' || row.kind === 'interpolate' || row.kind === 'invert') return this.resubmitEdit(row, requester, replyTo, newSeed, o);
     const params = this.deps.engine.validate({
       model: row.model,
       ...samplerFields(row, o),
@@ -188,14 +223,21 @@ export class Submitter {
     return this.store(requester, replyTo, row.id, generationDraft(params, o.recordTrajectory ?? false));
   }
 
-  /** A variation again (a new noise seed, or the same) from its stored image; an interpolation with new seeds, or the same. */
+  /**
+   * A variation again (a new noise seed, or the same) from its stored image; an interpolation with new seeds, or
+   * the same (from an image, the image stays); an inversion again (it has no seed), perhaps with other steps.
+   */
   private resubmitEdit(row: RequestRow, requester: Requester, replyTo: Json, newSeed: boolean, o: ReplayOverrides): Promise<Submitted> {
     const between = interpolationInfo(row.kind, row.edit);
     const seeds: [number, number] = newSeed ? [randomSeed(), randomSeed()] : [Number(row.seed), between && 'seed' in between.to ? between.to.seed : 0];
     const raw = editInput(row, seeds, samplerFields(row, o));
     const engine = this.deps.engine;
+    const image = Buffer.from(row.inputImage ?? []);
     const varied = variationInfo(row.kind, row.edit);
-    if (varied) return this.store(requester, replyTo, row.id, variationDraft(engine.validateVariation(raw), varied.source, Buffer.from(row.inputImage ?? [])));
+    if (varied) return this.store(requester, replyTo, row.id, variationDraft(engine.validateVariation(raw), varied.source, image));
+    const inverted = inversionInfo(row.kind, row.edit, row.result);
+    if (inverted) return this.store(requester, replyTo, row.id, inversionDraft(engine.validateInversion(raw), inverted.source, image));
+    if (between?.from) return this.store(requester, replyTo, row.id, imageInterpolationDraft(engine.validateImageInterpolation(raw), between.from, image));
     const params = 'seed_a' in raw ? engine.validateInterpolation(raw) : engine.validateLabelInterpolation(raw);
     return this.store(requester, replyTo, row.id, interpolationDraft(params));
   }

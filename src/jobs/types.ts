@@ -58,13 +58,21 @@ export interface VariationInfo {
 export interface InterpolationInfo {
   readonly frames: number;
   readonly to: { readonly seed: number } | { readonly label: string };
+  /** Set when the first frame is an image (stored in the request) inverted to its x_T, not the request's seed. */
+  readonly from?: VariationSource;
+}
+
+/** An inversion's source and, once it succeeded, the reconstruction's PSNR in dB (null: identical to the source). */
+export interface InversionInfo {
+  readonly source: VariationSource;
+  readonly psnr: number | null;
 }
 
 /**
  * Which stored image: 0..count-1 single images (an interpolation's frames); 'grid' the labelled grid of a
- * multi-image request (a noise demo's x_t frames, an interpolation's strip); 'gif' a noise demo's or an
- * interpolation's animation; 'reconstruction' a noise demo's
- * denoised-back image. A noise demo's index 0 is its source image.
+ * multi-image request (a noise demo's x_t frames, an interpolation's strip, an inversion's source beside its
+ * reconstruction); 'gif' a noise demo's or an interpolation's animation; 'reconstruction' a noise demo's or an
+ * inversion's denoised-back image. A noise demo's and an inversion's index 0 is its source image.
  */
 export type ImageIndex = number | 'grid' | 'gif' | 'reconstruction';
 
@@ -98,6 +106,8 @@ export type RequestView = Readonly<
     variation: VariationInfo | null;
     /** Interpolations only; `count` is its number of frames. */
     interpolation: InterpolationInfo | null;
+    /** Inversions only. */
+    inversion: InversionInfo | null;
     progress: { readonly step: number; readonly totalSteps: number } | null;
     timings: RequestTimings;
     /** Adapter-specific reply target given at submit time. */

@@ -3,7 +3,7 @@
  * 'gif', 'reconstruction'), and the final event a finished request stands for.
  */
 import type { ImageMeta, RequestWithImages } from '../db/request-store.ts';
-import { interpolationInfo, variationInfo } from './edits.ts';
+import { interpolationInfo, inversionInfo, variationInfo } from './edits.ts';
 import type { ImageIndex, ImageRef, Json, RequestEvent, RequestView } from './types.ts';
 
 /** Image index values stored for the non-numbered images. */
@@ -58,6 +58,7 @@ export function toRequestView(row: RequestWithImages): RequestView {
     noiseDemo: row.kind === 'noise_demo' ? { model: row.model, seed: Number(row.seed), timesteps: nd?.timesteps, denoiseFrom: nd?.denoiseFrom } : null,
     variation: variationInfo(row.kind, row.edit),
     interpolation: interpolationInfo(row.kind, row.edit),
+    inversion: inversionInfo(row.kind, row.edit, row.result),
     progress: row.progressStep !== null && row.progressTotal !== null ? { step: row.progressStep, totalSteps: row.progressTotal } : null,
     error: row.error,
     attempts: row.attempts,

@@ -202,7 +202,7 @@ export class Worker {
     }
     const samplingMs = Date.now() - started;
     await this.finisher.finish(
-      rows.map((row, i) => ({ row, outcome: cancelled.has(row.id) ? { status: 'cancelled' } : { status: 'succeeded', images: outputs[i]!, samplingMs } })),
+      rows.map((row, i) => ({ row, outcome: cancelled.has(row.id) ? { status: 'cancelled' } : { status: 'succeeded', ...outputs[i]!, samplingMs } })),
     );
   }
 }

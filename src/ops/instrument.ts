@@ -18,14 +18,18 @@ export function instrumentEngine(engine: EnginePort, metrics: Metrics): EnginePo
     model: (name) => engine.model(name),
     validate: (params) => engine.validate(params),
     noiseDemo: (input) => engine.noiseDemo(input),
-    // Variations and interpolations run one request at a time; the batch metrics are the generations'.
+    // Variations, interpolations and inversions run one request at a time; the batch metrics are the generations'.
     validateVariation: (params) => engine.validateVariation(params),
     validateInterpolation: (params) => engine.validateInterpolation(params),
     validateLabelInterpolation: (params) => engine.validateLabelInterpolation(params),
+    validateImageInterpolation: (params) => engine.validateImageInterpolation(params),
+    validateInversion: (params) => engine.validateInversion(params),
     sourceImage: (model, bytes) => engine.sourceImage(model, bytes),
     vary: (params, source, onProgress, signal) => engine.vary(params, source, onProgress, signal),
     interpolate: (params, onProgress, signal) => engine.interpolate(params, onProgress, signal),
     interpolateLabels: (params, onProgress, signal) => engine.interpolateLabels(params, onProgress, signal),
+    interpolateFromImage: (params, source, onProgress, signal) => engine.interpolateFromImage(params, source, onProgress, signal),
+    invert: (params, source, onProgress, signal) => engine.invert(params, source, onProgress, signal),
     async generateBatch(params, onProgress, signal) {
       let passes = params[0]?.steps ?? 0;
       const progress: typeof onProgress = onProgress

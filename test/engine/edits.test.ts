@@ -218,14 +218,14 @@ describe('DDIM inversion (section 5.4)', () => {
     expect(result.latent.shape).toEqual([1, 1, 8, 8]);
   });
 
-  it('a sampler without the inverse capability gets a clear error naming the sampler; eta > 0 names eta', async () => {
+  it('a sampler without the inverse capability gets a clear error naming the sampler, at validation and from invert itself; eta > 0 names eta', async () => {
     const source = await engine.sourceImage('tiny', await sourcePng());
     for (const sampler of ['ddpm', 'dpm-solver', 'euler', 'score-sde']) {
-      const err = await engine.invert(engine.validateInversion({ model: 'tiny', sampler, steps: 10 }), source).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(ValidationError);
-      expect(err).toMatchObject({ field: 'sampler', message: expect.stringContaining(`sampler ${sampler} cannot invert`) });
+      expect(() => engine.validateInversion({ model: 'tiny', sampler, steps: 10 })).toThrow(`sampler ${sampler} cannot invert`);
+      const { seed: _seed, count: _count, ...params } = engine.validate({ model: 'tiny', sampler, steps: 10 });
+      await expect(engine.invert(params, source)).rejects.toMatchObject({ field: 'sampler', message: expect.stringContaining(`sampler ${sampler} cannot invert`) });
     }
-    await expect(engine.invert(engine.validateInversion({ model: 'tiny', options: { eta: 1 } }), source)).rejects.toMatchObject({ field: 'options.eta' });
+    expect(() => engine.validateInversion({ model: 'tiny', options: { eta: 1 } })).toThrow(expect.objectContaining({ field: 'options.eta' }));
     expectValidationError(() => engine.validateInversion({ model: 'tiny', count: 2 }), 'count');
   });
 });

@@ -57,10 +57,18 @@ describe('instrumentEngine', () => {
       validateLabelInterpolation: () => {
         throw new Error('unused');
       },
+      validateImageInterpolation: () => {
+        throw new Error('unused');
+      },
+      validateInversion: () => {
+        throw new Error('unused');
+      },
       sourceImage: () => Promise.reject(new Error('unused')),
       vary: () => Promise.reject(new Error('unused')),
       interpolate: () => Promise.reject(new Error('unused')),
       interpolateLabels: () => Promise.reject(new Error('unused')),
+      interpolateFromImage: () => Promise.reject(new Error('unused')),
+      invert: () => Promise.reject(new Error('unused')),
       async generateBatch(params, onProgress) {
         for (let s = 1; s <= 4; s++) onProgress?.(0, { step: s, totalSteps: 4, timestep: 999 - s, predictedX0: { data: new Float32Array(1), shape: [1] } });
         return params.map((p) => ({ images: { data: new Float32Array(p.count), shape: [p.count] }, seed: p.seed, samplingMs: 2000, modelMs: 400 }));

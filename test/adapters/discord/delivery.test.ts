@@ -44,6 +44,7 @@ function view(status: RequestView['status']): RequestView {
     options: { eta: 0 },
     variation: null,
     interpolation: null,
+    inversion: null,
     noiseDemo: null,
     progress: null,
     error: null,

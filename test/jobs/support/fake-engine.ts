@@ -10,8 +10,11 @@ import type {
   EnginePort,
   GenerationParams,
   GenerationResult,
+  ImageInterpolationParams,
   InterpolationOutput,
   InterpolationParams,
+  InversionParams,
+  InversionResult,
   LabelInterpolationParams,
   ModelInfoPort,
   NoiseDemoInput,
@@ -43,7 +46,18 @@ const paramsSchema = z
 
 const SIZE = 4;
 
-type EditMethods = 'validateVariation' | 'validateInterpolation' | 'validateLabelInterpolation' | 'sourceImage' | 'vary' | 'interpolate' | 'interpolateLabels';
+type EditMethods =
+  | 'validateVariation'
+  | 'validateInterpolation'
+  | 'validateLabelInterpolation'
+  | 'validateImageInterpolation'
+  | 'validateInversion'
+  | 'sourceImage'
+  | 'vary'
+  | 'interpolate'
+  | 'interpolateLabels'
+  | 'interpolateFromImage'
+  | 'invert';
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -129,9 +143,13 @@ function editFields<T extends z.ZodTypeAny>(input: unknown, schema: T): [z.outpu
 
 const strength = z.object({ strength: z.number().min(0.1).max(0.9).default(0.5) });
 const seeds = z.object({ seed_a: z.number().int().min(0), seed_b: z.number().int().min(0), frames: z.number().int().min(2).max(16).default(8) });
+const imageEnd = z.object({ seed_b: z.number().int().min(0), frames: z.number().int().min(2).max(16).default(8) });
 const labels = z.object({ label_a: z.enum(['a', 'b']), label_b: z.enum(['a', 'b']), frames: z.number().int().min(2).max(16).default(8) });
 
-/** Variations and interpolations of the fake: images from the seeds (and the source image's bytes), no steps. */
+/**
+ * Variations, interpolations and inversions of the fake: images from the seeds (and the source image's bytes), no
+ * steps. Its inversion reconstructs the source exactly but for the first value, so its PSNR depends on the source.
+ */
 export class FakeEngine extends FakeGenerations implements EnginePort {
   validateVariation(input: unknown): VariationParams {
     const [own, rest] = editFields(input, strength);
@@ -150,6 +168,17 @@ export class FakeEngine extends FakeGenerations implements EnginePort {
     return { ...p, labelA: own.label_a, labelB: own.label_b, guidance: guidance!, frames: own.frames };
   }
 
+  validateImageInterpolation(input: unknown): ImageInterpolationParams {
+    const [own, rest] = editFields(input, imageEnd);
+    const { seed: _s, count: _c, ...p } = this.validate(rest);
+    return { ...p, seedB: own.seed_b, frames: own.frames };
+  }
+
+  validateInversion(input: unknown): InversionParams {
+    const { seed: _s, count: _c, ...p } = this.validate(input);
+    return p;
+  }
+
   async sourceImage(_model: string, bytes: Uint8Array): Promise<Tensor> {
     return { data: Float32Array.from({ length: SIZE * SIZE }, (_, i) => (bytes[i % bytes.length]! / 127.5) - 1), shape: [1, 1, SIZE, SIZE] };
   }
@@ -162,6 +191,18 @@ export class FakeEngine extends FakeGenerations implements EnginePort {
   async interpolate(p: InterpolationParams): Promise<InterpolationOutput> {
     const images = imagesFor({ ...p, seed: p.seedA ^ p.seedB, count: p.frames }, p.steps);
     return { images, stripPng: await fakeRender.batchPng(images), gif: Buffer.from(`GIF89a:${p.seedA}:${p.seedB}`), samplingMs: 0 };
+  }
+
+  async interpolateFromImage(p: ImageInterpolationParams, source: Tensor): Promise<InterpolationOutput> {
+    const images = imagesFor({ ...p, seed: p.seedB ^ hashString(Array.from(source.data).join(',')), count: p.frames }, p.steps);
+    return { images, stripPng: await fakeRender.batchPng(images), gif: Buffer.from(`GIF89a:image:${p.seedB}`), samplingMs: 0 };
+  }
+
+  async invert(p: InversionParams, source: Tensor): Promise<InversionResult> {
+    const reconstruction = { data: Float32Array.from(source.data, (v, i) => (i === 0 ? -v : v)), shape: source.shape };
+    const latent = imagesFor({ ...p, seed: hashString(Array.from(source.data).join(',')), count: 1 }, p.steps);
+    const error = (2 * source.data[0]! * 127.5) ** 2 / source.data.length;
+    return { latent, reconstruction, psnr: error === 0 ? Infinity : 10 * Math.log10(255 ** 2 / error), modelMs: 0 };
   }
 
   async interpolateLabels(p: LabelInterpolationParams): Promise<InterpolationOutput> {

@@ -54,6 +54,8 @@ export function realEnginePort(engine: Engine, gate: JobGate): EnginePort {
     validateVariation: (params) => engine.validateVariation(params),
     validateInterpolation: (params) => engine.validateInterpolation(params),
     validateLabelInterpolation: (params) => engine.validateLabelInterpolation(params),
+    validateImageInterpolation: (params) => engine.validateImageInterpolation(params),
+    validateInversion: (params) => engine.validateInversion(params),
     sourceImage: (model, bytes) => engine.sourceImage(model, bytes),
     async vary(params, source, onProgress, signal) {
       await gate.pass();
@@ -66,6 +68,14 @@ export function realEnginePort(engine: Engine, gate: JobGate): EnginePort {
     async interpolateLabels(params, onProgress, signal) {
       await gate.pass();
       return engine.interpolateLabels(params, onProgress, signal);
+    },
+    async interpolateFromImage(params, source, onProgress, signal) {
+      await gate.pass();
+      return engine.interpolateFromImage(params, source, onProgress, signal);
+    },
+    async invert(params, source, onProgress, signal) {
+      await gate.pass();
+      return engine.invert(params, source, onProgress, signal);
     },
   };
 }
