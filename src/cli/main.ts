@@ -18,6 +18,7 @@ import { writeOutput } from './output.ts';
 import { UsageError, decimal, integer, modelsDirOption, openEngine, resolveModel, scaleOption } from './common.ts';
 import { progressBar } from './progress.ts';
 import { addEditCommands } from './edits.ts';
+import { addInvertCommand } from './invert.ts';
 
 /** Exit code for input the user can fix. */
 const USAGE_ERROR = 2;
@@ -201,6 +202,7 @@ export function buildProgram(): Command {
     .action(noiseDemoCommand);
 
   addEditCommands(program);
+  addInvertCommand(program);
 
   program
     .command('compare')

@@ -108,6 +108,8 @@ export function requestJson(view: RequestView, position: number | null): Record<
     /** Variations: strength and source; interpolations: frames and the last frame's seed or label. */
     variation: view.variation,
     interpolation: view.interpolation,
+    /** Inversions: the source and the reconstruction's PSNR in dB. */
+    inversion: view.inversion,
     seed: view.seed,
     progress: view.progress,
     error: view.error,

@@ -1,5 +1,5 @@
 /**
- * The HTTP API's variations and interpolations (docs/http-api.md): shapes checked here, parameters by
+ * The HTTP API's variations, interpolations and inversions (docs/http-api.md): shapes checked here, parameters by
  * the service, answered like /api/generate (202 with the request's URL).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -28,8 +28,18 @@ const varyBody = z
   })
   .strict();
 
+const invertBody = z
+  .object({
+    /** Which image of the request (default 0). */
+    index: z.number().int().min(0).default(0),
+    ...sampling,
+  })
+  .strict();
+
 const interpolateBody = z
   .object({
+    /** The first end as an image of a stored request (inverted to its x_T) instead of seed_a. */
+    from: z.object({ request: z.string(), index: z.number().int().min(0).default(0) }).strict().optional(),
     seed_a: z.number().optional(),
     seed_b: z.number().optional(),
     label_a: z.union([z.string(), z.number()]).optional(),
@@ -56,9 +66,16 @@ export function registerEditRoutes(http: HttpServer, service: GenerationService,
     h.accepted(res, submitted);
   });
 
+  http.route('POST', '/api/requests/:id/invert', async (req, res, { id }) => {
+    const { index, ...params } = h.parse(invertBody, await readJson(req));
+    const submitted = await service.submitInversion({ requester: h.requester(req), source: { requestId: id!, index }, params, replyTo: null }).catch(h.mapServiceError);
+    h.accepted(res, submitted);
+  });
+
   http.route('POST', '/api/interpolate', async (req, res) => {
-    const params = h.parse(interpolateBody, await readJson(req));
-    const submitted = await service.submitInterpolation({ requester: h.requester(req), params, replyTo: null }).catch(h.mapServiceError);
+    const { from, ...params } = h.parse(interpolateBody, await readJson(req));
+    const source = from && { requestId: from.request, index: from.index };
+    const submitted = await service.submitInterpolation({ requester: h.requester(req), params, from: source, replyTo: null }).catch(h.mapServiceError);
     h.accepted(res, submitted);
   });
 }
