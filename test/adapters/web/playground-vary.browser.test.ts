@@ -47,4 +47,16 @@ describe('Vary in the playground', () => {
     const direct = await stack.engine.vary(stack.engine.validateVariation({ model: 'tiny', sampler: 'ddim', steps: 10, seed: view!.seed }), source);
     expect((await service.getImage(id!, 0))!.bytes.equals(await imagePng(direct.images, 0))).toBe(true);
   });
+
+  it('/interpolate queues the frames between two seeds; frames out of range are refused in the card', async () => {
+    await page.getByLabel('Command', { exact: true }).fill('/interpolate model:tiny seed_a:1 seed_b:2 frames:3 steps:5');
+    await page.keyboard.press('Enter');
+    const card = await finishedCard(2);
+    const view = await stack.app.runtime.service.getRequest((await card.getAttribute('data-request-id'))!);
+    expect(view).toMatchObject({ kind: 'interpolate', status: 'succeeded', seed: 1, interpolation: { frames: 3, to: { seed: 2 } } });
+    await page.getByLabel('Command', { exact: true }).fill('/interpolate model:tiny seed_a:1 seed_b:2 frames:40');
+    await page.keyboard.press('Enter');
+    const refused = await finishedCard(3);
+    expect(await refused.textContent()).toMatch(/frames/);
+  });
 });

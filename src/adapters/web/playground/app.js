@@ -84,6 +84,7 @@ const api = {
   reroll: (id) => call('POST', `/api/requests/${id}/replay`, { newSeed: true }),
   replay: (id, overrides) => call('POST', `/api/requests/${id}/replay`, overrides || {}),
   vary: (id, index) => call('POST', `/api/requests/${id}/vary`, { index }),
+  interpolate: (params) => call('POST', '/api/interpolate', params),
   events: (id) => new EventSource(`/api/requests/${id}/events`),
 };
 
@@ -97,6 +98,8 @@ const COMMANDS = {
   '/generate': { model: 'string', label: 'string', guidance: 'number', sampler: 'string', steps: 'int', seed: 'int', count: 'int' },
   '/noise-demo': { model: 'string', seed: 'int', timesteps: 'intlist', denoise_from: 'int' },
   '/compare': { model: 'string', label: 'string', guidance: 'number', seed: 'int' },
+  // Two seeds, or two labels at one seed (class-conditional models); the service checks which and the ranges.
+  '/interpolate': { model: 'string', sampler: 'string', steps: 'int', seed_a: 'int', seed_b: 'int', frames: 'int', label: 'string', label_a: 'string', label_b: 'string', seed: 'int', guidance: 'number' },
   '/help': {},
   // As in Discord: /info lists models and samplers, /history shows your past requests.
   '/info': {},
@@ -112,7 +115,7 @@ export function parseCommand(text) {
   const name = (parts.shift() || '').toLowerCase().replace('/noise_demo', '/noise-demo');
   if (!name) throw new CommandError('Type a command, e.g. /generate seed:42');
   const spec = COMMANDS[name];
-  if (!spec) throw new CommandError(`Unknown command "${name}". Try /generate, /noise-demo, /compare, /history or /help.`);
+  if (!spec) throw new CommandError(`Unknown command "${name}". Try /generate, /noise-demo, /interpolate, /compare, /history or /help.`);
   const args = {};
   for (const part of parts) {
     const m = /^([a-z_-]+)[:=](.*)$/i.exec(part);
@@ -558,6 +561,16 @@ async function generate(args, params) {
   }
 }
 
+async function interpolate(args) {
+  const ends = args.label_a !== undefined ? `${args.label_a} → ${args.label_b}` : `seed ${args.seed_a} → ${args.seed_b}`;
+  const card = requestCard(`interpolate · ${ends}`);
+  try {
+    await track(card, await api.interpolate({ model: modelPicker.value, ...args }));
+  } catch (error) {
+    failCard(card, error);
+  }
+}
+
 async function noiseDemo(args, file) {
   const params = { model: args.model || defaultModel(), ...args };
   if (params.denoise_from !== undefined) {
@@ -703,6 +716,7 @@ async function submitCommand(text) {
     clearAttachment();
     void noiseDemo(command.args, file);
   } else if (command.name === '/compare') void compare(command.args);
+  else if (command.name === '/interpolate') void interpolate(command.args);
   else if (command.name === '/history') {
     await loadGallery();
     addMessage(el('article', { class: 'msg bot' }, el('p', { text: 'Your past requests are in the Gallery; open one to see it here.' })));
