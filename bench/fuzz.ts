@@ -20,7 +20,7 @@ import { FakeSlackApi } from '../test/fakes/slack/fake-slack-api.ts';
 import { fuzzCases } from './fuzz/cases.ts';
 import { checkDatabase } from './fuzz/check-db.ts';
 import { hostileImages } from './fuzz/images.ts';
-import { chunkedOversize, newTally, runCases, slowClients } from './fuzz/run.ts';
+import { chunkedOversize, finishedRequest, newTally, runCases, slowClients } from './fuzz/run.ts';
 
 const CASES = Number(process.env['FUZZ_CASES'] ?? 10_000);
 const SEED = Number(process.env['FUZZ_SEED'] ?? 13);
@@ -86,7 +86,9 @@ async function main(): Promise<number> {
 
   const images = await hostileImages();
   const engine = await Engine.load({ modelsDir: `${PROJECT_ROOT}/test/fixtures`, executionProvider: 'cpu', threads: 1 });
-  const target = { port, models: engine.models.list().map((m) => m.name), samplers: engine.samplers.list().map((s) => s.name), images, slackSecret: SECRET };
+  const models = engine.models.list().map((m) => m.name);
+  const requestIds = [await finishedRequest(port, models[0]!)];
+  const target = { port, models, samplers: engine.samplers.list().map((s) => s.name), images, slackSecret: SECRET, requestIds };
   const tally = newTally();
   const phases: Array<[string, number]> = [];
   const timed = async (name: string, run: () => Promise<void>) => {

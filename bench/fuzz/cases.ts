@@ -13,6 +13,8 @@ export interface FuzzTarget {
   readonly models: readonly string[];
   readonly samplers: readonly string[];
   readonly images: readonly HostileImage[];
+  /** Finished requests the edit routes (vary, invert, interpolate's from) can start from; unset: random ids only. */
+  readonly requestIds?: readonly string[];
   /** The Slack signing secret, to send correctly signed junk too; unset: no Slack route. */
   readonly slackSecret?: string;
 }
@@ -39,11 +41,16 @@ export class Rng {
   }
 }
 
-const KEYS = ['model', 'sampler', 'steps', 'eta', 'seed', 'count', 'options', 'label', 'guidance', 'timesteps', 'denoiseFrom', 'newSeed', 'recordTrajectory', '__proto__', 'constructor', 'junk'];
+const KEYS = [
+  'model', 'sampler', 'steps', 'eta', 'seed', 'count', 'options', 'label', 'guidance', 'timesteps', 'denoiseFrom', 'newSeed', 'recordTrajectory',
+  // Variations, interpolations and inversions.
+  'strength', 'index', 'seed_a', 'seed_b', 'label_a', 'label_b', 'frames', 'from',
+  '__proto__', 'constructor', 'junk',
+];
 const NUMBERS = [0, -1, 1, 2, 1.5, -0.0001, 1e308, -1e308, 2 ** 53 + 1, 4294967296, 1e-320, 999999999999, 50, 1000];
 const STRINGS = ['', '\u0000', '😀', '<script>alert(1)</script>', '../../etc/passwd', '%00', 'NaN', '1e999', 'x'.repeat(5000)];
 const PARAMS = ['%', '%zz', '%E0%A4%A', '..%2f..%2fetc%2fpasswd', '%00', '.', '..', 'x'.repeat(2000), '%F0%9F%98%80', 'grid.png', '0.png', 'animation.gif'];
-const TEMPLATES = ['/api/requests/:id', '/api/requests/:id/images/:n', '/api/requests/:id/events', '/api/requests/:id/replay', '/api/requests/:id/delete', '/api/requests/:id/vary', '/playground/:file'];
+const TEMPLATES = ['/api/requests/:id', '/api/requests/:id/images/:n', '/api/requests/:id/events', '/api/requests/:id/replay', '/api/requests/:id/delete', '/api/requests/:id/vary', '/api/requests/:id/invert', '/playground/:file'];
 const PATHS = ['/', '/playground', '/api/models', '/api/samplers', '/api/generate', '/api/noise-demo', '/api/interpolate', '/api/requests', '/healthz', '/readyz', '/metrics', '/slack/events', '/nope', '/api', '//api/generate'];
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD', 'TRACE'];
 
@@ -71,7 +78,10 @@ export function caseMaker(t: FuzzTarget) {
     return rawRequest(`${method} ${path} HTTP/1.1`, [`Host: ${host}`, 'Connection: close', ...headers, ...(b ? [`Content-Length: ${b.length}`] : [])], b ?? '');
   };
   const json = (path: string, body: string | Buffer, type = 'application/json') => request('POST', path, [`Content-Type: ${type}`], body);
-  const bodyPath = (r: Rng) => r.pick(['/api/generate', '/api/noise-demo', '/api/interpolate', `/api/requests/${randomUUID()}/replay`, `/api/requests/${randomUUID()}/vary`]);
+  // Edits of a request that exists (`t.requestIds`, made by the harness) reach the service's checks, not only the 404.
+  const someRequest = (r: Rng) => (t.requestIds?.length && r.int(3) ? r.pick(t.requestIds) : randomUUID());
+  const bodyPath = (r: Rng) =>
+    r.pick(['/api/generate', '/api/noise-demo', '/api/interpolate', '/api/interpolate', `/api/requests/${randomUUID()}/replay`, `/api/requests/${someRequest(r)}/vary`, `/api/requests/${someRequest(r)}/invert`]);
   const base = (r: Rng) => ({ model: r.pick(t.models), sampler: r.pick(t.samplers), steps: 1 + r.int(60), seed: r.int(1000), count: 1 });
 
   const multipart = (r: Rng, parts: Array<{ name: string; value: Buffer | string; file?: string; type?: string }>, mutate: boolean) => {

@@ -88,3 +88,17 @@ export async function chunkedOversize(port: number, tally: Tally, withSlack: boo
     }
   }
 }
+
+/** One finished one-image generation to aim the edit routes at (vary, invert, interpolate's from). */
+export async function finishedRequest(port: number, model: string): Promise<string> {
+  const base = `http://127.0.0.1:${port}`;
+  const res = await fetch(`${base}/api/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, steps: 2, seed: 1 }) });
+  const { id } = (await res.json()) as { id: string };
+  for (let i = 0; i < 600; i++) {
+    const view = (await (await fetch(`${base}/api/requests/${id}`)).json()) as { status: string };
+    if (view.status === 'succeeded') return id;
+    if (view.status === 'failed' || view.status === 'cancelled') throw new Error(`the fuzz target's request ${id} ${view.status}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the fuzz target's request ${id} did not finish in 60 s`);
+}

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fuzzCases } from '../../bench/fuzz/cases.ts';
 import { checkDatabase } from '../../bench/fuzz/check-db.ts';
 import { hostileImages } from '../../bench/fuzz/images.ts';
-import { chunkedOversize, newTally, runCases, slowClients, type Tally } from '../../bench/fuzz/run.ts';
+import { chunkedOversize, finishedRequest, newTally, runCases, slowClients, type Tally } from '../../bench/fuzz/run.ts';
 import { startStack, type Stack } from '../adapters/web/support/stack.ts';
 
 let stack: Stack;
@@ -30,7 +30,8 @@ function expectClean(tally: Tally): void {
 describe('fuzz slice', () => {
   it('answers 300 generated malformed requests across every route with a 4xx (or a success), never a 5xx', async () => {
     const images = await hostileImages();
-    const cases = fuzzCases({ port: stack.app.port!, models: ['tiny'], samplers: stack.engine.samplers.list().map((s) => s.name), images }, 300, 13);
+    const requestIds = [await finishedRequest(stack.app.port!, 'tiny')];
+    const cases = fuzzCases({ port: stack.app.port!, models: ['tiny'], samplers: stack.engine.samplers.list().map((s) => s.name), images, requestIds }, 300, 13);
     const tally = newTally();
     await runCases(stack.app.port!, cases, tally, 8);
     expectClean(tally);
