@@ -1,9 +1,10 @@
 /**
  * Slack's side of delivery (the rules are src/delivery's): a status message posted when the
  * request is submitted and edited with progress (chat.update), then the result uploaded with
- * files.uploadV2 and a message with Reroll / Animation buttons, and the status message removed (a
- * failure replaces its text instead). The message's ts is stored with the request, so a restarted
- * bot, or another process that sends the result, finishes the same message.
+ * files.uploadV2 right below it, and the status message edited into its final state: done, naming
+ * the uploaded file, with the Reroll / Vary / Animation buttons (or the failure). Editing rather than posting
+ * keeps one message per request that never pings twice. The message's ts is stored with the
+ * request, so a restarted bot, or another process that sends the result, finishes the same message.
  */
 import { seedWords } from '../edit-text.ts';
 import type { types, webApi } from '@slack/bolt';
@@ -68,7 +69,8 @@ class StatusMessage implements Conversation {
   constructor(
     private readonly client: WebClient,
     private readonly reply: ParsedReplyTo,
-    private readonly title: string,
+    /** The message's first line, kept in its final state. */
+    readonly title: string,
     private readonly posted: Promise<Posted>,
     private readonly logger: Logger,
   ) {
@@ -157,6 +159,7 @@ class SlackReplies implements Messenger<ParsedReplyTo, TrackOptions | StoredStat
   async deliver(view: RequestView, reply: ParsedReplyTo, status: StatusMessage | null): Promise<void> {
     // Not followed here (a sweep, another process's request, a restart): the stored status message, if any.
     const statusTs = status ? await status.ts : (reply.status?.ts ?? null);
+    const title = status ? status.title : (reply.status?.title ?? null);
     const thread = reply.threadTs ? { thread_ts: reply.threadTs } : {};
     const say = async (text: string) => {
       if (statusTs) await this.client.chat.update({ channel: reply.channel, ts: statusTs, text });
@@ -166,8 +169,11 @@ class SlackReplies implements Messenger<ParsedReplyTo, TrackOptions | StoredStat
       await say(view.status === 'failed' ? `Request \`${view.id}\` failed: ${view.error ?? 'unknown error'}` : `Request \`${view.id}\` was cancelled.`);
       return;
     }
+    let filenames: string[];
     try {
-      await this.client.files.uploadV2({ channel_id: reply.channel, ...thread, ...(await resultUpload(this.service, view, reply)) });
+      const upload = await resultUpload(this.service, view, reply);
+      await this.client.files.uploadV2({ channel_id: reply.channel, ...thread, ...upload });
+      filenames = upload.file_uploads.map((f) => f.filename);
     } catch (error) {
       // The request is done and stored; say so, with what is needed to get the image again.
       const code = slackErrorCode(error);
@@ -175,14 +181,23 @@ class SlackReplies implements Messenger<ParsedReplyTo, TrackOptions | StoredStat
       await say(`Request \`${view.id}\` finished but I could not upload the result (${code}). ${describeParams(view)} reproduces it with \`/generate\`.`);
       return;
     }
-    if (view.kind !== 'noise_demo' && reply.purpose === 'result') {
-      await this.client.chat.postMessage({ channel: reply.channel, ...thread, text: `Reroll, vary or animate request ${view.id}`, blocks: resultBlocks(view) });
-    }
+    const buttons = view.kind !== 'noise_demo' && reply.purpose === 'result' ? resultBlocks(view) : null;
+    const doneLine = title ? `${title} · done: uploaded ${filenames.map((f) => `\`${f}\``).join(', ')}` : null;
+    const text = doneLine ?? `Reroll, vary or animate request ${view.id}`;
+    const blocks = buttons && [...(doneLine ? [{ type: 'section', text: { type: 'mrkdwn', text: doneLine } } as const] : []), ...buttons];
+    const done = { text, ...(blocks ? { blocks } : {}) };
     if (statusTs) {
-      await this.client.chat.delete({ channel: reply.channel, ts: statusTs }).catch((error: unknown) => {
-        this.logger.warn({ error: errorMessage(error) }, 'slack: could not delete status message');
-      });
+      const updated = await this.client.chat.update({ channel: reply.channel, ts: statusTs, ...done }).then(
+        () => true,
+        (error: unknown) => {
+          this.logger.warn({ requestId: view.id, error: slackErrorCode(error) }, 'slack: could not finish the status message');
+          return false;
+        },
+      );
+      if (updated) return;
     }
+    // No status message to finish (its post failed, or it is gone): the buttons still need a message.
+    if (buttons) await this.client.chat.postMessage({ channel: reply.channel, ...thread, ...done });
   }
 }
 

@@ -104,7 +104,7 @@ describe('message shortcut', () => {
       }
     }
 
-    // Status message in the thread, edited with progress, removed once the result is there.
+    // Status message in the thread, edited with progress, then into its final state once the result is there.
     const status = h.fake.messages.find((m) => m.channel === channel && m.threadTs === messageTs && m.initialText.includes('queued'))!;
     expect(status).toBeDefined();
     const progress = status.edits.filter((e) => /step \d+\/1000/.test(e));
@@ -114,11 +114,14 @@ describe('message shortcut', () => {
     const updates = h.fake.callsOf('chat.update').filter((c) => c.args['ts'] === status.ts);
     expect(updates.length).toBeLessThan(200);
     expect(updates.at(-1)!.at - updates[0]!.at).toBeGreaterThanOrEqual((updates.length - 1) * 20 - 60);
-    await h.fake.waitFor(() => status.deleted, 5000, 'status deleted');
-    // Buttons under the result.
-    const buttons = h.fake.messages.find((m) => m.channel === channel && m.threadTs === messageTs && JSON.stringify(m.blocks ?? null).includes('reroll'))!;
-    expect(JSON.stringify(buttons.blocks)).toContain(id!);
-    expect(JSON.stringify(buttons.blocks)).toContain('animation');
+    await h.fake.waitFor(() => status.text.includes(' · done'), 5000, 'status finished');
+    expect(status.text).toBe(`<@U0ALICE> generating from a message · done: uploaded \`ddpm-tiny-${seed}.png\``);
+    expect(status.deleted).toBe(false);
+    // The finished status message carries the buttons; nothing else is posted in the thread.
+    expect(JSON.stringify(status.blocks)).toContain(id!);
+    expect(JSON.stringify(status.blocks)).toContain('reroll');
+    expect(JSON.stringify(status.blocks)).toContain('animation');
+    expect(h.fake.messages.filter((m) => m.channel === channel)).toEqual([status]);
   });
 
   it('shows invalid modal fields next to the field and keeps the modal open', async () => {

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { WebSocket } from 'ws';
 import { WebSocketServer } from 'ws';
 import { FakeViews, type ViewObject } from './fake-views.ts';
+import { messageError } from './message-rules.ts';
 
 export interface RecordedCall {
   readonly method: string;
@@ -271,21 +272,25 @@ export class FakeSlackApi {
       case 'views.update':
         return json(200, this.views.update(str('view_id'), str('hash'), args['view'] as ViewObject));
       case 'chat.postMessage': {
+        const invalid = messageError(args);
+        if (invalid) return json(200, { ok: false, error: invalid });
         const ts = this.nextTs();
         const channel = str('channel') ?? '';
         this.messages.push({ channel, ts, threadTs: str('thread_ts'), initialText: str('text') ?? '', text: str('text') ?? '', blocks: args['blocks'], deleted: false, edits: [] });
         return json(200, { ok: true, channel, ts, message: { text: str('text'), ts } });
       }
       case 'chat.update': {
-        const message = this.messages.find((m) => m.channel === str('channel') && m.ts === str('ts'));
+        const message = this.messages.find((m) => m.channel === str('channel') && m.ts === str('ts') && !m.deleted);
         if (!message) return json(200, { ok: false, error: 'message_not_found' });
+        const invalid = messageError(args);
+        if (invalid) return json(200, { ok: false, error: invalid });
         message.text = str('text') ?? '';
         message.edits.push(message.text);
         if (args['blocks'] !== undefined) message.blocks = args['blocks'];
         return json(200, { ok: true, channel: message.channel, ts: message.ts });
       }
       case 'chat.delete': {
-        const message = this.messages.find((m) => m.channel === str('channel') && m.ts === str('ts'));
+        const message = this.messages.find((m) => m.channel === str('channel') && m.ts === str('ts') && !m.deleted);
         if (!message) return json(200, { ok: false, error: 'message_not_found' });
         message.deleted = true;
         return json(200, { ok: true, channel: message.channel, ts: message.ts });
@@ -307,7 +312,8 @@ export class FakeSlackApi {
           done.push({ id: f.id, filename: pending.filename, bytes: pending.bytes, altText: pending.altText });
         }
         this.uploads.push({ channelId: str('channel_id'), threadTs: str('thread_ts'), initialComment: str('initial_comment'), files: done });
-        return json(200, { ok: true, files: done.map((f) => ({ id: f.id, name: f.filename })) });
+        // As Slack: the files' ids and titles (the WebClient sends the file name as the default title).
+        return json(200, { ok: true, files: files.map((f, i) => ({ id: f.id, title: f.title ?? done[i]!.filename })) });
       }
       case 'files.list': {
         const from = Number(str('ts_from') ?? 0);
