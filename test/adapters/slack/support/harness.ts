@@ -90,6 +90,8 @@ export interface HarnessOptions {
   readonly modelsDir?: string;
   /** Model folders installed after those; no fixture sets "default", so the first model listed is the default. */
   readonly extraModels?: readonly string[];
+  /** The Postgres server to create the throwaway database on (default: the shared one). */
+  readonly adminUrl?: string;
 }
 
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
@@ -99,7 +101,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   let db: TestDatabase | null = null;
   try {
     for (const dir of options.extraModels ?? []) await engine.models.addFolder(dir);
-    db = await createTestDatabase(options.label);
+    db = await createTestDatabase(options.label, options.adminUrl);
     const config = loadConfig({
       DATABASE_URL: db.url,
       PORT: '0',
