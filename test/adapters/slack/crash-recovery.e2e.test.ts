@@ -72,7 +72,8 @@ async function stopMidJobAndRestart({ service: before, eventsUrl }: { service: S
     `[recovery] slack, embedded service ${signal}: ready ${readyMs} ms after the restart, image uploaded ${uploadedMs} ms after it, ` +
       `status message finished ${finishedMs} ms after it; edited ${status.edits.length - editsBefore} times by the restarted run (re-attached: ${String(resumed['reattached'])})\n`,
   );
-  expect(uploadedMs).toBeLessThan(60_000);
+  // Soft: a run over the bound still checks (and reports) exactly-once below.
+  expect.soft(uploadedMs).toBeLessThan(60_000);
   // Let a duplicate (there must be none) arrive before counting.
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   const id = requestIdOf(upload);
