@@ -27,6 +27,8 @@ export const replyTargetSchema = z.object({
   purpose: replyPurposeSchema,
   /** For `animation`: the request whose denoising is being shown. */
   sourceRequestId: z.string().optional(),
+  /** A follow-up message of the interaction to edit instead of its original response (one run of /compare). */
+  messageId: z.string().optional(),
 });
 export type ReplyTarget = z.infer<typeof replyTargetSchema>;
 
@@ -97,7 +99,7 @@ export class DiscordMessenger implements Messenger {
   }
 
   async editOriginal(target: ReplyTarget, message: OutgoingMessage): Promise<void> {
-    await this.rest.patch(Routes.webhookMessage(target.applicationId, target.interactionToken, '@original'), {
+    await this.rest.patch(Routes.webhookMessage(target.applicationId, target.interactionToken, target.messageId ?? '@original'), {
       ...requestBody(message),
       auth: false,
     });

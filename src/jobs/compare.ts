@@ -1,0 +1,89 @@
+/**
+ * A comparison (src/engine/compare.ts) queued through the service for a chat front end: each sampler's
+ * run is an ordinary generation request (the queue, limits, delivery of its image and its restart rules
+ * are those of any request), submitted one after another so a comparison holds one of the user's
+ * concurrent slots at a time; the table is reported as each run finishes.
+ */
+import { comparisonTitle, type ComparisonRow } from '../engine/compare.ts';
+import type { GenerationParams } from '../engine/types.ts';
+import type { GenerationService, Submitted } from './service.ts';
+import { RateLimitError, type Json, type RequestEvent, type Requester } from './types.ts';
+
+export interface ComparisonRun {
+  readonly service: GenerationService;
+  readonly requester: Requester;
+  readonly runs: readonly GenerationParams[];
+  /** Where run `params`'s own message (status, then its image) goes: made by the front end before it is submitted. */
+  readonly replyTo: (params: GenerationParams) => Promise<Json>;
+  /** The run was queued: the front end follows it like any request it submitted. */
+  readonly submitted: (params: GenerationParams, submitted: Submitted, replyTo: Json) => Promise<void>;
+  /** The table changed (a run finished, failed or was refused). */
+  readonly table: (title: string, rows: readonly ComparisonRow[]) => Promise<void>;
+  /** How long to keep retrying a run refused because the user has too many requests running. */
+  readonly patienceMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+function finalEvent(service: GenerationService, id: string): Promise<RequestEvent> {
+  return new Promise((resolve) => {
+    const unwatch = service.watch(id, (event) => {
+      if (event.type === 'succeeded' || event.type === 'failed' || event.type === 'cancelled') {
+        queueMicrotask(() => unwatch());
+        resolve(event);
+      }
+    });
+  });
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
+}
+
+/** Validated parameters as a submission takes them: no label is an absent one, not null. */
+function submittable(p: GenerationParams): Record<string, unknown> {
+  const { label, guidance, ...rest } = p;
+  return { ...rest, options: { ...p.options }, ...(label !== null ? { label, guidance } : {}) };
+}
+
+/** Runs the comparison; resolves with the final rows. A run that fails or is refused is a row saying so, and the rest still run. */
+export async function runComparison(c: ComparisonRun): Promise<ComparisonRow[]> {
+  const title = comparisonTitle(c.runs[0]!);
+  const rows: ComparisonRow[] = c.runs.map((r) => ({ sampler: r.sampler, steps: r.steps, seconds: null, note: 'waiting' }));
+  const giveUpAt = Date.now() + (c.patienceMs ?? 10 * 60_000);
+  await c.table(title, rows);
+  for (const [i, params] of c.runs.entries()) {
+    if (c.signal?.aborted) break;
+    const replyTo = await c.replyTo(params);
+    let submitted: Submitted | null = null;
+    while (!submitted && !c.signal?.aborted) {
+      try {
+        submitted = await c.service.submitGeneration({ requester: c.requester, params: submittable(params), replyTo });
+      } catch (error) {
+        // The user's other requests hold every slot: wait for one, as the playground does.
+        if (error instanceof RateLimitError && error.reason === 'concurrent' && Date.now() < giveUpAt) {
+          await sleep(Math.min(2, error.retryAfterSeconds) * 1000, c.signal);
+          continue;
+        }
+        rows[i] = { ...rows[i]!, note: `not run: ${error instanceof Error ? error.message : String(error)}` };
+        break;
+      }
+    }
+    if (submitted) {
+      await c.submitted(params, submitted, replyTo);
+      rows[i] = { ...rows[i]!, note: 'running' };
+      await c.table(title, rows);
+      const final = await finalEvent(c.service, submitted.id);
+      const view = await c.service.getRequest(submitted.id);
+      const ms = view?.timings.samplingMs ?? null;
+      rows[i] =
+        final.type === 'succeeded'
+          ? { sampler: params.sampler, steps: params.steps, seconds: ms === null ? null : ms / 1000 }
+          : { ...rows[i]!, note: final.type === 'failed' ? `failed: ${final.error}` : 'cancelled' };
+    }
+    await c.table(title, rows);
+  }
+  return rows;
+}
