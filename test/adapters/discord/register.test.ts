@@ -63,7 +63,7 @@ describe('discord:register', () => {
     // No installed model takes a label, so neither option is offered.
     expect(generate.map((o) => o.name)).not.toContain('label');
     expect(generate.map((o) => o.name)).not.toContain('guidance');
-    const noise = commands[1]!.options!;
+    const noise = commands.find((c) => c.name === 'noise-demo')!.options!;
     expect(noise.find((o) => o.name === 'image')?.type).toBe(11);
   });
 
@@ -106,7 +106,7 @@ describe('discord:register', () => {
   it('registers globally without DISCORD_GUILD_ID', async () => {
     const env = loadDiscordEnv({ DISCORD_TOKEN: fake.botToken, DISCORD_APPLICATION_ID: fake.applicationId, DISCORD_API_BASE: fake.apiBase });
     const stored = await registerCommands(env, engine);
-    expect(stored).toHaveLength(4);
-    expect(fake.registeredCommands.get('global')).toHaveLength(4);
+    expect(stored).toHaveLength(6);
+    expect(fake.registeredCommands.get('global')).toHaveLength(6);
   });
 });
