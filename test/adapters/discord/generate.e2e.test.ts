@@ -67,7 +67,9 @@ describe('/generate', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-    expect(final.components.length).toBe(2);
+    // Rows: the Vary button of the one image, the actions, the "same seed with…" replay menu.
+    const ids = final.components.map((row) => (row as { components: { custom_id?: string }[] }).components.map((c) => c.custom_id?.split(':').slice(0, 2).join(':')));
+    expect(ids).toEqual([['ddpm:vary'], ['ddpm:reroll', 'ddpm:animate', 'ddpm:interpolate-with', 'ddpm:delete'], ['ddpm:replay']]);
     expect(final.allowedMentions).toEqual({ parse: [] });
   });
 
@@ -77,7 +79,7 @@ describe('/generate', () => {
     const final = await h.result(interaction);
     expect(embedTitle(final)).toBe('✨ 3 images');
     expect(embedField(final, 'Options')).toBe('eta 0.5');
-    expect(String(final.embeds[0]?.['footer'] && (final.embeds[0]['footer'] as { text: string }).text)).toContain('seed:7 eta:0.5 count:3');
+    expect(String(final.embeds[0]?.['footer'] && (final.embeds[0]['footer'] as { text: string }).text)).toContain('Reproduce: /generate model:tiny sampler:ddim steps:20 eta:0.5 seed:7 count:3');
     const names = final.files.map((f) => f.filename);
     expect(names).toEqual(['ddpm-7.png', 'ddpm-7-1-original.png', 'ddpm-7-2-original.png', 'ddpm-7-3-original.png']);
     const expected = await h.engine.generate(h.engine.validate({ model: 'tiny', sampler: 'ddim', steps: 20, seed: 7, options: { eta: 0.5 }, count: 3 }));

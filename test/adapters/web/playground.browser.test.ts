@@ -21,7 +21,9 @@ const errors: string[] = [];
 
 beforeAll(async () => {
   // One request at a time per user: /compare must wait for a free slot (429 concurrent) and still finish.
-  [stack, browser] = await Promise.all([startStack('browser', { env: { LIMIT_CONCURRENT_PER_USER: '1' } }), launchBrowser()]);
+  // A preview at every step keeps tiny's DDPM-1000 running for seconds (0.12 s without), long enough to be
+  // the running request beside which a second one is refused.
+  [stack, browser] = await Promise.all([startStack('browser', { env: { LIMIT_CONCURRENT_PER_USER: '1', PROGRESS_MIN_INTERVAL_MS: '0' } }), launchBrowser()]);
   // Beside tiny (first by name), the conditional tiny-cond marked default: the page must start on it.
   await stack.engine.models.addFolder(path.join(await modelsWithConditionalDefault(), 'tiny-cond'));
   page = await browser.context.newPage();
