@@ -231,10 +231,18 @@ async function timeGuidance(engine: Engine, model: string, classCount: number, o
   const requests = (count: number, guidance: number) =>
     Array.from({ length: count }, (_, i) => ({ model, ...SWEEP_SAMPLER, seed: opts.seed + i, label: i % classCount, guidance }));
   const timing: GuidanceTiming = { batch, guidance: scale, unguided: [], guided: [], doubled: [] };
+  const kinds = [
+    { series: timing.unguided, count: batch, guidance: 1 },
+    { series: timing.guided, count: batch, guidance: scale },
+    { series: timing.doubled, count: 2 * batch, guidance: 1 },
+  ];
   for (let r = 0; r < opts.timingRepeats; r++) {
-    timing.unguided.push((await generateSet(engine, requests(batch, 1), batch)).seconds / batch);
-    timing.guided.push((await generateSet(engine, requests(batch, scale), batch)).seconds / batch);
-    timing.doubled.push((await generateSet(engine, requests(2 * batch, 1), 2 * batch)).seconds / batch);
+    // Each repeat starts with the next kind, so no kind always runs first (cold caches) or last (a busy machine's
+    // slowest moment): a fixed order made guided/doubled swing from 0.86 to 1.14 between two sweeps.
+    for (let k = 0; k < kinds.length; k++) {
+      const { series, count, guidance } = kinds[(r + k) % kinds.length]!;
+      series.push((await generateSet(engine, requests(count, guidance), count)).seconds / batch);
+    }
     log(`  timing ${r + 1}/${opts.timingRepeats} (batch ${batch}): unguided ${timing.unguided[r]!.toFixed(3)}, guided ${timing.guided[r]!.toFixed(3)}, doubled batch ${timing.doubled[r]!.toFixed(3)} s/image`);
   }
   return timing;
