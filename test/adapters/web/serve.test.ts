@@ -25,7 +25,10 @@ describe('ddpm-bot serve', () => {
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const port = await new Promise<number>((resolve, reject) => {
       let buffer = '';
-      const timer = setTimeout(() => reject(new Error(`no "http server listening" line; stderr: ${stderr}`)), 60_000);
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL'); // a server that starts late would outlive the test
+        reject(new Error(`no "http server listening" line within 60 s; stderr: ${stderr}`));
+      }, 60_000);
       child.stdout.on('data', (d: Buffer) => {
         buffer += d.toString();
         const parts = buffer.split('\n');

@@ -22,7 +22,11 @@ export async function startWorkerProcess(id: string, env: Record<string, string>
   let out = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker ${id} did not start:\n${out}`)), 60_000);
+    const timer = setTimeout(() => {
+      // Kill it, or a worker that comes up late keeps claiming jobs for the rest of the run.
+      child.kill('SIGKILL');
+      reject(new Error(`worker ${id} did not start within 60 s:\n${out}`));
+    }, 60_000);
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       if (out.includes('ready')) {
