@@ -21,6 +21,7 @@ import {
   type RequestView,
   type Requester,
 } from '../../jobs/service.ts';
+import { interpolationPartners } from '../../jobs/interpolate-between.ts';
 import { registerEditRoutes } from './edit-routes.ts';
 
 export interface WebApiOptions {
@@ -194,7 +195,14 @@ export function registerWebApi(http: HttpServer, service: GenerationService, opt
 
   http.route('GET', '/api/requests', async (req, res, _params, url) => {
     const limit = Math.min(100, Math.max(1, Number(url.searchParams.get('limit') ?? 20) || 20));
-    const views = await service.listRecentRequests(requester(req), limit);
+    let views = await service.listRecentRequests(requester(req), limit);
+    // ?partnersOf=<id>: only those the service would interpolate that request with (the playground's Interpolate with…).
+    const partnersOf = url.searchParams.get('partnersOf');
+    if (partnersOf !== null) {
+      const source = await service.getRequest(partnersOf);
+      if (!source) throw new HttpError(404, { error: 'not_found', message: `no request ${partnersOf}` });
+      views = interpolationPartners(views, source);
+    }
     sendJson(res, 200, { requests: views.map((v) => requestJson(v, null)) });
   });
 

@@ -50,6 +50,14 @@ const interpolateBody = z
   })
   .strict();
 
+const interpolateWithBody = z
+  .object({
+    /** The request whose seed ends the interpolation: a finished generation of the caller's (GET /api/requests?partnersOf=:id lists them). */
+    to: z.string(),
+    frames: z.number().optional(),
+  })
+  .strict();
+
 export interface EditRouteHelpers {
   requester(req: IncomingMessage): Requester;
   accepted(res: ServerResponse, submitted: Submitted): void;
@@ -69,6 +77,12 @@ export function registerEditRoutes(http: HttpServer, service: GenerationService,
   http.route('POST', '/api/requests/:id/invert', async (req, res, { id }) => {
     const { index, ...params } = h.parse(invertBody, await readJson(req));
     const submitted = await service.submitInversion({ requester: h.requester(req), source: { requestId: id!, index }, params, replyTo: null }).catch(h.mapServiceError);
+    h.accepted(res, submitted);
+  });
+
+  http.route('POST', '/api/requests/:id/interpolate-with', async (req, res, { id }) => {
+    const { to, frames } = h.parse(interpolateWithBody, await readJson(req));
+    const submitted = await service.submitInterpolationBetween({ requester: h.requester(req), from: id!, to, frames, replyTo: null }).catch(h.mapServiceError);
     h.accepted(res, submitted);
   });
 

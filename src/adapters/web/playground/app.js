@@ -3,6 +3,7 @@
 // Plain browser JavaScript: no framework, no build step.
 
 import { followEnd, showEnd } from './follow.js';
+import { setupInterpolateWith } from './interpolate-with.js';
 import { downloadEnlarged, openViewer } from './viewer.js';
 import { fieldTexts, optionNames, optionPairs, optionsText, renderOptionFields, typedOptions } from './sampler-options.js';
 
@@ -85,6 +86,9 @@ const api = {
   replay: (id, overrides) => call('POST', `/api/requests/${id}/replay`, overrides || {}),
   vary: (id, index) => call('POST', `/api/requests/${id}/vary`, { index }),
   interpolate: (params) => call('POST', '/api/interpolate', params),
+  // As the chat apps' menu: the 50 most recent requests, of which the service keeps those this one can morph into.
+  partners: async (id) => (await call('GET', `/api/requests?limit=50&partnersOf=${encodeURIComponent(id)}`)).requests.map(normalize),
+  interpolateWith: (id, to) => call('POST', `/api/requests/${id}/interpolate-with`, { to }),
   events: (id) => new EventSource(`/api/requests/${id}/events`),
 };
 
@@ -441,6 +445,12 @@ function setupActions(card, view) {
   };
   const labelled = view.label === null ? {} : { label: view.label, guidance: view.guidance };
   $('.compare', card).onclick = () => compare({ model: view.model, seed: view.seed, ...labelled });
+  setupInterpolateWith($('.interpolate-with', card), view, {
+    partners: api.partners,
+    caption: requestCaption,
+    start: (title, to) => runAction(title, () => api.interpolateWith(view.id, to)),
+    showError: (text) => showError(card, text),
+  });
 }
 
 async function runAction(label, submit) {
@@ -759,7 +769,7 @@ async function loadGallery() {
       ...requests.map((r) => {
         const thumb = r.images.find((i) => i.index === 0) || r.images.find((i) => i.index === 'grid') || r.images.find((i) => i.index === 'gif');
         noteSpeed(r);
-        const caption = r.kind === 'noise_demo' ? `${r.model} · noise demo · seed ${r.seed}` : `${r.model} · ${labelPrefix(r)}${samplerText(r)} · ${r.steps} · seed ${r.seed}`;
+        const caption = requestCaption(r);
         const body = thumb ? el('img', { src: thumb.url, alt: '', loading: 'lazy' }) : el('span', { class: 'placeholder', text: r.status });
         const open = el('button', { type: 'button', class: 'open', 'data-request-id': r.id, 'aria-label': `Open ${caption} (${r.status})`, onclick: () => openFromGallery(r.id) }, body, el('span', { text: caption }));
         const finished = ['succeeded', 'failed', 'cancelled'].includes(r.status);
@@ -773,6 +783,11 @@ async function loadGallery() {
   } catch (error) {
     err.textContent = `Could not load the gallery: ${errorText(error)}`;
   }
+}
+
+/** How the gallery and the Interpolate with… menu name a request. */
+function requestCaption(r) {
+  return r.kind === 'noise_demo' ? `${r.model} · noise demo · seed ${r.seed}` : `${r.model} · ${labelPrefix(r)}${samplerText(r)} · ${r.steps} · seed ${r.seed}`;
 }
 
 /** Deletes one of your finished requests with its images, for good, after asking. */
