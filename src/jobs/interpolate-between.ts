@@ -11,13 +11,15 @@ type Pair = Pick<RequestView, 'id' | 'kind' | 'status' | 'model' | 'label'>;
 
 /**
  * Why `to` cannot be interpolated with `from`, or null. Only finished generations: a variation's seed is
- * its added noise's and an interpolation has two, so neither seed draws the image shown. One model and
+ * its added noise's and an interpolation has two, so neither seed draws the image shown. `from` may also be
+ * an inversion, whose x_T is its image's (the user's own digit morphs into a generated one). One model and
  * one label, because the frames share them (two labels at one seed is `/interpolate label_a label_b`).
  */
 export function partnerRefusal(from: Pair, to: Pair): ValidationError | null {
   if (from.id === to.id) return new ValidationError('to', 'pick another request than this one to interpolate with');
   for (const [field, r] of [['source', from], ['to', to]] as const) {
-    if (r.kind !== 'generate') return new ValidationError(field, `request ${r.id} is a ${r.kind.replace('_', ' ')}; Interpolate with… morphs between two generated images`);
+    const allowed = r.kind === 'generate' || (field === 'source' && r.kind === 'invert');
+    if (!allowed) return new ValidationError(field, `request ${r.id} is a ${r.kind.replace('_', ' ')}; Interpolate with… morphs a generated or inverted image into a generated one`);
     if (r.status !== 'succeeded') return new ValidationError(field, `request ${r.id} has not succeeded (it is ${r.status})`);
   }
   if (from.model !== to.model) return new ValidationError('model', `the two requests use different models (${from.model}, ${to.model}); interpolation runs one model`);

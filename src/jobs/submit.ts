@@ -125,12 +125,16 @@ export class Submitter {
   }
 
   /**
-   * From `from`'s seed to `to`'s (the pair already checked): with `from`'s sampler, steps and options while
-   * that sampler can interpolate, so the first frame is `from`'s image; with the default sampler otherwise.
+   * From `from`'s seed (or an inversion's image) to `to`'s seed (the pair already checked): with `from`'s sampler,
+   * steps and options while that sampler can interpolate, so the first frame is `from`'s image; with the default
+   * sampler otherwise.
    */
   async interpolationBetween(from: RequestRow, to: RequestRow, input: Pick<SubmitInterpolationInput, 'requester' | 'replyTo'> & { frames?: number | undefined }): Promise<Submitted> {
+    const frames = input.frames === undefined ? {} : { frames: input.frames };
+    // An inversion's image goes in as it is (its x_T, inverted again by the worker) with its own sampler and steps.
+    if (from.kind === 'invert') return this.interpolation({ ...input, from: { requestId: from.id, index: 0 }, params: { seed_b: Number(to.seed), ...frames } });
     const labelled = from.label === null ? {} : { label: from.label, guidance: from.guidance ?? undefined };
-    const base = { model: from.model, ...labelled, seed_a: Number(from.seed), seed_b: Number(to.seed), ...(input.frames === undefined ? {} : { frames: input.frames }) };
+    const base = { model: from.model, ...labelled, seed_a: Number(from.seed), seed_b: Number(to.seed), ...frames };
     let params;
     try {
       params = this.deps.engine.validateInterpolation({ ...base, ...samplerFields(from, {}) });

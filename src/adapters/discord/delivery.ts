@@ -19,7 +19,7 @@ import type { AdapterTuning } from './types.ts';
 import type { Logger } from '../../ops/logger.ts';
 
 /** What a status line is made of: the parameters a request was submitted with. */
-export type StatusParams = Pick<RequestView, 'model' | 'label' | 'guidance' | 'sampler' | 'steps' | 'options' | 'seed' | 'count' | 'kind' | 'variation' | 'interpolation'>;
+export type StatusParams = Pick<RequestView, 'model' | 'label' | 'guidance' | 'sampler' | 'steps' | 'options' | 'seed' | 'count' | 'kind' | 'variation' | 'interpolation' | 'inversion'>;
 
 export interface DeliveryDeps {
   readonly service: GenerationService;

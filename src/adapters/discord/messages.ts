@@ -5,7 +5,7 @@
  */
 import type { APIEmbed, APIEmbedField } from 'discord.js';
 import { optionPairs } from '../../engine/options.ts';
-import { seedWords, type SeedFields } from '../edit-text.ts';
+import { psnrWords, seedWords, type SeedFields } from '../edit-text.ts';
 import type { RequestView } from '../../jobs/service.ts';
 import { deleteOnlyComponents, generationComponents } from './result-rows.ts';
 import { reproduceLine, seedFields } from './seed-fields.ts';
@@ -161,6 +161,30 @@ export function interpolationResultMessage(catalog: Catalog, view: RequestView, 
     ],
     components: generationComponents(catalog, view),
     files: [png(`${base}.png`, strip), gif(`${base}.gif`, animation)],
+  };
+}
+
+/**
+ * An inversion: the source beside its reconstruction (enlarged for display), both at their own size attached,
+ * the PSNR in the title; Vary and Interpolate with… start from the source image.
+ */
+export function inversionResultMessage(catalog: Catalog, view: RequestView, display: Buffer, source: Buffer, reconstruction: Buffer): OutgoingMessage {
+  const base = `ddpm-inversion-${view.id.slice(0, 8)}`;
+  const psnr = view.inversion ? psnrWords(view.inversion.psnr) : 'PSNR unknown';
+  return {
+    content: '',
+    embeds: [
+      {
+        color: COLOR_DONE,
+        title: `✨ Inversion: ${psnr} at ${view.steps ?? '?'} steps`,
+        description: `${paramsLine(view)}\nLeft: your image as the model sees it; right: its x_T (found by running the ${view.sampler ?? '?'} ODE forwards) decoded back. More steps, smaller error.`,
+        fields: generationFields(view),
+        image: { url: `attachment://${base}.png` },
+        footer: { text: clip(reproduceLine(view), 2048) },
+      },
+    ],
+    components: generationComponents(catalog, view),
+    files: [png(`${base}.png`, display), png(`${base}-source.png`, source), png(`${base}-reconstruction.png`, reconstruction)],
   };
 }
 

@@ -59,16 +59,20 @@ function rowsOf(buttons: readonly APIButtonComponentWithCustomId[]): Row[] {
 }
 
 /**
- * A generation's, a variation's or an interpolation's result. The replay menu is left off interpolations (most
- * samplers cannot interpolate) and Vary buttons take the rows left, one per image while they fit.
+ * A generation's, a variation's, an interpolation's or an inversion's result. The replay menu is left off
+ * interpolations and inversions (most samplers cannot run them) and Vary buttons take the rows left, one per
+ * image while they fit (an inversion's one image is its source).
  */
 export function generationComponents(catalog: Catalog, view: RequestView): Row[] {
   const generated = view.kind === 'generate';
-  const actions = [button('Reroll', '🎲', componentId('reroll', view.id), ButtonStyle.Primary)];
-  // The animation records a generation's trajectory; Interpolate with… morphs between generations' seeds.
-  if (generated) actions.push(button('Denoising animation', '🎞️', componentId('animate', view.id)), button('Interpolate with…', '🔀', componentId('interpolate-with', view.id)));
+  const inverted = view.kind === 'invert';
+  // An inversion draws nothing at random, so a reroll would repeat it.
+  const actions = inverted ? [] : [button('Reroll', '🎲', componentId('reroll', view.id), ButtonStyle.Primary)];
+  // The animation records a generation's trajectory; Interpolate with… morphs a generation's seed or an inversion's x_T.
+  if (generated) actions.push(button('Denoising animation', '🎞️', componentId('animate', view.id)));
+  if (generated || inverted) actions.push(button('Interpolate with…', '🔀', componentId('interpolate-with', view.id)));
   actions.push(deleteButton(view.id));
-  const choices = view.kind === 'interpolate' ? [] : replayChoices(catalog, view);
+  const choices = view.kind === 'interpolate' || inverted ? [] : replayChoices(catalog, view);
   const varyRows = MAX_ROWS - 1 - (choices.length > 0 ? 1 : 0);
   const images = Math.min(view.count, varyRows * PER_ROW);
   const vary = Array.from({ length: images }, (_, i) => button(view.count === 1 ? 'Vary' : `V${i + 1}`, '🪄', componentId('vary', view.id, i)));
@@ -104,7 +108,7 @@ export function partnerMenu(source: RequestView, partners: readonly RequestView[
         {
           type: ComponentType.StringSelect,
           custom_id: componentId('interpolate-pick', source.id),
-          placeholder: `Morph seed ${source.seed} into…`,
+          placeholder: `Morph ${source.kind === 'invert' ? 'your image' : `seed ${source.seed}`} into…`,
           options: partners.slice(0, MAX_OPTIONS).map((p) => ({
             label: `seed ${p.seed}${p.label === null ? '' : ` · ${p.label}`} · ${p.sampler ?? '?'} ${p.steps ?? '?'} steps`.slice(0, 100),
             value: p.id,

@@ -2,7 +2,7 @@
  * A finished request as a Discord message: fetches its stored images from the service and builds
  * the message for what was asked (images, noise demo, denoising animation, or the failure).
  */
-import type { GenerationService, RequestView } from '../../jobs/service.ts';
+import type { GenerationService, ImageIndex, RequestView } from '../../jobs/service.ts';
 import { DISPLAY_MIN_SIDE, gifFrameCount, upscalePng } from '../../render/index.ts';
 import type { Catalog } from '../../engine/catalog.ts';
 import {
@@ -10,11 +10,12 @@ import {
   failedMessage,
   generationResultMessage,
   interpolationResultMessage,
+  inversionResultMessage,
   noiseDemoResultMessage,
 } from './messages.ts';
 import type { OutgoingMessage, ReplyTarget } from './reply-target.ts';
 
-async function requireImage(service: GenerationService, id: string, index: number | 'grid' | 'gif'): Promise<Buffer> {
+async function requireImage(service: GenerationService, id: string, index: ImageIndex): Promise<Buffer> {
   const image = await service.getImage(id, index);
   if (!image) throw new Error(`request ${id} has no stored image ${String(index)}`);
   return image.bytes;
@@ -41,6 +42,10 @@ export async function renderFinal(
   if (view.kind === 'interpolate') {
     const strip = await requireImage(service, view.id, 'grid');
     return interpolationResultMessage(catalog, view, await upscalePng(strip, DISPLAY_MIN_SIDE), await requireImage(service, view.id, 'gif'));
+  }
+  if (view.kind === 'invert') {
+    const [grid, source, reconstruction] = await Promise.all([requireImage(service, view.id, 'grid'), requireImage(service, view.id, 0), requireImage(service, view.id, 'reconstruction')]);
+    return inversionResultMessage(catalog, view, await upscalePng(grid, DISPLAY_MIN_SIDE), source, reconstruction);
   }
   const originals = await Promise.all(Array.from({ length: view.count }, (_, i) => requireImage(service, view.id, i)));
   const grid = view.count > 1 ? await requireImage(service, view.id, 'grid') : originals[0]!;

@@ -45,7 +45,7 @@ export function progressBar(step: number, total: number, width = 20): string {
   return `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
 }
 
-export function describeParams(view: Pick<RequestView, 'kind' | 'model' | 'label' | 'guidance' | 'sampler' | 'steps' | 'seed' | 'count' | 'options' | 'noiseDemo' | 'variation' | 'interpolation'>): string {
+export function describeParams(view: Pick<RequestView, 'kind' | 'model' | 'label' | 'guidance' | 'sampler' | 'steps' | 'seed' | 'count' | 'options' | 'noiseDemo' | 'variation' | 'interpolation' | 'inversion'>): string {
   if (view.kind === 'noise_demo') {
     const ts = view.noiseDemo?.timesteps;
     const from = view.noiseDemo?.denoiseFrom;

@@ -42,9 +42,9 @@ describe('discord:register', () => {
         MODELS_DIR: 'test/fixtures',
       },
     });
-    expect(stdout).toContain(`registered /generate, /interpolate, /noise-demo, /compare, /history, /info guild ${fake.guildId}`);
+    expect(stdout).toContain(`registered /generate, /interpolate, /invert, /noise-demo, /compare, /history, /info guild ${fake.guildId}`);
     const commands = fake.registeredCommands.get(fake.guildId) as Command[];
-    expect(commands.map((c) => c.name)).toEqual(['generate', 'interpolate', 'noise-demo', 'compare', 'history', 'info']);
+    expect(commands.map((c) => c.name)).toEqual(['generate', 'interpolate', 'invert', 'noise-demo', 'compare', 'history', 'info']);
     const generate = commands[0]!.options!;
     const option = (name: string) => generate.find((o) => o.name === name)!;
     expect(option('model').choices!.map((c) => c.value)).toEqual(['tiny']);

@@ -79,7 +79,7 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: AdapterCon
     }
     const target = replyTargetOf(interaction, 'noise_demo', ctx.tuning);
     const submitted = await ctx.service.submitNoiseDemo({ requester: requesterOf(interaction), params, image, replyTo: replyTargetJson(target) });
-    ctx.deliveries.track(submitted.id, target, { kind: 'noise_demo', model: params.model, label: null, guidance: null, seed: params.seed, sampler: null, steps: null, options: {}, count: 1, variation: null, interpolation: null });
+    ctx.deliveries.track(submitted.id, target, { kind: 'noise_demo', model: params.model, label: null, guidance: null, seed: params.seed, sampler: null, steps: null, options: {}, count: 1, variation: null, interpolation: null, inversion: null });
   } catch (error) {
     await respondWithError(interaction, error, ctx);
   }

@@ -1,7 +1,8 @@
 /**
  * 🔀 Interpolate with…: the button answers privately with a menu of the clicker's own finished
  * generations this one can morph into (same model and label, interpolate-between.ts decides); picking
- * one queues the interpolation from this request's seed to that one's, as a new public message.
+ * one queues the interpolation from this request's seed (an inversion's: its image's x_T) to that one's, as
+ * a new public message.
  */
 import { MessageFlags } from 'discord.js';
 import { interpolationPartners } from '../../../jobs/interpolate-between.ts';
@@ -25,7 +26,8 @@ async function offer(interaction: ComponentInteraction, requestId: string, ctx: 
       const label = source.label === null ? '' : ` with label ${source.label}`;
       throw new UserInputError(`You have no other finished /generate result of ${source.model}${label} to interpolate with. Generate one, then click again.`);
     }
-    await interaction.editReply({ content: `Morph seed ${source.seed} into which of your images?`, components: partnerMenu(source, partners, paramsLine) });
+    const what = source.kind === 'invert' ? 'your inverted image' : `seed ${source.seed}`;
+    await interaction.editReply({ content: `Morph ${what} into which of your images?`, components: partnerMenu(source, partners, paramsLine) });
   } catch (error) {
     await respondWithError(interaction, error, ctx);
   }
