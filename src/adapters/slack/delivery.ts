@@ -224,12 +224,17 @@ export function slackDelivery(client: WebClient, service: GenerationService, log
 const MAX_ELEMENTS = 25;
 
 /**
- * Reroll, one Vary button per image (V1…V4; an interpolation's frames too), and for a generation the
- * denoising animation and Interpolate with…. A Vary button's image is in its action id, its request in its value.
+ * Reroll, one Vary button per image (V1…V4; an interpolation's frames too; an inversion's source), for a
+ * generation the denoising animation, and for a generation or an inversion Interpolate with…. An inversion has
+ * no Reroll: nothing in it is random. A Vary button's image is in its action id, its request in its value.
  */
 export function resultBlocks(view: RequestView): types.KnownBlock[] {
   const button = (actionId: string, text: string) => ({ type: 'button' as const, action_id: actionId, text: { type: 'plain_text' as const, text }, value: view.id });
-  const own = [button(REROLL_ACTION, 'Reroll'), ...(view.kind === 'generate' ? [button(ANIMATION_ACTION, 'Animation'), button(INTERPOLATE_WITH_ACTION, 'Interpolate with…')] : [])];
+  const own = [
+    ...(view.kind === 'invert' ? [] : [button(REROLL_ACTION, 'Reroll')]),
+    ...(view.kind === 'generate' ? [button(ANIMATION_ACTION, 'Animation')] : []),
+    ...(view.kind === 'generate' || view.kind === 'invert' ? [button(INTERPOLATE_WITH_ACTION, 'Interpolate with…')] : []),
+  ];
   const vary = Array.from({ length: Math.min(view.count, MAX_ELEMENTS - own.length) }, (_, i) => button(`${VARY_ACTION}:${i}`, view.count === 1 ? 'Vary' : `V${i + 1}`));
   return [
     { type: 'context', elements: [{ type: 'mrkdwn', text: `Request \`${view.id}\` · ${seedWords(view, (v) => `\`${v}\``).join(' · ')}` }] },

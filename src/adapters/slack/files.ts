@@ -6,6 +6,7 @@
 import type { webApi } from '@slack/bolt';
 import { MAX_INPUT_BYTES } from '../../render/input.ts';
 import type { Logger } from '../../ops/logger.ts';
+import type { SlackDeps } from './context.ts';
 import { SlackUserError, escapeMrkdwn } from './text.ts';
 
 export interface SharedImage {
@@ -58,6 +59,21 @@ export async function findRecentImage(client: webApi.WebClient, o: FindImageOpti
   const url = file.url_private_download ?? file.url_private;
   if (!url || !trustedFileUrl(url, o.extraTrustedOrigin)) throw new SlackUserError(`I cannot download ${name} from Slack.`);
   return { name, bytes: await download(url, o.token, name) };
+}
+
+/** `user`'s newest image in `channel` within the adapter's look-back window (SLACK_NOISE_DEMO_LOOKBACK_SECONDS), or null. */
+export function userImage(deps: Pick<SlackDeps, 'env' | 'logger'>, client: webApi.WebClient, channel: string, user: string): Promise<SharedImage | null> {
+  return findRecentImage(
+    client,
+    {
+      channel,
+      user,
+      lookbackSeconds: deps.env.SLACK_NOISE_DEMO_LOOKBACK_SECONDS,
+      token: deps.env.SLACK_BOT_TOKEN,
+      extraTrustedOrigin: deps.env.SLACK_API_URL ? new URL(deps.env.SLACK_API_URL).origin : undefined,
+    },
+    deps.logger,
+  );
 }
 
 async function download(url: string, token: string, name: string): Promise<Buffer> {

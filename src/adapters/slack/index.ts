@@ -13,6 +13,7 @@ import { registerRerollAction } from './actions/reroll.ts';
 import { registerVaryAction } from './actions/vary.ts';
 import { registerGenerateCommand } from './commands/generate.ts';
 import { registerInterpolateCommand } from './commands/interpolate.ts';
+import { registerInvertCommand } from './commands/invert.ts';
 import { registerNoiseDemoCommand } from './commands/noise-demo.ts';
 import { registerAppMention } from './events/app-mention.ts';
 import type { SlackDeps } from './context.ts';
@@ -129,6 +130,7 @@ export async function startSlackAdapter(options: StartSlackAdapterOptions): Prom
   registerVaryAction(app, deps);
   registerInterpolateWithAction(app, deps);
   registerInterpolateCommand(app, deps);
+  registerInvertCommand(app, deps);
   registerAppMention(app, deps);
   app.error(async (error) => {
     logger.error({ error: error.message, code: error.code }, 'slack: listener error');

@@ -142,6 +142,15 @@ export function parseGenerateText(text: string, samplers: readonly SamplerPlugin
   return { ...parsed.data, options: optionsFromText(plugin, given) };
 }
 
+/** `/invert`: the sampling options of /generate without seed and count (an inversion draws nothing at random). */
+export const invertOptionsSchema = generateOptionsSchema.omit({ seed: true, count: true }).strict();
+
+export type InvertOptions = z.infer<typeof invertOptionsSchema>;
+
+export function parseInvertText(text: string): InvertOptions | null {
+  return parseWith(invertOptionsSchema, text, ['model', 'sampler', 'steps', 'label', 'guidance']);
+}
+
 export function parseNoiseDemoText(text: string): NoiseDemoOptions | null {
   return parseWith(noiseDemoOptionsSchema, text, ['model', 'seed', 'timesteps', 'denoise_from']);
 }

@@ -58,6 +58,11 @@ async function resultFiles(service: GenerationService, view: RequestView): Promi
       { file: gif.bytes, filename: `${base}-interpolation.gif`, alt_text: 'Interpolation animation' },
     ];
   }
+  if (view.kind === 'invert') {
+    const pair = await service.getImage(view.id, 'grid');
+    if (!pair) throw new Error(`request ${view.id} has no inversion images`);
+    return [{ file: await upscalePng(pair.bytes), filename: `ddpm-${view.model}-inversion-${view.steps ?? 0}-steps.png`, alt_text: `The image beside its reconstruction, ${describeParams(view)}` }];
+  }
   const image = await service.getImage(view.id, view.count > 1 ? 'grid' : 0);
   if (!image) throw new Error(`request ${view.id} has no image`);
   // Native sizes are 8..64 px; Slack blurs those, so upload an integer nearest-neighbour upscale.

@@ -5,7 +5,7 @@ import { optionHelp, optionPairs, optionSpecs } from '../../engine/options.ts';
 import { ImageInputError } from '../../render/input.ts';
 import type { Catalog } from '../../engine/catalog.ts';
 import { OptionsError } from './options.ts';
-import { seedWords } from '../edit-text.ts';
+import { psnrWords, seedWords } from '../edit-text.ts';
 
 /** A label as command text: quoted when it has spaces (`label:"Food & Drink"`). */
 export function labelOption(label: string): string {
@@ -36,6 +36,7 @@ export function generateHelp(catalog: Catalog): string {
       : []),
     escapeMrkdwn(`Example: \`/generate model:${example?.name ?? 'tiny'}${exampleLabel} sampler:ddim steps:50 seed:42\``),
     '*/noise-demo* `seed:<n> timesteps:0,100,500,999 denoise_from:<t>` shows the forward (noising) process of the last image you shared here in the past 10 minutes, or of a generated one; with denoise_from it also runs the model back from x_t.',
+    '*/invert* `steps:<n> model:<name>` inverts the last image you shared here in the past 10 minutes to its noise x_T with DDIM and decodes it back: the reconstruction beside it, with its PSNR; Vary and Interpolate with… under it start from your image.',
     'Message shortcut *Generate an image*: pick it from a message\'s ⋯ menu; the message suggests the seed.',
   ].join('\n');
 }
@@ -61,10 +62,14 @@ export function describeParams(view: Pick<RequestView, 'kind' | 'model' | 'label
   return `${sampling}${options}, ${seedWords(view, (v) => `\`${escapeMrkdwn(v)}\``).join(', ')}`;
 }
 
+const KIND_WORDS: Partial<Record<RequestView['kind'], string>> = { noise_demo: 'Forward process', interpolate: 'Interpolation', vary: 'Variation', invert: 'Inversion' };
+
 export function caption(view: RequestView): string {
-  const what = view.kind === 'noise_demo' ? 'Forward process' : view.kind === 'interpolate' ? 'Interpolation' : view.kind === 'vary' ? 'Variation' : view.count > 1 ? `${view.count} images` : 'Image';
+  const what = KIND_WORDS[view.kind] ?? (view.count > 1 ? `${view.count} images` : 'Image');
   const secs = view.timings.samplingMs !== null ? ` in ${(view.timings.samplingMs / 1000).toFixed(1)} s` : '';
-  return `${what} for <@${view.requester.userId}>${secs}: ${describeParams(view)} · request \`${view.id}\``;
+  // Left: the image as the model sees it; right: its x_T decoded back.
+  const psnr = view.inversion && view.status === 'succeeded' ? ` · ${psnrWords(view.inversion.psnr)} (left the image, right its reconstruction)` : '';
+  return `${what} for <@${view.requester.userId}>${secs}: ${describeParams(view)}${psnr} · request \`${view.id}\``;
 }
 
 /** What the user should be told for an error thrown while handling their gesture. */

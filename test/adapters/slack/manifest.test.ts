@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { GENERATE_COMMAND } from '../../../src/adapters/slack/commands/generate.ts';
 import { INTERPOLATE_COMMAND } from '../../../src/adapters/slack/commands/interpolate.ts';
+import { INVERT_COMMAND } from '../../../src/adapters/slack/commands/invert.ts';
 import { NOISE_DEMO_COMMAND } from '../../../src/adapters/slack/commands/noise-demo.ts';
 import { SLACK_EVENTS_PATH } from '../../../src/adapters/slack/index.ts';
 import { GENERATE_SHORTCUT } from '../../../src/adapters/slack/shortcuts/generate-from-message.ts';
@@ -14,6 +15,7 @@ describe('slack/manifest.yml', () => {
     expect(manifest).toContain(`- command: ${GENERATE_COMMAND}\n`);
     expect(manifest).toContain(`- command: ${NOISE_DEMO_COMMAND}\n`);
     expect(manifest).toContain(`- command: ${INTERPOLATE_COMMAND}\n`);
+    expect(manifest).toContain(`- command: ${INVERT_COMMAND}\n`);
     expect(manifest).toMatch(new RegExp(`type: message\\n\\s+callback_id: ${GENERATE_SHORTCUT}\\n`));
     expect(manifest).toMatch(/bot_events:\n\s+- app_mention\n/);
     for (const scope of ['commands', 'chat:write', 'files:write', 'files:read', 'app_mentions:read']) {
@@ -23,7 +25,7 @@ describe('slack/manifest.yml', () => {
 
   it('points every URL at the adapter path', () => {
     const urls = [...manifest.matchAll(/(?:url|request_url): (\S+)/g)].map((m) => m[1]!);
-    expect(urls).toHaveLength(5);
+    expect(urls).toHaveLength(6);
     for (const url of urls) expect(new URL(url).pathname).toBe(SLACK_EVENTS_PATH);
   });
 });

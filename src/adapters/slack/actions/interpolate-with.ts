@@ -1,7 +1,8 @@
 /**
  * Interpolate with…: the button answers the clicker privately with a menu of their own finished
  * generations this result can morph into (interpolate-between.ts decides which); picking one queues the
- * interpolation from this result's seed to that one's, answered where the result is.
+ * interpolation from this result's seed (an inversion's: its image's x_T) to that one's, answered where the
+ * result is.
  */
 import type { App, BlockAction, StaticSelectAction } from '@slack/bolt';
 import { interpolationPartners } from '../../../jobs/interpolate-between.ts';
@@ -27,11 +28,12 @@ export function registerInterpolateWithAction(app: App, deps: SlackDeps): void {
       await click.notify(`You have no other finished /generate result of ${original.model}${label} to interpolate with. Generate one, then click again.`);
       return;
     }
+    const what = original.kind === 'invert' ? 'your inverted image' : `seed ${original.seed}`;
     await client.chat.postEphemeral({
       channel: click.reply.channel,
       user: click.reply.userId,
       ...(click.reply.threadTs ? { thread_ts: click.reply.threadTs } : {}),
-      text: `Morph seed ${original.seed} into which of your images?`,
+      text: `Morph ${what} into which of your images?`,
       blocks: [
         {
           type: 'actions',
@@ -41,7 +43,7 @@ export function registerInterpolateWithAction(app: App, deps: SlackDeps): void {
             {
               type: 'static_select',
               action_id: INTERPOLATE_PICK_ACTION,
-              placeholder: { type: 'plain_text', text: `Morph seed ${original.seed} into…` },
+              placeholder: { type: 'plain_text', text: `Morph ${what} into…` },
               options: partners.map((p) => ({ text: { type: 'plain_text', text: describeParams(p).replace(/`/g, '').slice(0, 75) }, value: p.id })),
             },
           ],

@@ -8,7 +8,7 @@ import type { SlackDeps } from '../context.ts';
 import { slackRequester } from '../context.ts';
 import { replyToJson } from '../reply-to.ts';
 import type { SharedImage } from '../files.ts';
-import { findRecentImage } from '../files.ts';
+import { userImage } from '../files.ts';
 import { loadImageForModel } from '../../../render/input.ts';
 import { runGesture } from '../gesture.ts';
 import { parseNoiseDemoText } from '../options.ts';
@@ -40,13 +40,7 @@ export function registerNoiseDemoCommand(app: App, deps: SlackDeps): void {
       title: () => `<@${command.user_id}> forward process of ${image ? `your image _${image.name}_` : 'a generated image'}`,
       notify,
       submit: async () => {
-        image = await findRecentImage(client, {
-          channel: command.channel_id,
-          user: command.user_id,
-          lookbackSeconds: deps.env.SLACK_NOISE_DEMO_LOOKBACK_SECONDS,
-          token: deps.env.SLACK_BOT_TOKEN,
-          extraTrustedOrigin: deps.env.SLACK_API_URL ? new URL(deps.env.SLACK_API_URL).origin : undefined,
-        }, deps.logger);
+        image = await userImage(deps, client, command.channel_id, command.user_id);
         // Refuse a bad file now, as an ephemeral message, rather than as a failed job later.
         const manifest = deps.catalog.models.find(params.model ?? '')?.manifest;
         if (image && manifest) await loadImageForModel(image.bytes, manifest.image);
