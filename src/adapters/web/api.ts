@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Logger } from '../../ops/logger.ts';
-import { HttpError, badRequest, readJson, sendJson, toWebRequest, type HttpServer } from '../../server/http.ts';
+import { HttpError, readJson, sendJson, type HttpServer } from '../../server/http.ts';
 import { MAX_INPUT_BYTES } from '../../render/input.ts';
 import {
   ForbiddenError,
@@ -23,12 +23,13 @@ import {
 } from '../../jobs/service.ts';
 import { interpolationPartners } from '../../jobs/interpolate-between.ts';
 import { registerEditRoutes } from './edit-routes.ts';
+import { readImageForm } from './image-form.ts';
 
 export interface WebApiOptions {
   readonly log: Logger;
   /** Use the first X-Forwarded-For address as the client identity (behind a trusted proxy only). */
   readonly trustProxy?: boolean;
-  /** Largest accepted noise-demo upload. */
+  /** Largest accepted upload (noise demo, inversion). */
   readonly maxUploadBytes?: number;
 }
 
@@ -149,30 +150,9 @@ export function registerWebApi(http: HttpServer, service: GenerationService, opt
     let params: Record<string, unknown>;
     let image: Buffer | undefined;
     if (type.startsWith('multipart/form-data')) {
-      let form: FormData;
-      try {
-        form = await (await toWebRequest(req, url, maxUpload)).formData();
-      } catch (err) {
-        if (err instanceof HttpError) throw err;
-        throw new HttpError(400, { error: 'validation', field: 'body', message: 'malformed multipart body' });
-      }
-      params = {};
-      const seen = new Set<string>();
-      // Every part is used or refused by name: nothing a client sends is dropped silently.
-      for (const [key, value] of form.entries()) {
-        if (key === '__proto__') throw badRequest(key, '"__proto__" is not a field');
-        if (seen.has(key)) throw badRequest(key, `${key} is given more than once`);
-        seen.add(key);
-        if (key === 'image') {
-          if (typeof value === 'string') throw badRequest('image', 'image must be a file');
-          if (value.size === 0) throw badRequest('image', 'the image file is empty (0 bytes)');
-          image = Buffer.from(await value.arrayBuffer());
-        } else if (typeof value === 'string') {
-          params[key] = formValue(key, value);
-        } else {
-          throw badRequest(key, `${key} must be a text field; only image is a file`);
-        }
-      }
+      const form = await readImageForm(req, url, maxUpload);
+      params = Object.fromEntries(Object.entries(form.fields).map(([key, value]) => [key, formValue(key, value)]));
+      image = form.image;
     } else {
       const body = await readJson(req);
       if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, { error: 'validation', field: 'body', message: 'expected a JSON object' });
@@ -186,6 +166,7 @@ export function registerWebApi(http: HttpServer, service: GenerationService, opt
     requester,
     accepted,
     mapServiceError,
+    readImageForm: (req, url) => readImageForm(req, url, maxUpload),
     parse: (schema, body) => {
       const parsed = schema.safeParse(body);
       if (!parsed.success) throw zodToHttp(parsed.error);

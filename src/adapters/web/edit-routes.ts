@@ -4,8 +4,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { readJson, type HttpServer } from '../../server/http.ts';
+import { badRequest, readJson, type HttpServer } from '../../server/http.ts';
 import type { GenerationService, Requester, Submitted } from '../../jobs/service.ts';
+import type { ImageForm } from './image-form.ts';
 
 const jsonObject = z.record(z.unknown());
 const sampling = {
@@ -33,6 +34,20 @@ const invertBody = z
     /** Which image of the request (default 0). */
     index: z.number().int().min(0).default(0),
     ...sampling,
+  })
+  .strict();
+
+/** A number typed into a form field ("12", "2.5"); anything else is left for zod to refuse. */
+const formNumber = z.preprocess((v) => (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : v), z.number());
+
+/** POST /api/invert's text fields (the file is `image`): the sampling options, no seed or count. */
+const invertForm = z
+  .object({
+    model: z.string().optional(),
+    sampler: z.string().optional(),
+    steps: formNumber.optional(),
+    label: z.string().optional(),
+    guidance: formNumber.optional(),
   })
   .strict();
 
@@ -65,6 +80,8 @@ export interface EditRouteHelpers {
   parse<T extends z.ZodTypeAny>(schema: T, body: unknown): z.output<T>;
   /** Maps service errors to the API's status codes. */
   mapServiceError(err: unknown): never;
+  /** A multipart upload's `image` file and text fields, bounded in size. */
+  readImageForm(req: IncomingMessage, url: URL): Promise<ImageForm>;
 }
 
 export function registerEditRoutes(http: HttpServer, service: GenerationService, h: EditRouteHelpers): void {
@@ -83,6 +100,15 @@ export function registerEditRoutes(http: HttpServer, service: GenerationService,
   http.route('POST', '/api/requests/:id/interpolate-with', async (req, res, { id }) => {
     const { to, frames } = h.parse(interpolateWithBody, await readJson(req));
     const submitted = await service.submitInterpolationBetween({ requester: h.requester(req), from: id!, to, frames, replyTo: null }).catch(h.mapServiceError);
+    h.accepted(res, submitted);
+  });
+
+  http.route('POST', '/api/invert', async (req, res, _params, url) => {
+    if (!String(req.headers['content-type'] ?? '').startsWith('multipart/form-data')) throw badRequest('image', 'send multipart/form-data with the image as the file part "image"');
+    const form = await h.readImageForm(req, url);
+    if (!form.image) throw badRequest('image', 'attach the image to invert as the file part "image"');
+    const params = h.parse(invertForm, form.fields);
+    const submitted = await service.submitInversion({ requester: h.requester(req), source: { image: form.image }, params, replyTo: null }).catch(h.mapServiceError);
     h.accepted(res, submitted);
   });
 

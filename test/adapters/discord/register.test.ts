@@ -106,7 +106,7 @@ describe('discord:register', () => {
   it('registers globally without DISCORD_GUILD_ID', async () => {
     const env = loadDiscordEnv({ DISCORD_TOKEN: fake.botToken, DISCORD_APPLICATION_ID: fake.applicationId, DISCORD_API_BASE: fake.apiBase });
     const stored = await registerCommands(env, engine);
-    expect(stored).toHaveLength(6);
-    expect(fake.registeredCommands.get('global')).toHaveLength(6);
+    expect(stored).toHaveLength(7);
+    expect(fake.registeredCommands.get('global')).toHaveLength(7);
   });
 });

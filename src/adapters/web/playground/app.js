@@ -89,6 +89,12 @@ const api = {
   // As the chat apps' menu: the 50 most recent requests, of which the service keeps those this one can morph into.
   partners: async (id) => (await call('GET', `/api/requests?limit=50&partnersOf=${encodeURIComponent(id)}`)).requests.map(normalize),
   interpolateWith: (id, to) => call('POST', `/api/requests/${id}/interpolate-with`, { to }),
+  invert: (params, file) => {
+    const form = new FormData();
+    for (const [k, v] of Object.entries(params)) form.append(k, String(v));
+    form.append('image', file, file.name);
+    return call('POST', '/api/invert', form);
+  },
   events: (id) => new EventSource(`/api/requests/${id}/events`),
 };
 
@@ -104,6 +110,8 @@ const COMMANDS = {
   '/compare': { model: 'string', label: 'string', guidance: 'number', seed: 'int' },
   // Two seeds, or two labels at one seed (class-conditional models); the service checks which and the ranges.
   '/interpolate': { model: 'string', sampler: 'string', steps: 'int', seed_a: 'int', seed_b: 'int', frames: 'int', label: 'string', label_a: 'string', label_b: 'string', seed: 'int', guidance: 'number' },
+  // The attached image to its x_T and back (DDIM inversion); no seed: nothing is random.
+  '/invert': { model: 'string', sampler: 'string', steps: 'int', label: 'string', guidance: 'number' },
   '/help': {},
   // As in Discord: /info lists models and samplers, /history shows your past requests.
   '/info': {},
@@ -119,7 +127,7 @@ export function parseCommand(text) {
   const name = (parts.shift() || '').toLowerCase().replace('/noise_demo', '/noise-demo');
   if (!name) throw new CommandError('Type a command, e.g. /generate seed:42');
   const spec = COMMANDS[name];
-  if (!spec) throw new CommandError(`Unknown command "${name}". Try /generate, /noise-demo, /interpolate, /compare, /history or /help.`);
+  if (!spec) throw new CommandError(`Unknown command "${name}". Try /generate, /noise-demo, /interpolate, /invert, /compare, /history or /help.`);
   const args = {};
   for (const part of parts) {
     const m = /^([a-z_-]+)[:=](.*)$/i.exec(part);
@@ -351,7 +359,16 @@ function renderParams(card, view) {
   const dl = $('.params', card);
   dl.replaceChildren();
   const rows =
-    view.kind === 'noise_demo'
+    view.kind === 'invert'
+      ? [
+          ['model', view.model],
+          ...(view.label === null ? [] : [['label', view.label], ['guidance', view.guidance]]),
+          ['sampler', view.sampler],
+          ['steps', view.steps],
+          ...(view.status === 'succeeded' ? [['PSNR', psnrText(view)]] : []),
+          ['sampling', seconds(view.timings && view.timings.samplingMs)],
+        ]
+      : view.kind === 'noise_demo'
       ? [
           ['model', view.model],
           ['seed', view.seed],
@@ -379,7 +396,9 @@ function renderImages(card, view) {
   const images = view.images || [];
   const singles = images.filter((i) => typeof i.index === 'number');
   const grid = images.find((i) => i.index === 'grid');
-  if (view.kind === 'noise_demo') {
+  if (view.kind === 'invert') {
+    renderInversion(box, view, images);
+  } else if (view.kind === 'noise_demo') {
     const names = { grid: 'x_t at each timestep', gif: 'animation', 0: 'x₀ (the input)', reconstruction: 'denoised back from x_t' };
     const order = ['grid', 'gif', 0, 'reconstruction'];
     const side = modelSide(view.model);
@@ -410,6 +429,36 @@ function renderImages(card, view) {
       box.append(el('figure', {}, zoomable(node, `ddpm-${view.seed}-denoising.gif`), el('figcaption', {}, el('a', { href: gif.url, download: `ddpm-${view.seed}-denoising.gif`, text: 'denoising animation (GIF)' }))));
     }
   }
+}
+
+/** A succeeded inversion's reconstruction error; null PSNR means the 8-bit pixels came back identical. */
+function psnrText(view) {
+  const psnr = view.inversion && view.inversion.psnr;
+  return typeof psnr === 'number' ? `${psnr.toFixed(2)} dB` : 'exact';
+}
+
+/**
+ * An inversion: the image as the model sees it (Vary under it, as under any result) beside its reconstruction
+ * with the PSNR, and a seed field to morph the inverted x_T into that seed's image (POST /api/interpolate from it).
+ */
+function renderInversion(box, view, images) {
+  const source = images.find((i) => i.index === 0);
+  const reconstruction = images.find((i) => i.index === 'reconstruction');
+  if (source) {
+    const caption = el('figcaption', {}, 'your image ', pngButton(source.url, `ddpm-inversion-${view.id}-source.png`, 'PNG'));
+    if (view.status === 'succeeded') caption.append(varyButton(view, 0, 1));
+    box.append(el('figure', {}, zoomable(el('img', { class: 'sample result', src: source.url, alt: 'Your image as the model sees it' }), `ddpm-inversion-${view.id}-source.png`), caption));
+  }
+  if (reconstruction) {
+    const text = `reconstruction, ${view.steps} steps, PSNR ${psnrText(view)}`;
+    const node = el('img', { class: 'sample result reconstruction', src: reconstruction.url, alt: `Reconstruction from its x_T: ${text}` });
+    box.append(el('figure', {}, zoomable(node, `ddpm-inversion-${view.id}-reconstruction.png`), el('figcaption', { text })));
+  }
+  if (view.status !== 'succeeded') return;
+  const seed = el('input', { type: 'number', min: '0', max: '4294967295', class: 'interpolate-seed', 'aria-label': 'Seed to morph into', value: String(Math.floor(Math.random() * 2 ** 32)) });
+  const go = el('button', { type: 'button', class: 'interpolate-from', text: 'Interpolate to seed' });
+  go.onclick = () => runAction(`interpolation from the inverted image to seed ${seed.value}`, () => api.interpolate({ from: { request: view.id, index: 0 }, seed_b: Number(seed.value) }));
+  box.append(el('p', { class: 'interpolate-row' }, go, ' ', seed));
 }
 
 function varyButton(view, index, count) {
@@ -596,6 +645,17 @@ async function noiseDemo(args, file) {
   }
 }
 
+async function invert(args, file) {
+  const params = { model: args.model || modelPicker.value || defaultModel(), ...args };
+  if (!params.model) delete params.model;
+  const card = requestCard(`invert · ${file.name}${args.steps ? ` · ${args.steps} steps` : ''}`);
+  try {
+    await track(card, await api.invert(params, file));
+  } catch (error) {
+    failCard(card, error);
+  }
+}
+
 /**
  * One seed through every installed sampler side by side (DDPM, DDIM, the score-based samplers...), each at its
  * default step count: a sampler dropped into plugins/ shows up here without an edit.
@@ -713,8 +773,12 @@ async function submitCommand(text) {
     return false;
   }
   const file = fileInput.files && fileInput.files[0];
-  if (file && command.name !== '/noise-demo') {
-    refuseCommand('The attached image is only used by /noise-demo; remove it or use /noise-demo.');
+  if (file && command.name !== '/noise-demo' && command.name !== '/invert') {
+    refuseCommand('The attached image is only used by /noise-demo and /invert; remove it or use one of them.');
+    return false;
+  }
+  if (!file && command.name === '/invert') {
+    refuseCommand('/invert needs an image: attach a PNG or JPEG with the paperclip button.');
     return false;
   }
   state.history.push(text);
@@ -727,6 +791,10 @@ async function submitCommand(text) {
     void noiseDemo(command.args, file);
   } else if (command.name === '/compare') void compare(command.args);
   else if (command.name === '/interpolate') void interpolate(command.args);
+  else if (command.name === '/invert') {
+    clearAttachment();
+    void invert(command.args, file);
+  }
   else if (command.name === '/history') {
     await loadGallery();
     addMessage(el('article', { class: 'msg bot' }, el('p', { text: 'Your past requests are in the Gallery; open one to see it here.' })));
@@ -787,7 +855,9 @@ async function loadGallery() {
 
 /** How the gallery and the Interpolate with… menu name a request. */
 function requestCaption(r) {
-  return r.kind === 'noise_demo' ? `${r.model} · noise demo · seed ${r.seed}` : `${r.model} · ${labelPrefix(r)}${samplerText(r)} · ${r.steps} · seed ${r.seed}`;
+  if (r.kind === 'noise_demo') return `${r.model} · noise demo · seed ${r.seed}`;
+  if (r.kind === 'invert') return `${r.model} · inversion · ${r.steps} steps${r.status === 'succeeded' ? ` · PSNR ${psnrText(r)}` : ''}`;
+  return `${r.model} · ${labelPrefix(r)}${samplerText(r)} · ${r.steps} · seed ${r.seed}`;
 }
 
 /** Deletes one of your finished requests with its images, for good, after asking. */
@@ -862,7 +932,7 @@ fileInput.addEventListener('change', () => {
   note.replaceChildren();
   if (!file) return;
   note.append(
-    `Attached ${file.name} (${Math.ceil(file.size / 1024)} KB) for /noise-demo. `,
+    `Attached ${file.name} (${Math.ceil(file.size / 1024)} KB) for /noise-demo or /invert. `,
     el('button', { type: 'button', class: 'link', text: 'Remove', onclick: () => { clearAttachment(); input.focus(); } }),
   );
   if (!input.value.trim()) input.value = '/noise-demo ';
