@@ -17,8 +17,9 @@ import { ImageInputError } from '../render/input.ts';
 import { writeOutput } from './output.ts';
 import { UsageError, decimal, integer, modelsDirOption, openEngine, resolveModel, scaleOption } from './common.ts';
 import { progressBar } from './progress.ts';
-import { addEditCommands } from './edits.ts';
+import { addInterpolateCommand } from './interpolate.ts';
 import { addInvertCommand } from './invert.ts';
+import { addVaryCommand } from './vary.ts';
 
 /** Exit code for input the user can fix. */
 const USAGE_ERROR = 2;
@@ -201,7 +202,8 @@ export function buildProgram(): Command {
     .addOption(modelsDirOption())
     .action(noiseDemoCommand);
 
-  addEditCommands(program);
+  addVaryCommand(program);
+  addInterpolateCommand(program);
   addInvertCommand(program);
 
   program

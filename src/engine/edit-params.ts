@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { MAX_SEED } from '../core/rng.ts';
 import { ValidationError } from './errors.ts';
-import type { GenerationParams, ImageInterpolationParams, InterpolationParams, InversionParams, LabelInterpolationParams, VariationParams } from './types.ts';
+import type { GenerationParams, ImageInterpolationParams, InterpolationEndsParams, InterpolationParams, InversionParams, LabelInterpolationParams, VariationParams } from './types.ts';
 
 export const MIN_STRENGTH = 0.1;
 export const MAX_STRENGTH = 0.9;
@@ -74,6 +74,18 @@ export function validateImageInterpolation(validate: Validate, input: unknown): 
   const fields = parse(imageInterpolationFields, own);
   const { seed: _seed, count: _count, ...params } = validate(rest);
   return { ...params, seedB: fields.seed_b, frames: fields.frames };
+}
+
+/**
+ * Generation fields and `frames` without any seed, for an interpolation whose ends (a seed or an image each)
+ * are given apart, as the CLI's --seed-a/--from-a and --seed-b/--from-b are.
+ */
+export function validateInterpolationEnds(validate: Validate, input: unknown): InterpolationEndsParams {
+  const [own, rest] = split(input, ['frames']);
+  refuse(rest, ['seed', 'seed_a', 'seed_b', 'count'], 'the two ends of this interpolation are given apart from its settings');
+  const fields = parse(z.object({ frames }), own);
+  const { seed: _seed, count: _count, ...params } = validate(rest);
+  return { ...params, frames: fields.frames };
 }
 
 /** The label of `input` validated as the generation field, reported under `field`. */

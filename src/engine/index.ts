@@ -15,12 +15,12 @@ import { loadImageForModel } from '../render/input.ts';
 import type { Denoiser, LoopStep } from './pipeline.ts';
 import { DEFAULT_PLUGINS_DIR, SamplerRegistry } from './samplers.ts';
 import { ValidationError } from './errors.ts';
-import type { GenerationParams, GenerationResult, ImageInterpolationParams, InterpolationParams, InversionParams, LabelInterpolationParams, StepProgress, VariationParams } from './types.ts';
-import { validateImageInterpolation, validateInterpolation, validateInversion, validateLabelInterpolation, validateVariation } from './edit-params.ts';
+import type { GenerationParams, GenerationResult, ImageInterpolationParams, InterpolationEndsParams, InterpolationParams, InversionParams, LabelInterpolationParams, StepProgress, VariationParams } from './types.ts';
+import { validateImageInterpolation, validateInterpolation, validateInterpolationEnds, validateInversion, validateLabelInterpolation, validateVariation } from './edit-params.ts';
 import { generateBatch } from './generate.ts';
 import { interpolateLabels } from './label-interpolation.ts';
-import type { InterpolationResult } from './interpolation.ts';
-import { interpolate, interpolateFromImage, interpolationMedia } from './interpolation.ts';
+import type { InterpolationEnd, InterpolationResult } from './interpolation.ts';
+import { interpolate, interpolateEnds, interpolateFromImage, interpolationMedia } from './interpolation.ts';
 import type { InversionResult } from './inversion.ts';
 import { invert } from './inversion.ts';
 import { noiseDemo, type NoiseDemoInput, type NoiseDemoResult } from './noise-demo.ts';
@@ -28,8 +28,8 @@ import { vary } from './variation.ts';
 import { checkStartsFromNoisedImage, inverseOf, samplerFor } from './prepare.ts';
 import { validateGeneration } from './validate.ts';
 
-export type { GenerationParams, GenerationResult, ImageInterpolationParams, InterpolationParams, InversionParams, LabelInterpolationParams, StepProgress, VariationParams } from './types.ts';
-export type { InterpolationResult } from './interpolation.ts';
+export type { GenerationParams, GenerationResult, ImageInterpolationParams, InterpolationEndsParams, InterpolationParams, InversionParams, LabelInterpolationParams, StepProgress, VariationParams } from './types.ts';
+export type { InterpolationEnd, InterpolationResult } from './interpolation.ts';
 export type { InversionResult } from './inversion.ts';
 export { ValidationError } from './errors.ts';
 
@@ -158,6 +158,13 @@ export class Engine {
     return params;
   }
 
+  /** `validate` with `frames` instead of `seed` and `count`, for `interpolateEnds` (each end a seed or an image). */
+  validateInterpolationEnds(input: unknown): InterpolationEndsParams {
+    const params = validateInterpolationEnds((raw) => this.validate(raw), input);
+    inverseOf(samplerFor(this, params), params.sampler, 'interpolation');
+    return params;
+  }
+
   /** `validate` without `seed` and `count`; a sampler that cannot invert is refused naming it. */
   validateInversion(input: unknown): InversionParams {
     const params = validateInversion((raw) => this.validate(raw), input);
@@ -196,6 +203,18 @@ export class Engine {
     signal?: AbortSignal,
   ): Promise<InterpolationResult & { stripPng: Buffer; gif: Buffer }> {
     const result = await interpolateFromImage(this, params, source, onProgress && progressOf(onProgress), signal);
+    return { ...result, ...(await interpolationMedia(result)) };
+  }
+
+  /** Frames between two ends, each a seed or an image ([1, C, H, W], inverted to its x_T), strip PNG and GIF. */
+  async interpolateEnds(
+    params: InterpolationEndsParams,
+    a: InterpolationEnd,
+    b: InterpolationEnd,
+    onProgress?: (progress: StepProgress) => void,
+    signal?: AbortSignal,
+  ): Promise<InterpolationResult & { stripPng: Buffer; gif: Buffer }> {
+    const result = await interpolateEnds(this, params, a, b, onProgress && progressOf(onProgress), signal);
     return { ...result, ...(await interpolationMedia(result)) };
   }
 

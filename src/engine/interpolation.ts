@@ -1,7 +1,8 @@
 /**
  * Seed interpolation (DDIM paper section 5.3): x_T of two seeds (each torch.randn((1, C, H, W)) of its seed,
  * what a one-image request starts from), slerped in `frames` steps and decoded with a deterministic sampler,
- * so frame 0 and the last frame are exactly the two seeds' images and the frames between morph smoothly.
+ * so frame 0 and the last frame are exactly the two seeds' images and the frames between morph smoothly. Either
+ * end may instead be an image, inverted to its x_T (DDIM section 5.4) first.
  */
 import { TorchGenerator } from '../core/rng.ts';
 import { slerp } from '../core/slerp.ts';
@@ -13,7 +14,7 @@ import { denoise } from './pipeline.ts';
 import { invertLoop } from './inversion.ts';
 import type { EngineParts, Prepared } from './prepare.ts';
 import { NO_NOISE, checkSource, inverseOf, prepare } from './prepare.ts';
-import type { ImageInterpolationParams, InterpolationParams } from './types.ts';
+import type { ImageInterpolationParams, InterpolationEndsParams, InterpolationParams } from './types.ts';
 
 export interface InterpolationResult {
   /** [frames, C, H, W] in model space, frame k at alpha = k / (frames - 1). */
@@ -28,23 +29,19 @@ export function checkFrames(frames: number): void {
   if (!Number.isInteger(frames) || frames < 2) throw new RangeError(`frames must be an integer >= 2 (got ${frames})`);
 }
 
+/** One end of an interpolation: a seed's x_T, or an image's x_T found by inversion (inversion.ts). */
+export type InterpolationEnd = { readonly seed: number } | { readonly image: Tensor };
+
 export async function interpolate(
   parts: EngineParts,
   params: InterpolationParams,
   onStep?: (step: LoopStep, totalSteps: number) => void,
   signal?: AbortSignal,
 ): Promise<InterpolationResult> {
-  checkFrames(params.frames);
-  const prepared = await prepare(parts, params, params.frames);
-  // Only a deterministic path makes the frames a function of x_T alone; the inverse capability says it has one.
-  inverseOf(prepared.sampler, params.sampler, 'interpolation');
-  return decodeSlerp(prepared, seedLatent(params.seedA, prepared.imageShape), seedLatent(params.seedB, prepared.imageShape), params.frames, onStep, signal);
+  return interpolateEnds(parts, params, { seed: params.seedA }, { seed: params.seedB }, onStep, signal);
 }
 
-/**
- * From an image to a seed's image: the first end is the image's x_T found by inversion (inversion.ts) with the
- * same model, label, sampler and steps, so frame 0 is the image's reconstruction and the last the seed's image.
- */
+/** From an image to a seed's image (the service's interpolation from an image): see interpolateEnds. */
 export async function interpolateFromImage(
   parts: EngineParts,
   params: ImageInterpolationParams,
@@ -52,16 +49,42 @@ export async function interpolateFromImage(
   onStep?: (step: LoopStep, totalSteps: number) => void,
   signal?: AbortSignal,
 ): Promise<InterpolationResult> {
-  const began = performance.now();
+  return interpolateEnds(parts, params, { image: source }, { seed: params.seedB }, onStep, signal);
+}
+
+/**
+ * Between any two ends. An image end is inverted with the same model, label, sampler and steps, so its frame
+ * is the image's reconstruction; a seed end's frame is exactly that seed's image.
+ */
+export async function interpolateEnds(
+  parts: EngineParts,
+  params: InterpolationEndsParams,
+  a: InterpolationEnd,
+  b: InterpolationEnd,
+  onStep?: (step: LoopStep, totalSteps: number) => void,
+  signal?: AbortSignal,
+): Promise<InterpolationResult> {
   checkFrames(params.frames);
   const prepared = await prepare(parts, params, params.frames);
-  checkSource(source, prepared.imageShape, 'image');
+  for (const end of [a, b]) if ('image' in end) checkSource(end.image, prepared.imageShape, 'image');
+  // Only a deterministic path makes the frames a function of x_T alone; the inverse capability says it has one.
   const inverse = inverseOf(prepared.sampler, params.sampler, 'interpolation');
-  // The inversion runs one image through the model: a denoiser prepared for one image, not for the frames.
-  const single = await prepare(parts, params, 1);
-  const { latent, modelMs } = await invertLoop(single.denoiser, inverse, source, signal);
-  const result = await decodeSlerp(prepared, latent, seedLatent(params.seedB, prepared.imageShape), params.frames, onStep, signal);
-  return { ...result, samplingMs: performance.now() - began, modelMs: result.modelMs + modelMs };
+  let single: Prepared | undefined;
+  let inversionMs = 0;
+  let inversionModelMs = 0;
+  const latentOf = async (end: InterpolationEnd): Promise<Tensor> => {
+    if ('seed' in end) return seedLatent(end.seed, prepared.imageShape);
+    const began = performance.now();
+    // The inversion runs one image through the model: a denoiser prepared for one image, not for the frames.
+    single ??= await prepare(parts, params, 1);
+    const { latent, modelMs } = await invertLoop(single.denoiser, inverse, end.image, signal);
+    inversionMs += performance.now() - began;
+    inversionModelMs += modelMs;
+    return latent;
+  };
+  const [latentA, latentB] = [await latentOf(a), await latentOf(b)];
+  const result = await decodeSlerp(prepared, latentA, latentB, params.frames, onStep, signal);
+  return { ...result, samplingMs: result.samplingMs + inversionMs, modelMs: result.modelMs + inversionModelMs };
 }
 
 /** x_T of a one-image request with `seed`: torch.randn((1, C, H, W)). */

@@ -55,6 +55,9 @@ export interface InterpolationParams extends Omit<GenerationParams, 'seed' | 'co
 /** From an image (inverted to its x_T) to the image of `seedB`. */
 export type ImageInterpolationParams = Omit<InterpolationParams, 'seedA'>;
 
+/** The settings of an interpolation whose ends (a seed or an image each) are given apart. */
+export type InterpolationEndsParams = Omit<InterpolationParams, 'seedA' | 'seedB'>;
+
 /** Inversion uses the generation settings; there is no seed (the path is deterministic). */
 export type InversionParams = Omit<GenerationParams, 'seed' | 'count'>;
 

@@ -154,6 +154,37 @@ describe('seed interpolation (DDIM section 5.3)', () => {
   });
 });
 
+describe('interpolation between any two ends (a seed or an image each)', () => {
+  it("a seed end's frame is that seed's image, an image end's its reconstruction; seed to seed is interpolate's bytes", async () => {
+    const source = await engine.sourceImage('tiny', await sourcePng());
+    const params = engine.validateInterpolationEnds({ model: 'tiny', steps: 10, frames: 4 });
+    const [toImage, fromImage, seeds] = await Promise.all([
+      engine.interpolateEnds(params, { seed: 1 }, { image: source }),
+      engine.interpolateEnds(params, { image: source }, { seed: 1 }),
+      engine.interpolateEnds(params, { seed: 1 }, { seed: 2 }),
+    ]);
+    const seed1 = await engine.generate(engine.validate({ model: 'tiny', steps: 10, seed: 1 }));
+    const { reconstruction } = await engine.invert(engine.validateInversion({ model: 'tiny', steps: 10 }), source);
+    expect((await imagePng(toImage.images, 0)).equals(await imagePng(seed1.images))).toBe(true);
+    expect((await imagePng(toImage.images, 3)).equals(await imagePng(reconstruction))).toBe(true);
+    expect((await imagePng(fromImage.images, 0)).equals(await imagePng(reconstruction))).toBe(true);
+    expect((await imagePng(fromImage.images, 3)).equals(await imagePng(seed1.images))).toBe(true);
+    // The service's interpolation from an image is the same computation.
+    const served = await engine.interpolateFromImage(engine.validateImageInterpolation({ model: 'tiny', steps: 10, seed_b: 1, frames: 4 }), source);
+    expect(served.stripPng.equals(fromImage.stripPng)).toBe(true);
+    const direct = await engine.interpolate(engine.validateInterpolation({ model: 'tiny', steps: 10, seed_a: 1, seed_b: 2, frames: 4 }));
+    expect(seeds.stripPng.equals(direct.stripPng)).toBe(true);
+  });
+
+  it('takes frames and the generation fields, no seeds; a sampler that cannot invert is named', () => {
+    expectValidationError(() => engine.validateInterpolationEnds({ model: 'tiny', seed_a: 1 }), 'seed_a');
+    expectValidationError(() => engine.validateInterpolationEnds({ model: 'tiny', seed: 1 }), 'seed');
+    expectValidationError(() => engine.validateInterpolationEnds({ model: 'tiny', frames: 17 }), 'frames');
+    expectValidationError(() => engine.validateInterpolationEnds({ model: 'tiny', sampler: 'ddpm' }), 'sampler');
+    expect(engine.validateInterpolationEnds({ model: 'tiny' })).toMatchObject({ model: 'tiny', sampler: 'ddim', frames: 8 });
+  });
+});
+
 describe('label interpolation at one seed (a mix of the two conditional predictions)', () => {
   it('mixes eps = u + s ((1 - w) eps_A + w eps_B - u), one batch of A, B and null rows', async () => {
     // A fake network: eps = 10 x label + x, so eps_A, eps_B and u are known for every row.
