@@ -1,6 +1,8 @@
 /**
  * The forward-process demo: x_t of one image at chosen timesteps from one noise draw, as a labelled
- * grid and an animation, optionally with the reverse process run back from one of them.
+ * grid and an animation, optionally with the reverse process run back from one of them. With that
+ * (`denoiseFrom`), the grid gains the deterministic counterpart as a second row: x_t of DDIM inversion
+ * (ddim-path.ts, no noise), each row ending with its decoding back, so DDPM's and DDIM's paths sit side by side.
  */
 import { addNoise } from '../core/forward.ts';
 import { TorchGenerator } from '../core/rng.ts';
@@ -12,8 +14,10 @@ import type { Pixels } from '../render/index.ts';
 import { animation, fromPixels, gridPng, imagePng, toPixels } from '../render/index.ts';
 import { loadImageForModel } from '../render/input.ts';
 import { ValidationError } from './errors.ts';
+import { ddimPath } from './ddim-path.ts';
 import { PerRequestNoise, denoise } from './pipeline.ts';
 import type { EngineParts } from './prepare.ts';
+import { inverseOf } from './prepare.ts';
 import type { GenerationParams, GenerationResult } from './types.ts';
 import { DEFAULT_SAMPLER } from './validate.ts';
 
@@ -25,18 +29,27 @@ export interface NoiseDemoInput {
   readonly image?: Uint8Array;
   readonly seed: number;
   readonly timesteps?: readonly number[];
-  /** Also run the reverse process back from x_t at this timestep (DDIM) to show the reconstruction. */
+  /**
+   * Also run the reverse process back from x_t at this timestep (DDIM) to show the reconstruction, and the
+   * deterministic counterpart: DDIM inversion to the same timesteps, decoded back from the same one.
+   */
   readonly denoiseFrom?: number;
 }
 
 export interface NoiseDemoResult {
   readonly timesteps: readonly number[];
   readonly frames: readonly Pixels[];
-  /** The labelled grid of x_t frames (t=...). */
+  /**
+   * The labelled grid of x_t frames (t=...). With denoiseFrom, two rows: the forward process's frames then the
+   * stochastic reconstruction (←t), and DDIM inversion's x_t at the schedule's timestep at or below each (DDIM t)
+   * then its decoding (DDIM←t).
+   */
   readonly gridPng: Buffer;
   readonly gif: Buffer;
   readonly sourcePng: Buffer;
   readonly reconstructionPng?: Buffer;
+  /** With denoiseFrom: DDIM inversion's frames (at `timesteps`, rounded down to the schedule) and its decoding. */
+  readonly ddim?: { readonly timesteps: readonly number[]; readonly frames: readonly Pixels[]; readonly reconstructionPng: Buffer };
 }
 
 /** What the demo needs of the engine: generation, for a demo without an uploaded image. */
@@ -69,31 +82,53 @@ export async function noiseDemo(parts: NoiseDemoParts, input: NoiseDemoInput): P
   const frames = timesteps.map((t) => toPixels(addNoise(schedule, x0, eps, t)));
   const labels = timesteps.map((t) => `t=${t}`);
   const scale = Math.max(1, Math.ceil(64 / image.width));
-  const [grid, gif, sourcePng] = await Promise.all([
-    gridPng(frames, { labels, scale, columns: Math.min(frames.length, 8) }),
+  const back = input.denoiseFrom === undefined ? null : await reconstructBoth(parts, model, x0, eps, input.denoiseFrom, timesteps, schedule);
+  // Two rows of frames + reconstruction when there is a reconstruction; otherwise up to 8 frames a row.
+  const cells = back ? [...frames, toPixels(back.stochastic), ...back.ddim.frames, toPixels(back.ddim.reconstruction)] : frames;
+  const cellLabels = back ? [...labels, `←${back.start}`, ...back.ddim.timesteps.map((t) => `DDIM ${t}`), `DDIM←${back.start}`] : labels;
+  const [grid, gif, sourcePng, reconstructionPng, ddimPng] = await Promise.all([
+    gridPng(cells, { labels: cellLabels, scale, columns: back ? frames.length + 1 : Math.min(frames.length, 8) }),
     animation(frames, { labels, scale: Math.max(1, Math.ceil(128 / image.width)), delayMs: 400 }),
     imagePng(x0),
+    back && imagePng(back.stochastic),
+    back && imagePng(back.ddim.reconstruction),
   ]);
-  const reconstructionPng =
-    input.denoiseFrom === undefined ? undefined : await reconstruct(parts, model, x0, eps, input.denoiseFrom, schedule);
-  return { timesteps, frames, gridPng: grid, gif, sourcePng, ...(reconstructionPng ? { reconstructionPng } : {}) };
+  return {
+    timesteps,
+    frames,
+    gridPng: grid,
+    gif,
+    sourcePng,
+    ...(back && reconstructionPng && ddimPng
+      ? { reconstructionPng, ddim: { timesteps: back.ddim.timesteps, frames: back.ddim.frames, reconstructionPng: ddimPng } }
+      : {}),
+  };
 }
 
-/** Reverse process from x_t back to x_0 with the default sampler (its default options) over its 50-step schedule's timesteps <= t. */
-async function reconstruct(
+/**
+ * From `from`, both ways, with the default sampler (its default options) over its 50-step schedule's timesteps
+ * <= from: the reverse process from the forward process's x_t (one random eps), and DDIM inversion's x_t (none).
+ */
+async function reconstructBoth(
   parts: EngineParts,
   model: InstalledModel,
   x0: Tensor,
   eps: Float32Array,
   from: number,
+  timesteps: readonly number[],
   schedule: ReturnType<typeof makeSchedule>,
-): Promise<Buffer> {
+) {
   const plugin = parts.sampler(DEFAULT_SAMPLER);
   const sampler = plugin.create(model.manifest.scheduler, plugin.options.parse({}));
   sampler.setTimesteps(Math.min(50, from));
-  const timesteps = sampler.timesteps.filter((t) => t <= from);
-  const start = addNoise(schedule, x0, eps, timesteps[0]!);
+  const below = sampler.timesteps.filter((t) => t <= from);
   const denoiser = await parts.denoiser(model.name);
-  const result = await denoise(denoiser, sampler, start, timesteps, new PerRequestNoise([{ seed: 0, count: 1 }]));
-  return imagePng(result.sample);
+  const start = addNoise(schedule, x0, eps, below[0]!);
+  const stochastic = await denoise(denoiser, sampler, start, below, new PerRequestNoise([{ seed: 0, count: 1 }]));
+  const path = await ddimPath(denoiser, sampler, inverseOf(sampler, DEFAULT_SAMPLER, 'the noise demo'), x0, timesteps, from);
+  return {
+    start: below[0]!,
+    stochastic: stochastic.sample,
+    ddim: { timesteps: path.frames.map((f) => f.t), frames: path.frames.map((f) => toPixels(f.sample)), reconstruction: path.reconstruction },
+  };
 }

@@ -178,6 +178,16 @@ describe('engine', () => {
     expect(demo.frames).toHaveLength(3);
     expect((await sharp(demo.gif, { animated: true }).metadata()).pages).toBe(3);
     expect((await sharp(demo.reconstructionPng!).metadata()).width).toBe(8);
+    // The deterministic counterpart: DDIM inversion's x_t at the 50-step schedule's timestep at or below each
+    // asked one (every 20th), decoded back from 400 as the stochastic reconstruction is.
+    expect(demo.ddim!.timesteps).toEqual([0, 500, 980]);
+    expect(demo.ddim!.frames).toHaveLength(3);
+    expect((await sharp(demo.ddim!.reconstructionPng).metadata()).width).toBe(8);
+    // Two rows of three frames and a reconstruction, 64 px cells (8 px x 8) with 4 px gaps.
+    expect(await sharp(demo.gridPng).metadata()).toMatchObject({ width: 4 + 4 * (64 + 4), height: 4 + 2 * (64 + 16 + 4) });
+    const plain = await engine.noiseDemo({ model: 'tiny', image, seed: 5, timesteps: [0, 500, 999] });
+    expect(plain.ddim).toBeUndefined();
+    expect((await sharp(plain.gridPng).metadata()).height).toBe(4 + 64 + 16 + 4);
     // t=0 keeps the image almost unchanged: gray 128 -> x_0 ~ 0.0039, plus sqrt(1e-4) * noise.
     for (const v of demo.frames[0]!.data) expect(Math.abs(v - 128)).toBeLessThanOrEqual(5);
     await expect(engine.noiseDemo({ model: 'tiny', seed: 1, timesteps: [1000] })).rejects.toThrow(/0..999/);

@@ -206,7 +206,10 @@ export function noiseDemoResultMessage(view: RequestView, grid: Buffer, animatio
       {
         color: COLOR_DONE,
         title: '🌫️ Forward process: x_t = √ᾱ_t·x₀ + √(1−ᾱ_t)·ε',
-        description: 'The same noise ε at every t; the grid shows the image dissolving into noise.',
+        description:
+          demo?.denoiseFrom === undefined
+            ? 'The same noise ε at every t; the grid shows the image dissolving into noise.'
+            : 'Top row: the same noise ε at every t, then the image denoised back from x_t. Bottom row: DDIM inversion of the same image (its ODE run forwards, no noise drawn) and its decoding back: the deterministic path returns to the image, the stochastic one does not.',
         fields,
         image: { url: 'attachment://noise-grid.png' },
       },

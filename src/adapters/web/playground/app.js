@@ -399,7 +399,10 @@ function renderImages(card, view) {
   if (view.kind === 'invert') {
     renderInversion(box, view, images);
   } else if (view.kind === 'noise_demo') {
-    const names = { grid: 'x_t at each timestep', gif: 'animation', 0: 'x₀ (the input)', reconstruction: 'denoised back from x_t' };
+    // With denoise_from the grid has a second row: DDIM inversion's x_t (no noise), each row ending with its decoding.
+    const both = view.params && view.params.denoiseFrom !== null && view.params.denoiseFrom !== undefined;
+    const gridName = both ? 'x_t at each timestep: the forward process (top) and DDIM inversion (bottom), each decoded back' : 'x_t at each timestep';
+    const names = { grid: gridName, gif: 'animation', 0: 'x₀ (the input)', reconstruction: 'denoised back from x_t' };
     const order = ['grid', 'gif', 0, 'reconstruction'];
     const side = modelSide(view.model);
     for (const index of order) {
