@@ -51,6 +51,10 @@ export interface Claim {
   readonly gaveUp: readonly EndedRow[];
   /** Rows whose cancel arrived while their worker was gone. */
   readonly cancelled: readonly EndedRow[];
+  /** The `running` event of each row of `run` (JSON), sent on the options' channel when it has one. */
+  readonly running: readonly string[];
+  /** Whether more rows were claimable than this claim took (other batch keys, or more of this one). */
+  readonly more: boolean;
 }
 
 export interface ClaimOptions {
@@ -61,6 +65,8 @@ export interface ClaimOptions {
   readonly leaseSeconds: number;
   /** A claim beyond 1 + retryLimit attempts fails the request instead of running it again. */
   readonly retryLimit: number;
+  /** Where the claim announces each row it runs (a `running` event); null: only returned, in `running`. */
+  readonly channel: string | null;
 }
 
 export const CANCELLED_ERROR = 'cancelled by the requester';
@@ -68,13 +74,15 @@ export const CANCELLED_ERROR = 'cancelled by the requester';
 /**
  * Claims in one statement (one round trip, also for the idle poll that finds nothing): the oldest
  * claimable row (queued, or running under a lease that has passed), up to `batchSize - 1` more of
- * its batch key, a new attempt on each with its log entry, and any open earlier attempt closed as
- * `expired` (its worker died, froze or lost the database). Rows over the retry limit, and rows
- * whose cancel arrived while their worker was gone, are ended here instead of being run.
+ * its batch key, a new attempt on each with its log entry, any open earlier attempt closed as
+ * `expired` (its worker died, froze or lost the database), and a `running` event for each row it
+ * runs. Rows over the retry limit, and rows whose cancel arrived while their worker was gone, are
+ * ended here instead of being run. It also tells whether anything claimable was left, so a worker
+ * that emptied the queue waits for the next `queued` event instead of asking again at once.
  */
 export async function claimBatch(prisma: PrismaClient, o: ClaimOptions): Promise<Claim> {
   const more = o.batchSize - 1;
-  const claimed = await prisma.$queryRaw<(ClaimedRow & { cancel_requested: boolean })[]>`
+  const claimed = await prisma.$queryRaw<(ClaimedRow & { cancel_requested: boolean; running_event: string | null; claimable: number })[]>`
     WITH head AS (
       SELECT id, batch_key, kind FROM requests
       WHERE status = 'queued' OR (status = 'running' AND lease_expires_at < now())
@@ -97,17 +105,35 @@ export async function claimBatch(prisma: PrismaClient, o: ClaimOptions): Promise
     ), opened AS (
       INSERT INTO request_attempts (request_id, attempt, worker_id, batch_id)
       SELECT id, attempts, ${o.workerId}, ${o.batchId}::uuid FROM claimed
+    ), running AS (
+      -- The BusMessage 'running' of src/jobs/bus.ts.
+      SELECT id, json_build_object('t', 'running', 'id', id, 'p', platform, 'a', attempts)::text AS event FROM claimed
+      WHERE NOT cancel_requested AND attempts <= ${o.retryLimit + 1}
+    ), notified AS (
+      SELECT pg_notify(${o.channel}, event) FROM running WHERE ${o.channel}::text IS NOT NULL
+    ), claimable AS (
+      -- This statement's snapshot still shows the rows it claims as claimable.
+      SELECT count(*)::int AS n FROM (
+        SELECT 1 FROM requests WHERE status = 'queued' OR (status = 'running' AND lease_expires_at < now()) LIMIT ${o.batchSize + 1}
+      ) c
     )
-    SELECT id::text, kind::text AS kind, platform::text AS platform, model, sampler, steps, seed::text AS seed, count,
-      options, label, guidance, noise_demo, edit, input_image, record_trajectory, attempts, cancel_requested
-    FROM claimed ORDER BY created_at, id`;
+    SELECT c.id::text, c.kind::text AS kind, c.platform::text AS platform, c.model, c.sampler, c.steps, c.seed::text AS seed, c.count,
+      c.options, c.label, c.guidance, c.noise_demo, c.edit, c.input_image, c.record_trajectory, c.attempts, c.cancel_requested,
+      r.event AS running_event, (SELECT n FROM claimable) AS claimable
+    FROM claimed c LEFT JOIN running r ON r.id = c.id
+    WHERE (SELECT count(*) FROM notified) >= 0
+    ORDER BY c.created_at, c.id`;
   const run: ClaimedRow[] = [];
+  const running: string[] = [];
   const toEnd: (AttemptEnd & { row: ClaimedRow })[] = [];
-  for (const { cancel_requested, ...row } of claimed) {
+  for (const { cancel_requested, running_event, claimable: _, ...row } of claimed) {
     if (cancel_requested) toEnd.push({ row, id: row.id, attempt: row.attempts, outcome: { status: 'cancelled' } });
     else if (row.attempts > o.retryLimit + 1) {
       toEnd.push({ row, id: row.id, attempt: row.attempts, outcome: { status: 'failed', error: `gave up after ${row.attempts - 1} attempts` } });
-    } else run.push(row);
+    } else {
+      run.push(row);
+      running.push(running_event!);
+    }
   }
   const won = toEnd.length > 0 ? await finishAttempts(prisma, toEnd) : new Set<string>();
   const gaveUp: EndedRow[] = [];
@@ -117,7 +143,7 @@ export async function claimBatch(prisma: PrismaClient, o: ClaimOptions): Promise
     if (outcome.status === 'failed') gaveUp.push({ ...ended(row), error: outcome.error });
     else cancelled.push({ ...ended(row), error: CANCELLED_ERROR });
   }
-  return { run, gaveUp, cancelled };
+  return { run, gaveUp, cancelled, running, more: (claimed[0]?.claimable ?? 0) > claimed.length };
 }
 
 function ended(row: ClaimedRow): Omit<EndedRow, 'error'> {
@@ -167,21 +193,22 @@ export type Outcome =
   | { readonly status: 'cancelled' }
   | { readonly status: 'queued'; readonly reason: string };
 
-/** One attempt's end: the request, the attempt that ends, how. */
+/** One attempt's end: the request, the attempt that ends, how, and the event (JSON) that announces it. */
 export interface AttemptEnd {
   readonly id: string;
   readonly attempt: number;
   readonly outcome: Outcome;
+  readonly event?: string;
 }
 
 /**
  * Ends several attempts (a batch's) in one statement, so it is atomic without a transaction and
  * one round trip however large the batch: each row changes only if it is still running its
- * `attempt`, and only then are its images (on success) and its attempt's log entry written with
- * it. Returns the ids whose attempt still owned the request; for the others a later attempt owns
- * it and nothing of theirs was written.
+ * `attempt`, and only then are its images (on success), its attempt's log entry and its event (on
+ * `channel`, sent at commit) written with it. Returns the ids whose attempt still owned the request;
+ * for the others a later attempt owns it and nothing of theirs was written or announced.
  */
-export async function finishAttempts(prisma: PrismaClient, ends: readonly AttemptEnd[]): Promise<Set<string>> {
+export async function finishAttempts(prisma: PrismaClient, ends: readonly AttemptEnd[], channel: string | null = null): Promise<Set<string>> {
   const column = <T>(f: (e: AttemptEnd) => T): T[] => ends.map(f);
   const errorOf = ({ outcome: o }: AttemptEnd) => (o.status === 'failed' ? o.error : o.status === 'cancelled' ? CANCELLED_ERROR : null);
   const images = ends.flatMap((e) => (e.outcome.status === 'succeeded' ? e.outcome.images.map((img) => ({ id: e.id, ...img })) : []));
@@ -190,8 +217,9 @@ export async function finishAttempts(prisma: PrismaClient, ends: readonly Attemp
       SELECT * FROM unnest(${column((e) => e.id)}::uuid[], ${column((e) => e.attempt)}::int[], ${column((e) => e.outcome.status)}::text[],
         ${column(errorOf)}::text[], ${column((e) => (e.outcome.status === 'succeeded' ? e.outcome.samplingMs : null))}::int[],
         ${column((e) => (e.outcome.status === 'queued' ? e.outcome.reason : null))}::text[],
-        ${column((e) => (e.outcome.status === 'succeeded' && e.outcome.result ? JSON.stringify(e.outcome.result) : null))}::jsonb[])
-        AS i(id, attempt, status, error, sampling_ms, requeue_reason, result)
+        ${column((e) => (e.outcome.status === 'succeeded' && e.outcome.result ? JSON.stringify(e.outcome.result) : null))}::jsonb[],
+        ${column((e) => e.event ?? null)}::text[])
+        AS i(id, attempt, status, error, sampling_ms, requeue_reason, result, event)
     ), done AS (
       UPDATE requests r SET status = i.status::"RequestStatus", lease_expires_at = NULL, preview_png = NULL,
         error = i.error, sampling_ms = i.sampling_ms, result = i.result,
@@ -214,8 +242,11 @@ export async function finishAttempts(prisma: PrismaClient, ends: readonly Attemp
         error = coalesce(i.requeue_reason, i.error), finished_at = now()
       FROM input i
       WHERE a.request_id = i.id AND a.attempt = i.attempt AND i.id IN (SELECT id FROM done)
+    ), notified AS (
+      SELECT pg_notify(${channel}, i.event) FROM input i
+      WHERE ${channel}::text IS NOT NULL AND i.event IS NOT NULL AND i.id IN (SELECT id FROM done)
     )
-    SELECT id::text FROM done`;
+    SELECT id::text FROM done WHERE (SELECT count(*) FROM notified) >= 0`;
   return new Set(rows.map((r) => r.id));
 }
 
@@ -232,13 +263,25 @@ export interface ProgressRecord {
   readonly total: number;
   /** Stored for readers to fetch (a preview too large for the event); null leaves the row's preview as it is. */
   readonly previewPng: Buffer | null;
+  /** Its `progress` event (JSON). */
+  readonly event: string;
 }
 
-/** Stores a batch's progress in one statement; a row whose attempt no longer owns it is left alone. */
-export async function recordProgress(prisma: PrismaClient, records: readonly ProgressRecord[]): Promise<void> {
+/**
+ * Stores a batch's progress and sends its events on `channel` (at commit) in one statement; a row
+ * whose attempt no longer owns it is left alone and not announced. `$executeRaw`: pg_notify returns
+ * void, a column type Prisma's driver adapter cannot read back.
+ */
+export async function recordProgress(prisma: PrismaClient, records: readonly ProgressRecord[], channel: string | null): Promise<void> {
   await prisma.$executeRaw`
-    UPDATE requests r SET progress_step = p.step, progress_total = p.total, preview_png = coalesce(p.preview_png, r.preview_png)
-    FROM unnest(${records.map((p) => p.id)}::uuid[], ${records.map((p) => p.attempt)}::int[], ${records.map((p) => p.step)}::int[],
-      ${records.map((p) => p.total)}::int[], ${records.map((p) => p.previewPng)}::bytea[]) AS p(id, attempt, step, total, preview_png)
-    WHERE r.id = p.id AND r.attempts = p.attempt AND r.status = 'running'`;
+    WITH p AS (
+      SELECT * FROM unnest(${records.map((p) => p.id)}::uuid[], ${records.map((p) => p.attempt)}::int[], ${records.map((p) => p.step)}::int[],
+        ${records.map((p) => p.total)}::int[], ${records.map((p) => p.previewPng)}::bytea[], ${records.map((p) => p.event)}::text[])
+        AS p(id, attempt, step, total, preview_png, event)
+    ), updated AS (
+      UPDATE requests r SET progress_step = p.step, progress_total = p.total, preview_png = coalesce(p.preview_png, r.preview_png)
+      FROM p WHERE r.id = p.id AND r.attempts = p.attempt AND r.status = 'running'
+      RETURNING r.id
+    )
+    SELECT pg_notify(${channel}, p.event) FROM p WHERE ${channel}::text IS NOT NULL AND p.id IN (SELECT id FROM updated)`;
 }

@@ -68,17 +68,24 @@ export interface UserCounts {
   readonly queued: number;
 }
 
-export type Inserted = { readonly position: number } | { readonly duplicateOf: string };
+/** A stored request's queue position and its `queued` event (JSON); or the request a redelivered gesture already made. */
+export type Inserted = { readonly position: number; readonly event: string } | { readonly duplicateOf: string };
 
 /**
  * Inserts a request in one transaction under a lock on its user: a redelivered gesture (same
  * dedupe key) finds the first one's row, and `admit` sees counts no concurrent submission of that
  * user can change; it throws to refuse, and then nothing is written. The row's timestamp is taken
  * after the lock, so one user's requests are ordered as their transactions commit and the
- * positions reported follow the queue's order. Raw statements, not Prisma's create: on the 2-core
- * development machine under load a typed create cost about 20 ms of CPU, the same INSERT 7 ms.
+ * positions reported follow the queue's order. The INSERT also sends the request's `queued` event on
+ * `channel` (at commit, so a worker it wakes finds the row). Raw statements, not Prisma's create: on
+ * the 2-core development machine under load a typed create cost about 20 ms of CPU, the same INSERT 7 ms.
  */
-export async function insertRequest(prisma: PrismaClient, r: NewRequest, admit: (counts: UserCounts) => Promise<void>): Promise<Inserted> {
+export async function insertRequest(
+  prisma: PrismaClient,
+  r: NewRequest,
+  channel: string | null,
+  admit: (counts: UserCounts) => Promise<void>,
+): Promise<Inserted> {
   return prisma.$transaction(async (tx) => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${r.userKey}))`;
     const [found] = await tx.$queryRaw<[UserCounts & { duplicateOf: string | null }]>`
@@ -91,7 +98,7 @@ export async function insertRequest(prisma: PrismaClient, r: NewRequest, admit: 
     if (found.duplicateOf) return { duplicateOf: found.duplicateOf };
     await admit(found);
     // The new row is invisible to this statement's count: its position is the queued rows ahead, plus one.
-    const [inserted] = await tx.$queryRaw<[{ position: number }]>`
+    const [inserted] = await tx.$queryRaw<[{ position: number; event: string }]>`
       WITH row AS (
         INSERT INTO requests (id, kind, status, platform, workspace_id, channel_id, user_id, user_key, model, sampler, steps, seed, count,
           options, noise_demo, edit, input_image, batch_key, reply_to, derived_from_id, dedupe_key, record_trajectory, label, guidance, created_at)
@@ -101,11 +108,18 @@ export async function insertRequest(prisma: PrismaClient, r: NewRequest, admit: 
           ${r.edit === null ? null : JSON.stringify(r.edit)}::jsonb, ${r.inputImage}::bytea,
           ${r.batchKey}, ${JSON.stringify(r.replyTo)}::jsonb, ${r.derivedFromId}::uuid, ${r.dedupeKey}, ${r.recordTrajectory},
           ${r.label}, ${r.guidance}::float8, clock_timestamp())
-        RETURNING id, created_at
+        RETURNING id, platform, created_at
+      ), placed AS (
+        SELECT id, platform, (SELECT count(*)::int FROM requests o WHERE o.status = 'queued' AND (o.created_at, o.id) < (row.created_at, row.id)) + 1 AS position
+        FROM row
+      ), queued AS (
+        -- The BusMessage 'queued' of src/jobs/bus.ts.
+        SELECT position, json_build_object('t', 'queued', 'id', id, 'p', platform, 'pos', position)::text AS event FROM placed
+      ), notified AS (
+        SELECT pg_notify(${channel}, event) FROM queued WHERE ${channel}::text IS NOT NULL
       )
-      SELECT (SELECT count(*)::int FROM requests o WHERE o.status = 'queued' AND (o.created_at, o.id) < (row.created_at, row.id)) + 1 AS position
-      FROM row`;
-    return { position: inserted.position };
+      SELECT position, event FROM queued WHERE (SELECT count(*) FROM notified) >= 0`;
+    return inserted;
   }, TX_OPTIONS);
 }
 

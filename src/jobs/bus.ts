@@ -40,6 +40,13 @@ export type BusListener = (message: BusMessage) => void;
 export interface EventBus {
   /** Several messages go out in one round trip (a batch's events), in order. */
   publish(...messages: BusMessage[]): Promise<void>;
+  /**
+   * The NOTIFY channel a write carries its events on, in its own statement: no round trip of their
+   * own, and they go out when the write commits. Null for the in-process bus (see `carried`).
+   */
+  readonly channel: string | null;
+  /** Events (JSON) a write carried on `channel`; the in-process bus, which has no channel, delivers them now. */
+  carried(payloads: readonly string[]): Promise<void>;
   subscribe(listener: BusListener): () => void;
   /** Called after the listening connection was lost and re-established: events may have been missed. */
   onReconnect(listener: () => void): () => void;
@@ -56,6 +63,7 @@ function isBusMessage(value: unknown): value is BusMessage {
 
 /** In-process bus (embedded database, tests). */
 export class LocalEventBus implements EventBus {
+  readonly channel = null;
   private readonly emitter = new EventEmitter();
   constructor() {
     this.emitter.setMaxListeners(0);
@@ -65,6 +73,9 @@ export class LocalEventBus implements EventBus {
     setImmediate(() => {
       for (const m of messages) this.emitter.emit('message', m);
     });
+  }
+  async carried(payloads: readonly string[]): Promise<void> {
+    if (payloads.length > 0) await this.publish(...payloads.map((p) => JSON.parse(p) as BusMessage));
   }
   subscribe(listener: BusListener): () => void {
     this.emitter.on('message', listener);
@@ -80,6 +91,7 @@ export class LocalEventBus implements EventBus {
 
 /** LISTEN/NOTIFY bus: NOTIFY through Prisma, LISTEN on src/db's dedicated reconnecting connection. */
 export class PgEventBus implements EventBus {
+  readonly channel = EVENTS_CHANNEL;
   private readonly emitter = new EventEmitter();
 
   private constructor(
@@ -106,6 +118,9 @@ export class PgEventBus implements EventBus {
   async publish(...messages: BusMessage[]): Promise<void> {
     await notify(this.prisma, EVENTS_CHANNEL, messages.map((m) => JSON.stringify(m)));
   }
+
+  /** Already sent: the write's own statement notified them. */
+  async carried(): Promise<void> {}
 
   subscribe(listener: BusListener): () => void {
     this.emitter.on('message', listener);

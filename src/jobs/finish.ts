@@ -1,15 +1,14 @@
 /**
- * Ends attempts: writes a batch's outcomes (one guarded statement, src/db/queue-store.ts), then
- * counts them and announces them (one NOTIFY round trip). A result that lost to a later attempt is
- * recorded as superseded and announced by nobody: the attempt that owns the request will announce
- * its own.
+ * Ends attempts: writes a batch's outcomes and their events in one guarded statement
+ * (src/db/queue-store.ts), then counts them. A result that lost to a later attempt is recorded as
+ * superseded and announced by nobody: the attempt that owns the request will announce its own.
  */
 import type { Logger } from '../ops/logger.ts';
 import type { Prisma } from '../db/client.ts';
 import { finishAttempts, markSuperseded, type ClaimedRow, type EndedRow, type Outcome } from '../db/queue-store.ts';
 import { truncateError, type BusMessage, type EventBus } from './bus.ts';
 import type { DbRetry } from './retry.ts';
-import type { Platform, RequestCounters, RequestKind } from './types.ts';
+import type { RequestCounters } from './types.ts';
 
 export interface FinishDeps {
   readonly prisma: Prisma;
@@ -30,41 +29,37 @@ export class Finisher {
     private readonly retry: DbRetry,
   ) {}
 
-  /** Ends the attempts of a batch's rows together: one write, one announcement. */
+  /**
+   * Ends the attempts of a batch's rows together, with their events, in one statement: retried
+   * through outages like any write of finished work, and since the events go out with the commit,
+   * a retry never announces what was not written, nor what an earlier try already announced.
+   */
   async finish(ends: readonly RowEnd[]): Promise<void> {
     if (ends.length === 0) return;
-    const all = ends.map(({ row, outcome: o }) => ({
-      row,
-      outcome: o.status === 'failed' ? ({ status: 'failed', error: truncateError(o.error) } as const) : o,
-    }));
+    const all = ends.map(({ row, outcome: o }) => {
+      const outcome = o.status === 'failed' ? ({ status: 'failed', error: truncateError(o.error) } as const) : o;
+      return { row, outcome, event: JSON.stringify(finalMessage(row, outcome)) };
+    });
     const label = `${all[0]!.outcome.status} ${all.map((e) => e.row.id).join(',')}`;
-    const won = await this.retry.run(() => finishAttempts(this.deps.prisma, all.map((e) => ({ id: e.row.id, attempt: e.row.attempts, outcome: e.outcome }))), label);
-    const messages: BusMessage[] = [];
+    const won = await this.retry.run(
+      () => finishAttempts(this.deps.prisma, all.map((e) => ({ id: e.row.id, attempt: e.row.attempts, outcome: e.outcome, event: e.event })), this.deps.bus.channel),
+      label,
+    );
     for (const { row, outcome: o } of all) {
       if (!won.has(row.id)) {
         this.deps.log.warn({ id: row.id, attempt: row.attempts }, 'result discarded: a later attempt owns this request');
         await markSuperseded(this.deps.prisma, row.id, row.attempts).catch(() => undefined);
-      } else if (o.status === 'queued') {
-        messages.push({ t: 'queued', id: row.id, p: row.platform, pos: 1 });
-      } else {
+      } else if (o.status !== 'queued') {
         this.deps.counters?.requestFinished(row.platform, row.kind, o.status);
-        messages.push(o.status === 'failed' ? { t: 'failed', id: row.id, p: row.platform, e: o.error } : { t: o.status, id: row.id, p: row.platform });
       }
     }
-    await this.publishFinal(messages);
+    await this.deps.bus.carried(all.filter((e) => won.has(e.row.id)).map((e) => e.event));
   }
 
   /** Requests a claim ended by itself (out of attempts, cancelled while unowned). */
   async ended(rows: readonly EndedRow[], status: 'failed' | 'cancelled'): Promise<void> {
     for (const r of rows) this.deps.counters?.requestFinished(r.platform, r.kind, status);
     await this.publishFinal(rows.map((r) => (status === 'failed' ? { t: 'failed', id: r.id, p: r.platform, e: r.error } : { t: 'cancelled', id: r.id, p: r.platform })));
-  }
-
-  running(rows: readonly { id: string; platform: Platform; kind: RequestKind; attempts: number }[]): void {
-    if (rows.length === 0) return;
-    this.deps.bus
-      .publish(...rows.map((row): BusMessage => ({ t: 'running', id: row.id, p: row.platform, a: row.attempts })))
-      .catch((err: unknown) => this.deps.log.debug({ err }, 'could not publish event'));
   }
 
   /**
@@ -79,4 +74,11 @@ export class Finisher {
       this.deps.log.warn({ err, ids }, 'could not publish final events; watchers will find them when they re-read'),
     );
   }
+}
+
+/** The event announcing how an attempt ended (`queued`: handed back, first in line again). */
+function finalMessage(row: ClaimedRow, o: Outcome): BusMessage {
+  if (o.status === 'queued') return { t: 'queued', id: row.id, p: row.platform, pos: 1 };
+  if (o.status === 'failed') return { t: 'failed', id: row.id, p: row.platform, e: o.error };
+  return { t: o.status, id: row.id, p: row.platform };
 }

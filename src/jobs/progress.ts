@@ -24,7 +24,7 @@ export interface ProgressOptions {
 /**
  * Progress of a batch's requests, at most every `progressMinIntervalMs` (the last step always). The
  * engine reports every member of a step one after another, synchronously, so a step's reports are
- * gathered and sent together: one progress write and one NOTIFY round trip for the whole batch.
+ * gathered and sent together: one statement, the progress write with its events, for the whole batch.
  * A preview is encoded once and travels once: inline in its NOTIFY, or, when too large for one,
  * stored in the row for the reader to fetch.
  */
@@ -67,15 +67,17 @@ export class ProgressReporter {
     // The first image of each request stands for it in previews (chat edits show one picture).
     const pngs = await Promise.all(members.map(({ p }) => (this.options.previews ? this.deps.render.imagePng(p.predictedX0, 0) : null)));
     const inline = pngs.map((png) => (png && Math.ceil(png.length / 3) * 4 <= MAX_INLINE_PREVIEW_BASE64 ? png.toString('base64') : null));
+    const events = members.map(({ row, p }, i) => {
+      const png = inline[i];
+      const m: BusMessage = { t: 'progress', id: row.id, p: row.platform, s: p.step, n: p.totalSteps, ...(png ? { png } : pngs[i] ? { row: 1 as const } : {}) };
+      return JSON.stringify(m);
+    });
     await recordProgress(
       this.deps.prisma,
-      members.map(({ row, p }, i) => ({ id: row.id, attempt: row.attempts, step: p.step, total: p.totalSteps, previewPng: inline[i] ? null : pngs[i]! })),
+      members.map(({ row, p }, i) => ({ id: row.id, attempt: row.attempts, step: p.step, total: p.totalSteps, previewPng: inline[i] ? null : pngs[i]!, event: events[i]! })),
+      this.deps.bus.channel,
     );
-    const messages = members.map(({ row, p }, i): BusMessage => {
-      const png = inline[i];
-      return { t: 'progress', id: row.id, p: row.platform, s: p.step, n: p.totalSteps, ...(png ? { png } : pngs[i] ? { row: 1 as const } : {}) };
-    });
-    await this.deps.bus.publish(...messages);
+    await this.deps.bus.carried(events);
   }
 
   async flush(): Promise<void> {

@@ -260,15 +260,13 @@ export class Submitter {
       dedupeKey: dedupeKeyOf(replyTo),
       derivedFromId,
     };
-    const inserted = await insertRequest(this.deps.prisma, row, async (counts) => {
+    const inserted = await insertRequest(this.deps.prisma, row, this.deps.bus.channel, async (counts) => {
       const refusal = checkLimits(counts, this.deps.limits, new Date());
       if (refusal) throw refusal;
       await afterLimits?.();
     });
     if ('duplicateOf' in inserted) throw new DuplicateRequestError(inserted.duplicateOf);
-    this.deps.bus
-      .publish({ t: 'queued', id: row.id, p: row.platform, pos: inserted.position })
-      .catch((err: unknown) => this.deps.log.warn({ err, id: row.id }, 'could not publish event'));
+    await this.deps.bus.carried([inserted.event]);
     this.deps.counters?.requestSubmitted(row.platform, row.kind);
     return { id: row.id, position: inserted.position };
   }

@@ -67,6 +67,8 @@ export class Worker {
   private readonly loops: Promise<void>[] = [];
   private readonly running = new Set<Running>();
   private wake: (() => void) | null = null;
+  /** A `queued` event arrived that no idle loop was waiting for: the next idle() returns at once. */
+  private nudged = false;
   private unsubscribe: (() => void) | null = null;
   private readonly retry: DbRetry;
   private readonly finisher: Finisher;
@@ -108,7 +110,10 @@ export class Worker {
   }
 
   private onBusMessage(m: BusMessage): void {
-    if (m.t === 'queued') this.wake?.();
+    if (m.t === 'queued') {
+      if (this.wake) this.wake();
+      else this.nudged = true;
+    }
     if (m.t !== 'abort') return;
     for (const r of this.running) {
       if (!r.rows.some((row) => row.id === m.id)) continue;
@@ -122,8 +127,9 @@ export class Worker {
     let backoff = this.options.pollMs;
     while (!this.stopping) {
       let rows: readonly ClaimedRow[];
+      let more: boolean;
       try {
-        rows = await this.claim();
+        ({ rows, more } = await this.claim());
         backoff = this.options.pollMs;
       } catch (err) {
         this.deps.log.warn({ err }, 'worker: cannot claim work (database down?), retrying');
@@ -140,10 +146,17 @@ export class Worker {
       } catch (err) {
         this.deps.log.error({ err }, 'worker: batch abandoned (its leases will pass and it will run again)');
       }
+      // This claim took everything there was: asking again now would find nothing, unless a request
+      // came meanwhile (then its `queued` event has nudged this worker and idle() returns at once).
+      if (!more) await this.idle();
     }
   }
 
   private async idle(): Promise<void> {
+    if (this.nudged || this.stopping) {
+      this.nudged = false;
+      return;
+    }
     await new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(t);
@@ -155,18 +168,21 @@ export class Worker {
     });
   }
 
-  private async claim(): Promise<readonly ClaimedRow[]> {
+  private async claim(): Promise<{ rows: readonly ClaimedRow[]; more: boolean }> {
+    // Whatever was queued before this claim, it sees.
+    this.nudged = false;
     const claim = await claimBatch(this.deps.db.prisma, {
       workerId: this.id,
       batchId: randomUUID(),
       batchSize: this.options.batchSize,
       leaseSeconds: this.options.leaseSeconds,
       retryLimit: this.options.retryLimit,
+      channel: this.deps.bus.channel,
     });
     await this.finisher.ended(claim.gaveUp, 'failed');
     await this.finisher.ended(claim.cancelled, 'cancelled');
-    this.finisher.running(claim.run);
-    return claim.run;
+    await this.deps.bus.carried(claim.running);
+    return { rows: claim.run, more: claim.more };
   }
 
   private async run(rows: readonly ClaimedRow[]): Promise<void> {
