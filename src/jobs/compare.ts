@@ -2,23 +2,32 @@
  * A comparison (src/engine/compare.ts) queued through the service for a chat front end: each sampler's
  * run is an ordinary generation request (the queue, limits, delivery of its image and its restart rules
  * are those of any request), submitted one after another so a comparison holds one of the user's
- * concurrent slots at a time; the table is reported as each run finishes.
+ * concurrent slots at a time; the table is reported as each run finishes. What is platform-specific
+ * (where the table and each run's message live) is the front end's `ComparisonFront`.
  */
 import { comparisonTitle, type ComparisonRow } from '../engine/compare.ts';
 import type { GenerationParams } from '../engine/types.ts';
 import type { GenerationService, Submitted } from './service.ts';
-import { RateLimitError, type Json, type RequestEvent, type Requester } from './types.ts';
+import { DuplicateRequestError, RateLimitError, type Json, type RequestEvent, type Requester } from './types.ts';
+
+/** Where a comparison shows itself on one platform. */
+export interface ComparisonFront {
+  /** The table changed (a run started, finished, failed or was refused). */
+  table(title: string, rows: readonly ComparisonRow[]): Promise<void>;
+  /**
+   * Run `index`'s own message, made before it is submitted; returns the replyTo its request is submitted
+   * with. It carries a dedupeKey unique to the run, so a second submission of it is recognised.
+   */
+  openRun(params: GenerationParams, index: number): Promise<Json>;
+  /** The run was queued: the front end follows it like any request it submitted. */
+  submitted(params: GenerationParams, submitted: Submitted, replyTo: Json): Promise<void>;
+}
 
 export interface ComparisonRun {
   readonly service: GenerationService;
   readonly requester: Requester;
   readonly runs: readonly GenerationParams[];
-  /** Where run `params`'s own message (status, then its image) goes: made by the front end before it is submitted. */
-  readonly replyTo: (params: GenerationParams) => Promise<Json>;
-  /** The run was queued: the front end follows it like any request it submitted. */
-  readonly submitted: (params: GenerationParams, submitted: Submitted, replyTo: Json) => Promise<void>;
-  /** The table changed (a run finished, failed or was refused). */
-  readonly table: (title: string, rows: readonly ComparisonRow[]) => Promise<void>;
+  readonly front: ComparisonFront;
   /** How long to keep retrying a run refused because the user has too many requests running. */
   readonly patienceMs?: number;
   readonly signal?: AbortSignal;
@@ -53,15 +62,20 @@ export async function runComparison(c: ComparisonRun): Promise<ComparisonRow[]> 
   const title = comparisonTitle(c.runs[0]!);
   const rows: ComparisonRow[] = c.runs.map((r) => ({ sampler: r.sampler, steps: r.steps, seconds: null, note: 'waiting' }));
   const giveUpAt = Date.now() + (c.patienceMs ?? 10 * 60_000);
-  await c.table(title, rows);
+  await c.front.table(title, rows);
   for (const [i, params] of c.runs.entries()) {
     if (c.signal?.aborted) break;
-    const replyTo = await c.replyTo(params);
+    const replyTo = await c.front.openRun(params, i);
     let submitted: Submitted | null = null;
     while (!submitted && !c.signal?.aborted) {
       try {
         submitted = await c.service.submitGeneration({ requester: c.requester, params: submittable(params), replyTo });
       } catch (error) {
+        // Submitted before (the run's dedupe key): follow that request.
+        if (error instanceof DuplicateRequestError) {
+          submitted = { id: error.requestId, position: (await c.service.queuePosition(error.requestId)) ?? 1 };
+          break;
+        }
         // The user's other requests hold every slot: wait for one, as the playground does.
         if (error instanceof RateLimitError && error.reason === 'concurrent' && Date.now() < giveUpAt) {
           await sleep(Math.min(2, error.retryAfterSeconds) * 1000, c.signal);
@@ -72,9 +86,9 @@ export async function runComparison(c: ComparisonRun): Promise<ComparisonRow[]> 
       }
     }
     if (submitted) {
-      await c.submitted(params, submitted, replyTo);
+      await c.front.submitted(params, submitted, replyTo);
       rows[i] = { ...rows[i]!, note: 'running' };
-      await c.table(title, rows);
+      await c.front.table(title, rows);
       const final = await finalEvent(c.service, submitted.id);
       const view = await c.service.getRequest(submitted.id);
       const ms = view?.timings.samplingMs ?? null;
@@ -83,7 +97,7 @@ export async function runComparison(c: ComparisonRun): Promise<ComparisonRow[]> 
           ? { sampler: params.sampler, steps: params.steps, seconds: ms === null ? null : ms / 1000 }
           : { ...rows[i]!, note: final.type === 'failed' ? `failed: ${final.error}` : 'cancelled' };
     }
-    await c.table(title, rows);
+    await c.front.table(title, rows);
   }
   return rows;
 }

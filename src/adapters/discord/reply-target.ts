@@ -29,6 +29,8 @@ export const replyTargetSchema = z.object({
   sourceRequestId: z.string().optional(),
   /** A follow-up message of the interaction to edit instead of its original response (one run of /compare). */
   messageId: z.string().optional(),
+  /** One run of /compare: the service recognises a second submission of it by this key. */
+  dedupeKey: z.string().optional(),
 });
 export type ReplyTarget = z.infer<typeof replyTargetSchema>;
 
@@ -84,6 +86,8 @@ export function isTokenGone(error: unknown): boolean {
 export interface Messenger {
   tokenUsable(target: ReplyTarget, marginMs?: number): boolean;
   editOriginal(target: ReplyTarget, message: OutgoingMessage): Promise<void>;
+  /** A new message of the interaction (its token's webhook); returns the message's id. */
+  followUp(target: ReplyTarget, message: OutgoingMessage): Promise<string>;
   sendToChannel(channelId: string, message: OutgoingMessage): Promise<void>;
 }
 
@@ -103,6 +107,16 @@ export class DiscordMessenger implements Messenger {
       ...requestBody(message),
       auth: false,
     });
+  }
+
+  async followUp(target: ReplyTarget, message: OutgoingMessage): Promise<string> {
+    // wait=true: Discord answers with the message, whose id later edits need.
+    const created = (await this.rest.post(Routes.webhook(target.applicationId, target.interactionToken), {
+      ...requestBody(message),
+      query: new URLSearchParams({ wait: 'true' }),
+      auth: false,
+    })) as { id: string };
+    return created.id;
   }
 
   async sendToChannel(channelId: string, message: OutgoingMessage): Promise<void> {

@@ -11,6 +11,7 @@ import { registerAnimationAction } from './actions/animation.ts';
 import { registerInterpolateWithAction } from './actions/interpolate-with.ts';
 import { registerRerollAction } from './actions/reroll.ts';
 import { registerVaryAction } from './actions/vary.ts';
+import { registerCompareCommand } from './commands/compare.ts';
 import { registerGenerateCommand } from './commands/generate.ts';
 import { registerInterpolateCommand } from './commands/interpolate.ts';
 import { registerInvertCommand } from './commands/invert.ts';
@@ -131,6 +132,7 @@ export async function startSlackAdapter(options: StartSlackAdapterOptions): Prom
   registerInterpolateWithAction(app, deps);
   registerInterpolateCommand(app, deps);
   registerInvertCommand(app, deps);
+  registerCompareCommand(app, deps);
   registerAppMention(app, deps);
   app.error(async (error) => {
     logger.error({ error: error.message, code: error.code }, 'slack: listener error');

@@ -151,6 +151,15 @@ export function parseInvertText(text: string): InvertOptions | null {
   return parseWith(invertOptionsSchema, text, ['model', 'sampler', 'steps', 'label', 'guidance']);
 }
 
+/** `/compare`: what every run shares; each sampler runs at its own default steps unless `steps` is given. */
+export const compareOptionsSchema = generateOptionsSchema.pick({ model: true, seed: true, steps: true, label: true, guidance: true }).strict();
+
+export type CompareOptions = z.infer<typeof compareOptionsSchema>;
+
+export function parseCompareText(text: string): CompareOptions | null {
+  return parseWith(compareOptionsSchema, text, ['model', 'seed', 'steps', 'label', 'guidance']);
+}
+
 export function parseNoiseDemoText(text: string): NoiseDemoOptions | null {
   return parseWith(noiseDemoOptionsSchema, text, ['model', 'seed', 'timesteps', 'denoise_from']);
 }

@@ -35,6 +35,7 @@ export function generateHelp(catalog: Catalog): string {
         ]
       : []),
     escapeMrkdwn(`Example: \`/generate model:${example?.name ?? 'tiny'}${exampleLabel} sampler:ddim steps:50 seed:42\``),
+    '*/compare* `seed:<n> steps:<n>` runs one seed through every sampler side by side (model, label and guidance as above): a table of the steps and seconds each took, each image in its thread.',
     '*/noise-demo* `seed:<n> timesteps:0,100,500,999 denoise_from:<t>` shows the forward (noising) process of the last image you shared here in the past 10 minutes, or of a generated one; with denoise_from it also runs the model back from x_t.',
     '*/invert* `steps:<n> model:<name>` inverts the last image you shared here in the past 10 minutes to its noise x_T with DDIM and decodes it back: the reconstruction beside it, with its PSNR; Vary and Interpolate with… under it start from your image.',
     'Message shortcut *Generate an image*: pick it from a message\'s ⋯ menu; the message suggests the seed.',

@@ -129,6 +129,10 @@ class SlowMessenger implements Messenger {
     this.edits.push({ title: String(message.embeds?.[0]?.title ?? ''), start, end: Date.now() });
   }
 
+  async followUp(): Promise<string> {
+    throw new Error('these deliveries make no follow-ups');
+  }
+
   async sendToChannel(_channelId: string, message: OutgoingMessage): Promise<void> {
     this.channel.push(message);
   }

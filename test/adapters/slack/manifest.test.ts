@@ -1,6 +1,7 @@
 /** The app manifest declares exactly what the adapter listens for, at the path it listens on. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { COMPARE_COMMAND } from '../../../src/adapters/slack/commands/compare.ts';
 import { GENERATE_COMMAND } from '../../../src/adapters/slack/commands/generate.ts';
 import { INTERPOLATE_COMMAND } from '../../../src/adapters/slack/commands/interpolate.ts';
 import { INVERT_COMMAND } from '../../../src/adapters/slack/commands/invert.ts';
@@ -16,6 +17,7 @@ describe('slack/manifest.yml', () => {
     expect(manifest).toContain(`- command: ${NOISE_DEMO_COMMAND}\n`);
     expect(manifest).toContain(`- command: ${INTERPOLATE_COMMAND}\n`);
     expect(manifest).toContain(`- command: ${INVERT_COMMAND}\n`);
+    expect(manifest).toContain(`- command: ${COMPARE_COMMAND}\n`);
     expect(manifest).toMatch(new RegExp(`type: message\\n\\s+callback_id: ${GENERATE_SHORTCUT}\\n`));
     expect(manifest).toMatch(/bot_events:\n\s+- app_mention\n/);
     for (const scope of ['commands', 'chat:write', 'files:write', 'files:read', 'app_mentions:read']) {
@@ -25,7 +27,7 @@ describe('slack/manifest.yml', () => {
 
   it('points every URL at the adapter path', () => {
     const urls = [...manifest.matchAll(/(?:url|request_url): (\S+)/g)].map((m) => m[1]!);
-    expect(urls).toHaveLength(6);
+    expect(urls).toHaveLength(7);
     for (const url of urls) expect(new URL(url).pathname).toBe(SLACK_EVENTS_PATH);
   });
 });

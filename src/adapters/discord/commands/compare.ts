@@ -10,10 +10,12 @@ import { MAX_SEED } from '../../../core/rng.ts';
 import { MAX_GUIDANCE } from '../../../engine/conditioning.ts';
 import { comparisonTable, planComparison } from '../../../engine/compare.ts';
 import type { Catalog } from '../../../engine/catalog.ts';
+import type { ComparisonFront } from '../../../jobs/compare.ts';
 import { runComparison } from '../../../jobs/compare.ts';
 import type { AdapterContext, SlashCommand } from '../context.ts';
 import { replyTargetOf, requesterOf, respondWithError } from '../context.ts';
 import { loggableError } from '../errors.ts';
+import type { ReplyTarget } from '../reply-target.ts';
 import { parseReplyTarget, replyTargetJson } from '../reply-target.ts';
 import { labelChoices } from './generate.ts';
 
@@ -34,6 +36,9 @@ function definition(catalog: Catalog): RESTPostAPIChatInputApplicationCommandsJS
 }
 
 async function execute(interaction: ChatInputCommandInteraction, ctx: AdapterContext): Promise<void> {
+  // Deferred first, as /generate: Discord's 3 seconds are gone quickly on a busy host. A refusal below
+  // is told privately and the public "thinking…" removed (respondWithError).
+  await interaction.deferReply();
   let runs;
   try {
     runs = planComparison((params) => ctx.service.checkGeneration(params), ctx.catalog.samplers.list().map((p) => p.name), {
@@ -47,28 +52,37 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: AdapterCon
     await respondWithError(interaction, error, ctx);
     return;
   }
-  await interaction.deferReply();
-  const table = replyTargetOf(interaction, 'generate', ctx.tuning);
   // Runs for minutes: the command's handler returns, the comparison goes on.
   void runComparison({
     service: ctx.service,
     requester: requesterOf(interaction),
     runs,
+    front: comparisonFront(ctx, replyTargetOf(interaction, 'generate', ctx.tuning), `compare:${interaction.id}`),
+  }).catch((error: unknown) => ctx.logger.error({ err: loggableError(error), interaction: interaction.id }, 'discord: /compare stopped'));
+}
+
+/**
+ * The comparison in Discord: the interaction's own message is the table; each run is a follow-up made
+ * through the interaction's token (so a restarted bot can make them too), which the delivery engine
+ * answers like a /generate reply.
+ */
+function comparisonFront(ctx: AdapterContext, table: ReplyTarget, key: string): ComparisonFront {
+  return {
     // The table is edited first: a follow-up sent while "thinking…" would replace it.
     table: async (title, rows) => {
       if (!ctx.messenger.tokenUsable(table)) return;
       await ctx.messenger.editOriginal(table, { content: `Compare: ${title}\n\`\`\`\n${comparisonTable(rows).join('\n')}\n\`\`\`` });
     },
-    replyTo: async (params) => {
-      const message = await interaction.followUp({ content: `${params.sampler}, ${params.steps} steps: waiting for its turn`, allowedMentions: { parse: [] } });
-      return replyTargetJson({ ...table, messageId: message.id });
+    openRun: async (params, index) => {
+      const messageId = await ctx.messenger.followUp(table, { content: `${params.sampler}, ${params.steps} steps: waiting for its turn` });
+      return replyTargetJson({ ...table, messageId, dedupeKey: `${key}:${index}` });
     },
     submitted: async (_params, submitted, replyTo) => {
       const view = await ctx.service.getRequest(submitted.id);
       const target = parseReplyTarget(replyTo);
       if (view && target) ctx.deliveries.track(submitted.id, target, view);
     },
-  }).catch((error: unknown) => ctx.logger.error({ err: loggableError(error), interaction: interaction.id }, 'discord: /compare stopped'));
+  };
 }
 
 async function autocomplete(interaction: AutocompleteInteraction, ctx: AdapterContext): Promise<void> {

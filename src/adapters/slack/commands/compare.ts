@@ -1,0 +1,44 @@
+/**
+ * `/compare [model:..] [seed:..] [steps:..] [label:..] [guidance:..]`: one seed through every installed
+ * sampler side by side (src/engine/compare.ts plans it, src/jobs/compare.ts queues the runs), the table
+ * of steps and seconds in a channel message, each run's image in its thread.
+ */
+import type { App } from '@slack/bolt';
+import { comparisonTitle, planComparison } from '../../../engine/compare.ts';
+import { runComparison } from '../../../jobs/compare.ts';
+import type { SlackDeps } from '../context.ts';
+import { slackRequester } from '../context.ts';
+import { slackComparisonFront, tableText } from '../comparison.ts';
+import { slackErrorCode } from '../delivery.ts';
+import { parseCompareText } from '../options.ts';
+import { commandReplyTo, parseOrAnswer } from './slash.ts';
+
+export const COMPARE_COMMAND = '/compare';
+
+export function registerCompareCommand(app: App, deps: SlackDeps): void {
+  // Planned in the ack: a step count some sampler cannot take is refused before anything is posted.
+  const plan = (text: string) => {
+    const options = parseCompareText(text);
+    const installed = deps.catalog.samplers.list().map((p) => p.name);
+    return options && planComparison((params) => deps.service.checkGeneration(params), installed, options);
+  };
+  app.command(COMPARE_COMMAND, async ({ command, ack, respond, client }) => {
+    const runs = await parseOrAnswer(command.text, plan, ack, deps);
+    if (runs === null) return;
+    const reply = commandReplyTo(command);
+    if (!deps.guard.firstDelivery(reply.dedupeKey)) return;
+    let ts: string | undefined;
+    try {
+      ts = (await client.chat.postMessage({ channel: command.channel_id, text: tableText(command.user_id, comparisonTitle(runs[0]!), []) })).ts;
+    } catch (error) {
+      await respond({ response_type: 'ephemeral', text: `I cannot post in this channel (${slackErrorCode(error)}). Invite me (\`/invite @ddpm-bot\`) and try again.` });
+      return;
+    }
+    if (!ts) return;
+    const requester = slackRequester(command.team_id, command.channel_id, command.user_id);
+    // Runs for minutes: the listener returns, the comparison goes on.
+    void runComparison({ service: deps.service, requester, runs, front: slackComparisonFront(deps, client, { reply, ts }) }).catch((error: unknown) =>
+      deps.logger.error({ error: error instanceof Error ? error.message : String(error), key: reply.dedupeKey }, 'slack: /compare stopped'),
+    );
+  });
+}
