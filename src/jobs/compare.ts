@@ -21,6 +21,8 @@ export interface ComparisonFront {
   openRun(params: GenerationParams, index: number): Promise<Json>;
   /** The run was queued: the front end follows it like any request it submitted. */
   submitted(params: GenerationParams, submitted: Submitted, replyTo: Json): Promise<void>;
+  /** The run was refused (`reason`, e.g. the hourly limit) and will not run: its own message says so. */
+  notRun(params: GenerationParams, replyTo: Json, reason: string): Promise<void>;
 }
 
 export interface ComparisonRun {
@@ -57,7 +59,31 @@ function submittable(p: GenerationParams): Record<string, unknown> {
   return { ...rest, options: { ...p.options }, ...(label !== null ? { label, guidance } : {}) };
 }
 
-/** Runs the comparison; resolves with the final rows. A run that fails or is refused is a row saying so, and the rest still run. */
+function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Submits one run, waiting while the user's other requests hold every slot (as the playground does);
+ * returns the submission, or why the run will not run.
+ */
+async function submitRun(c: ComparisonRun, params: GenerationParams, replyTo: Json, giveUpAt: number): Promise<Submitted | { readonly refused: string }> {
+  for (;;) {
+    try {
+      return await c.service.submitGeneration({ requester: c.requester, params: submittable(params), replyTo });
+    } catch (error) {
+      // Submitted before (the run's dedupe key): follow that request.
+      if (error instanceof DuplicateRequestError) return { id: error.requestId, position: (await c.service.queuePosition(error.requestId)) ?? 1 };
+      if (!(error instanceof RateLimitError && error.reason === 'concurrent' && Date.now() < giveUpAt) || c.signal?.aborted) return { refused: reasonOf(error) };
+      await sleep(Math.min(2, error.retryAfterSeconds) * 1000, c.signal);
+    }
+  }
+}
+
+/**
+ * Runs the comparison; resolves with the final rows. A run that fails, or is refused, or whose message
+ * cannot be made, is a row saying so (with the reason), and the rest still run.
+ */
 export async function runComparison(c: ComparisonRun): Promise<ComparisonRow[]> {
   const title = comparisonTitle(c.runs[0]!);
   const rows: ComparisonRow[] = c.runs.map((r) => ({ sampler: r.sampler, steps: r.steps, seconds: null, note: 'waiting' }));
@@ -65,27 +91,19 @@ export async function runComparison(c: ComparisonRun): Promise<ComparisonRow[]> 
   await c.front.table(title, rows);
   for (const [i, params] of c.runs.entries()) {
     if (c.signal?.aborted) break;
-    const replyTo = await c.front.openRun(params, i);
-    let submitted: Submitted | null = null;
-    while (!submitted && !c.signal?.aborted) {
-      try {
-        submitted = await c.service.submitGeneration({ requester: c.requester, params: submittable(params), replyTo });
-      } catch (error) {
-        // Submitted before (the run's dedupe key): follow that request.
-        if (error instanceof DuplicateRequestError) {
-          submitted = { id: error.requestId, position: (await c.service.queuePosition(error.requestId)) ?? 1 };
-          break;
-        }
-        // The user's other requests hold every slot: wait for one, as the playground does.
-        if (error instanceof RateLimitError && error.reason === 'concurrent' && Date.now() < giveUpAt) {
-          await sleep(Math.min(2, error.retryAfterSeconds) * 1000, c.signal);
-          continue;
-        }
-        rows[i] = { ...rows[i]!, note: `not run: ${error instanceof Error ? error.message : String(error)}` };
-        break;
-      }
+    let replyTo: Json;
+    try {
+      replyTo = await c.front.openRun(params, i);
+    } catch (error) {
+      rows[i] = { ...rows[i]!, note: `not run: ${reasonOf(error)}` };
+      await c.front.table(title, rows);
+      continue;
     }
-    if (submitted) {
+    const submitted = await submitRun(c, params, replyTo, giveUpAt);
+    if ('refused' in submitted) {
+      rows[i] = { ...rows[i]!, note: `not run: ${submitted.refused}` };
+      await c.front.notRun(params, replyTo, submitted.refused);
+    } else {
       await c.front.submitted(params, submitted, replyTo);
       rows[i] = { ...rows[i]!, note: 'running' };
       await c.front.table(title, rows);

@@ -36,5 +36,7 @@ export function slackComparisonFront(deps: SlackDeps, client: webApi.WebClient, 
       const title = `<@${reply.userId}> \`/compare\` ${params.sampler}, ${params.steps} steps`;
       deps.delivery.track(submitted.id, replyToSchema.parse(replyTo), { title, position: submitted.position });
     },
+    // A run has no message of its own until it is submitted: the table's row says why it did not run.
+    notRun: async () => undefined,
   };
 }

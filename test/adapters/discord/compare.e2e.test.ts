@@ -11,8 +11,14 @@ let h: Harness;
 
 beforeAll(async () => {
   // The first command of a cold bot in a process that also runs the worker may take longer than Discord's
-  // 3 s to be deferred on a loaded host; the window is not what this file tests.
-  h = await Harness.start({ label: 'compare', tuning: { previewIntervalMs: 100 }, fake: { initialResponseWindowMs: 20_000 } });
+  // 3 s to be deferred on a loaded host; the window is not what this file tests. Room for every run of one
+  // comparison at a time; eight requests an hour, so a comparison can run out midway.
+  h = await Harness.start({
+    label: 'compare',
+    tuning: { previewIntervalMs: 100 },
+    fake: { initialResponseWindowMs: 20_000 },
+    runtime: { LIMIT_PER_HOUR: 8, LIMIT_CONCURRENT_PER_USER: 10 },
+  });
 });
 
 afterAll(async () => {
@@ -46,6 +52,31 @@ describe('/compare', () => {
     }, 30_000, 'the finished table');
     expect(table).toContain('seed 11, tiny');
     expect(table).toMatch(/^sampler\s+steps\s+seconds$/m);
+  }, 300_000);
+
+  it('a run refused by the hourly limit says so, with the reason, in its row and its own message; the runs before it finish', async () => {
+    const samplers = h.engine.samplers.list().map((p) => p.name);
+    const erin = h.fake.user('erin');
+    const requester = { platform: 'discord' as const, workspaceId: h.fake.guildId, userId: erin.id };
+    // Six of erin's eight requests this hour are spent: the comparison's first two runs are admitted, the rest refused.
+    for (let seed = 0; seed < 6; seed++) await h.runtime.service.submitGeneration({ requester, params: { model: 'tiny', sampler: 'ddim', steps: 1, seed }, replyTo: {} });
+    const interaction = h.fake.command(erin, 'compare', { model: 'tiny', seed: 3, steps: 4 });
+    const reason = /not run: You have made 8 requests in the last hour \(limit 8\)\. Try again in \d+ minutes\./;
+    const table = await h.fake.waitFor(() => {
+      const content = interaction.response?.content ?? '';
+      const lines = content.split('\n');
+      const row = (s: string) => lines.find((l) => l.startsWith(`${s} `)) ?? '';
+      const done = samplers.every((s, i) => (i < 2 ? /\d+\.\d\d$/.test(row(s)) : reason.test(row(s))));
+      return done ? content : null;
+    }, 120_000, 'the table with two finished runs and three refused');
+    expect(table).toContain('seed 3, tiny');
+    const followups = await h.fake.waitFor(() => interaction.followups.length === samplers.length && interaction.followups.slice(0, 2).every(isFinal) && interaction.followups, 60_000, 'every run answered');
+    for (const [i, sampler] of samplers.entries()) {
+      const message = followups[i]!;
+      if (i < 2) expect(embedField(message, 'Sampler')).toBe(sampler);
+      else expect(message.content).toMatch(new RegExp(`^${sampler}, 4 steps: ${reason.source}$`));
+    }
+    expect(await h.runtime.service.listRecentRequests(requester, 20)).toHaveLength(8);
   }, 300_000);
 
   it('refuses a step count some sampler cannot take, privately and before anything runs', async () => {

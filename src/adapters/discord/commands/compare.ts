@@ -15,6 +15,7 @@ import { runComparison } from '../../../jobs/compare.ts';
 import type { AdapterContext, SlashCommand } from '../context.ts';
 import { replyTargetOf, requesterOf, respondWithError } from '../context.ts';
 import { loggableError } from '../errors.ts';
+import { clip } from '../messages.ts';
 import type { ReplyTarget } from '../reply-target.ts';
 import { parseReplyTarget, replyTargetJson } from '../reply-target.ts';
 import { labelChoices } from './generate.ts';
@@ -67,12 +68,14 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: AdapterCon
  * answers like a /generate reply.
  */
 function comparisonFront(ctx: AdapterContext, table: ReplyTarget, key: string): ComparisonFront {
+  /** Edits while the token lasts; a lost edit is logged, not worth stopping the runs for (the next edit shows the rows again). */
+  const edit = async (target: ReplyTarget, content: string) => {
+    if (!ctx.messenger.tokenUsable(target)) return;
+    await ctx.messenger.editOriginal(target, { content: clip(content, 2000) }).catch((error: unknown) => ctx.logger.warn({ err: loggableError(error), messageId: target.messageId ?? '@original' }, 'discord: could not edit a /compare message'));
+  };
   return {
     // The table is edited first: a follow-up sent while "thinking…" would replace it.
-    table: async (title, rows) => {
-      if (!ctx.messenger.tokenUsable(table)) return;
-      await ctx.messenger.editOriginal(table, { content: `Compare: ${title}\n\`\`\`\n${comparisonTable(rows).join('\n')}\n\`\`\`` });
-    },
+    table: (title, rows) => edit(table, `Compare: ${title}\n\`\`\`\n${comparisonTable(rows).join('\n')}\n\`\`\``),
     openRun: async (params, index) => {
       const messageId = await ctx.messenger.followUp(table, { content: `${params.sampler}, ${params.steps} steps: waiting for its turn` });
       return replyTargetJson({ ...table, messageId, dedupeKey: `${key}:${index}` });
@@ -81,6 +84,10 @@ function comparisonFront(ctx: AdapterContext, table: ReplyTarget, key: string): 
       const view = await ctx.service.getRequest(submitted.id);
       const target = parseReplyTarget(replyTo);
       if (view && target) ctx.deliveries.track(submitted.id, target, view);
+    },
+    notRun: async (params, replyTo, reason) => {
+      const target = parseReplyTarget(replyTo);
+      if (target) await edit(target, `${params.sampler}, ${params.steps} steps: not run: ${reason}`);
     },
   };
 }
