@@ -11,7 +11,7 @@ const USER_SCHEMAS = `SELECT oid, nspname FROM pg_namespace
   WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\\_toast%' AND nspname NOT LIKE 'pg\\_temp%'`;
 
 /** The tables the migrations create, all in "public". */
-const MIGRATED_TABLES = ['requests', 'request_images', 'request_attempts', '_prisma_migrations'];
+const MIGRATED_TABLES = ['requests', 'request_images', 'request_attempts', 'comparisons', '_prisma_migrations'];
 
 export async function countSchemaObjects(db: Queryable): Promise<number> {
   const { rows } = await db.query<{ n: number }>(

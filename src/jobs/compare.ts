@@ -7,6 +7,7 @@
  */
 import { comparisonTitle, type ComparisonRow } from '../engine/compare.ts';
 import type { GenerationParams } from '../engine/types.ts';
+import type { RunProgress } from './comparison-records.ts';
 import type { GenerationService, Submitted } from './service.ts';
 import { DuplicateRequestError, RateLimitError, type Json, type RequestEvent, type Requester } from './types.ts';
 
@@ -30,21 +31,36 @@ export interface ComparisonRun {
   readonly requester: Requester;
   readonly runs: readonly GenerationParams[];
   readonly front: ComparisonFront;
+  /** What each run became before (a comparison resumed after its process died); default: nothing yet. */
+  readonly progress?: readonly RunProgress[];
+  /** Stores what run `index` became before it is acted on; false when the comparison is no longer this process's to run. */
+  readonly record?: (index: number, run: RunProgress) => Promise<boolean>;
   /** How long to keep retrying a run refused because the user has too many requests running. */
   readonly patienceMs?: number;
+  /** Stops the comparison where it is (the process is stopping); what is recorded lets another finish it. */
   readonly signal?: AbortSignal;
 }
 
-function finalEvent(service: GenerationService, id: string): Promise<RequestEvent> {
+type FinalEvent = Extract<RequestEvent, { type: 'succeeded' | 'failed' | 'cancelled' }>;
+
+/** The request's final event, or null once `signal` aborts. */
+function finalEvent(service: GenerationService, id: string, signal: AbortSignal | undefined): Promise<FinalEvent | null> {
   return new Promise((resolve) => {
+    const onAbort = () => (unwatch(), resolve(null));
     const unwatch = service.watch(id, (event) => {
       if (event.type === 'succeeded' || event.type === 'failed' || event.type === 'cancelled') {
         queueMicrotask(() => unwatch());
+        signal?.removeEventListener('abort', onAbort);
         resolve(event);
       }
     });
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/** Thrown when the comparison stops being this process's to run (its lease went to another). */
+class NotOurs extends Error {}
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
@@ -81,41 +97,72 @@ async function submitRun(c: ComparisonRun, params: GenerationParams, replyTo: Js
 }
 
 /**
- * Runs the comparison; resolves with the final rows. A run that fails, or is refused, or whose message
- * cannot be made, is a row saying so (with the reason), and the rest still run.
+ * Runs the comparison, or resumes it from `progress`; resolves with the rows, and whether they are all
+ * final (not when it was stopped by `signal` or taken over by another process). A run that fails, or is
+ * refused, or whose message cannot be made, is a row saying so (with the reason), and the rest still run.
+ * Each step is recorded before it is acted on: a run's message before it is submitted (a resumed run is
+ * submitted with the same replyTo, whose dedupe key the service recognises), its request before it is followed.
  */
-export async function runComparison(c: ComparisonRun): Promise<ComparisonRow[]> {
+export async function runComparison(c: ComparisonRun): Promise<{ readonly rows: ComparisonRow[]; readonly finished: boolean }> {
   const title = comparisonTitle(c.runs[0]!);
   const rows: ComparisonRow[] = c.runs.map((r) => ({ sampler: r.sampler, steps: r.steps, seconds: null, note: 'waiting' }));
   const giveUpAt = Date.now() + (c.patienceMs ?? 10 * 60_000);
-  await c.front.table(title, rows);
-  for (const [i, params] of c.runs.entries()) {
-    if (c.signal?.aborted) break;
-    let replyTo: Json;
-    try {
-      replyTo = await c.front.openRun(params, i);
-    } catch (error) {
-      rows[i] = { ...rows[i]!, note: `not run: ${reasonOf(error)}` };
-      await c.front.table(title, rows);
-      continue;
-    }
-    const submitted = await submitRun(c, params, replyTo, giveUpAt);
-    if ('refused' in submitted) {
-      rows[i] = { ...rows[i]!, note: `not run: ${submitted.refused}` };
-      await c.front.notRun(params, replyTo, submitted.refused);
-    } else {
-      await c.front.submitted(params, submitted, replyTo);
+  const record = async (index: number, run: RunProgress) => {
+    if (c.record && !(await c.record(index, run))) throw new NotOurs();
+  };
+  try {
+    await c.front.table(title, rows);
+    for (const [i, params] of c.runs.entries()) {
+      if (c.signal?.aborted) break;
+      const before = c.progress?.[i] ?? {};
+      if (before.refused !== undefined) {
+        rows[i] = { ...rows[i]!, note: `not run: ${before.refused}` };
+        continue;
+      }
+      let requestId = before.requestId ?? null;
+      if (requestId === null) {
+        let replyTo = before.replyTo;
+        try {
+          if (replyTo === undefined) {
+            replyTo = await c.front.openRun(params, i);
+            await record(i, { replyTo });
+          }
+        } catch (error) {
+          if (error instanceof NotOurs) throw error;
+          rows[i] = { ...rows[i]!, note: `not run: ${reasonOf(error)}` };
+          await record(i, { refused: reasonOf(error) });
+          await c.front.table(title, rows);
+          continue;
+        }
+        const submitted = await submitRun(c, params, replyTo, giveUpAt);
+        if ('refused' in submitted) {
+          if (c.signal?.aborted) break;
+          await record(i, { replyTo, refused: submitted.refused });
+          rows[i] = { ...rows[i]!, note: `not run: ${submitted.refused}` };
+          await c.front.notRun(params, replyTo, submitted.refused);
+          await c.front.table(title, rows);
+          continue;
+        }
+        await record(i, { replyTo, requestId: submitted.id });
+        requestId = submitted.id;
+        await c.front.submitted(params, submitted, replyTo);
+      }
+      // A run submitted before a restart is followed by the restarted delivery (it re-attaches to active requests).
       rows[i] = { ...rows[i]!, note: 'running' };
       await c.front.table(title, rows);
-      const final = await finalEvent(c.service, submitted.id);
-      const view = await c.service.getRequest(submitted.id);
+      const final = await finalEvent(c.service, requestId, c.signal);
+      if (!final) break;
+      const view = await c.service.getRequest(requestId);
       const ms = view?.timings.samplingMs ?? null;
       rows[i] =
         final.type === 'succeeded'
           ? { sampler: params.sampler, steps: params.steps, seconds: ms === null ? null : ms / 1000 }
           : { ...rows[i]!, note: final.type === 'failed' ? `failed: ${final.error}` : 'cancelled' };
+      await c.front.table(title, rows);
     }
-    await c.front.table(title, rows);
+  } catch (error) {
+    if (!(error instanceof NotOurs)) throw error;
+    return { rows, finished: false };
   }
-  return rows;
+  return { rows, finished: !c.signal?.aborted };
 }

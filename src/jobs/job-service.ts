@@ -22,6 +22,8 @@ import type {
   SubmitVariationInput,
   Submitted,
 } from './service.ts';
+import type { ComparisonRecords } from './comparison-records.ts';
+import { StoredComparisons } from './comparison-records.ts';
 import { partnerRefusal } from './interpolate-between.ts';
 import { Submitter, userKeyOf, type SubmitEngine } from './submit.ts';
 import {
@@ -46,6 +48,8 @@ export interface JobServiceDeps {
   readonly log: Logger;
   /** How often watchers re-read state to catch a final event whose NOTIFY was lost (default 30 s). */
   readonly resyncIntervalMs?: number;
+  /** Comparisons' leases: how long one lasts unrenewed and how often it is renewed (default: 30 s, every 10 s, as jobs'). */
+  readonly comparisonLease?: { readonly leaseSeconds: number; readonly heartbeatMs: number };
   readonly counters?: RequestCounters;
 }
 
@@ -53,9 +57,12 @@ export class JobService implements GenerationService {
   private readonly prisma: Database['prisma'];
   private readonly submitter: Submitter;
   private readonly watcher: Watcher;
+  readonly comparisons: ComparisonRecords;
 
   constructor(private readonly deps: JobServiceDeps) {
     this.prisma = deps.db.prisma;
+    const lease = deps.comparisonLease ?? { leaseSeconds: 30, heartbeatMs: 10_000 };
+    this.comparisons = new StoredComparisons(this.prisma, lease.leaseSeconds, lease.heartbeatMs);
     this.submitter = new Submitter({ prisma: this.prisma, bus: deps.bus, engine: deps.engine, limits: deps.limits, log: deps.log, counters: deps.counters });
     this.watcher = new Watcher(this.prisma, deps.bus, this, deps.log, deps.resyncIntervalMs ?? 30_000);
   }

@@ -80,6 +80,7 @@ export async function startJobRuntime(deps: JobRuntimeDeps): Promise<JobRuntime>
       limits: { concurrentPerUser: config.LIMIT_CONCURRENT_PER_USER, perHour: config.LIMIT_PER_HOUR, queueCap: config.LIMIT_QUEUE_CAP },
       log,
       counters: deps.counters,
+      comparisonLease: { leaseSeconds: config.JOB_EXPIRE_SECONDS, heartbeatMs: config.JOB_HEARTBEAT_SECONDS * 1000 },
     });
     const wantWorker = deps.startWorker ?? config.ROLE !== 'bot';
     const worker = wantWorker

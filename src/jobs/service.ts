@@ -18,6 +18,7 @@ import type {
   Requester,
 } from './types.ts';
 import type { GenerationParams } from '../engine/types.ts';
+import type { ComparisonRecords } from './comparison-records.ts';
 
 export * from './types.ts';
 
@@ -230,6 +231,9 @@ export interface GenerationService {
 
   /** Current 1-based queue position of a queued request; null if not queued. */
   queuePosition(id: string): Promise<number | null>;
+
+  /** The chat apps' comparisons (/compare), stored and leased to the bot process running each (src/jobs/comparisons.ts). */
+  readonly comparisons: ComparisonRecords;
 }
 
 export type { RequestKind };

@@ -11,6 +11,7 @@ import type {
   StringSelectMenuInteraction,
 } from 'discord.js';
 import { MessageFlags } from 'discord.js';
+import type { ComparisonRunner } from '../../jobs/comparisons.ts';
 import type { Json, Requester, Submitted } from '../../jobs/service.ts';
 import type { DiscordEnv } from './config.ts';
 import type { ComponentAction } from './custom-id.ts';
@@ -29,6 +30,8 @@ export interface AdapterContext extends FrontEndContext {
   readonly tuning: AdapterTuning;
   readonly deliveries: DiscordDelivery;
   readonly messenger: Messenger;
+  /** /compare's comparisons, stored and finished by whichever bot process holds them. */
+  readonly comparisons: ComparisonRunner;
 }
 
 export interface SlashCommand {

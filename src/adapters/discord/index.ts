@@ -14,6 +14,8 @@ import { respondWithError } from './context.ts';
 import type { AdapterTuning } from './types.ts';
 import { DEFAULT_TUNING } from './types.ts';
 import { parseComponentId } from './custom-id.ts';
+import { ComparisonRunner } from '../../jobs/comparisons.ts';
+import { comparisonFrontOf } from './comparison.ts';
 import { discordDelivery } from './delivery.ts';
 import { loggableError, UserInputError } from './errors.ts';
 import { DiscordMessenger } from './reply-target.ts';
@@ -54,7 +56,9 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
   });
   const messenger = new DiscordMessenger(client.rest);
   const deliveries = discordDelivery({ service: options.service, catalog: options.catalog, messenger, logger, tuning });
-  const ctx: AdapterContext = { service: options.service, catalog: options.catalog, logger, env, tuning, deliveries, messenger };
+  // The runner makes a stored comparison's front from the context it is part of.
+  const comparisons = new ComparisonRunner(options.service, 'discord', (target) => comparisonFrontOf(ctx, target), logger);
+  const ctx: AdapterContext = { service: options.service, catalog: options.catalog, logger, env, tuning, deliveries, messenger, comparisons };
   const inFlight = new Set<Promise<void>>();
   let stopping = false;
 
@@ -75,8 +79,10 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
       logger.warn({ configured: env.DISCORD_APPLICATION_ID, actual: client.application.id }, 'DISCORD_APPLICATION_ID does not match the token');
     }
     await deliveries.start();
+    await comparisons.start();
   } catch (error) {
     // A wrong token or an unreachable Discord fails the start loudly, without leaving a client behind.
+    await comparisons.stop().catch(() => undefined);
     await deliveries.stop().catch(() => undefined);
     await client.destroy().catch(() => undefined);
     throw error;
@@ -88,7 +94,7 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
       stopping = true;
       // Bounded: a hung Discord call must not keep the process from shutting down. Results not yet
       // claimed stay pending in the database and the next bot delivers them.
-      const drained = await settleWithin(Promise.allSettled([...inFlight]).then(() => deliveries.stop()), STOP_TIMEOUT_MS);
+      const drained = await settleWithin(Promise.allSettled([...inFlight]).then(() => comparisons.stop()).then(() => deliveries.stop()), STOP_TIMEOUT_MS);
       if (!drained) logger.warn({ timeoutMs: STOP_TIMEOUT_MS }, 'discord adapter stopped before every reply was sent');
       await client.destroy();
       logger.info({}, 'discord adapter stopped');

@@ -1,11 +1,14 @@
 /**
  * /compare in Slack: the table is one channel message, edited as the runs finish; each run's status
  * message, then its image with the buttons, goes in that message's thread, delivered like any request.
+ * Made from what is stored with the comparison, so that a restarted bot can carry on with it.
  */
 import type { webApi } from '@slack/bolt';
+import { z } from 'zod';
 import type { ComparisonRow } from '../../engine/compare.ts';
 import { comparisonTable } from '../../engine/compare.ts';
 import type { ComparisonFront } from '../../jobs/compare.ts';
+import type { Json } from '../../jobs/types.ts';
 import type { SlackDeps } from './context.ts';
 import { slackErrorCode } from './delivery.ts';
 import type { SlackReplyTo } from './reply-to.ts';
@@ -15,6 +18,18 @@ import { replyToJson, replyToSchema } from './reply-to.ts';
 export interface ComparisonTable {
   readonly reply: SlackReplyTo;
   readonly ts: string;
+}
+
+const tableSchema = z.object({ reply: replyToSchema, ts: z.string() });
+
+export function comparisonTarget(table: ComparisonTable): Json {
+  return { reply: replyToJson(table.reply), ts: table.ts };
+}
+
+/** The front for a stored target; null when it is not Slack's. */
+export function comparisonFrontOf(deps: SlackDeps, client: webApi.WebClient, target: Json): ComparisonFront | null {
+  const parsed = tableSchema.safeParse(target);
+  return parsed.success ? slackComparisonFront(deps, client, parsed.data) : null;
 }
 
 export function tableText(userId: string, title: string, rows: readonly ComparisonRow[]): string {

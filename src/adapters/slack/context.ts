@@ -3,6 +3,7 @@
  * of results, and the retry guard. Listeners only translate Slack payloads into service calls.
  */
 import type { Catalog } from '../../engine/catalog.ts';
+import type { ComparisonRunner } from '../../jobs/comparisons.ts';
 import type { Requester } from '../../jobs/types.ts';
 import type { SlackDelivery } from './delivery.ts';
 import type { SlackEnv } from './env.ts';
@@ -13,6 +14,8 @@ export interface SlackDeps extends FrontEndContext {
   readonly env: SlackEnv;
   readonly delivery: SlackDelivery;
   readonly guard: RetryGuard;
+  /** /compare's comparisons, stored and finished by whichever bot process holds them. */
+  readonly comparisons: ComparisonRunner;
 }
 
 export function slackRequester(teamId: string | null | undefined, channelId: string, userId: string): Requester {

@@ -22,6 +22,8 @@ import { RetryGuard } from './context.ts';
 import type { FrontEndContext } from '../context.ts';
 import type { SweepTuning } from '../../delivery/engine.ts';
 import { DEFAULT_DELIVERY_TUNING } from '../../delivery/engine.ts';
+import { ComparisonRunner } from '../../jobs/comparisons.ts';
+import { comparisonFrontOf } from './comparison.ts';
 import { slackDelivery } from './delivery.ts';
 import { envelopeRefusal, processEventError } from './envelope.ts';
 import type { SlackEnv } from './env.ts';
@@ -121,7 +123,9 @@ export async function startSlackAdapter(options: StartSlackAdapterOptions): Prom
     progressIntervalMs: env.SLACK_PROGRESS_INTERVAL_MS,
     updatesPerMinute: env.SLACK_PROGRESS_UPDATES_PER_MINUTE,
   });
-  const deps: SlackDeps = { service, catalog, logger, env, delivery, guard: new RetryGuard() };
+  // The runner makes a stored comparison's front from the deps it is part of.
+  const comparisons = new ComparisonRunner(service, 'slack', (target) => comparisonFrontOf(deps, app.client, target), logger);
+  const deps: SlackDeps = { service, catalog, logger, env, delivery, guard: new RetryGuard(), comparisons };
   registerGenerateShortcut(app, deps);
   registerGenerateModal(app, deps);
   registerGenerateCommand(app, deps);
@@ -143,8 +147,10 @@ export async function startSlackAdapter(options: StartSlackAdapterOptions): Prom
   try {
     ownServer = await listen();
     await delivery.start();
+    await comparisons.start();
   } catch (error) {
     stopped = true;
+    await comparisons.stop();
     await delivery.stop();
     if (socket || ownServer) await app.stop().catch(() => undefined);
     throw error;
@@ -158,6 +164,7 @@ export async function startSlackAdapter(options: StartSlackAdapterOptions): Prom
     async stop() {
       if (stopped) return;
       stopped = true;
+      await comparisons.stop();
       await delivery.stop();
       if (socket || ownServer) await app.stop();
     },

@@ -5,11 +5,11 @@
  */
 import type { App } from '@slack/bolt';
 import { comparisonTitle, planComparison } from '../../../engine/compare.ts';
-import { runComparison } from '../../../jobs/compare.ts';
 import type { SlackDeps } from '../context.ts';
 import { slackRequester } from '../context.ts';
-import { slackComparisonFront, tableText } from '../comparison.ts';
+import { comparisonTarget, tableText } from '../comparison.ts';
 import { slackErrorCode } from '../delivery.ts';
+import { reportError } from '../gesture.ts';
 import { parseCompareText } from '../options.ts';
 import { commandReplyTo, parseOrAnswer } from './slash.ts';
 
@@ -36,9 +36,16 @@ export function registerCompareCommand(app: App, deps: SlackDeps): void {
     }
     if (!ts) return;
     const requester = slackRequester(command.team_id, command.channel_id, command.user_id);
-    // Runs for minutes: the listener returns, the comparison goes on.
-    void runComparison({ service: deps.service, requester, runs, front: slackComparisonFront(deps, client, { reply, ts }) }).catch((error: unknown) =>
-      deps.logger.error({ error: error instanceof Error ? error.message : String(error), key: reply.dedupeKey }, 'slack: /compare stopped'),
-    );
+    const notify = async (text: string) => {
+      await respond({ response_type: 'ephemeral', text });
+    };
+    try {
+      // Stored before it runs: a restarted bot finishes it (see src/jobs/comparisons.ts).
+      await deps.comparisons.begin(requester, runs, comparisonTarget({ reply, ts }));
+    } catch (error) {
+      // Not stored (the database is unreachable): nothing would fill the table in, so it goes.
+      await client.chat.delete({ channel: command.channel_id, ts }).catch(() => undefined);
+      await reportError(deps, notify, error);
+    }
   });
 }
