@@ -217,7 +217,8 @@ describe('Discord delivery', () => {
     await until(() => messenger.edits.some((e) => e.title === '🕰️ Still working'));
     // After the notice no more live edits, even though progress continues.
     service.emit({ type: 'progress', requestId: REQUEST_ID, step: 5, totalSteps: 40, previewPng: png });
-    await new Promise((resolve) => setTimeout(resolve, 350));
+    // The result comes once the token is gone, so it must go to the channel.
+    await until(() => !messenger.tokenUsable(service.target!));
     service.emit({ type: 'succeeded', requestId: REQUEST_ID, images: [] });
     await until(() => messenger.channel.length > 0);
     await deliveries.stop();

@@ -441,9 +441,13 @@ describe('request verification', () => {
       body,
     });
     expect(tampered.status).toBe(401);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(h.fake.calls.length).toBe(before.calls);
-    expect(await requestsOf('U0MALLORY', 'C0SEC')).toBe(before.requests);
+    // The same command signed correctly, sent after them: once its status message is posted, any of the
+    // refused ones that had reached a listener would have posted one too (or stored a request).
+    const signed = await h.send(commandBody({ command: '/generate', text: 'seed:1 steps:2', channel: 'C0SEC', user: 'U0MALLORY', responseUrl: h.fake.responseUrl() }));
+    expect(signed.status).toBe(200);
+    await h.fake.waitFor(() => h.fake.messages.find((m) => m.channel === 'C0SEC'), 10_000, 'the signed command\'s status message');
+    expect(h.fake.calls.slice(before.calls).filter((c) => c.method === 'chat.postMessage' && c.args['channel'] === 'C0SEC')).toHaveLength(1);
+    expect(await requestsOf('U0MALLORY', 'C0SEC')).toBe(before.requests + 1);
     // Oversized bodies are refused before Bolt buffers them.
     const huge = await h.send(`${body}&pad=${'x'.repeat(1024 * 1024)}`);
     expect(huge.status).toBe(413);
