@@ -1,8 +1,9 @@
 /**
- * A variation survives its worker's crash like a generation: a ROLE=worker process running the real
- * engine on the shipped mnist model is killed with SIGKILL mid-variation, another worker takes the job
- * over once the lease has passed, and the stored images are exactly what the engine computes for the
- * stored parameters (the source image travels with the request, so nothing is lost with the worker).
+ * A variation and an inversion survive their worker's crash like a generation: a ROLE=worker process running
+ * the real engine on the shipped mnist model is killed with SIGKILL mid-job, another worker takes the job
+ * over once the lease has passed, and the stored images (and an inversion's PSNR) are exactly what the engine
+ * computes for the stored parameters (the source image travels with the request, so nothing is lost with the
+ * worker), from one attempt of each worker.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -63,5 +64,35 @@ describe('a variation whose worker is killed', () => {
     ]);
     const direct = await engine.vary(engine.validateVariation(params), await engine.sourceImage('mnist', upload));
     expect((await bot.service.getImage(id, 0))!.bytes.equals(await imagePng(direct.images, 0))).toBe(true);
+  }, 420_000);
+});
+
+describe('an inversion whose worker is killed', () => {
+  it('is taken over by another worker after the lease and ends with the reconstruction and PSNR its stored parameters give', async () => {
+    const upload = await readFile(path.resolve(import.meta.dirname, '../../docs/sample.png'));
+    // DDIM inversion and decoding at 500 steps: 1,000 model calls; progress is reported while decoding, so the
+    // kill lands after the inversion, in the middle of the decoding.
+    const params = { model: 'mnist', sampler: 'ddim', steps: 500, label: 3 };
+    const { id } = await bot.service.submitInversion({ requester: { platform: 'web', userId: 'crash-invert' }, source: { image: upload }, params, replyTo: null });
+    workers = [await startWorkerProcess('victim', { DATABASE_URL: db.url, ...LEASE })];
+    await waitFor(async () => ((await bot.service.getRequest(id))?.progress?.step ?? 0) >= 2, 120_000, 20);
+    workers[0]!.child.kill('SIGKILL');
+    await workers[0]!.exited;
+    expect((await bot.service.getRequest(id))!.status).toBe('running');
+
+    workers.push(await startWorkerProcess('survivor', { DATABASE_URL: db.url, ...LEASE }));
+    const view = await waitFor(async () => {
+      const v = await bot.service.getRequest(id);
+      return v && v.status !== 'running' && v.status !== 'queued' ? v : null;
+    }, 240_000, 100);
+    const direct = await engine.invert(engine.validateInversion(params), await engine.sourceImage('mnist', upload));
+    expect(view).toMatchObject({ status: 'succeeded', kind: 'invert', steps: 500, label: '3', inversion: { source: { upload: true }, psnr: direct.psnr } });
+    const { rows } = await bot.db.pool.query<{ worker_id: string; outcome: string }>('SELECT worker_id, outcome FROM request_attempts WHERE request_id = $1 ORDER BY attempt', [id]);
+    expect(rows.map((r) => [r.worker_id, r.outcome])).toEqual([
+      ['victim', 'expired'],
+      ['survivor', 'succeeded'],
+    ]);
+    expect((await bot.service.getImage(id, 'reconstruction'))!.bytes.equals(await imagePng(direct.reconstruction))).toBe(true);
+    expect(view!.images.map((i) => i.index)).toEqual([0, 'grid', 'reconstruction']);
   }, 420_000);
 });
