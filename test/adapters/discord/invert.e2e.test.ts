@@ -12,9 +12,7 @@ import { Harness, customIds, embedField, embedTitle, requestIdOf } from './suppo
 let h: Harness;
 
 beforeAll(async () => {
-  // Discord's 3 s to acknowledge is generate.e2e's to assert; here a cold bot's first interaction on a loaded
-  // machine (two trainings beside the tests) missed it twice, which says nothing about /invert.
-  h = await Harness.start({ label: 'invert', fake: { initialResponseWindowMs: 15_000 } });
+  h = await Harness.start({ label: 'invert' });
 });
 
 afterAll(async () => {
