@@ -5,13 +5,18 @@
 import { concatBatch } from '../core/tensor.ts';
 import type { ClaimedRow, ImageRow, RunOutput } from '../db/queue-store.ts';
 import { interpolationInfo, interpolationParams, inversionParams, variationInfo, variationParams } from './edits.ts';
-import type { StepProgress } from './engine-port.ts';
-import type { ExecuteDeps } from './execute.ts';
-import { ProgressReporter, type ProgressOptions } from './progress.ts';
+import type { EnginePort, RenderPort, StepProgress } from './engine-port.ts';
+import { ProgressReporter, type ProgressDeps, type ProgressOptions } from './progress.ts';
+
+/** What an edit runs with (execute.ts passes its own deps, a superset). */
+export interface EditDeps extends ProgressDeps {
+  readonly engine: Pick<EnginePort, 'sourceImage' | 'vary' | 'interpolate' | 'interpolateLabels' | 'interpolateFromImage' | 'invert'>;
+  readonly render: RenderPort;
+}
 import { GIF_INDEX, GRID_INDEX, RECONSTRUCTION_INDEX } from './views.ts';
 
 /** Variations: images 0..count-1, and the grid when there are several. */
-export async function variation(row: ClaimedRow, deps: ExecuteDeps, options: ProgressOptions, signal: AbortSignal): Promise<ImageRow[]> {
+export async function variation(row: ClaimedRow, deps: EditDeps, options: ProgressOptions, signal: AbortSignal): Promise<ImageRow[]> {
   const info = variationInfo(row.kind, row.edit)!;
   const source = await storedSource(row, deps);
   const progress = new ProgressReporter([row], deps, options);
@@ -24,13 +29,13 @@ export async function variation(row: ClaimedRow, deps: ExecuteDeps, options: Pro
 }
 
 /** The request's stored source image as the model-space tensor the engine takes. */
-async function storedSource(row: ClaimedRow, deps: ExecuteDeps) {
+async function storedSource(row: ClaimedRow, deps: EditDeps) {
   if (!row.input_image) throw new Error(`${row.kind} ${row.id} has no stored source image`);
   return deps.engine.sourceImage(row.model, new Uint8Array(row.input_image));
 }
 
 /** Interpolations: frames 0..frames-1, the labelled strip as the grid, and the animation. */
-export async function interpolation(row: ClaimedRow, deps: ExecuteDeps, options: ProgressOptions, signal: AbortSignal): Promise<ImageRow[]> {
+export async function interpolation(row: ClaimedRow, deps: EditDeps, options: ProgressOptions, signal: AbortSignal): Promise<ImageRow[]> {
   const params = interpolationParams(row, interpolationInfo(row.kind, row.edit)!);
   const progress = new ProgressReporter([row], deps, options);
   const report = (p: StepProgress) => progress.report(0, p);
@@ -51,7 +56,7 @@ export async function interpolation(row: ClaimedRow, deps: ExecuteDeps, options:
  * Inversions: the source as the model sees it (index 0), its reconstruction, both side by side as the grid,
  * and the reconstruction's PSNR as the result (null when identical: JSON has no Infinity).
  */
-export async function inversion(row: ClaimedRow, deps: ExecuteDeps, options: ProgressOptions, signal: AbortSignal): Promise<RunOutput> {
+export async function inversion(row: ClaimedRow, deps: EditDeps, options: ProgressOptions, signal: AbortSignal): Promise<RunOutput> {
   const source = await storedSource(row, deps);
   const progress = new ProgressReporter([row], deps, options);
   const result = await deps.engine.invert(inversionParams(row), source, (p) => progress.report(0, p), signal);
