@@ -14,9 +14,8 @@
 import type { Request as RequestRow } from '../db/generated/client.ts';
 import { soloBatchKey } from './batch-key.ts';
 import type { ImageInterpolationParams, InterpolationParams, InversionParams, LabelInterpolationParams, VariationParams } from './engine-port.ts';
-import type { Draft } from './submit.ts';
-import type { InterpolationInfo, InversionInfo, VariationInfo, VariationSource } from './types.ts';
-import { jsonRecord } from './views.ts';
+import type { Draft } from './drafts.ts';
+import { jsonRecord, type InterpolationInfo, type InversionInfo, type VariationInfo, type VariationSource } from './types.ts';
 
 /** The columns every kind fills from the generation fields. */
 function common(p: { model: string; sampler: string; steps: number; options: Readonly<Record<string, unknown>>; guidance: number | null }) {

@@ -25,7 +25,8 @@ import type {
 import type { ComparisonRecords } from './comparison-records.ts';
 import { StoredComparisons } from './comparison-records.ts';
 import { partnerRefusal } from './interpolate-between.ts';
-import { Submitter, userKeyOf, type SubmitEngine } from './submit.ts';
+import { userKeyOf, type SubmitEngine } from './store-request.ts';
+import { Submitter } from './submit.ts';
 import {
   ForbiddenError,
   NotFoundError,

@@ -25,6 +25,11 @@ export interface RequestCounters {
 /** JSON as stored in Postgres `jsonb` (reply targets, sampler options). */
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
+/** A stored JSON value as an object; anything else as {}. */
+export function jsonRecord(value: unknown): Record<string, Json> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, Json>) : {};
+}
+
 /** Who asked. `workspaceId` is a Discord guild or Slack team; `channelId` is where they asked. */
 export interface Requester {
   readonly platform: Platform;

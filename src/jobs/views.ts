@@ -4,7 +4,7 @@
  */
 import type { ImageMeta, RequestWithImages } from '../db/request-store.ts';
 import { interpolationInfo, inversionInfo, variationInfo } from './edits.ts';
-import type { ImageIndex, ImageRef, Json, RequestEvent, RequestView } from './types.ts';
+import { jsonRecord, type ImageIndex, type ImageRef, type Json, type RequestEvent, type RequestView } from './types.ts';
 
 /** Image index values stored for the non-numbered images. */
 export const GRID_INDEX = -1;
@@ -22,10 +22,6 @@ const INDEX_NAME = new Map<number, 'grid' | 'gif' | 'reconstruction'>([
 export function storedIndex(index: ImageIndex): number | null {
   const i = typeof index === 'number' ? index : SPECIAL_INDEX[index];
   return i !== undefined && Number.isInteger(i) ? i : null;
-}
-
-export function jsonRecord(value: unknown): Record<string, Json> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, Json>) : {};
 }
 
 /** Numbered images first, then grid, animation, reconstruction. */
