@@ -174,7 +174,10 @@ export interface ModalParams {
   readonly guidance?: number;
 }
 
-/** Modal state to raw service params; errors are per block (a field, or a sampler option's block), shown next to it. */
+/**
+ * Modal state to raw service params, for the service to validate; errors here are only text that is no
+ * value at all (per block: a field, or a sampler option's block), shown next to it.
+ */
 export function parseModalState(values: unknown, samplers: readonly SamplerPlugin[]): { params: ModalParams } | { errors: Record<string, string> } {
   const parsed = stateSchema.safeParse(values);
   if (!parsed.success) return { errors: { model: 'The form was incomplete; please fill it in again.' } };
@@ -182,22 +185,22 @@ export function parseModalState(values: unknown, samplers: readonly SamplerPlugi
   const errors: Record<string, string> = {};
   const samplerName = s.sampler[ACTION].selected_option?.value;
   const options = optionValues(samplers.find((p) => p.name === samplerName), s, errors);
-  const num = (field: ModalField, raw: string | null | undefined, integer: boolean): number | undefined => {
+  // Text to number only: whole numbers and ranges are the service's checks (checkGeneration), made once.
+  const num = (field: ModalField, raw: string | null | undefined): number | undefined => {
     if (raw === null || raw === undefined || raw.trim() === '') return undefined;
     const n = Number(raw);
-    if (!Number.isFinite(n) || (integer && !Number.isInteger(n))) errors[field] = integer ? 'Enter a whole number.' : 'Enter a number.';
+    if (!Number.isFinite(n)) errors[field] = 'Enter a number.';
     return n;
   };
   const params = {
     model: s.model[ACTION].selected_option?.value,
     sampler: s.sampler[ACTION].selected_option?.value,
-    steps: num('steps', s.steps[ACTION].value, true),
-    seed: num('seed', s.seed[ACTION].value, true),
+    steps: num('steps', s.steps[ACTION].value),
+    seed: num('seed', s.seed[ACTION].value),
     options: Object.keys(options).length > 0 ? options : undefined,
     label: labelIndex(s.label?.[ACTION].selected_option?.value, s.model[ACTION].selected_option?.value, errors),
-    guidance: num('guidance', s.guidance?.[ACTION].value, false),
+    guidance: num('guidance', s.guidance?.[ACTION].value),
   };
-  if (params.seed !== undefined && (params.seed < 0 || params.seed > MAX_SEED)) errors.seed = `Seed must be 0..${MAX_SEED}.`;
   if (Object.keys(errors).length > 0) return { errors };
   return { params: Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined)) as ModalParams };
 }

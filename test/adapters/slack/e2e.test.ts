@@ -141,6 +141,29 @@ describe('message shortcut', () => {
     const body = JSON.parse(res.body) as { response_action: string; errors: Record<string, string> };
     expect(body.response_action).toBe('errors');
     expect(body.errors['steps']).toMatch(/steps must be/);
+    // The modal only reads numbers; ranges and whole numbers are the service's one validation, named by field.
+    const seed = await h.interact(
+      viewSubmissionPayload({
+        user: 'U0ALICE',
+        view: { id: 'V0BADSEED', callback_id: 'generate_modal', private_metadata: JSON.stringify({ channel: 'C1', messageTs: '1.2', threadTs: '1.2' }) },
+        values: {
+          model: { value: { type: 'static_select', selected_option: { value: 'tiny' } } },
+          sampler: { value: { type: 'static_select', selected_option: { value: 'ddim' } } },
+          steps: { value: { type: 'number_input', value: '' } },
+          seed: { value: { type: 'number_input', value: '4294967296' } },
+        },
+      }),
+    );
+    const expected = (() => {
+      try {
+        h.service.checkGeneration({ model: 'tiny', sampler: 'ddim', seed: 4294967296 });
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return 'no error';
+    })();
+    expect(expected).toMatch(/^seed: /);
+    expect(JSON.parse(seed.body)).toEqual({ response_action: 'errors', errors: { seed: expected } });
   });
 
   it("shows the chosen sampler's own option fields (views.update when the sampler changes), keeps what was typed, and generates with them", async () => {
