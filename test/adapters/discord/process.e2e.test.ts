@@ -74,8 +74,10 @@ describe('src/main.ts with DISCORD_TOKEN', () => {
     const before = fake.identifyCount;
     const worker = startService('worker');
     try {
-      await fake.waitFor(() => worker.output().includes('worker started') || worker.child.exitCode !== null, 60_000, 'worker start');
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      // 'ready' is logged once startService has started every adapter the role runs.
+      await fake.waitFor(() => /"msg":"ready"/.test(worker.output()) || worker.child.exitCode !== null, 60_000, 'worker ready');
+      expect(worker.output()).toContain('worker started');
+      expect(worker.output()).not.toContain('discord adapter');
       expect(fake.identifyCount).toBe(before);
     } finally {
       worker.child.kill('SIGTERM');

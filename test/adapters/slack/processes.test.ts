@@ -124,11 +124,16 @@ describe('several bot processes', () => {
       if (Date.now() > deadline) throw new Error('request did not finish');
       await new Promise((r) => setTimeout(r, 50));
     }
-    await new Promise((r) => setTimeout(r, 200));
+    // Every reply starts with the claim: none while no adapter runs.
+    expect((await h.service.getRequest(id))?.deliveredAt).toBeNull();
     expect(h.fake.uploads.filter((u) => u.channelId === channel)).toHaveLength(0);
+    const restarted = Date.now();
     other = await startOther();
     const upload = await h.fake.waitFor(() => h.fake.uploads.find((u) => u.channelId === channel), 10_000, 'upload after restart');
     expect(upload.initialComment).toContain(id);
+    // A sweep after the restart's own resume would post it a second time if the claim had not held.
+    await deliveriesSettled(logs, id, restarted, { platformEvent: false });
+    expect(h.fake.uploads.filter((u) => u.channelId === channel)).toHaveLength(1);
   });
 
   it('fails to start, quickly and saying why, when auth.test fails or the API is unreachable', async () => {
