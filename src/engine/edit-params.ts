@@ -11,6 +11,12 @@ import type { GenerationParams, ImageInterpolationParams, InterpolationEndsParam
 export const MIN_STRENGTH = 0.1;
 export const MAX_STRENGTH = 0.9;
 export const DEFAULT_STRENGTH = 0.5;
+/**
+ * The chat buttons' Vary (subtle) and Vary (strong), as Midjourney names its two: how much of the schedule is
+ * redone, so subtle keeps the composition and strong keeps little more than the colours; plain Vary is DEFAULT_STRENGTH.
+ */
+export const VARY_PRESETS = { subtle: 0.3, strong: 0.7 } as const;
+export type VaryPreset = keyof typeof VARY_PRESETS;
 export const MAX_FRAMES = 16;
 export const DEFAULT_FRAMES = 8;
 

@@ -1,9 +1,10 @@
 /**
  * Component custom ids carry the request id, so buttons keep working after restarts: everything
  * else is read back from the database when the button is pressed. Format: `ddpm:<action>:<id>`, or
- * `ddpm:<action>:<id>:<image index>` for a button under one image of a grid (Vary).
+ * `ddpm:<action>:<id>:<image index>` for a button under one image of a grid (Vary; its strength is in the
+ * action: vary, vary-subtle, vary-strong).
  */
-export const COMPONENT_ACTIONS = ['reroll', 'replay', 'animate', 'delete', 'vary', 'interpolate-with', 'interpolate-pick'] as const;
+export const COMPONENT_ACTIONS = ['reroll', 'replay', 'animate', 'delete', 'vary', 'vary-subtle', 'vary-strong', 'interpolate-with', 'interpolate-pick'] as const;
 export type ComponentAction = (typeof COMPONENT_ACTIONS)[number];
 
 const PREFIX = 'ddpm';

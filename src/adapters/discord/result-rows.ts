@@ -1,6 +1,6 @@
 /**
- * The buttons and menus under a result, as plain Discord JSON: one Vary button per image (V1…V4 like
- * Midjourney's), Reroll, the denoising animation, Interpolate with…, Delete, and the "same seed with…"
+ * The buttons and menus under a result, as plain Discord JSON: one Vary button per image of a grid (V1…V4 like
+ * Midjourney's) or Vary (subtle), Vary and Vary (strong) under a single image, Reroll, the denoising animation, Interpolate with…, Delete, and the "same seed with…"
  * replay menu; and the private menu Interpolate with… opens. Discord allows 5 components in a row and 5
  * rows in a message.
  */
@@ -75,7 +75,12 @@ export function generationComponents(catalog: Catalog, view: RequestView): Row[]
   const choices = view.kind === 'interpolate' || inverted ? [] : replayChoices(catalog, view);
   const varyRows = MAX_ROWS - 1 - (choices.length > 0 ? 1 : 0);
   const images = Math.min(view.count, varyRows * PER_ROW);
-  const vary = Array.from({ length: images }, (_, i) => button(view.count === 1 ? 'Vary' : `V${i + 1}`, '🪄', componentId('vary', view.id, i)));
+  // One image drawn here: Vary at the three strengths, as Midjourney's Vary (Subtle) and Vary (Strong); a grid, or an
+  // inversion's source (the user's own image, not a result), gets V1…Vn / Vary at the default.
+  const vary =
+    view.count === 1 && !inverted
+      ? [button('Vary (subtle)', '🪄', componentId('vary-subtle', view.id, 0)), button('Vary', '🪄', componentId('vary', view.id, 0)), button('Vary (strong)', '🪄', componentId('vary-strong', view.id, 0))]
+      : Array.from({ length: images }, (_, i) => button(view.count === 1 ? 'Vary' : `V${i + 1}`, '🪄', componentId('vary', view.id, i)));
   const rows: Row[] = [...rowsOf(vary), { type: ComponentType.ActionRow, components: actions }];
   if (choices.length > 0) {
     rows.push({

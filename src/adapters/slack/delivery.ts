@@ -24,7 +24,7 @@ type WebClient = webApi.WebClient;
 
 export const REROLL_ACTION = 'reroll';
 export const ANIMATION_ACTION = 'animation';
-/** `vary:<image index>`. */
+/** `vary:<image index>` at the default strength, `vary:<image index>:subtle` or `:strong` (VARY_PRESETS). */
 export const VARY_ACTION = 'vary';
 export const INTERPOLATE_WITH_ACTION = 'interpolate_with';
 
@@ -224,9 +224,10 @@ export function slackDelivery(client: WebClient, service: GenerationService, log
 const MAX_ELEMENTS = 25;
 
 /**
- * Reroll, one Vary button per image (V1…V4; an interpolation's frames too; an inversion's source), for a
- * generation the denoising animation, and for a generation or an inversion Interpolate with…. An inversion has
- * no Reroll: nothing in it is random. A Vary button's image is in its action id, its request in its value.
+ * Reroll, one Vary button per image (V1…V4; an interpolation's frames too; an inversion's source) or Vary
+ * (subtle), Vary and Vary (strong) under a single generated image, for a generation the denoising animation, and for a
+ * generation or an inversion Interpolate with…. An inversion has no Reroll: nothing in it is random. A Vary
+ * button's image is in its action id, its request in its value.
  */
 export function resultBlocks(view: RequestView): types.KnownBlock[] {
   const button = (actionId: string, text: string) => ({ type: 'button' as const, action_id: actionId, text: { type: 'plain_text' as const, text }, value: view.id });
@@ -235,7 +236,12 @@ export function resultBlocks(view: RequestView): types.KnownBlock[] {
     ...(view.kind === 'generate' ? [button(ANIMATION_ACTION, 'Animation')] : []),
     ...(view.kind === 'generate' || view.kind === 'invert' ? [button(INTERPOLATE_WITH_ACTION, 'Interpolate with…')] : []),
   ];
-  const vary = Array.from({ length: Math.min(view.count, MAX_ELEMENTS - own.length) }, (_, i) => button(`${VARY_ACTION}:${i}`, view.count === 1 ? 'Vary' : `V${i + 1}`));
+  // One image drawn here: Vary at the three strengths, as Midjourney's Vary (Subtle) and Vary (Strong); a grid, or an
+  // inversion's source (the user's own image, not a result), gets V1…Vn / Vary at the default.
+  const vary =
+    view.count === 1 && view.kind !== 'invert'
+      ? [button(`${VARY_ACTION}:0:subtle`, 'Vary (subtle)'), button(`${VARY_ACTION}:0`, 'Vary'), button(`${VARY_ACTION}:0:strong`, 'Vary (strong)')]
+      : Array.from({ length: Math.min(view.count, MAX_ELEMENTS - own.length) }, (_, i) => button(`${VARY_ACTION}:${i}`, view.count === 1 ? 'Vary' : `V${i + 1}`));
   return [
     { type: 'context', elements: [{ type: 'mrkdwn', text: `Request \`${view.id}\` · ${seedWords(view, (v) => `\`${v}\``).join(' · ')}` }] },
     { type: 'actions', block_id: 'result_actions', elements: [...own, ...vary] },

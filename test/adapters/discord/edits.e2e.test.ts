@@ -45,6 +45,22 @@ describe('Vary buttons', () => {
     expect(customIds(varied).some((c) => c.startsWith('ddpm:reroll:'))).toBe(true);
   }, 200_000);
 
+  it('a single image offers Vary (subtle), Vary and Vary (strong): subtle varies at 0.3, strong at 0.7, each the engine\'s image', async () => {
+    const user = h.fake.user('sol');
+    const single = await h.result(h.fake.command(user, 'generate', { model: 'tiny', sampler: 'ddim', steps: 10, seed: 12 }));
+    const id = requestIdOf(single);
+    expect(customIds(single).filter((c) => c.startsWith('ddpm:vary'))).toEqual([`ddpm:vary-subtle:${id}:0`, `ddpm:vary:${id}:0`, `ddpm:vary-strong:${id}:0`]);
+    const source = await h.engine.sourceImage('tiny', (await h.runtime.service.getImage(id, 0))!.bytes);
+    for (const [preset, strength] of [['subtle', 0.3], ['strong', 0.7]] as const) {
+      const varied = await h.result(h.fake.click(user, single, `ddpm:vary-${preset}:${id}:0`), 90_000);
+      expect(embedField(varied, 'Strength')).toBe(String(strength));
+      const view = (await h.runtime.service.getRequest(requestIdOf(varied)))!;
+      expect(view).toMatchObject({ kind: 'vary', variation: { strength, source: { requestId: id, index: 0 } } });
+      const direct = await h.engine.vary(h.engine.validateVariation({ model: 'tiny', sampler: 'ddim', steps: 10, seed: view.seed, strength }), source);
+      expect(Buffer.compare(varied.files[1]!.bytes, await imagePng(direct.images, 0))).toBe(0);
+    }
+  }, 200_000);
+
   it('a stale Vary button of a deleted request is refused privately', async () => {
     const user = h.fake.user('wes');
     const message = await h.result(h.fake.command(user, 'generate', { model: 'tiny', sampler: 'ddim', steps: 5, seed: 3 }));

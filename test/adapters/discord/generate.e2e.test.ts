@@ -67,9 +67,9 @@ describe('/generate', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-    // Rows: the Vary button of the one image, the actions, the "same seed with…" replay menu.
+    // Rows: the one image's Vary (subtle), Vary and Vary (strong), the actions, the "same seed with…" replay menu.
     const ids = final.components.map((row) => (row as { components: { custom_id?: string }[] }).components.map((c) => c.custom_id?.split(':').slice(0, 2).join(':')));
-    expect(ids).toEqual([['ddpm:vary'], ['ddpm:reroll', 'ddpm:animate', 'ddpm:interpolate-with', 'ddpm:delete'], ['ddpm:replay']]);
+    expect(ids).toEqual([['ddpm:vary-subtle', 'ddpm:vary', 'ddpm:vary-strong'], ['ddpm:reroll', 'ddpm:animate', 'ddpm:interpolate-with', 'ddpm:delete'], ['ddpm:replay']]);
     expect(final.allowedMentions).toEqual({ parse: [] });
   });
 

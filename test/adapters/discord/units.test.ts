@@ -35,6 +35,12 @@ describe('custom ids', () => {
     const id = 'a3c1e9a2-1111-4222-8333-944455556666';
     expect(parseComponentId(componentId('reroll', id))).toEqual({ action: 'reroll', requestId: id, index: null });
     expect(parseComponentId(componentId('vary', id, 3))).toEqual({ action: 'vary', requestId: id, index: 3 });
+    // The longest custom id a result carries stays within Discord's 100 characters.
+    const strong = componentId('vary-strong', id, 15);
+    expect(strong.length).toBeLessThanOrEqual(100);
+    expect(parseComponentId(strong)).toEqual({ action: 'vary-strong', requestId: id, index: 15 });
+    expect(parseComponentId(`ddpm:vary-subtle:${id}:0`)).toEqual({ action: 'vary-subtle', requestId: id, index: 0 });
+    expect(parseComponentId(`ddpm:vary-medium:${id}:0`)).toBeNull();
     expect(parseComponentId('ddpm:explode:x')).toBeNull();
     expect(parseComponentId('other:reroll:x')).toBeNull();
     expect(parseComponentId('ddpm:reroll:x:y')).toBeNull();

@@ -48,6 +48,22 @@ describe('Slack edits', () => {
     expect(varied.files[0]!.bytes.equals(await upscalePng(await imagePng(direct.images, 0)))).toBe(true);
   }, 200_000);
 
+  it('a single image offers Vary (subtle), Vary and Vary (strong); strong varies at 0.7, the engine\'s image', async () => {
+    const channel = 'C0STRONG';
+    await h.command('/generate', 'model:tiny sampler:ddim steps:10 seed:6', { channel });
+    const id = requestIdOf(await upload(channel, 0));
+    const buttons = await buttonsOf(channel, id);
+    expect(actionIds(buttons.blocks)).toEqual(['reroll', 'animation', 'interpolate_with', 'vary:0:subtle', 'vary:0', 'vary:0:strong']);
+    await h.interact(buttonPayload({ user: 'U0BOB', channel, messageTs: buttons.ts, actionId: 'vary:0:strong', value: id, responseUrl: h.fake.responseUrl() }));
+    const varied = await upload(channel, 1);
+    expect(varied.initialComment).toContain('strength `0.7`');
+    const view = (await h.service.getRequest(requestIdOf(varied)))!;
+    expect(view).toMatchObject({ kind: 'vary', variation: { strength: 0.7, source: { requestId: id, index: 0 } } });
+    const source = await h.engine.sourceImage('tiny', (await h.service.getImage(id, 0))!.bytes);
+    const direct = await h.engine.vary(h.engine.validateVariation({ model: 'tiny', sampler: 'ddim', steps: 10, seed: view.seed, strength: 0.7 }), source);
+    expect(varied.files[0]!.bytes.equals(await upscalePng(await imagePng(direct.images, 0)))).toBe(true);
+  }, 200_000);
+
   it('/interpolate uploads the strip and the GIF, byte-identical to the engine; bad frames are refused privately', async () => {
     const channel = 'C0INTERP';
     await h.command('/interpolate', 'model:tiny seed_a:1 seed_b:2 frames:4 steps:10', { channel });

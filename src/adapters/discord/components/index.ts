@@ -6,7 +6,7 @@ import { deleteButton } from './delete.ts';
 import { interpolatePickSelect, interpolateWithButton } from './interpolate-with.ts';
 import { replaySelect } from './replay-select.ts';
 import { rerollButton } from './reroll.ts';
-import { varyButton } from './vary.ts';
+import { varyButton, varyStrongButton, varySubtleButton } from './vary.ts';
 
 export const COMPONENT_HANDLERS: Readonly<Record<ComponentAction, ComponentHandler>> = {
   reroll: rerollButton,
@@ -14,6 +14,8 @@ export const COMPONENT_HANDLERS: Readonly<Record<ComponentAction, ComponentHandl
   animate: animationButton,
   delete: deleteButton,
   vary: varyButton,
+  'vary-subtle': varySubtleButton,
+  'vary-strong': varyStrongButton,
   'interpolate-with': interpolateWithButton,
   'interpolate-pick': interpolatePickSelect,
 };
