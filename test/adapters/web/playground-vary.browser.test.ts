@@ -1,7 +1,8 @@
 /**
  * The playground's Vary button in Chromium against the real service: under each image of a result, it
  * queues a variation of that image, shown as a new request whose image is the engine's for its noise seed;
- * /interpolate, and Interpolate with… on a result (a menu of the user's other generations).
+ * /interpolate, and Interpolate with… on a result (a menu of the user's other generations); an interpolation from
+ * an image is captioned with that image.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,4 +101,20 @@ describe('Vary in the playground', () => {
     expect((await post(first, { to: '00000000-0000-4000-8000-000000000000' })).status).toBe(404);
     expect((await fetch(`${stack.url}/api/requests?partnersOf=00000000-0000-4000-8000-000000000000`)).status).toBe(404);
   });
+
+  it('an interpolation from an image is captioned with that image, not with a seed', async () => {
+    const grid = (await page.locator('article.request').nth(0).getAttribute('data-request-id'))!;
+    const res = await fetch(`${stack.url}/api/interpolate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ from: { request: grid, index: 1 }, seed_b: 3, frames: 2 }) });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    await expect.poll(async () => (await stack.app.runtime.service.getRequest(id))?.status, { timeout: 60_000 }).toBe('succeeded');
+    const words = `image 2 of request ${grid.slice(0, 8)} → seed 3`;
+    await page.locator('#gallery-refresh').click();
+    const entry = page.locator(`#gallery button.open[data-request-id="${id}"]`);
+    await expect.poll(() => entry.textContent()).toBe(`tiny · ddim (eta 0) · 10 · ${words}`);
+    await entry.click();
+    const card = page.locator('article.request').last();
+    await expect.poll(() => card.locator('img.result').first().getAttribute('alt')).toBe(`Image 1 of 2: ddim (eta 0), 10 steps, ${words}`);
+    expect(await card.locator('.params').textContent()).toContain(`ends${words}`);
+  }, 180_000);
 });

@@ -277,6 +277,19 @@ function labelPrefix(view, sep = ' · ') {
   return view.label === null || view.label === undefined ? '' : `${view.label}, guidance ${view.guidance}${sep}`;
 }
 
+/**
+ * What drew a result, for captions: its seed, or an interpolation's two ends. An interpolation from an image names
+ * the image: its request's seed is the last end's, and no seed draws its first frame.
+ */
+function seedText(view) {
+  const i = view.interpolation;
+  if (!i) return `seed ${view.seed}`;
+  if (i.to.label !== undefined) return `label → ${i.to.label} at seed ${view.seed}`;
+  if (!i.from) return `seed ${view.seed} → ${i.to.seed}`;
+  const image = i.from.requestId ? `image ${i.from.index + 1} of request ${i.from.requestId.slice(0, 8)}` : 'an uploaded image';
+  return `${image} → seed ${i.to.seed}`;
+}
+
 /** "sampler (name value, ...)": the sampler with its options, for titles and captions. */
 function samplerText(view) {
   const options = optionsText(view.options);
@@ -380,7 +393,7 @@ function renderParams(card, view) {
           ...(view.label === null ? [] : [['label', view.label], ['guidance', view.guidance]]),
           ['sampler', view.sampler],
           ['steps', view.steps],
-          ['seed', view.seed],
+          view.interpolation ? ['ends', seedText(view)] : ['seed', view.seed],
           ['count', view.count],
           ...optionPairs(view.options),
           ['sampling', seconds(view.timings && view.timings.samplingMs)],
@@ -392,7 +405,7 @@ function renderParams(card, view) {
 function renderImages(card, view) {
   const box = $('.images', card);
   box.replaceChildren();
-  const label = view.kind === 'noise_demo' ? 'Forward process' : `${labelPrefix(view, ', ')}${samplerText(view)}, ${view.steps} steps, seed ${view.seed}`;
+  const label = view.kind === 'noise_demo' ? 'Forward process' : `${labelPrefix(view, ', ')}${samplerText(view)}, ${view.steps} steps, ${seedText(view)}`;
   const images = view.images || [];
   const singles = images.filter((i) => typeof i.index === 'number');
   const grid = images.find((i) => i.index === 'grid');
@@ -466,7 +479,7 @@ function renderInversion(box, view, images) {
 
 function varyButton(view, index, count) {
   const button = el('button', { type: 'button', class: 'vary', text: count === 1 ? 'Vary' : `Vary ${index + 1}` });
-  button.onclick = () => runAction(`variation of image ${index + 1} of ${labelPrefix(view)}seed ${view.seed}`, () => api.vary(view.id, index));
+  button.onclick = () => runAction(`variation of image ${index + 1} of ${labelPrefix(view)}${seedText(view)}`, () => api.vary(view.id, index));
   return button;
 }
 
@@ -860,7 +873,7 @@ async function loadGallery() {
 function requestCaption(r) {
   if (r.kind === 'noise_demo') return `${r.model} · noise demo · seed ${r.seed}`;
   if (r.kind === 'invert') return `${r.model} · inversion · ${r.steps} steps${r.status === 'succeeded' ? ` · PSNR ${psnrText(r)}` : ''}`;
-  return `${r.model} · ${labelPrefix(r)}${samplerText(r)} · ${r.steps} · seed ${r.seed}`;
+  return `${r.model} · ${labelPrefix(r)}${samplerText(r)} · ${r.steps} · ${seedText(r)}`;
 }
 
 /** Deletes one of your finished requests with its images, for good, after asking. */
