@@ -127,9 +127,8 @@ export class Worker {
     let backoff = this.options.pollMs;
     while (!this.stopping) {
       let rows: readonly ClaimedRow[];
-      let more: boolean;
       try {
-        ({ rows, more } = await this.claim());
+        ({ rows } = await this.claim());
         backoff = this.options.pollMs;
       } catch (err) {
         this.deps.log.warn({ err }, 'worker: cannot claim work (database down?), retrying');
@@ -146,9 +145,6 @@ export class Worker {
       } catch (err) {
         this.deps.log.error({ err }, 'worker: batch abandoned (its leases will pass and it will run again)');
       }
-      // This claim took everything there was: asking again now would find nothing, unless a request
-      // came meanwhile (then its `queued` event has nudged this worker and idle() returns at once).
-      if (!more) await this.idle();
     }
   }
 
