@@ -53,8 +53,6 @@ export interface Claim {
   readonly cancelled: readonly EndedRow[];
   /** The `running` event of each row of `run` (JSON), sent on the options' channel when it has one. */
   readonly running: readonly string[];
-  /** Whether more rows were claimable than this claim took (other batch keys, or more of this one). */
-  readonly more: boolean;
 }
 
 export interface ClaimOptions {
@@ -77,12 +75,11 @@ export const CANCELLED_ERROR = 'cancelled by the requester';
  * its batch key, a new attempt on each with its log entry, any open earlier attempt closed as
  * `expired` (its worker died, froze or lost the database), and a `running` event for each row it
  * runs. Rows over the retry limit, and rows whose cancel arrived while their worker was gone, are
- * ended here instead of being run. It also tells whether anything claimable was left, so a worker
- * that emptied the queue waits for the next `queued` event instead of asking again at once.
+ * ended here instead of being run.
  */
 export async function claimBatch(prisma: PrismaClient, o: ClaimOptions): Promise<Claim> {
   const more = o.batchSize - 1;
-  const claimed = await prisma.$queryRaw<(ClaimedRow & { cancel_requested: boolean; running_event: string | null; claimable: number })[]>`
+  const claimed = await prisma.$queryRaw<(ClaimedRow & { cancel_requested: boolean; running_event: string | null })[]>`
     WITH head AS (
       SELECT id, batch_key, kind FROM requests
       WHERE status = 'queued' OR (status = 'running' AND lease_expires_at < now())
@@ -111,22 +108,17 @@ export async function claimBatch(prisma: PrismaClient, o: ClaimOptions): Promise
       WHERE NOT cancel_requested AND attempts <= ${o.retryLimit + 1}
     ), notified AS (
       SELECT pg_notify(${o.channel}, event) FROM running WHERE ${o.channel}::text IS NOT NULL
-    ), claimable AS (
-      -- This statement's snapshot still shows the rows it claims as claimable.
-      SELECT count(*)::int AS n FROM (
-        SELECT 1 FROM requests WHERE status = 'queued' OR (status = 'running' AND lease_expires_at < now()) LIMIT ${o.batchSize + 1}
-      ) c
     )
     SELECT c.id::text, c.kind::text AS kind, c.platform::text AS platform, c.model, c.sampler, c.steps, c.seed::text AS seed, c.count,
       c.options, c.label, c.guidance, c.noise_demo, c.edit, c.input_image, c.record_trajectory, c.attempts, c.cancel_requested,
-      r.event AS running_event, (SELECT n FROM claimable) AS claimable
+      r.event AS running_event
     FROM claimed c LEFT JOIN running r ON r.id = c.id
     WHERE (SELECT count(*) FROM notified) >= 0
     ORDER BY c.created_at, c.id`;
   const run: ClaimedRow[] = [];
   const running: string[] = [];
   const toEnd: (AttemptEnd & { row: ClaimedRow })[] = [];
-  for (const { cancel_requested, running_event, claimable: _, ...row } of claimed) {
+  for (const { cancel_requested, running_event, ...row } of claimed) {
     if (cancel_requested) toEnd.push({ row, id: row.id, attempt: row.attempts, outcome: { status: 'cancelled' } });
     else if (row.attempts > o.retryLimit + 1) {
       toEnd.push({ row, id: row.id, attempt: row.attempts, outcome: { status: 'failed', error: `gave up after ${row.attempts - 1} attempts` } });
@@ -143,7 +135,7 @@ export async function claimBatch(prisma: PrismaClient, o: ClaimOptions): Promise
     if (outcome.status === 'failed') gaveUp.push({ ...ended(row), error: outcome.error });
     else cancelled.push({ ...ended(row), error: CANCELLED_ERROR });
   }
-  return { run, gaveUp, cancelled, running, more: (claimed[0]?.claimable ?? 0) > claimed.length };
+  return { run, gaveUp, cancelled, running };
 }
 
 function ended(row: ClaimedRow): Omit<EndedRow, 'error'> {

@@ -128,7 +128,7 @@ export class Worker {
     while (!this.stopping) {
       let rows: readonly ClaimedRow[];
       try {
-        ({ rows } = await this.claim());
+        rows = await this.claim();
         backoff = this.options.pollMs;
       } catch (err) {
         this.deps.log.warn({ err }, 'worker: cannot claim work (database down?), retrying');
@@ -164,7 +164,7 @@ export class Worker {
     });
   }
 
-  private async claim(): Promise<{ rows: readonly ClaimedRow[]; more: boolean }> {
+  private async claim(): Promise<readonly ClaimedRow[]> {
     // Whatever was queued before this claim, it sees.
     this.nudged = false;
     const claim = await claimBatch(this.deps.db.prisma, {
@@ -178,7 +178,7 @@ export class Worker {
     await this.finisher.ended(claim.gaveUp, 'failed');
     await this.finisher.ended(claim.cancelled, 'cancelled');
     await this.deps.bus.carried(claim.running);
-    return { rows: claim.run, more: claim.more };
+    return claim.run;
   }
 
   private async run(rows: readonly ClaimedRow[]): Promise<void> {

@@ -55,10 +55,9 @@ describe('requests as the queue', () => {
     const b1 = await submit(3);
     const a = [await submit(2), await submit(2), await submit(2), await submit(2), await submit(2)];
     const b2 = await submit(3);
-    // `more`: whether anything claimable was left behind, so a worker knows to ask again at once.
-    expect(await claim()).toMatchObject({ run: [{ id: b1 }, { id: b2 }], more: true });
-    expect(await claim()).toMatchObject({ run: a.slice(0, 4).map((id) => ({ id })), more: true });
-    expect(await claim()).toMatchObject({ run: [{ id: a[4] }], more: false });
+    expect(await claim()).toMatchObject({ run: [{ id: b1 }, { id: b2 }] });
+    expect(await claim()).toMatchObject({ run: a.slice(0, 4).map((id) => ({ id })) });
+    expect(await claim()).toMatchObject({ run: [{ id: a[4] }] });
     expect((await claim()).run).toEqual([]);
     const { rows } = await bot.db.pool.query<{ status: string; attempts: number; worker_id: string; ahead: boolean }>(
       `SELECT status::text, attempts, worker_id, lease_expires_at > now() + interval '25 seconds' AS ahead FROM requests WHERE id = $1`,
