@@ -31,7 +31,8 @@ describe('ddpm-bot compare', () => {
     const names = engine.samplers.list().map((p) => p.name);
     expect(names).toEqual(expect.arrayContaining(['ddpm', 'ddim', 'score-sde', 'euler']));
     const [title, header, ...rows] = run.stdout.trimEnd().split('\n');
-    expect(title).toBe('seed 11, mnist, label 3, guidance 3');
+    const guidance = engine.model('mnist').manifest.conditioning!.default_guidance_scale;
+    expect(title).toBe(`seed 11, mnist, label 3, guidance ${guidance}`);
     expect(header).toMatch(/^sampler\s+steps\s+seconds\s+image$/);
     expect(rows.map((r) => r.split(/\s+/)[0])).toEqual(names);
     for (const [i, name] of names.entries()) {
