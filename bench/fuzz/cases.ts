@@ -50,8 +50,8 @@ const KEYS = [
 const NUMBERS = [0, -1, 1, 2, 1.5, -0.0001, 1e308, -1e308, 2 ** 53 + 1, 4294967296, 1e-320, 999999999999, 50, 1000];
 const STRINGS = ['', '\u0000', '😀', '<script>alert(1)</script>', '../../etc/passwd', '%00', 'NaN', '1e999', 'x'.repeat(5000)];
 const PARAMS = ['%', '%zz', '%E0%A4%A', '..%2f..%2fetc%2fpasswd', '%00', '.', '..', 'x'.repeat(2000), '%F0%9F%98%80', 'grid.png', '0.png', 'animation.gif'];
-const TEMPLATES = ['/api/requests/:id', '/api/requests/:id/images/:n', '/api/requests/:id/events', '/api/requests/:id/replay', '/api/requests/:id/delete', '/api/requests/:id/vary', '/api/requests/:id/invert', '/playground/:file'];
-const PATHS = ['/', '/playground', '/api/models', '/api/samplers', '/api/generate', '/api/noise-demo', '/api/interpolate', '/api/requests', '/healthz', '/readyz', '/metrics', '/slack/events', '/nope', '/api', '//api/generate'];
+const TEMPLATES = ['/api/requests/:id', '/api/requests/:id/images/:n', '/api/requests/:id/events', '/api/requests/:id/replay', '/api/requests/:id/delete', '/api/requests/:id/vary', '/api/requests/:id/invert', '/api/requests/:id/interpolate-with', '/playground/:file'];
+const PATHS = ['/', '/playground', '/api/models', '/api/samplers', '/api/generate', '/api/noise-demo', '/api/invert', '/api/interpolate', '/api/requests', '/healthz', '/readyz', '/metrics', '/slack/events', '/nope', '/api', '//api/generate'];
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD', 'TRACE'];
 
 function value(r: Rng, t: FuzzTarget, depth = 0): unknown {
@@ -81,7 +81,7 @@ export function caseMaker(t: FuzzTarget) {
   // Edits of a request that exists (`t.requestIds`, made by the harness) reach the service's checks, not only the 404.
   const someRequest = (r: Rng) => (t.requestIds?.length && r.int(3) ? r.pick(t.requestIds) : randomUUID());
   const bodyPath = (r: Rng) =>
-    r.pick(['/api/generate', '/api/noise-demo', '/api/interpolate', '/api/interpolate', `/api/requests/${randomUUID()}/replay`, `/api/requests/${someRequest(r)}/vary`, `/api/requests/${someRequest(r)}/invert`]);
+    r.pick(['/api/generate', '/api/noise-demo', '/api/interpolate', '/api/interpolate', `/api/requests/${randomUUID()}/replay`, `/api/requests/${someRequest(r)}/vary`, `/api/requests/${someRequest(r)}/invert`, `/api/requests/${someRequest(r)}/interpolate-with`]);
   const base = (r: Rng) => ({ model: r.pick(t.models), sampler: r.pick(t.samplers), steps: 1 + r.int(60), seed: r.int(1000), count: 1 });
 
   const multipart = (r: Rng, parts: Array<{ name: string; value: Buffer | string; file?: string; type?: string }>, mutate: boolean) => {
@@ -100,7 +100,8 @@ export function caseMaker(t: FuzzTarget) {
       else if (m === 3) body = Buffer.from(body.toString('latin1').replace(/\r\n/g, '\n'), 'latin1');
       else body = Buffer.concat([body, Buffer.from('trailing junk')]);
     }
-    return request('POST', '/api/noise-demo', [`Content-Type: ${type}`], body);
+    // Both image uploads parse the same form (image-form.ts) but validate different fields.
+    return request('POST', r.pick(['/api/noise-demo', '/api/invert']), [`Content-Type: ${type}`], body);
   };
 
   const signed = (body: string, ts: number, secret = t.slackSecret!) => [
