@@ -39,26 +39,35 @@ afterAll(async () => {
   await db?.drop();
 });
 
+/** Starts a worker, SIGKILLs it once the job has made progress, starts another and waits for the job to end. */
+async function killMidJobAndTakeOver(id: string) {
+  workers = [await startWorkerProcess('victim', { DATABASE_URL: db.url, ...LEASE })];
+  await waitFor(async () => ((await bot.service.getRequest(id))?.progress?.step ?? 0) >= 2, 120_000, 20);
+  workers[0]!.child.kill('SIGKILL');
+  await workers[0]!.exited;
+  expect((await bot.service.getRequest(id))!.status).toBe('running');
+  workers.push(await startWorkerProcess('survivor', { DATABASE_URL: db.url, ...LEASE }));
+  return waitFor(async () => {
+    const v = await bot.service.getRequest(id);
+    return v && v.status !== 'running' && v.status !== 'queued' ? v : null;
+  }, 240_000, 100);
+}
+
+/** [worker, outcome] of each attempt, in order. */
+async function attemptsOf(id: string): Promise<string[][]> {
+  const { rows } = await bot.db.pool.query<{ worker_id: string; outcome: string }>('SELECT worker_id, outcome FROM request_attempts WHERE request_id = $1 ORDER BY attempt', [id]);
+  return rows.map((r) => [r.worker_id, r.outcome]);
+}
+
 describe('a variation whose worker is killed', () => {
   it('is taken over by another worker after the lease and ends with the images its stored parameters give', async () => {
     const upload = await readFile(path.resolve(import.meta.dirname, '../../docs/sample.png'));
     // DDPM at strength 0.9: 900 model calls, seconds on this machine, so the kill lands mid-job.
     const params = { model: 'mnist', sampler: 'ddpm', steps: 1000, seed: 4242, strength: 0.9, label: 3 };
     const { id } = await bot.service.submitVariation({ requester: { platform: 'web', userId: 'crash' }, source: { image: upload }, params, replyTo: null });
-    workers = [await startWorkerProcess('victim', { DATABASE_URL: db.url, ...LEASE })];
-    await waitFor(async () => ((await bot.service.getRequest(id))?.progress?.step ?? 0) >= 2, 120_000, 20);
-    workers[0]!.child.kill('SIGKILL');
-    await workers[0]!.exited;
-    expect((await bot.service.getRequest(id))!.status).toBe('running');
-
-    workers.push(await startWorkerProcess('survivor', { DATABASE_URL: db.url, ...LEASE }));
-    const view = await waitFor(async () => {
-      const v = await bot.service.getRequest(id);
-      return v && v.status !== 'running' && v.status !== 'queued' ? v : null;
-    }, 240_000, 100);
+    const view = await killMidJobAndTakeOver(id);
     expect(view).toMatchObject({ status: 'succeeded', kind: 'vary', seed: 4242, label: '3', variation: { strength: 0.9, source: { upload: true } } });
-    const { rows } = await bot.db.pool.query<{ worker_id: string; outcome: string }>('SELECT worker_id, outcome FROM request_attempts WHERE request_id = $1 ORDER BY attempt', [id]);
-    expect(rows.map((r) => [r.worker_id, r.outcome])).toEqual([
+    expect(await attemptsOf(id)).toEqual([
       ['victim', 'expired'],
       ['survivor', 'succeeded'],
     ]);
@@ -74,21 +83,10 @@ describe('an inversion whose worker is killed', () => {
     // kill lands after the inversion, in the middle of the decoding.
     const params = { model: 'mnist', sampler: 'ddim', steps: 500, label: 3 };
     const { id } = await bot.service.submitInversion({ requester: { platform: 'web', userId: 'crash-invert' }, source: { image: upload }, params, replyTo: null });
-    workers = [await startWorkerProcess('victim', { DATABASE_URL: db.url, ...LEASE })];
-    await waitFor(async () => ((await bot.service.getRequest(id))?.progress?.step ?? 0) >= 2, 120_000, 20);
-    workers[0]!.child.kill('SIGKILL');
-    await workers[0]!.exited;
-    expect((await bot.service.getRequest(id))!.status).toBe('running');
-
-    workers.push(await startWorkerProcess('survivor', { DATABASE_URL: db.url, ...LEASE }));
-    const view = await waitFor(async () => {
-      const v = await bot.service.getRequest(id);
-      return v && v.status !== 'running' && v.status !== 'queued' ? v : null;
-    }, 240_000, 100);
+    const view = await killMidJobAndTakeOver(id);
     const direct = await engine.invert(engine.validateInversion(params), await engine.sourceImage('mnist', upload));
     expect(view).toMatchObject({ status: 'succeeded', kind: 'invert', steps: 500, label: '3', inversion: { source: { upload: true }, psnr: direct.psnr } });
-    const { rows } = await bot.db.pool.query<{ worker_id: string; outcome: string }>('SELECT worker_id, outcome FROM request_attempts WHERE request_id = $1 ORDER BY attempt', [id]);
-    expect(rows.map((r) => [r.worker_id, r.outcome])).toEqual([
+    expect(await attemptsOf(id)).toEqual([
       ['victim', 'expired'],
       ['survivor', 'succeeded'],
     ]);
