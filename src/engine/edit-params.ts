@@ -20,7 +20,7 @@ export type VaryPreset = keyof typeof VARY_PRESETS;
 export const MAX_FRAMES = 16;
 export const DEFAULT_FRAMES = 8;
 
-type Validate = (input: unknown) => GenerationParams;
+export type Validate = (input: unknown) => GenerationParams;
 
 const seed = z.number().int().min(0).max(MAX_SEED);
 const variationFields = z.object({ strength: z.number().min(MIN_STRENGTH).max(MAX_STRENGTH).default(DEFAULT_STRENGTH) });

@@ -16,7 +16,7 @@ import type { Denoiser, LoopStep } from './pipeline.ts';
 import { DEFAULT_PLUGINS_DIR, SamplerRegistry } from './samplers.ts';
 import { ValidationError } from './errors.ts';
 import type { GenerationParams, GenerationResult, ImageInterpolationParams, InterpolationEndsParams, InterpolationParams, InversionParams, LabelInterpolationParams, StepProgress, VariationParams } from './types.ts';
-import { validateImageInterpolation, validateInterpolation, validateInterpolationEnds, validateInversion, validateLabelInterpolation, validateVariation } from './edit-params.ts';
+import { validateImageInterpolation, validateInterpolation, validateInterpolationEnds, validateInversion, validateLabelInterpolation, validateVariation, type Validate } from './edit-params.ts';
 import { generateBatch } from './generate.ts';
 import { interpolateLabels } from './label-interpolation.ts';
 import type { InterpolationEnd, InterpolationResult } from './interpolation.ts';
@@ -139,36 +139,33 @@ export class Engine {
 
   /** `validate` with `seed_a`, `seed_b` and `frames` (2..16, default 8) instead of `seed` and `count`. */
   validateInterpolation(input: unknown): InterpolationParams {
-    const params = validateInterpolation((raw) => this.validate(raw), input);
-    inverseOf(samplerFor(this, params), params.sampler, 'interpolation');
-    return params;
+    return this.validateInvertible(validateInterpolation, input, 'interpolation');
   }
 
   /** `validate` with `label_a`, `label_b` and `frames` instead of `label` and `count` (conditional models). */
   validateLabelInterpolation(input: unknown): LabelInterpolationParams {
-    const params = validateLabelInterpolation((raw) => this.validate(raw), input);
-    inverseOf(samplerFor(this, params), params.sampler, 'interpolation');
-    return params;
+    return this.validateInvertible(validateLabelInterpolation, input, 'interpolation');
   }
 
   /** `validate` with `seed_b` and `frames` instead of `seed` and `count`: the first end is an image, inverted. */
   validateImageInterpolation(input: unknown): ImageInterpolationParams {
-    const params = validateImageInterpolation((raw) => this.validate(raw), input);
-    inverseOf(samplerFor(this, params), params.sampler, 'interpolation');
-    return params;
+    return this.validateInvertible(validateImageInterpolation, input, 'interpolation');
   }
 
   /** `validate` with `frames` instead of `seed` and `count`, for `interpolateEnds` (each end a seed or an image). */
   validateInterpolationEnds(input: unknown): InterpolationEndsParams {
-    const params = validateInterpolationEnds((raw) => this.validate(raw), input);
-    inverseOf(samplerFor(this, params), params.sampler, 'interpolation');
-    return params;
+    return this.validateInvertible(validateInterpolationEnds, input, 'interpolation');
   }
 
   /** `validate` without `seed` and `count`; a sampler that cannot invert is refused naming it. */
   validateInversion(input: unknown): InversionParams {
-    const params = validateInversion((raw) => this.validate(raw), input);
-    inverseOf(samplerFor(this, params), params.sampler, 'inversion');
+    return this.validateInvertible(validateInversion, input, 'inversion');
+  }
+
+  /** Parameters of a request that runs the sampler's inverse: refused, naming the sampler, when it has none. */
+  private validateInvertible<P extends Pick<GenerationParams, 'model' | 'sampler' | 'steps' | 'options'>>(parse: (validate: Validate, input: unknown) => P, input: unknown, purpose: string): P {
+    const params = parse((raw) => this.validate(raw), input);
+    inverseOf(samplerFor(this, params), params.sampler, purpose);
     return params;
   }
 
