@@ -3,11 +3,11 @@
  * decoded back (DDIM section 5.4), delivered with its PSNR and the engine's exact reconstruction; its Vary
  * and Interpolate with… start from the uploaded image; refusals are private and queue nothing.
  */
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imagePng } from '../../../src/render/index.ts';
 import type { FakeMessage, FakeUser } from '../../fakes/discord/server.ts';
 import { Harness, customIds, embedField, embedTitle, requestIdOf } from './support/harness.ts';
+import { grayGradientPng } from '../../fixtures/gradient-png.ts';
 
 let h: Harness;
 
@@ -20,12 +20,6 @@ afterAll(async () => {
 });
 
 /** A diagonal gradient, something the untrained fixture does not reconstruct exactly. */
-async function gradientPng(side: number): Promise<Buffer> {
-  const data = Buffer.alloc(side * side);
-  for (let y = 0; y < side; y++) for (let x = 0; x < side; x++) data[y * side + x] = Math.round(((x + y) * 255) / (2 * side - 2));
-  return sharp(data, { raw: { width: side, height: side, channels: 1 } }).png().toBuffer();
-}
-
 function idOf(message: FakeMessage, prefix: string): string {
   const id = customIds(message).find((c) => c.startsWith(prefix));
   if (!id) throw new Error(`no ${prefix} component (has ${customIds(message).join(', ')})`);
@@ -40,7 +34,7 @@ async function invertUpload(user: FakeUser, png: Buffer, options: Record<string,
 describe('/invert', () => {
   it('delivers the source beside its reconstruction with the PSNR the engine measures, and Vary / Interpolate with…', async () => {
     const user = h.fake.user('ines');
-    const png = await gradientPng(8);
+    const png = await grayGradientPng(8);
     const result = await invertUpload(user, png);
     const direct = await h.engine.invert(h.engine.validateInversion({ model: 'tiny', steps: 10 }), await h.engine.sourceImage('tiny', png));
     expect(embedTitle(result)).toBe(`✨ Inversion: PSNR ${direct.psnr.toFixed(2)} dB at 10 steps`);
@@ -60,7 +54,7 @@ describe('/invert', () => {
 
   it('Interpolate with… morphs the inverted image into one of the user\'s generations: frame 0 is the reconstruction, the last frame that image', async () => {
     const user = h.fake.user('ira');
-    const inverted = await invertUpload(user, await gradientPng(8));
+    const inverted = await invertUpload(user, await grayGradientPng(8));
     const generated = await h.result(h.fake.command(user, 'generate', { model: 'tiny', sampler: 'ddim', steps: 10, seed: 22 }), 90_000);
     const menu = await h.original(h.fake.click(user, inverted, idOf(inverted, 'ddpm:interpolate-with:')), (m) => m.components.length > 0, 'partner menu');
     expect(menu.flags & 64).toBe(64);
@@ -79,7 +73,7 @@ describe('/invert', () => {
     const user = h.fake.user('irk');
     const text = h.fake.upload('notes.txt', Buffer.from('hello'), 'text/plain');
     expect(await h.ephemeralError(h.fake.command(user, 'invert', { image: text }))).toMatch(/not an image/);
-    const image = h.fake.upload('digit.png', await gradientPng(8), 'image/png', { width: 8, height: 8 });
+    const image = h.fake.upload('digit.png', await grayGradientPng(8), 'image/png', { width: 8, height: 8 });
     expect(await h.ephemeralError(h.fake.command(user, 'invert', { image, model: 'tiny', sampler: 'ddpm' }))).toMatch(/`sampler`: sampler ddpm cannot invert/);
     const requests = await h.runtime.service.listRecentRequests({ platform: 'discord', workspaceId: h.fake.guildId, userId: user.id });
     expect(requests).toHaveLength(0);

@@ -4,13 +4,13 @@
  * is the stored pair, the caption carries the PSNR, and Interpolate with… under it morphs the user's image into
  * one of their generations. Refusals are ephemeral and queue nothing.
  */
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upscalePng } from '../../../src/render/index.ts';
 import { requestIdOf } from '../../fakes/slack/fake-slack-api.ts';
 import { buttonPayload } from '../../fakes/slack/slack-requests.ts';
 import type { Harness } from './support/harness.ts';
 import { startHarness } from './support/harness.ts';
+import { grayGradientPng } from '../../fixtures/gradient-png.ts';
 
 let h: Harness;
 
@@ -20,12 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
 });
-
-async function gradientPng(side: number): Promise<Buffer> {
-  const data = Buffer.alloc(side * side);
-  for (let y = 0; y < side; y++) for (let x = 0; x < side; x++) data[y * side + x] = Math.round(((x + y) * 255) / (2 * side - 2));
-  return sharp(data, { raw: { width: side, height: side, channels: 1 } }).png().toBuffer();
-}
 
 async function upload(channel: string, n: number) {
   return h.fake.waitFor(() => h.fake.uploadsIn(channel)[n], 90_000, `upload ${n} in ${channel}`);
@@ -43,7 +37,7 @@ async function ephemeralReply(responseId: string): Promise<string> {
 describe('/invert', () => {
   it('inverts the image the user shared last; Interpolate with… morphs it into their generation', async () => {
     const channel = 'C0INVERT';
-    const png = await gradientPng(8);
+    const png = await grayGradientPng(8);
     h.fake.shareFile({ channel, user: 'U0INES', name: 'digit.png', bytes: png, mimetype: 'image/png' });
     await h.command('/invert', 'model:tiny steps:10', { channel, user: 'U0INES' });
     const result = await upload(channel, 0);
@@ -79,7 +73,7 @@ describe('/invert', () => {
     const channel = 'C0INVERT2';
     const none = await h.command('/invert', 'model:tiny', { channel, user: 'U0IRA' });
     expect(await ephemeralReply(none.responseId)).toMatch(/last image you shared in this channel in the past 10 minutes, and I found none/);
-    h.fake.shareFile({ channel, user: 'U0IRA', name: 'digit.png', bytes: await gradientPng(8), mimetype: 'image/png' });
+    h.fake.shareFile({ channel, user: 'U0IRA', name: 'digit.png', bytes: await grayGradientPng(8), mimetype: 'image/png' });
     const stochastic = await h.command('/invert', 'model:tiny sampler:ddpm', { channel, user: 'U0IRA' });
     expect(await ephemeralReply(stochastic.responseId)).toMatch(/Please fix `sampler`: sampler ddpm cannot invert/);
     expect(await h.service.listRecentRequests({ platform: 'slack', workspaceId: 'T0FAKE', channelId: channel, userId: 'U0IRA' })).toHaveLength(0);

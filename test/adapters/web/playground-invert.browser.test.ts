@@ -7,12 +7,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imagePng } from '../../../src/render/index.ts';
 import { launchBrowser, type Browser } from './chromium.ts';
 import { startStack, type Stack } from './support/stack.ts';
+import { grayGradientPng } from '../../fixtures/gradient-png.ts';
 
 let stack: Stack;
 let browser: Browser;
@@ -36,12 +36,6 @@ async function finishedCard(n: number) {
   return card;
 }
 
-async function gradientPng(side: number): Promise<Buffer> {
-  const data = Buffer.alloc(side * side);
-  for (let y = 0; y < side; y++) for (let x = 0; x < side; x++) data[y * side + x] = Math.round(((x + y) * 255) / (2 * side - 2));
-  return sharp(data, { raw: { width: side, height: side, channels: 1 } }).png().toBuffer();
-}
-
 describe('/invert in the playground', () => {
   it('refuses /invert without an attachment under the box, sending nothing', async () => {
     await page.getByLabel('Command', { exact: true }).fill('/invert steps:10');
@@ -52,7 +46,7 @@ describe('/invert in the playground', () => {
   });
 
   it('shows the upload beside its reconstruction with the engine\'s PSNR; Vary and Interpolate to seed start from it', async () => {
-    const png = await gradientPng(8);
+    const png = await grayGradientPng(8);
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'ddpm-invert-')), 'digit.png');
     writeFileSync(file, png);
     await page.locator('#image').setInputFiles(file);
