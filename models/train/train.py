@@ -39,7 +39,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from unet import CONFIGS, DDPMSchedule, UNet, count_params  # noqa: E402
+from unet import CONFIGS, DDPMSchedule, UNet, count_params, grow_res_blocks  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CACHE = os.path.normpath(os.path.join(HERE, "..", "..", ".cache", "train"))
@@ -158,6 +158,23 @@ def load_shipped(dataset):
             "config": cfg, "hparams": hp}
 
 
+def check_grown(warm, grown, cfg):
+    """The grown network must compute what the shipped one does; refuse to train from anything else."""
+    shipped = UNet(**warm["grown_from"]).eval()
+    shipped.load_state_dict(warm["shipped_weights"])
+    trial = UNet(**cfg).eval()
+    trial.load_state_dict(warm["weights"])
+    x = torch.randn(4, cfg["in_channels"], cfg["image_size"], cfg["image_size"], generator=torch.Generator().manual_seed(0))
+    t = torch.tensor([0, 300, 600, 999])
+    labels = torch.tensor([0, 1, 2, cfg["num_classes"]]) if cfg.get("num_classes") else None
+    with torch.no_grad():
+        diff = (shipped(x, t, labels) - trial(x, t, labels)).abs().max().item()
+    if diff > 1e-5:
+        sys.exit("the grown network differs from the shipped one by %g" % diff)
+    print("grown to %d residual blocks per level: %d parameters, same output (max difference %g)"
+          % (cfg["num_res_blocks"], count_params(trial), diff), flush=True)
+
+
 def make_optimizer(model, hp):
     """AdamW; the class embedding in its own group with hp["class_lr_mult"] times the LR."""
     class_params = [p for n, p in model.named_parameters() if n.startswith("class_emb.")]
@@ -224,6 +241,9 @@ def main():
     ap.add_argument("--ch-mult", default=None, help="e.g. 1,2,2")
     ap.add_argument("--num-res-blocks", type=int, default=None)
     ap.add_argument("--dropout", type=float, default=None)
+    ap.add_argument("--grow-res-blocks", type=int, default=None,
+                    help="with --warm-start: this many residual blocks per level, the new ones starting as the "
+                         "identity (the grown network computes what the shipped one did)")
     ap.add_argument("--hflip", type=int, choices=[0, 1], default=None, help="random horizontal flip (default: emoji only)")
     ap.add_argument("--conditional", action="store_true",
                     help="condition on the dataset's labels (classifier-free guidance training); a warm start "
@@ -290,8 +310,16 @@ def main():
             warm["weights"]["class_emb.weight"] = class_emb_from_categories(warm["weights"], args)
             cfg = dict(cfg, num_classes=n_classes(args, labels))
         hp = dict(hp, labels=labels)
+        if args.grow_res_blocks is not None:
+            if args.grow_res_blocks <= cfg["num_res_blocks"]:
+                sys.exit("--grow-res-blocks %d: the shipped model already has %d per level"
+                         % (args.grow_res_blocks, cfg["num_res_blocks"]))
+            warm["grown_from"] = cfg
+            cfg = dict(cfg, num_res_blocks=args.grow_res_blocks)
         print("warm start from %s at step %d (optimizer state restarts)" % (warm["onnx"], warm["step"]), flush=True)
 
+    if args.grow_res_blocks is not None and warm is None:
+        sys.exit("--grow-res-blocks needs --warm-start (and no checkpoint in the run directory)")
     if ckpt is None and warm is None and args.conditional:
         hp["labels"] = args.labels or "category"
         cfg["num_classes"] = n_classes(args, hp["labels"])
@@ -318,6 +346,10 @@ def main():
         gen.set_state(ckpt["rng"]["data"])
         random.setstate(ckpt["rng"]["python"])
         stats = ckpt.get("stats")
+    if warm is not None and "grown_from" in warm:
+        warm["shipped_weights"] = warm["weights"]
+        warm["weights"] = grow_res_blocks(warm["weights"], warm["grown_from"], model)
+        check_grown(warm, model, cfg)
     if warm is not None:
         # strict=False only for the class embedding a conditional run adds to unconditional weights.
         for net in (model, ema):
@@ -330,7 +362,10 @@ def main():
         stats = warm["stats"]
         stats["warm_starts"] = stats.get("warm_starts", []) + [
             {"step": step, "utc": utcnow().isoformat(timespec="seconds"),
-             "from": "EMA weights of the exported model.onnx; optimizer moments reset"}]
+             "from": "weights of the exported model.onnx; optimizer moments reset"
+                     + ("; grown from %d to %d residual blocks per level" % (warm["grown_from"]["num_res_blocks"],
+                                                                           cfg["num_res_blocks"])
+                        if "grown_from" in warm else "")}]
     n_params = count_params(model)
     if stats is None:
         stats = {"dataset": args.dataset, "params": n_params, "config": model.config, "hparams": hp,

@@ -11,6 +11,7 @@ Run `python3 unet.py --help` to print parameter counts of configurations.
 """
 import argparse
 import math
+import re
 
 import torch
 import torch.nn as nn
@@ -176,6 +177,40 @@ class UNet(nn.Module):
                 for m in mod[1:]:
                     h = m(h)
         return self.conv_out(F.silu(self.norm_out(h)))
+
+
+def grow_res_blocks(weights, old_cfg, new_model):
+    """A state dict for new_model (old_cfg with more residual blocks per level) that computes what the
+    network with `weights` computed: the old blocks keep their weights, and each new block starts as the
+    identity (a ResBlock's last conv and an AttnBlock's projection are zero-initialised; a new up block's
+    1x1 skip passes its input through and ignores the skip connection it is handed). Training then grows
+    the new blocks from there, so a warm start gains capacity without losing what was learned."""
+    a, b = old_cfg["num_res_blocks"], new_model.config["num_res_blocks"]
+    levels = len(old_cfg["ch_mult"])
+    moved = {}
+    for level in range(levels):
+        for j in range(a + 1):  # down: a blocks then the downsample; the new blocks go after the old ones
+            moved["down.%d." % (level * (a + 1) + j)] = "down.%d." % (level * (b + 1) + (j if j < a else b))
+    # Up, per level: old block 0 first, then the new (identity) blocks, then old blocks 1..a and the
+    # upsample. New down blocks copy the last old one's output, so every old up block meets the same skip.
+    for r in range(levels):
+        for k in range(a + 2):
+            moved["up.%d." % (r * (a + 2) + k)] = "up.%d." % (r * (b + 2) + (k if k == 0 else b - a + k))
+    state = new_model.state_dict()
+    for name, value in weights.items():
+        prefix = re.match(r"(down|up)\.\d+\.", name)
+        target = moved[prefix.group(0)] + name[prefix.end():] if prefix else name
+        if target not in state or state[target].shape != value.shape:
+            raise ValueError("cannot grow %s into %s" % (name, target))
+        state[target] = value.clone()
+    for r in range(levels):
+        for j in range(1, b - a + 1):
+            skip = state["up.%d.0.skip.weight" % (r * (b + 2) + j)]
+            out_ch = skip.shape[0]
+            skip.zero_()
+            skip[:, :out_ch, 0, 0] = torch.eye(out_ch)
+            state["up.%d.0.skip.bias" % (r * (b + 2) + j)].zero_()
+    return state
 
 
 def count_params(model):
