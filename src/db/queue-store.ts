@@ -172,6 +172,15 @@ export interface ImageRow {
   readonly data: Buffer;
 }
 
+/** An image as stored: with the SHA-256 (hex) of its bytes, computed once for the row and the event that announces it. */
+export interface StoredImage extends ImageRow {
+  readonly sha256: string;
+}
+
+export function storedImage(image: ImageRow): StoredImage {
+  return { ...image, sha256: createHash('sha256').update(image.data).digest('hex') };
+}
+
 /** What one request of a run keeps: its images and, for kinds that measure something (inversion's PSNR), the result. */
 export interface RunOutput {
   readonly images: readonly ImageRow[];
@@ -185,11 +194,14 @@ export type Outcome =
   | { readonly status: 'cancelled' }
   | { readonly status: 'queued'; readonly reason: string };
 
+/** An outcome as written: a success's images with their digests. */
+export type StoredOutcome = Exclude<Outcome, { status: 'succeeded' }> | (Omit<Extract<Outcome, { status: 'succeeded' }>, 'images'> & { readonly images: readonly StoredImage[] });
+
 /** One attempt's end: the request, the attempt that ends, how, and the event (JSON) that announces it. */
 export interface AttemptEnd {
   readonly id: string;
   readonly attempt: number;
-  readonly outcome: Outcome;
+  readonly outcome: StoredOutcome;
   readonly event?: string;
 }
 
@@ -226,7 +238,7 @@ export async function finishAttempts(prisma: PrismaClient, ends: readonly Attemp
       INSERT INTO request_images (request_id, index, content_type, data, bytes, sha256)
       SELECT m.request_id, m.index, m.content_type, m.data, length(m.data), m.sha256
       FROM unnest(${images.map((img) => img.id)}::uuid[], ${images.map((img) => img.index)}::int[], ${images.map((img) => img.contentType)}::text[],
-        ${images.map((img) => img.data)}::bytea[], ${images.map((img) => createHash('sha256').update(img.data).digest('hex'))}::text[])
+        ${images.map((img) => img.data)}::bytea[], ${images.map((img) => img.sha256)}::text[])
         AS m(request_id, index, content_type, data, sha256)
       WHERE m.request_id IN (SELECT id FROM done)
     ), logged AS (

@@ -8,9 +8,11 @@ import { EventEmitter } from 'node:events';
 import type { Prisma } from '../db/client.ts';
 import { ListenConnection, notify } from '../db/notify-channel.ts';
 import type { Logger } from '../ops/logger.ts';
-import type { Platform } from './types.ts';
+import type { ImageRef, Platform } from './types.ts';
 
 export const EVENTS_CHANNEL = 'ddpm_request_events';
+/** A NOTIFY payload must stay under 8000 bytes; events are ASCII JSON, so characters are bytes. */
+export const MAX_EVENT_CHARS = 7500;
 /** Base64 previews up to this size travel in the NOTIFY payload itself. */
 export const MAX_INLINE_PREVIEW_BASE64 = 6000;
 const MAX_ERROR_CHARS = 500;
@@ -29,7 +31,8 @@ export type BusMessage =
       /** 1 when a preview too large to inline was stored in requests.preview_png. */
       readonly row?: 1;
     }
-  | { readonly t: 'succeeded'; readonly id: string; readonly p: Platform }
+  /** `imgs`: the stored images, unless too many for one payload (then read them from the database). */
+  | { readonly t: 'succeeded'; readonly id: string; readonly p: Platform; readonly imgs?: readonly ImageRef[] }
   | { readonly t: 'failed'; readonly id: string; readonly p: Platform; readonly e: string }
   | { readonly t: 'cancelled'; readonly id: string; readonly p: Platform }
   /** Asks the worker running `id` to abort it (user cancelled). */

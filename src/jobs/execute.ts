@@ -44,7 +44,8 @@ export async function execute(rows: readonly ClaimedRow[], deps: ExecuteDeps, op
     },
     signal,
   );
-  await progress.flush();
+  // The last progress write goes out while the images encode.
+  const flushed = progress.flush();
   const out: RunOutput[] = [];
   for (let i = 0; i < results.length; i++) {
     const images = results[i]!.images;
@@ -56,6 +57,7 @@ export async function execute(rows: readonly ClaimedRow[], deps: ExecuteDeps, op
     if (trajectory) encoded.push({ index: GIF_INDEX, contentType: 'image/gif', data: await trajectory.gif(encoded[0]!.data) });
     out.push({ images: encoded });
   }
+  await flushed;
   return out;
 }
 

@@ -5,10 +5,11 @@
  */
 import type { Logger } from '../ops/logger.ts';
 import type { Prisma } from '../db/client.ts';
-import { finishAttempts, markSuperseded, type ClaimedRow, type EndedRow, type Outcome } from '../db/queue-store.ts';
-import { truncateError, type BusMessage, type EventBus } from './bus.ts';
+import { finishAttempts, markSuperseded, storedImage, type ClaimedRow, type EndedRow, type Outcome, type StoredOutcome } from '../db/queue-store.ts';
+import { MAX_EVENT_CHARS, truncateError, type BusMessage, type EventBus } from './bus.ts';
 import type { DbRetry } from './retry.ts';
 import type { RequestCounters } from './types.ts';
+import { imageRefs } from './views.ts';
 
 export interface FinishDeps {
   readonly prisma: Prisma;
@@ -37,8 +38,9 @@ export class Finisher {
   async finish(ends: readonly RowEnd[]): Promise<void> {
     if (ends.length === 0) return;
     const all = ends.map(({ row, outcome: o }) => {
-      const outcome = o.status === 'failed' ? ({ status: 'failed', error: truncateError(o.error) } as const) : o;
-      return { row, outcome, event: JSON.stringify(finalMessage(row, outcome)) };
+      const outcome: StoredOutcome =
+        o.status === 'failed' ? { status: 'failed', error: truncateError(o.error) } : o.status === 'succeeded' ? { ...o, images: o.images.map(storedImage) } : o;
+      return { row, outcome, event: finalEvent(row, outcome) };
     });
     const label = `${all[0]!.outcome.status} ${all.map((e) => e.row.id).join(',')}`;
     const won = await this.retry.run(
@@ -76,9 +78,17 @@ export class Finisher {
   }
 }
 
-/** The event announcing how an attempt ended (`queued`: handed back, first in line again). */
-function finalMessage(row: ClaimedRow, o: Outcome): BusMessage {
-  if (o.status === 'queued') return { t: 'queued', id: row.id, p: row.platform, pos: 1 };
-  if (o.status === 'failed') return { t: 'failed', id: row.id, p: row.platform, e: o.error };
-  return { t: o.status, id: row.id, p: row.platform };
+/**
+ * The event (JSON) announcing how an attempt ended (`queued`: handed back, first in line again). A
+ * success names its images, so whoever delivers them need not read them back first; a list too long
+ * for a NOTIFY is left out, and readers fetch it (src/jobs/watch.ts).
+ */
+function finalEvent(row: ClaimedRow, o: StoredOutcome): string {
+  if (o.status === 'queued') return JSON.stringify({ t: 'queued', id: row.id, p: row.platform, pos: 1 } satisfies BusMessage);
+  if (o.status === 'failed') return JSON.stringify({ t: 'failed', id: row.id, p: row.platform, e: o.error } satisfies BusMessage);
+  if (o.status === 'cancelled') return JSON.stringify({ t: 'cancelled', id: row.id, p: row.platform } satisfies BusMessage);
+  const bare: BusMessage = { t: 'succeeded', id: row.id, p: row.platform };
+  const imgs = imageRefs(o.images.map((img) => ({ index: img.index, contentType: img.contentType, bytes: img.data.length, sha256: img.sha256 })));
+  const full = JSON.stringify({ ...bare, imgs } satisfies BusMessage);
+  return full.length <= MAX_EVENT_CHARS ? full : JSON.stringify(bare);
 }

@@ -122,7 +122,7 @@ export class Watcher {
         return { type: 'progress', requestId: m.id, step: m.s, totalSteps: m.n, previewPng };
       }
       case 'succeeded': {
-        return { type: 'succeeded', requestId: m.id, images: imageRefs(await imagesOf(this.prisma, m.id)) };
+        return { type: 'succeeded', requestId: m.id, images: m.imgs ?? imageRefs(await imagesOf(this.prisma, m.id)) };
       }
       case 'failed':
         return { type: 'failed', requestId: m.id, error: m.e };

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claimBatch, finishAttempts, renewLeases, type ClaimOptions } from '../../src/db/queue-store.ts';
+import { claimBatch, finishAttempts, renewLeases, storedImage, type ClaimOptions } from '../../src/db/queue-store.ts';
 import { countSchemaObjects } from '../../src/db/schema-objects.ts';
 import { startJobRuntime, type JobRuntime } from '../../src/jobs/runtime.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
@@ -110,7 +110,7 @@ describe('requests as the queue', () => {
     expect(batch.map((r) => r.id)).toEqual([kept, lost]);
     await bot.db.pool.query(`UPDATE requests SET lease_expires_at = now() - interval '1 second' WHERE id = $1`, [lost]);
     expect((await claim({ workerId: 'new' })).run.map((r) => r.id)).toEqual([lost]);
-    const png = (n: number) => ({ index: 0, contentType: 'image/png' as const, data: Buffer.from([n]) });
+    const png = (n: number) => storedImage({ index: 0, contentType: 'image/png', data: Buffer.from([n]) });
     const won = await finishAttempts(
       bot.db.prisma,
       batch.map((r, i) => ({ id: r.id, attempt: r.attempts, outcome: { status: 'succeeded', images: [png(i)], samplingMs: 5 } })),

@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BusMessage } from '../../src/jobs/bus.ts';
 import { startJobRuntime, type JobRuntime } from '../../src/jobs/runtime.ts';
 import { DuplicateRequestError, RateLimitError, ValidationError, type RequestEvent, type Requester } from '../../src/jobs/service.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
@@ -122,6 +123,23 @@ describe('job service against Postgres', () => {
     rt.service.watch(id, (e) => late.push(e));
     await waitFor(async () => late.length > 0);
     expect(late).toEqual([expect.objectContaining({ type: 'succeeded', requestId: id })]);
+  });
+
+  it('the success event names the stored images; one without them (a worker of an earlier release) is answered from the database', async () => {
+    const carried: BusMessage[] = [];
+    const unsubscribe = rt.bus.subscribe((m) => carried.push(m));
+    const { id } = await rt.service.submitGeneration({ requester: newUser(), params: { model: 'fake', steps: 2, seed: 5, count: 2 }, replyTo: null });
+    const done = await finished(id);
+    await waitFor(async () => carried.some((m) => m.id === id && m.t === 'succeeded'));
+    unsubscribe();
+    expect(carried.find((m) => m.id === id && m.t === 'succeeded')).toEqual({ t: 'succeeded', id, p: 'web', imgs: done.images });
+
+    const delivered: RequestEvent[] = [];
+    const unwatch = rt.service.watchPlatform('web', (e) => delivered.push(e));
+    await rt.bus.publish({ t: 'succeeded', id, p: 'web' });
+    await waitFor(async () => delivered.length > 0);
+    unwatch();
+    expect(delivered).toEqual([{ type: 'succeeded', requestId: id, images: done.images }]);
   });
 
   it('claimDelivery succeeds exactly once under concurrent claims; pendingDeliveries lists the unclaimed', async () => {
