@@ -2,101 +2,15 @@
 // over Server-Sent Events and renders previews, results, the gallery and sampler comparisons.
 // Plain browser JavaScript: no framework, no build step.
 
+import { ApiError, api, errorText } from './api.js';
+import { labelPrefix, modelSummary, psnrText, remaining, requestCaption, samplerText, seconds, seedText } from './captions.js';
+import { addMessage, log, userMessage } from './conversation.js';
+import { $, el } from './dom.js';
 import { followEnd, showEnd } from './follow.js';
 import { setupInterpolateWith } from './interpolate-with.js';
+import { follow, previewSrc } from './request-events.js';
 import { downloadEnlarged, openViewer } from './viewer.js';
-import { fieldTexts, optionNames, optionPairs, optionsText, renderOptionFields, typedOptions } from './sampler-options.js';
-
-// ---------------------------------------------------------------------------------------------
-// HTTP API (src/adapters/web/api.ts and src/adapters/web/playground.ts)
-// ---------------------------------------------------------------------------------------------
-
-class ApiError extends Error {
-  constructor(status, body) {
-    super((body && (body.message || body.error)) || `HTTP ${status}`);
-    this.status = status;
-    this.field = body && body.field;
-    this.retryAfterSeconds = body && body.retryAfterSeconds;
-    this.reason = body && body.reason;
-  }
-}
-
-async function call(method, url, body) {
-  const init = { method, headers: { Accept: 'application/json' } };
-  if (body instanceof FormData) init.body = body;
-  else if (body !== undefined) {
-    init.headers['Content-Type'] = 'application/json';
-    init.body = JSON.stringify(body);
-  }
-  let res;
-  try {
-    res = await fetch(url, init);
-  } catch {
-    throw new ApiError(0, { error: 'the service is not reachable; is it running?' });
-  }
-  const text = await res.text();
-  let json = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    json = { error: text.slice(0, 200) || res.statusText };
-  }
-  if (!res.ok) {
-    if (res.status === 429 && json && json.retryAfterSeconds === undefined) {
-      json.retryAfterSeconds = Number(res.headers.get('Retry-After')) || undefined;
-    }
-    throw new ApiError(res.status, json);
-  }
-  return json;
-}
-
-/** The API's request JSON ({ params: {...}, images: [{ index, url }] }) flattened for rendering. */
-function normalize(v) {
-  const p = v.params || {};
-  return {
-    ...v,
-    model: p.model ?? v.model,
-    sampler: p.sampler ?? v.sampler ?? null,
-    steps: p.steps ?? v.steps ?? null,
-    options: p.options ?? {},
-    label: p.label ?? null,
-    guidance: p.guidance ?? null,
-    count: p.count ?? v.count ?? 1,
-    seed: v.seed ?? p.seed,
-    timesteps: p.timesteps ?? null,
-    images: v.images || [],
-  };
-}
-
-const api = {
-  models: () => call('GET', '/api/models'),
-  samplers: (model) => call('GET', `/api/samplers${model ? `?model=${encodeURIComponent(model)}` : ''}`),
-  recent: async (n) => (await call('GET', `/api/requests?limit=${n}`)).requests.map(normalize),
-  generate: (params) => call('POST', '/api/generate', { model: defaultModel(), ...params }),
-  noiseDemo: (params, file) => {
-    const form = new FormData();
-    for (const [k, v] of Object.entries(params)) form.append(k, Array.isArray(v) ? v.join(',') : String(v));
-    if (file) form.append('image', file, file.name);
-    return call('POST', '/api/noise-demo', form);
-  },
-  request: async (id) => normalize(await call('GET', `/api/requests/${id}`)),
-  cancel: (id) => call('DELETE', `/api/requests/${id}`),
-  remove: (id) => call('POST', `/api/requests/${id}/delete`),
-  reroll: (id) => call('POST', `/api/requests/${id}/replay`, { newSeed: true }),
-  replay: (id, overrides) => call('POST', `/api/requests/${id}/replay`, overrides || {}),
-  vary: (id, index) => call('POST', `/api/requests/${id}/vary`, { index }),
-  interpolate: (params) => call('POST', '/api/interpolate', params),
-  // As the chat apps' menu: the 50 most recent requests, of which the service keeps those this one can morph into.
-  partners: async (id) => (await call('GET', `/api/requests?limit=50&partnersOf=${encodeURIComponent(id)}`)).requests.map(normalize),
-  interpolateWith: (id, to) => call('POST', `/api/requests/${id}/interpolate-with`, { to }),
-  invert: (params, file) => {
-    const form = new FormData();
-    for (const [k, v] of Object.entries(params)) form.append(k, String(v));
-    form.append('image', file, file.name);
-    return call('POST', '/api/invert', form);
-  },
-  events: (id) => new EventSource(`/api/requests/${id}/events`),
-};
+import { fieldTexts, optionNames, optionPairs, renderOptionFields, typedOptions } from './sampler-options.js';
 
 // ---------------------------------------------------------------------------------------------
 // Commands
@@ -162,11 +76,9 @@ export function parseCommand(text) {
 // Page state and helpers
 // ---------------------------------------------------------------------------------------------
 
-const $ = (sel, root = document) => root.querySelector(sel);
 const GALLERY_PAGE = 24;
 /** Noise-demo frames are shown at this many CSS px per side, whichever picture they are in. */
 const FRAME_PX = 96;
-const log = $('#log');
 followEnd(log);
 const input = $('#command');
 const fileInput = $('#image');
@@ -177,25 +89,6 @@ const guidanceField = $('#guidance');
 const samplerPicker = $('#sampler');
 const optionFields = $('#sampler-options');
 const state = { models: [], samplers: [], history: [], historyAt: 0, galleryLimit: GALLERY_PAGE, msPerStep: new Map() };
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') node.className = v;
-    else if (k === 'text') node.textContent = v;
-    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
-    else if (v !== undefined && v !== null && v !== false) node.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const c of children) if (c !== null && c !== undefined) node.append(c);
-  return node;
-}
-
-// The conversation scrolls in its own region (#log), so a tall gallery never pushes new messages out of sight.
-function addMessage(node) {
-  log.append(node);
-  showEnd(log, node);
-  return node;
-}
 
 /** A result image as a button that opens it enlarged, so it works by keyboard too. */
 function zoomable(img, name) {
@@ -211,25 +104,6 @@ function pngButton(url, name, text) {
 function noteSpeed(view) {
   const ms = view.timings && view.timings.samplingMs;
   if (view.kind === 'generate' && ms && view.steps) state.msPerStep.set(`${view.model}/${view.sampler}`, ms / view.steps);
-}
-
-function remaining(ms) {
-  return ms < 1000 ? 'under a second left' : `about ${Math.round(ms / 1000)} s left`;
-}
-
-function userMessage(text) {
-  return addMessage(el('article', { class: 'msg user', text }));
-}
-
-function errorText(error) {
-  if (error instanceof ApiError && error.status === 429) {
-    return `${error.message}${error.retryAfterSeconds ? ` (try again in ${error.retryAfterSeconds} s)` : ''}`;
-  }
-  return error.message || String(error);
-}
-
-function seconds(ms) {
-  return ms === null || ms === undefined ? '–' : `${(ms / 1000).toFixed(2)} s`;
 }
 
 /** The model picked under the command box (preselected: the API's default model). */
@@ -272,84 +146,9 @@ function withPickedSampler(params) {
   return out;
 }
 
-/** "class 1, guidance 3 · " for labelled requests, "" otherwise. */
-function labelPrefix(view, sep = ' · ') {
-  return view.label === null || view.label === undefined ? '' : `${view.label}, guidance ${view.guidance}${sep}`;
-}
-
-/**
- * What drew a result, for captions: its seed, or an interpolation's two ends. An interpolation from an image names
- * the image: its request's seed is the last end's, and no seed draws its first frame.
- */
-function seedText(view) {
-  const i = view.interpolation;
-  if (!i) return `seed ${view.seed}`;
-  if (i.to.label !== undefined) return `label → ${i.to.label} at seed ${view.seed}`;
-  if (!i.from) return `seed ${view.seed} → ${i.to.seed}`;
-  const image = i.from.requestId ? `image ${i.from.index + 1} of request ${i.from.requestId.slice(0, 8)}` : 'an uploaded image';
-  return `${image} → seed ${i.to.seed}`;
-}
-
-/** "sampler (name value, ...)": the sampler with its options, for titles and captions. */
-function samplerText(view) {
-  const options = optionsText(view.options);
-  return options ? `${view.sampler} (${options})` : view.sampler;
-}
-
 function stepsOf(samplerName) {
   const s = state.samplers.find((x) => x.name === samplerName);
   return s ? s.steps.default : undefined;
-}
-
-/** Follows one request's events until its final event; calls handlers; resolves with the final event. */
-function follow(id, handlers) {
-  return new Promise((resolve) => {
-    const source = api.events(id);
-    let finished = false;
-    const finish = (event) => {
-      if (finished) return;
-      finished = true;
-      source.close();
-      resolve(event);
-    };
-    const dispatch = (type, raw) => {
-      let data = {};
-      try {
-        data = raw ? JSON.parse(raw) : {};
-      } catch {
-        return;
-      }
-      // The API names the final event "done" (succeeded) or "failed" (with cancelled: true when cancelled).
-      let kind = data.type || type;
-      if (kind === 'done') kind = data.status || 'succeeded';
-      if (kind === 'failed' && data.cancelled) kind = 'cancelled';
-      handlers[kind] && handlers[kind](data);
-      if (kind === 'succeeded' || kind === 'failed' || kind === 'cancelled') finish({ ...data, type: kind });
-    };
-    for (const type of ['queued', 'running', 'progress', 'done', 'succeeded', 'failed', 'cancelled']) {
-      source.addEventListener(type, (e) => dispatch(type, e.data));
-    }
-    source.onmessage = (e) => dispatch('message', e.data);
-    source.onerror = async () => {
-      // The stream dropped (server restart, proxy timeout): ask for the state once; EventSource retries by itself.
-      if (finished) return;
-      try {
-        const view = await api.request(id);
-        if (['succeeded', 'failed', 'cancelled'].includes(view.status)) {
-          dispatch(view.status, JSON.stringify({ type: view.status, requestId: id, images: view.images, error: view.error }));
-        }
-      } catch {
-        /* keep waiting for the reconnect */
-      }
-    };
-  });
-}
-
-function previewSrc(event) {
-  if (event.previewUrl) return event.previewUrl;
-  const png = event.previewPng || event.preview;
-  if (!png) return null;
-  return png.startsWith('data:') || png.startsWith('/') ? png : `data:image/png;base64,${png}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -445,12 +244,6 @@ function renderImages(card, view) {
       box.append(el('figure', {}, zoomable(node, `ddpm-${view.seed}-denoising.gif`), el('figcaption', {}, el('a', { href: gif.url, download: `ddpm-${view.seed}-denoising.gif`, text: 'denoising animation (GIF)' }))));
     }
   }
-}
-
-/** A succeeded inversion's reconstruction error; null PSNR means the 8-bit pixels came back identical. */
-function psnrText(view) {
-  const psnr = view.inversion && view.inversion.psnr;
-  return typeof psnr === 'number' ? `${psnr.toFixed(2)} dB` : 'exact';
 }
 
 /**
@@ -869,13 +662,6 @@ async function loadGallery() {
   }
 }
 
-/** How the gallery and the Interpolate with… menu name a request. */
-function requestCaption(r) {
-  if (r.kind === 'noise_demo') return `${r.model} · noise demo · seed ${r.seed}`;
-  if (r.kind === 'invert') return `${r.model} · inversion · ${r.steps} steps${r.status === 'succeeded' ? ` · PSNR ${psnrText(r)}` : ''}`;
-  return `${r.model} · ${labelPrefix(r)}${samplerText(r)} · ${r.steps} · ${seedText(r)}`;
-}
-
 /** Deletes one of your finished requests with its images, for good, after asking. */
 async function deleteFromGallery(id, caption) {
   if (!confirm(`Delete ${caption} and its images for good?`)) return;
@@ -967,11 +753,6 @@ $('#gallery-more').addEventListener('click', () => {
   state.galleryLimit = Math.min(100, state.galleryLimit + GALLERY_PAGE);
   void loadGallery();
 });
-
-function modelSummary(m) {
-  const labels = m.conditioning ? `; labels ${m.conditioning.classes.join(', ')}` : '';
-  return `${m.name} (${m.image.width}×${m.image.height}${labels})`;
-}
 
 /** Fills the label picker with the picked model's classes (hidden for unconditional models) and its default guidance. */
 function showModelOptions() {
