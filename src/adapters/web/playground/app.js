@@ -3,92 +3,29 @@
 // Plain browser JavaScript: no framework, no build step.
 
 import { ApiError, api, errorText } from './api.js';
+import { attachedFile, clearAttachment, setupAttachment } from './attachment.js';
 import { labelPrefix, modelSummary, psnrText, remaining, requestCaption, samplerText, seconds, seedText } from './captions.js';
+import { clearRefusal, input, refuseCommand, rememberCommand, setupCommandBox } from './command-box.js';
+import { parseCommand } from './commands.js';
 import { addMessage, log, userMessage } from './conversation.js';
 import { $, el } from './dom.js';
 import { followEnd, showEnd } from './follow.js';
 import { setupInterpolateWith } from './interpolate-with.js';
+import { loadCatalog, pickedModel, setupPickers, withPicked, withPickedSampler } from './pickers.js';
 import { follow, previewSrc } from './request-events.js';
+import { optionPairs } from './sampler-options.js';
+import { knownPace, modelSide, noteSpeed, state, stepsOf } from './state.js';
 import { downloadEnlarged, openViewer } from './viewer.js';
-import { fieldTexts, optionNames, optionPairs, renderOptionFields, typedOptions } from './sampler-options.js';
-
-// ---------------------------------------------------------------------------------------------
-// Commands
-// ---------------------------------------------------------------------------------------------
-
-const INT = /^\d+$/;
-const NUM = /^-?\d+(\.\d+)?$/;
-const COMMANDS = {
-  '/generate': { model: 'string', label: 'string', guidance: 'number', sampler: 'string', steps: 'int', seed: 'int', count: 'int' },
-  '/noise-demo': { model: 'string', seed: 'int', timesteps: 'intlist', denoise_from: 'int' },
-  '/compare': { model: 'string', label: 'string', guidance: 'number', seed: 'int' },
-  // Two seeds, or two labels at one seed (class-conditional models); the service checks which and the ranges.
-  '/interpolate': { model: 'string', sampler: 'string', steps: 'int', seed_a: 'int', seed_b: 'int', frames: 'int', label: 'string', label_a: 'string', label_b: 'string', seed: 'int', guidance: 'number' },
-  // The attached image to its x_T and back (DDIM inversion); no seed: nothing is random.
-  '/invert': { model: 'string', sampler: 'string', steps: 'int', label: 'string', guidance: 'number' },
-  '/help': {},
-  // As in Discord: /info lists models and samplers, /history shows your past requests.
-  '/info': {},
-  '/history': {},
-};
-
-class CommandError extends Error {}
-
-/** "/generate steps:20 seed=42 k:0.5" -> { name: '/generate', args: { steps: 20, seed: 42, options: { k: '0.5' } } } (k: an option of a sampler). */
-export function parseCommand(text) {
-  // A quoted value may hold spaces, as in Slack: label:"Food & Drink".
-  const parts = (text.trim().match(/(?:[^\s"]+|"[^"]*")+/g) || []).map((p) => p.replace(/"/g, ''));
-  const name = (parts.shift() || '').toLowerCase().replace('/noise_demo', '/noise-demo');
-  if (!name) throw new CommandError('Type a command, e.g. /generate seed:42');
-  const spec = COMMANDS[name];
-  if (!spec) throw new CommandError(`Unknown command "${name}". Try /generate, /noise-demo, /interpolate, /invert, /compare, /history or /help.`);
-  const args = {};
-  for (const part of parts) {
-    const m = /^([a-z_-]+)[:=](.*)$/i.exec(part);
-    if (!m) throw new CommandError(`"${part}" is not an option; write key:value, e.g. steps:50`);
-    const key = m[1].toLowerCase().replace('-', '_');
-    const value = m[2];
-    // A sampler's own option (any installed sampler's): typed later, by the chosen sampler's declaration.
-    if (name === '/generate' && !spec[key] && optionNames(state.samplers).has(key)) {
-      if (value === '') throw new CommandError(`${key} needs a value`);
-      args.options = { ...args.options, [key]: value };
-      continue;
-    }
-    const type = spec[key];
-    if (!type) throw new CommandError(`${name} has no option "${key}"; it takes ${Object.keys(spec).join(', ') || 'no options'}`);
-    if (value === '') throw new CommandError(`${key} needs a value`);
-    if (type === 'int') {
-      if (!INT.test(value)) throw new CommandError(`${key} must be a whole number (got "${value}")`);
-      args[key] = Number(value);
-    } else if (type === 'number') {
-      if (!NUM.test(value)) throw new CommandError(`${key} must be a number (got "${value}")`);
-      args[key] = Number(value);
-    } else if (type === 'intlist') {
-      const list = value.split(',');
-      if (!list.every((v) => INT.test(v))) throw new CommandError(`${key} must be comma-separated whole numbers, e.g. 0,100,500,999`);
-      args[key] = list.map(Number);
-    } else args[key] = value;
-  }
-  return { name, args };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Page state and helpers
 // ---------------------------------------------------------------------------------------------
 
 const GALLERY_PAGE = 24;
+let galleryLimit = GALLERY_PAGE;
 /** Noise-demo frames are shown at this many CSS px per side, whichever picture they are in. */
 const FRAME_PX = 96;
 followEnd(log);
-const input = $('#command');
-const fileInput = $('#image');
-const commandError = $('#command-error');
-const modelPicker = $('#model');
-const labelPicker = $('#label');
-const guidanceField = $('#guidance');
-const samplerPicker = $('#sampler');
-const optionFields = $('#sampler-options');
-const state = { models: [], samplers: [], history: [], historyAt: 0, galleryLimit: GALLERY_PAGE, msPerStep: new Map() };
 
 /** A result image as a button that opens it enlarged, so it works by keyboard too. */
 function zoomable(img, name) {
@@ -98,57 +35,6 @@ function zoomable(img, name) {
 /** "PNG 1" downloads the image enlarged (the original is 8–32 px); the viewer links the original. */
 function pngButton(url, name, text) {
   return el('button', { type: 'button', class: 'link', text, title: 'Download enlarged (nearest neighbour)', onclick: () => void downloadEnlarged(url, name) });
-}
-
-/** Remembers how long one step took here, per model and sampler, for the next request's time estimate. */
-function noteSpeed(view) {
-  const ms = view.timings && view.timings.samplingMs;
-  if (view.kind === 'generate' && ms && view.steps) state.msPerStep.set(`${view.model}/${view.sampler}`, ms / view.steps);
-}
-
-/** The model picked under the command box (preselected: the API's default model). */
-function defaultModel() {
-  return modelPicker.value || undefined;
-}
-
-function conditioningOf(model) {
-  const m = state.models.find((x) => x.name === model);
-  return (m && m.conditioning) || null;
-}
-
-/**
- * The command's options over the pickers': the picked label and guidance apply when the command
- * names no label and uses the picked model; a typed label without guidance gets the model's default.
- */
-function withPicked(args) {
-  const params = { ...args, model: args.model || defaultModel() };
-  if (params.label === undefined && labelPicker.value && params.model === defaultModel()) {
-    params.label = labelPicker.value;
-    if (params.guidance === undefined && guidanceField.value !== '') params.guidance = Number(guidanceField.value);
-  }
-  if (!params.model) delete params.model;
-  return params;
-}
-
-/**
- * /generate's sampler: the command's, else the picked one; its options are the picked fields (when it is the
- * picked sampler) under those typed in the command, typed by its declaration. Throws an Error naming a bad one.
- */
-function withPickedSampler(params) {
-  const out = { ...params, sampler: params.sampler || samplerPicker.value || undefined };
-  const sampler = state.samplers.find((s) => s.name === out.sampler);
-  const texts = { ...(out.sampler === samplerPicker.value ? fieldTexts(optionFields) : {}), ...params.options };
-  delete out.options;
-  if (!out.sampler) delete out.sampler;
-  // An unknown sampler is the API's to report; its options then travel as typed.
-  const options = sampler ? typedOptions(sampler, texts) : texts;
-  if (Object.keys(options).length > 0) out.options = options;
-  return out;
-}
-
-function stepsOf(samplerName) {
-  const s = state.samplers.find((x) => x.name === samplerName);
-  return s ? s.steps.default : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -276,12 +162,6 @@ function varyButton(view, index, count) {
   return button;
 }
 
-/** The model's image side in pixels (its width), 32 when the model is not listed. */
-function modelSide(name) {
-  const m = state.models.find((x) => x.name === name);
-  return m ? m.image.width : 32;
-}
-
 function setupActions(card, view) {
   const actions = $('.actions', card);
   if (view.kind !== 'generate' || view.status !== 'succeeded') return;
@@ -353,7 +233,7 @@ async function track(card, submitted) {
       firstAt = now;
       firstStep = e.step;
     }
-    const known = state.msPerStep.get(`${card.dataset.model}/${card.dataset.sampler}`);
+    const known = knownPace(card.dataset.model, card.dataset.sampler);
     const pace = e.step > firstStep ? (now - firstAt) / (e.step - firstStep) : known;
     return pace ? ` · ${remaining(pace * (e.totalSteps - e.step))}` : '';
   };
@@ -420,7 +300,7 @@ async function track(card, submitted) {
 async function generate(args, params) {
   const card = requestCard(`generate${params.label !== undefined ? ` · ${params.label}` : ''}${args.sampler ? ` · ${args.sampler}` : ''}${args.steps ? ` · ${args.steps} steps` : ''}`);
   // For the time estimate before this request's own pace is known.
-  card.dataset.model = params.model ?? modelPicker.value;
+  card.dataset.model = params.model ?? pickedModel();
   card.dataset.sampler = params.sampler ?? 'ddim';
   try {
     await track(card, await api.generate(params));
@@ -433,14 +313,14 @@ async function interpolate(args) {
   const ends = args.label_a !== undefined ? `${args.label_a} → ${args.label_b}` : `seed ${args.seed_a} → ${args.seed_b}`;
   const card = requestCard(`interpolate · ${ends}`);
   try {
-    await track(card, await api.interpolate({ model: modelPicker.value, ...args }));
+    await track(card, await api.interpolate({ model: pickedModel(), ...args }));
   } catch (error) {
     failCard(card, error);
   }
 }
 
 async function noiseDemo(args, file) {
-  const params = { model: args.model || defaultModel(), ...args };
+  const params = { model: args.model || pickedModel(), ...args };
   if (params.denoise_from !== undefined) {
     params.denoiseFrom = params.denoise_from;
     delete params.denoise_from;
@@ -455,7 +335,7 @@ async function noiseDemo(args, file) {
 }
 
 async function invert(args, file) {
-  const params = { model: args.model || modelPicker.value || defaultModel(), ...args };
+  const params = { model: args.model || pickedModel(), ...args };
   if (!params.model) delete params.model;
   const card = requestCard(`invert · ${file.name}${args.steps ? ` · ${args.steps} steps` : ''}`);
   try {
@@ -569,19 +449,18 @@ function help() {
 }
 
 async function submitCommand(text) {
-  commandError.textContent = '';
-  input.removeAttribute('aria-invalid');
+  clearRefusal();
   let command;
   let params;
   try {
-    command = parseCommand(text);
+    command = parseCommand(text, state.samplers);
     // A sampler option the chosen sampler does not take, or a bad value, is refused like a typo: the command stays in the box.
     if (command.name === '/generate') params = withPickedSampler(withPicked(command.args));
   } catch (error) {
     refuseCommand(error.message);
     return false;
   }
-  const file = fileInput.files && fileInput.files[0];
+  const file = attachedFile();
   if (file && command.name !== '/noise-demo' && command.name !== '/invert') {
     refuseCommand('The attached image is only used by /noise-demo and /invert; remove it or use one of them.');
     return false;
@@ -590,8 +469,7 @@ async function submitCommand(text) {
     refuseCommand('/invert needs an image: attach a PNG or JPEG with the paperclip button.');
     return false;
   }
-  state.history.push(text);
-  state.historyAt = state.history.length;
+  rememberCommand(text);
   userMessage(text + (file ? `  [image: ${file.name}]` : ''));
   input.value = '';
   if (command.name === '/generate') void generate(command.args, params);
@@ -612,18 +490,6 @@ async function submitCommand(text) {
   return true;
 }
 
-/** A command that cannot be sent: the reason under the box, in view (on a phone the box may be at the window's edge). */
-function refuseCommand(text) {
-  commandError.textContent = text;
-  input.setAttribute('aria-invalid', 'true');
-  commandError.scrollIntoView({ block: 'nearest' });
-}
-
-function clearAttachment() {
-  fileInput.value = '';
-  $('#attachment').textContent = '';
-}
-
 // ---------------------------------------------------------------------------------------------
 // Gallery
 // ---------------------------------------------------------------------------------------------
@@ -638,7 +504,7 @@ async function loadGallery() {
   const list = $('#gallery');
   const err = $('#gallery-error');
   try {
-    const requests = await api.recent(state.galleryLimit);
+    const requests = await api.recent(galleryLimit);
     err.textContent = '';
     // A debounced refresh can land while someone is using the list: keep their focus on the same request.
     const focusedId = list.contains(document.activeElement) ? document.activeElement.dataset.requestId : undefined;
@@ -655,7 +521,7 @@ async function loadGallery() {
     );
     if (requests.length === 0) list.replaceChildren(el('li', { class: 'muted', text: 'Nothing yet.' }));
     // A full page means there may be more; the API returns at most 100.
-    $('#gallery-more').hidden = requests.length < state.galleryLimit || state.galleryLimit >= 100;
+    $('#gallery-more').hidden = requests.length < galleryLimit || galleryLimit >= 100;
     if (focusedId !== undefined) (list.querySelector(`button[data-request-id="${focusedId}"]`) || list.querySelector('button.open'))?.focus();
   } catch (error) {
     err.textContent = `Could not load the gallery: ${errorText(error)}`;
@@ -703,114 +569,15 @@ $('#composer').addEventListener('submit', (e) => {
   void submitCommand(input.value);
 });
 
-input.addEventListener('keydown', (e) => {
-  if (e.key === 'ArrowUp' && state.historyAt > 0) {
-    state.historyAt -= 1;
-    input.value = state.history[state.historyAt];
-    e.preventDefault();
-  } else if (e.key === 'ArrowDown' && state.historyAt < state.history.length) {
-    state.historyAt += 1;
-    input.value = state.history[state.historyAt] || '';
-    e.preventDefault();
-  } else if (e.key === 'Escape') {
-    input.value = '';
-    commandError.textContent = '';
-    input.removeAttribute('aria-invalid');
-  }
-});
-
-document.addEventListener('keydown', (e) => {
-  const t = e.target;
-  const typing = t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement || t instanceof HTMLSelectElement;
-  if (e.key === '/' && !typing) {
-    e.preventDefault();
-    input.focus();
-  }
-});
-
-fileInput.addEventListener('change', () => {
-  const file = fileInput.files && fileInput.files[0];
-  const note = $('#attachment');
-  note.replaceChildren();
-  if (!file) return;
-  note.append(
-    `Attached ${file.name} (${Math.ceil(file.size / 1024)} KB) for /noise-demo or /invert. `,
-    el('button', { type: 'button', class: 'link', text: 'Remove', onclick: () => { clearAttachment(); input.focus(); } }),
-  );
-  if (!input.value.trim()) input.value = '/noise-demo ';
-  input.focus();
-});
-
-for (const b of document.querySelectorAll('button.example')) {
-  b.addEventListener('click', () => {
-    input.value = b.dataset.command;
-    input.focus();
-  });
-}
-
 $('#gallery-refresh').addEventListener('click', () => void loadGallery());
 $('#gallery-more').addEventListener('click', () => {
-  state.galleryLimit = Math.min(100, state.galleryLimit + GALLERY_PAGE);
+  galleryLimit = Math.min(100, galleryLimit + GALLERY_PAGE);
   void loadGallery();
 });
 
-/** Fills the label picker with the picked model's classes (hidden for unconditional models) and its default guidance. */
-function showModelOptions() {
-  const c = conditioningOf(modelPicker.value);
-  labelPicker.replaceChildren(el('option', { value: '', text: 'none' }), ...(c ? c.classes.map((name) => el('option', { value: name, text: name })) : []));
-  guidanceField.value = c ? String(c.defaultGuidance) : '';
-  $('#label-options').hidden = !c;
-}
-
-/** Fills the sampler picker (keeping the choice) and shows the chosen sampler's option fields. */
-function showSamplers() {
-  const chosen = samplerPicker.value || (state.samplers.find((s) => s.name === 'ddim') || state.samplers[0] || {}).name;
-  samplerPicker.replaceChildren(...state.samplers.map((s) => el('option', { value: s.name, text: s.name, title: s.description })));
-  if (chosen) samplerPicker.value = chosen;
-  showOptionFields();
-}
-
-function showOptionFields() {
-  renderOptionFields(optionFields, state.samplers.find((s) => s.name === samplerPicker.value), el);
-  // Folded by default: the fields would otherwise push the conversation up on a small screen.
-  $('#sampler-options-box').hidden = optionFields.hidden;
-}
-
-samplerPicker.addEventListener('change', showOptionFields);
-
-modelPicker.addEventListener('change', async () => {
-  showModelOptions();
-  // Step limits depend on the model's training timesteps.
-  try {
-    state.samplers = (await api.samplers(modelPicker.value)).samplers;
-    showSamplers();
-  } catch (error) {
-    commandError.textContent = `Could not load the samplers of ${modelPicker.value}: ${errorText(error)}`;
-  }
-});
-
-async function loadCatalog() {
-  const note = $('#catalog');
-  try {
-    // Without ?model= the step limits are the default model's, which the picker starts on.
-    const [{ models }, { samplers }] = await Promise.all([api.models(), api.samplers()]);
-    state.models = models;
-    state.samplers = samplers;
-    const first = models.find((m) => m.default) || models[0];
-    modelPicker.replaceChildren(...models.map((m) => el('option', { value: m.name, text: m.name })));
-    if (first) modelPicker.value = first.name;
-    showModelOptions();
-    showSamplers();
-    $('#model-list').replaceChildren(...models.map((m) => el('li', {}, el('strong', { text: m.name }), `: ${m.description ?? `${m.image.width}×${m.image.height} images`}`)));
-    note.textContent = models.length
-      ? `Models: ${models.map(modelSummary).join(', ')}. Samplers: ${samplers.map((s) => s.name).join(', ')}.`
-      : 'No models are installed yet: see the README (models/).';
-    document.body.dataset.ready = 'true';
-  } catch (error) {
-    note.textContent = '';
-    note.append(el('span', { class: 'error', text: `Could not load models and samplers: ${errorText(error)}` }));
-  }
-}
+setupCommandBox();
+setupAttachment();
+setupPickers();
 
 void loadCatalog();
 void loadGallery();
