@@ -60,6 +60,21 @@ describe('playground routes', () => {
     expect((await fetch(`${base}/`, { method: 'HEAD' })).status).toBe(200);
   });
 
+  it('serves every module app.js imports, directly or not, as JavaScript under the page CSP', async () => {
+    const served = new Set<string>();
+    const pending = ['app.js'];
+    for (let file = pending.pop(); file; file = pending.pop()) {
+      if (served.has(file)) continue;
+      const res = await fetch(`${base}/playground/${file}`);
+      expect(res.status, file).toBe(200);
+      expect(res.headers.get('content-type'), file).toBe('text/javascript; charset=utf-8');
+      expect(res.headers.get('content-security-policy'), file).toContain("script-src 'self'");
+      served.add(file);
+      for (const [, name] of (await res.text()).matchAll(/from '\.\/([\w-]+\.js)'/g)) pending.push(name!);
+    }
+    expect([...served]).toEqual(expect.arrayContaining(['app.js', 'viewer.js', 'gallery.js', 'tracking.js']));
+  });
+
   it('lists models (classes, default guidance, the default model) and samplers with step limits for the chosen model', async () => {
     const models = (await (await fetch(`${base}/api/models`)).json()) as { models: Array<Record<string, unknown>> };
     expect(models.models.map((m) => m.name)).toEqual(['tiny', 'short']);
