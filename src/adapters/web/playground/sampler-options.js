@@ -3,7 +3,7 @@
 // "name value" text of a request's parameters. The page never names an option itself.
 
 /** What an option accepts, in the words the API's errors use: "a number in 0..1", "true or false", "one of a, b". */
-export function allowedValues(spec) {
+function allowedValues(spec) {
   if (spec.type === 'boolean') return 'true or false';
   if (spec.type === 'enum') return `one of ${spec.values.join(', ')}`;
   const kind = spec.integer ? 'an integer' : 'a number';
@@ -22,7 +22,7 @@ function inRange(spec, n) {
 }
 
 /** Text (a field or a typed `name:value`) as the option's value; an Error naming the option and what it accepts. */
-export function parseOptionValue(sampler, spec, text) {
+function parseOptionValue(sampler, spec, text) {
   const value = String(text).trim();
   const bad = () => new Error(`option ${spec.name} must be ${allowedValues(spec)} for sampler ${sampler.name} (got "${text}")`);
   if (spec.type === 'boolean') {

@@ -3,7 +3,7 @@
 // on a canvas from the stored original. The original stays one link away.
 
 /** Whole-number factor that brings the longer side to at least `side` px (at least 1). */
-export function factorFor(width, height, side) {
+function factorFor(width, height, side) {
   return Math.max(1, Math.ceil(side / Math.max(width, height, 1)));
 }
 
