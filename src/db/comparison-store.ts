@@ -15,14 +15,26 @@ export interface NewComparison {
   readonly requester: JsonValue;
   readonly runs: readonly JsonValue[];
   readonly target: JsonValue;
+  /** The chat gesture that starts it; a second comparison for the same gesture is not stored. */
+  readonly gesture: string;
 }
 
-export function insertComparison(prisma: PrismaClient, c: NewComparison, owner: string, leaseSeconds: number): Promise<number> {
-  return prisma.$executeRaw`
-    INSERT INTO comparisons (id, platform, requester, runs, target, progress, lease_owner, lease_expires_at)
+/** Stores `c` held by `owner`; false (nothing stored) when its gesture already started a comparison. */
+export async function insertComparison(prisma: PrismaClient, c: NewComparison, owner: string, leaseSeconds: number): Promise<boolean> {
+  const inserted = await prisma.$executeRaw`
+    INSERT INTO comparisons (id, platform, requester, runs, target, progress, lease_owner, lease_expires_at, gesture)
     VALUES (${c.id}::uuid, ${c.platform}::"Platform", ${JSON.stringify(c.requester)}::jsonb, ${JSON.stringify(c.runs)}::jsonb,
       ${JSON.stringify(c.target)}::jsonb, ${JSON.stringify(c.runs.map(() => ({})))}::jsonb, ${owner},
-      now() + make_interval(secs => ${leaseSeconds}::float8))`;
+      now() + make_interval(secs => ${leaseSeconds}::float8), ${c.gesture})
+    ON CONFLICT (platform, gesture) DO NOTHING`;
+  return inserted === 1;
+}
+
+/** Sets where the table is, once it is made; false when `owner` no longer holds the comparison. */
+export async function setTarget(prisma: PrismaClient, id: string, owner: string, target: JsonValue): Promise<boolean> {
+  const changed = await prisma.$executeRaw`
+    UPDATE comparisons SET target = ${JSON.stringify(target)}::jsonb WHERE id = ${id}::uuid AND lease_owner = ${owner} AND finished_at IS NULL`;
+  return changed === 1;
 }
 
 /** Sets run `index`'s progress; false when `owner` no longer holds the comparison (another process runs it now). */
@@ -42,7 +54,7 @@ export function claimUnheld(prisma: PrismaClient, platform: Platform, owner: str
       WHERE platform = ${platform}::"Platform" AND finished_at IS NULL AND (lease_expires_at IS NULL OR lease_expires_at < now())
       ORDER BY created_at LIMIT ${limit}::int FOR UPDATE SKIP LOCKED)
     RETURNING id, platform, requester, runs, target, progress, lease_owner AS "leaseOwner", lease_expires_at AS "leaseExpiresAt",
-      finished_at AS "finishedAt", created_at AS "createdAt"`;
+      finished_at AS "finishedAt", created_at AS "createdAt", gesture`;
 }
 
 /** Extends `owner`'s leases; returns the ids it still holds. */

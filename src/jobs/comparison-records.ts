@@ -35,8 +35,14 @@ export interface ComparisonRecords {
   readonly leaseSeconds: number;
   /** How often a process renews what it holds (and looks for comparisons nobody holds). */
   readonly heartbeatMs: number;
-  /** Stores a new comparison, held by `owner`. */
-  create(owner: string, comparison: Omit<StoredComparison, 'id' | 'progress'>): Promise<StoredComparison>;
+  /**
+   * Stores a new comparison for the chat gesture `gesture`, held by `owner`, before its table exists (its
+   * target is empty, so a process that takes it over before `setTarget` drops it); null when that gesture
+   * already started one, in this process or another.
+   */
+  create(owner: string, comparison: Omit<StoredComparison, 'id' | 'progress' | 'target'>, gesture: string): Promise<StoredComparison | null>;
+  /** Records where the table is; false once `owner` no longer holds the comparison. */
+  setTarget(id: string, owner: string, target: Json): Promise<boolean>;
   /** Records what run `index` became; false once `owner` no longer holds the comparison. */
   recordRun(id: string, owner: string, index: number, run: RunProgress): Promise<boolean>;
   /** The unfinished comparisons of `platform` nobody holds (their process died or stopped), now held by `owner`. */
@@ -47,6 +53,9 @@ export interface ComparisonRecords {
   /** Gives the leases back, for the next process to take over at once. */
   release(ids: readonly string[], owner: string): Promise<void>;
 }
+
+/** The target of a comparison whose table is not made yet: no front reads it. */
+const NO_TABLE: Json = {};
 
 /** How many unheld comparisons one look takes over; the next look takes the rest. */
 const CLAIM_BATCH = 20;
@@ -69,11 +78,16 @@ export class StoredComparisons implements ComparisonRecords {
     readonly heartbeatMs: number,
   ) {}
 
-  async create(owner: string, c: Omit<StoredComparison, 'id' | 'progress'>): Promise<StoredComparison> {
+  async create(owner: string, c: Omit<StoredComparison, 'id' | 'progress' | 'target'>, gesture: string): Promise<StoredComparison | null> {
     const id = randomUUID();
     const requester = { ...c.requester } as Json;
-    await store.insertComparison(this.prisma, { id, platform: c.platform, requester, runs: c.runs.map((r) => ({ ...r }) as Json), target: c.target }, owner, this.leaseSeconds);
-    return { ...c, id, progress: c.runs.map(() => ({})) };
+    const runs = c.runs.map((r) => ({ ...r }) as Json);
+    const stored = await store.insertComparison(this.prisma, { id, platform: c.platform, requester, runs, target: NO_TABLE, gesture }, owner, this.leaseSeconds);
+    return stored ? { ...c, id, target: NO_TABLE, progress: c.runs.map(() => ({})) } : null;
+  }
+
+  setTarget(id: string, owner: string, target: Json): Promise<boolean> {
+    return store.setTarget(this.prisma, id, owner, target);
   }
 
   recordRun(id: string, owner: string, index: number, run: RunProgress): Promise<boolean> {

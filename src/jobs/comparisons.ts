@@ -48,9 +48,28 @@ export class ComparisonRunner {
     this.timer.unref();
   }
 
-  /** Stores a new comparison, held by this process, and runs it; `target` is where its table is. */
-  async begin(requester: Requester, runs: readonly GenerationParams[], target: Json): Promise<void> {
-    this.run(await this.records.create(this.owner, { platform: this.platform, requester, runs, target }));
+  /**
+   * Starts the comparison a chat gesture asked for, once whichever processes the platform delivers the
+   * gesture to: stores it held by this process (false when `gesture` already started one), has
+   * `openTable` make its table (null: it could not, and the comparison ends there), and runs it.
+   */
+  async begin(requester: Requester, runs: readonly GenerationParams[], gesture: string, openTable: () => Promise<Json | null>): Promise<boolean> {
+    const stored = await this.records.create(this.owner, { platform: this.platform, requester, runs }, gesture);
+    if (!stored) return false;
+    let target: Json | null;
+    try {
+      target = await openTable();
+    } catch (error) {
+      await this.records.finish(stored.id, this.owner).catch(() => undefined);
+      throw error;
+    }
+    if (target === null) {
+      await this.records.finish(stored.id, this.owner);
+      return true;
+    }
+    // Not held any more (the table took longer than a lease): whoever took it over found no table and dropped it.
+    if (await this.records.setTarget(stored.id, this.owner, target)) this.run({ ...stored, target });
+    return true;
   }
 
   private run(stored: StoredComparison): void {

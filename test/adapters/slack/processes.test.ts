@@ -82,6 +82,22 @@ describe('several bot processes', () => {
     await stopOther();
   });
 
+  it('a /compare retried to another process while the first is posting its table posts one table and submits each run once', async () => {
+    other = await startOther();
+    const channel = 'C0COMPRACE';
+    const user = 'U0COMP';
+    const samplers = h.engine.samplers.list().map((p) => p.name);
+    const body = commandBody({ command: '/compare', text: 'model:tiny seed:12 steps:4', channel, user, responseUrl: h.fake.responseUrl(), triggerId: newTriggerId() });
+    const [first, retry] = await Promise.all([h.send(body), sendToApp(other.url, SIGNING_SECRET, body, { retryNum: 1 })]);
+    expect([first.status, retry.status]).toEqual([200, 200]);
+    await h.fake.waitFor(() => h.fake.uploads.filter((u) => u.channelId === channel).length === samplers.length, 240_000, 'every run uploaded');
+    expect(h.fake.messages.filter((m) => m.channel === channel && m.threadTs === undefined)).toHaveLength(1);
+    const requests = await h.service.listRecentRequests({ platform: 'slack', workspaceId: 'T0FAKE', channelId: channel, userId: user }, 50);
+    expect(requests.map((r) => r.sampler).sort()).toEqual([...samplers].sort());
+    expect([...h.logs, ...logs].filter((l) => l.msg === 'slack: repeated /compare delivery ignored')).toHaveLength(1);
+    await stopOther();
+  }, 300_000);
+
   it('delivers a request another process submitted exactly once while two adapters race for it', async () => {
     const channel = 'C0RESTART';
     const requester = { platform: 'slack' as const, workspaceId: 'T0FAKE', channelId: channel, userId: 'U0LATE' };

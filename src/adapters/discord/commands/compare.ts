@@ -43,8 +43,9 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: AdapterCon
       label: interaction.options.getString('label') ?? undefined,
       guidance: interaction.options.getNumber('guidance') ?? undefined,
     });
-    // Stored before it runs: a restarted bot finishes it (src/jobs/comparisons.ts).
-    await ctx.comparisons.begin(requesterOf(interaction), runs, comparisonTarget(replyTargetOf(interaction, 'generate', ctx.tuning), `compare:${interaction.id}`));
+    // Stored before it runs: a restarted bot finishes it (src/jobs/comparisons.ts). The table is the deferred reply.
+    const gesture = `compare:${interaction.id}`;
+    await ctx.comparisons.begin(requesterOf(interaction), runs, gesture, async () => comparisonTarget(replyTargetOf(interaction, 'generate', ctx.tuning), gesture));
   } catch (error) {
     await respondWithError(interaction, error, ctx);
   }

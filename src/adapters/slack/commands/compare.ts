@@ -27,24 +27,27 @@ export function registerCompareCommand(app: App, deps: SlackDeps): void {
     if (runs === null) return;
     const reply = commandReplyTo(command);
     if (!deps.guard.firstDelivery(reply.dedupeKey)) return;
-    let ts: string | undefined;
-    try {
-      ts = (await client.chat.postMessage({ channel: command.channel_id, text: tableText(command.user_id, comparisonTitle(runs[0]!), []) })).ts;
-    } catch (error) {
-      await respond({ response_type: 'ephemeral', text: `I cannot post in this channel (${slackErrorCode(error)}). Invite me (\`/invite @ddpm-bot\`) and try again.` });
-      return;
-    }
-    if (!ts) return;
-    const requester = slackRequester(command.team_id, command.channel_id, command.user_id);
     const notify = async (text: string) => {
       await respond({ response_type: 'ephemeral', text });
     };
+    let ts: string | undefined;
+    const openTable = async () => {
+      try {
+        ts = (await client.chat.postMessage({ channel: command.channel_id, text: tableText(command.user_id, comparisonTitle(runs[0]!), []) })).ts;
+      } catch (error) {
+        await notify(`I cannot post in this channel (${slackErrorCode(error)}). Invite me (\`/invite @ddpm-bot\`) and try again.`);
+        return null;
+      }
+      return ts ? comparisonTarget({ reply, ts }) : null;
+    };
     try {
-      // Stored before it runs: a restarted bot finishes it (see src/jobs/comparisons.ts).
-      await deps.comparisons.begin(requester, runs, comparisonTarget({ reply, ts }));
+      // Stored before its table is posted, under the command's trigger: Slack may deliver the command again,
+      // to another process, and only one of them posts a table. A restarted bot finishes it (src/jobs/comparisons.ts).
+      const started = await deps.comparisons.begin(slackRequester(command.team_id, command.channel_id, command.user_id), runs, reply.dedupeKey, openTable);
+      if (!started) deps.logger.info({ key: reply.dedupeKey }, 'slack: repeated /compare delivery ignored');
     } catch (error) {
-      // Not stored (the database is unreachable): nothing would fill the table in, so it goes.
-      await client.chat.delete({ channel: command.channel_id, ts }).catch(() => undefined);
+      // Not stored, or its table not recorded (the database is unreachable): nothing would fill a posted table in, so it goes.
+      if (ts) await client.chat.delete({ channel: command.channel_id, ts }).catch(() => undefined);
       await reportError(deps, notify, error);
     }
   });
