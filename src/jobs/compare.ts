@@ -9,6 +9,7 @@ import { comparisonTitle, type ComparisonRow } from '../engine/compare.ts';
 import type { GenerationParams } from '../engine/types.ts';
 import type { RunProgress } from './comparison-records.ts';
 import type { GenerationService, Submitted } from './service.ts';
+import { ValidationError } from '../engine/errors.ts';
 import { DuplicateRequestError, RateLimitError, type Json, type RequestEvent, type Requester } from './types.ts';
 
 /** Where a comparison shows itself on one platform. */
@@ -35,7 +36,7 @@ export interface ComparisonRun {
   readonly progress?: readonly RunProgress[];
   /** Stores what run `index` became before it is acted on; false when the comparison is no longer this process's to run. */
   readonly record?: (index: number, run: RunProgress) => Promise<boolean>;
-  /** How long to keep retrying a run refused because the user has too many requests running. */
+  /** How long to keep submitting a run again while the user has too many requests running, or the service cannot take it. */
   readonly patienceMs?: number;
   /** Stops the comparison where it is (the process is stopping); what is recorded lets another finish it. */
   readonly signal?: AbortSignal;
@@ -79,19 +80,28 @@ function reasonOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** How long to wait before submitting again after `error`; null when it is a refusal, which waiting does not change. */
+function retryDelayMs(error: unknown, attempt: number): number | null {
+  if (error instanceof RateLimitError) return error.reason === 'concurrent' ? Math.min(2, error.retryAfterSeconds) * 1000 : null;
+  if (error instanceof ValidationError) return null;
+  // Anything else is the service failing (the database restarting, a connection cut): it passes.
+  return Math.min(5000, 500 * 2 ** attempt);
+}
+
 /**
- * Submits one run, waiting while the user's other requests hold every slot (as the playground does);
- * returns the submission, or why the run will not run.
+ * Submits one run, waiting while the user's other requests hold every slot (as the playground does) and
+ * while the service cannot take it; returns the submission, or why the run will not run.
  */
 async function submitRun(c: ComparisonRun, params: GenerationParams, replyTo: Json, giveUpAt: number): Promise<Submitted | { readonly refused: string }> {
-  for (;;) {
+  for (let attempt = 0; ; attempt++) {
     try {
       return await c.service.submitGeneration({ requester: c.requester, params: submittable(params), replyTo });
     } catch (error) {
       // Submitted before (the run's dedupe key): follow that request.
       if (error instanceof DuplicateRequestError) return { id: error.requestId, position: (await c.service.queuePosition(error.requestId)) ?? 1 };
-      if (!(error instanceof RateLimitError && error.reason === 'concurrent' && Date.now() < giveUpAt) || c.signal?.aborted) return { refused: reasonOf(error) };
-      await sleep(Math.min(2, error.retryAfterSeconds) * 1000, c.signal);
+      const delay = retryDelayMs(error, attempt);
+      if (delay === null || Date.now() >= giveUpAt || c.signal?.aborted) return { refused: reasonOf(error) };
+      await sleep(delay, c.signal);
     }
   }
 }

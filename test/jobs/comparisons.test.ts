@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ComparisonFront } from '../../src/jobs/compare.ts';
+import { runComparison, type ComparisonFront } from '../../src/jobs/compare.ts';
 import { ComparisonRunner } from '../../src/jobs/comparisons.ts';
 import { startJobRuntime, type JobRuntime } from '../../src/jobs/runtime.ts';
+import type { GenerationService } from '../../src/jobs/service.ts';
 import type { Json, Requester } from '../../src/jobs/types.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { FakeEngine, fakeRender } from './support/fake-engine.ts';
@@ -64,5 +65,22 @@ describe('comparisons started by a chat gesture', () => {
     expect(rows).toEqual([{ platform: 'discord', finished: true }, { platform: 'slack', finished: true }]);
     expect((await rt.db.pool.query(`SELECT 1 FROM requests WHERE seed = 10`)).rowCount).toBe(0);
     await Promise.all([runner.stop(), discord.stop()]);
+  });
+
+  it('a run the service could not take (its database connection cut) is submitted again, not recorded as refused', async () => {
+    let failures = 2;
+    const submitGeneration: GenerationService['submitGeneration'] = async (input) => {
+      if (failures-- > 0) throw new Error('Connection terminated unexpectedly');
+      return rt.service.submitGeneration(input);
+    };
+    // The real service, but for its first two submissions.
+    const service = new Proxy(rt.service, {
+      get: (target, prop) => (prop === 'submitGeneration' ? submitGeneration : (Reflect.get(target, prop, target) as unknown)),
+    });
+    const runs = [rt.service.checkGeneration({ model: 'fake', sampler: 'ddim', steps: 2, seed: 11 })];
+    const { rows, finished } = await runComparison({ service, requester, runs, front: recordingFront([]) });
+    expect(finished).toBe(true);
+    expect(failures).toBe(-1);
+    expect(rows).toEqual([{ sampler: 'ddim', steps: 2, seconds: expect.any(Number) }]);
   });
 });
