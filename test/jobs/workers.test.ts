@@ -92,9 +92,11 @@ describe('worker processes', () => {
       finals.set(e.requestId, (finals.get(e.requestId) ?? 0) + 1);
       void bot.service.claimDelivery(e.requestId);
     });
-    // Submit first so the workers find a backlog: that is when micro-batches fill up.
-    const ids = await submitMany(50, 'discord', (i) => 2 + (i % 2));
+    // Both workers are up before the first request: one that started first could otherwise empty the queue
+    // before the other had started (on a loaded machine, seconds apart). Requests arrive faster than a batch
+    // runs, so the claims after the first find a backlog and micro-batches fill up.
     workers = await Promise.all(['w1', 'w2'].map((id) => startWorkerProcess(id, { DATABASE_URL: db.url, FAKE_STEP_MS: '20', BATCH_SIZE: '4' })));
+    const ids = await submitMany(50, 'discord', (i) => 2 + (i % 2));
     const all = await expectAllSucceededExactlyOnce(ids);
     // Both workers took part.
     expect(new Set(all.map((a) => a.worker_id))).toEqual(new Set(['w1', 'w2']));
