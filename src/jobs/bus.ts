@@ -11,7 +11,7 @@ import type { Logger } from '../ops/logger.ts';
 import type { ImageRef, Platform } from './types.ts';
 
 export const EVENTS_CHANNEL = 'ddpm_request_events';
-/** A NOTIFY payload must stay under 8000 bytes; events are ASCII JSON, so characters are bytes. */
+/** A NOTIFY payload must stay under 8000 bytes; a success event is ASCII JSON (ids, hex digests, numbers), so its characters are bytes. */
 export const MAX_EVENT_CHARS = 7500;
 /** Base64 previews up to this size travel in the NOTIFY payload itself. */
 export const MAX_INLINE_PREVIEW_BASE64 = 6000;
