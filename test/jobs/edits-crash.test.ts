@@ -44,13 +44,19 @@ async function killMidJobAndTakeOver(id: string) {
   workers = [await startWorkerProcess('victim', { DATABASE_URL: db.url, ...LEASE })];
   await waitFor(async () => ((await bot.service.getRequest(id))?.progress?.step ?? 0) >= 2, 120_000, 20);
   workers[0]!.child.kill('SIGKILL');
+  const killedAt = Date.now();
   await workers[0]!.exited;
   expect((await bot.service.getRequest(id))!.status).toBe('running');
   workers.push(await startWorkerProcess('survivor', { DATABASE_URL: db.url, ...LEASE }));
-  return waitFor(async () => {
+  const view = await waitFor(async () => {
     const v = await bot.service.getRequest(id);
     return v && v.status !== 'running' && v.status !== 'queued' ? v : null;
   }, 240_000, 100);
+  // The figures docs/reliability.md records (measured, not asserted: they follow the machine's load).
+  const { rows } = await bot.db.pool.query<{ claimed: Date }>(`SELECT started_at AS claimed FROM request_attempts WHERE request_id = $1 AND worker_id = 'survivor'`, [id]);
+  const after = (t: number) => `${((t - killedAt) / 1000).toFixed(1)} s`;
+  console.info(`${view.kind} ${id}: taken over ${after(rows[0]!.claimed.getTime())} after the kill, ${view.status} ${after(Date.now())} after it`);
+  return view;
 }
 
 /** [worker, outcome] of each attempt, in order. */
