@@ -19,8 +19,10 @@ export const slackEnvSchema = z
     SLACK_PROGRESS_INTERVAL_MS: intFromEnv(1500),
     /** Most progress edits (chat.update) per minute across all requests of this process. */
     SLACK_PROGRESS_UPDATES_PER_MINUTE: intFromEnv(50, 1),
-    /** How far back /noise-demo looks for an image the user shared in the channel. */
-    SLACK_NOISE_DEMO_LOOKBACK_SECONDS: intFromEnv(600, 1),
+    /** How far back /noise-demo and /invert look for an image the user shared in the channel. */
+    SLACK_IMAGE_LOOKBACK_SECONDS: z.coerce.number().int().min(1).optional(),
+    /** Its name before /invert used it too; still read when the new one is not set. */
+    SLACK_NOISE_DEMO_LOOKBACK_SECONDS: z.coerce.number().int().min(1).optional(),
   })
   .superRefine((env, ctx) => {
     if (!env.SLACK_BOT_TOKEN) ctx.addIssue({ code: 'custom', path: ['SLACK_BOT_TOKEN'], message: 'required for the Slack adapter' });
@@ -33,7 +35,12 @@ export const slackEnvSchema = z
     }
   });
 
-export type SlackEnv = z.infer<typeof slackEnvSchema> & { SLACK_BOT_TOKEN: string };
+export type SlackEnv = Omit<z.infer<typeof slackEnvSchema>, 'SLACK_IMAGE_LOOKBACK_SECONDS' | 'SLACK_NOISE_DEMO_LOOKBACK_SECONDS'> & {
+  SLACK_BOT_TOKEN: string;
+  SLACK_IMAGE_LOOKBACK_SECONDS: number;
+};
+
+const DEFAULT_IMAGE_LOOKBACK_SECONDS = 600;
 
 export class SlackConfigError extends Error {
   override readonly name = 'SlackConfigError';
@@ -52,5 +59,6 @@ export function parseSlackEnv(env: Readonly<Record<string, string | undefined>>)
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new SlackConfigError(`invalid Slack configuration:\n${lines.join('\n')}`);
   }
-  return parsed.data as SlackEnv;
+  const { SLACK_NOISE_DEMO_LOOKBACK_SECONDS: olderName, SLACK_IMAGE_LOOKBACK_SECONDS: lookback, ...rest } = parsed.data;
+  return { ...rest, SLACK_IMAGE_LOOKBACK_SECONDS: lookback ?? olderName ?? DEFAULT_IMAGE_LOOKBACK_SECONDS } as SlackEnv;
 }

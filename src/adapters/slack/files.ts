@@ -61,14 +61,14 @@ export async function findRecentImage(client: webApi.WebClient, o: FindImageOpti
   return { name, bytes: await download(url, o.token, name) };
 }
 
-/** `user`'s newest image in `channel` within the adapter's look-back window (SLACK_NOISE_DEMO_LOOKBACK_SECONDS), or null. */
+/** `user`'s newest image in `channel` within the adapter's look-back window (SLACK_IMAGE_LOOKBACK_SECONDS), or null. */
 export function userImage(deps: Pick<SlackDeps, 'env' | 'logger'>, client: webApi.WebClient, channel: string, user: string): Promise<SharedImage | null> {
   return findRecentImage(
     client,
     {
       channel,
       user,
-      lookbackSeconds: deps.env.SLACK_NOISE_DEMO_LOOKBACK_SECONDS,
+      lookbackSeconds: deps.env.SLACK_IMAGE_LOOKBACK_SECONDS,
       token: deps.env.SLACK_BOT_TOKEN,
       extraTrustedOrigin: deps.env.SLACK_API_URL ? new URL(deps.env.SLACK_API_URL).origin : undefined,
     },

@@ -111,6 +111,14 @@ describe('environment', () => {
     expect(() => parseSlackEnv({ SLACK_APP_TOKEN: 'xapp-1' })).toThrow(/SLACK_BOT_TOKEN: required/);
     expect(parseSlackEnv({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' })).toMatchObject({ PORT: 3000, SLACK_PROGRESS_INTERVAL_MS: 1500 });
   });
+
+  it('reads the image look-back of /noise-demo and /invert under its name, else under its earlier name, else 600 s', () => {
+    const base = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' };
+    expect(parseSlackEnv(base).SLACK_IMAGE_LOOKBACK_SECONDS).toBe(600);
+    expect(parseSlackEnv({ ...base, SLACK_NOISE_DEMO_LOOKBACK_SECONDS: '120' }).SLACK_IMAGE_LOOKBACK_SECONDS).toBe(120);
+    expect(parseSlackEnv({ ...base, SLACK_NOISE_DEMO_LOOKBACK_SECONDS: '120', SLACK_IMAGE_LOOKBACK_SECONDS: '300' }).SLACK_IMAGE_LOOKBACK_SECONDS).toBe(300);
+    expect(() => parseSlackEnv({ ...base, SLACK_IMAGE_LOOKBACK_SECONDS: '0' })).toThrow(/SLACK_IMAGE_LOOKBACK_SECONDS/);
+  });
 });
 
 describe('file downloads', () => {

@@ -35,7 +35,7 @@ export function registerInvertCommand(app: App, deps: SlackDeps): void {
       submit: async () => {
         image = await userImage(deps, client, command.channel_id, command.user_id);
         if (!image) {
-          const minutes = Math.round(deps.env.SLACK_NOISE_DEMO_LOOKBACK_SECONDS / 60);
+          const minutes = Math.round(deps.env.SLACK_IMAGE_LOOKBACK_SECONDS / 60);
           throw new SlackUserError(`/invert inverts the last image you shared in this channel in the past ${minutes} minutes, and I found none. Share a PNG or JPEG here, then run /invert again.`);
         }
         // The service decodes the upload and refuses a bad one as ValidationError('image') before queueing.
