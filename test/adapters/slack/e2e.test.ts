@@ -125,35 +125,27 @@ describe('message shortcut', () => {
   });
 
   it('shows invalid modal fields next to the field and keeps the modal open', async () => {
-    const res = await h.interact(
-      viewSubmissionPayload({
-        user: 'U0ALICE',
-        view: { id: 'V0BAD', callback_id: 'generate_modal', private_metadata: JSON.stringify({ channel: 'C1', messageTs: '1.2', threadTs: '1.2' }) },
-        values: {
-          model: { value: { type: 'static_select', selected_option: { value: 'tiny' } } },
-          sampler: { value: { type: 'static_select', selected_option: { value: 'ddim' } } },
-          steps: { value: { type: 'number_input', value: '100000' } },
-          seed: { value: { type: 'number_input', value: '1' } },
-        },
-      }),
-    );
+    // The generate modal submitted with tiny and ddim and the typed steps and seed.
+    const submit = (viewId: string, steps: string, seed: string) =>
+      h.interact(
+        viewSubmissionPayload({
+          user: 'U0ALICE',
+          view: { id: viewId, callback_id: 'generate_modal', private_metadata: JSON.stringify({ channel: 'C1', messageTs: '1.2', threadTs: '1.2' }) },
+          values: {
+            model: { value: { type: 'static_select', selected_option: { value: 'tiny' } } },
+            sampler: { value: { type: 'static_select', selected_option: { value: 'ddim' } } },
+            steps: { value: { type: 'number_input', value: steps } },
+            seed: { value: { type: 'number_input', value: seed } },
+          },
+        }),
+      );
+    const res = await submit('V0BAD', '100000', '1');
     expect(res.status).toBe(200);
     const body = JSON.parse(res.body) as { response_action: string; errors: Record<string, string> };
     expect(body.response_action).toBe('errors');
     expect(body.errors['steps']).toMatch(/steps must be/);
     // The modal only reads numbers; ranges and whole numbers are the service's one validation, named by field.
-    const seed = await h.interact(
-      viewSubmissionPayload({
-        user: 'U0ALICE',
-        view: { id: 'V0BADSEED', callback_id: 'generate_modal', private_metadata: JSON.stringify({ channel: 'C1', messageTs: '1.2', threadTs: '1.2' }) },
-        values: {
-          model: { value: { type: 'static_select', selected_option: { value: 'tiny' } } },
-          sampler: { value: { type: 'static_select', selected_option: { value: 'ddim' } } },
-          steps: { value: { type: 'number_input', value: '' } },
-          seed: { value: { type: 'number_input', value: '4294967296' } },
-        },
-      }),
-    );
+    const seed = await submit('V0BADSEED', '', '4294967296');
     const expected = (() => {
       try {
         h.service.checkGeneration({ model: 'tiny', sampler: 'ddim', seed: 4294967296 });
