@@ -10,7 +10,8 @@
  * BENCH_MODELS_DIR + BENCH_MODEL (default: the first installed model, else the tiny test fixture),
  * BENCH_STEPS (default 20), BENCH_REQUESTS (requests per round, default 32), BENCH_REPEATS
  * (measured rounds per concurrency, default 3; images/s is their median), BENCH_CLIENTS (the
- * concurrencies, default 1,4,16). Prints a markdown table and writes bench-results/queue.json and
+ * concurrencies, default 1,4,16), BENCH_WORKER_NODE_ARGS (node flags for the worker process alone, e.g.
+ * `--cpu-prof --cpu-prof-dir=prof`). Prints a markdown table and writes bench-results/queue.json and
  * bench-results/queue.md.
  *
  * Besides wall-clock rates it reports CPU milliseconds per image in the submitting process, the
@@ -126,7 +127,6 @@ function backendCpuSince(before: Map<number, number>, after: Map<number, number>
 }
 
 function startWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  // BENCH_WORKER_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=prof`) profiles the worker process alone.
   const nodeArgs = (process.env['BENCH_WORKER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', SELF, '--worker'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {

@@ -158,7 +158,7 @@ def load_shipped(dataset):
             "config": cfg, "hparams": hp}
 
 
-def check_grown(warm, grown, cfg):
+def check_grown(warm, cfg):
     """The grown network must compute what the shipped one does; refuse to train from anything else."""
     shipped = UNet(**warm["grown_from"]).eval()
     shipped.load_state_dict(warm["shipped_weights"])
@@ -349,7 +349,7 @@ def main():
     if warm is not None and "grown_from" in warm:
         warm["shipped_weights"] = warm["weights"]
         warm["weights"] = grow_res_blocks(warm["weights"], warm["grown_from"], model)
-        check_grown(warm, model, cfg)
+        check_grown(warm, cfg)
     if warm is not None:
         # strict=False only for the class embedding a conditional run adds to unconditional weights.
         for net in (model, ema):

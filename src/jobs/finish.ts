@@ -84,11 +84,16 @@ export class Finisher {
  * for a NOTIFY is left out, and readers fetch it (src/jobs/watch.ts).
  */
 function finalEvent(row: ClaimedRow, o: StoredOutcome): string {
-  if (o.status === 'queued') return JSON.stringify({ t: 'queued', id: row.id, p: row.platform, pos: 1 } satisfies BusMessage);
-  if (o.status === 'failed') return JSON.stringify({ t: 'failed', id: row.id, p: row.platform, e: o.error } satisfies BusMessage);
-  if (o.status === 'cancelled') return JSON.stringify({ t: 'cancelled', id: row.id, p: row.platform } satisfies BusMessage);
-  const bare: BusMessage = { t: 'succeeded', id: row.id, p: row.platform };
+  const message = finalMessage(row, o);
+  const json = JSON.stringify(message);
+  if (message.t !== 'succeeded' || json.length <= MAX_EVENT_CHARS) return json;
+  return JSON.stringify({ t: message.t, id: message.id, p: message.p } satisfies BusMessage);
+}
+
+function finalMessage(row: ClaimedRow, o: StoredOutcome): BusMessage {
+  if (o.status === 'queued') return { t: 'queued', id: row.id, p: row.platform, pos: 1 };
+  if (o.status === 'failed') return { t: 'failed', id: row.id, p: row.platform, e: o.error };
+  if (o.status === 'cancelled') return { t: 'cancelled', id: row.id, p: row.platform };
   const imgs = imageRefs(o.images.map((img) => ({ index: img.index, contentType: img.contentType, bytes: img.data.length, sha256: img.sha256 })));
-  const full = JSON.stringify({ ...bare, imgs } satisfies BusMessage);
-  return full.length <= MAX_EVENT_CHARS ? full : JSON.stringify(bare);
+  return { t: 'succeeded', id: row.id, p: row.platform, imgs };
 }
