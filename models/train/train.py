@@ -256,6 +256,10 @@ def main():
                     help="emoji: condition on the category (9 classes) or the subcategory (98, e.g. face-smiling); "
                          "(default: the warm start's, else category); a subcategory warm start from a category model "
                          "starts each subcategory at its category")
+    ap.add_argument("--balance-classes", type=int, choices=[0, 1], default=None,
+                    help="1: draw every class equally often (a conditional model is asked for each class alike, "
+                         "and the rarest emoji categories are the ones it draws worst); stored in the run's "
+                         "hyper-parameters, pass it again after a warm start")
     ap.add_argument("--p-uncond", type=float, default=0.15,
                     help="conditional training: probability of replacing a label with the null label")
     ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
@@ -332,6 +336,10 @@ def main():
         p.requires_grad_(False)
     if args.class_lr_mult is not None:
         hp["class_lr_mult"] = args.class_lr_mult
+    if args.balance_classes is not None:
+        if args.balance_classes and not cfg.get("num_classes"):
+            sys.exit("--balance-classes 1 needs a conditional model (--conditional)")
+        hp["balance_classes"] = bool(args.balance_classes)
     opt = make_optimizer(model, hp)
     gen = torch.Generator().manual_seed(hp["seed"] + 1)
     step = 0
@@ -387,6 +395,8 @@ def main():
     x_train, y_train = load_data(data_path, hp.get("labels", "category"))
     n_train = x_train.shape[0]
     stats["n_train"] = int(n_train)
+    # Balanced draws weigh each image by 1 / (its class's size), so every class is drawn alike.
+    draw_weights = 1.0 / torch.bincount(y_train).double()[y_train] if hp.get("balance_classes") else None
     sched = DDPMSchedule()
     print("dataset %s: %d training images %s, model %d params, config %s, hparams %s"
           % (args.dataset, n_train, tuple(x_train.shape[1:]), n_params, model.config, hp), flush=True)
@@ -437,7 +447,10 @@ def main():
                 or (args.minutes is not None and now - t_start >= args.minutes * 60) \
                 or (deadline is not None and utcnow() >= deadline):
             break
-        idx = torch.randint(0, n_train, (bs,), generator=gen)
+        if draw_weights is not None:
+            idx = torch.multinomial(draw_weights, bs, replacement=True, generator=gen)
+        else:
+            idx = torch.randint(0, n_train, (bs,), generator=gen)
         x0 = x_train[idx]
         labels = None
         if cfg.get("num_classes"):
