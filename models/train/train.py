@@ -257,9 +257,10 @@ def main():
                          "(default: the warm start's, else category); a subcategory warm start from a category model "
                          "starts each subcategory at its category")
     ap.add_argument("--balance-classes", type=int, choices=[0, 1], default=None,
-                    help="1: draw every class equally often (a conditional model is asked for each class alike, "
-                         "and the rarest emoji categories are the ones it draws worst); stored in the run's "
-                         "hyper-parameters, pass it again after a warm start")
+                    help="1: the labelled examples draw every class equally often (a conditional model is asked for "
+                         "each class alike, and the rarest emoji categories are the ones it draws worst); the "
+                         "null-label examples keep the data's mix; stored in the run's hyper-parameters, pass it "
+                         "again after a warm start")
     ap.add_argument("--p-uncond", type=float, default=0.15,
                     help="conditional training: probability of replacing a label with the null label")
     ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
@@ -447,15 +448,16 @@ def main():
                 or (args.minutes is not None and now - t_start >= args.minutes * 60) \
                 or (deadline is not None and utcnow() >= deadline):
             break
-        if draw_weights is not None:
-            idx = torch.multinomial(draw_weights, bs, replacement=True, generator=gen)
-        else:
-            idx = torch.randint(0, n_train, (bs,), generator=gen)
-        x0 = x_train[idx]
+        idx = torch.randint(0, n_train, (bs,), generator=gen)
         labels = None
         if cfg.get("num_classes"):
-            labels = torch.where(torch.rand(bs, generator=gen) < hp["p_uncond"],
-                                 torch.full((bs,), cfg["num_classes"], dtype=torch.int64), y_train[idx])
+            uncond = torch.rand(bs, generator=gen) < hp["p_uncond"]
+            if draw_weights is not None:
+                # Only the labelled slots draw every class alike: p(x | class) does not depend on how often a
+                # class occurs, but the null label's samples should keep the data's own mix of classes.
+                idx = torch.where(uncond, idx, torch.multinomial(draw_weights, bs, replacement=True, generator=gen))
+            labels = torch.where(uncond, torch.full((bs,), cfg["num_classes"], dtype=torch.int64), y_train[idx])
+        x0 = x_train[idx]
         if hp["hflip"]:
             flip = torch.rand(bs, generator=gen) < 0.5
             x0 = torch.where(flip[:, None, None, None], x0.flip(3), x0)
