@@ -193,6 +193,9 @@ def card(name, models_dir=MODELS):
              % (fmt(tr.get("optimizer")), fmt(tr.get("lr")), fmt(tr.get("lr_warmup_steps")), fmt(tr.get("grad_clip"))))
     L.append("| EMA decay | %s |" % fmt(tr.get("ema_decay")))
     L.append("| Random horizontal flip | %s |" % ("yes" if tr.get("random_hflip") else "no"))
+    if "balanced_class_draws" in tr:
+        L.append("| Labelled examples drawn equally often per class (`--balance-classes`) | %s |"
+                 % ("yes" if tr["balanced_class_draws"] else "no (in proportion to the data)"))
     L.append("| Final training loss | %s (%s) |" % (fmt(tr.get("final_loss")), fmt(tr.get("final_loss_note"))))
     L.append("| Wall time | %s |" % hms(tr.get("wall_seconds")))
     L.append("| Mean seconds per step | %s |" % fmt(tr.get("s_per_step")))
