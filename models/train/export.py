@@ -195,10 +195,11 @@ def main():
         "grad_clip": ckpt["hparams"]["grad_clip"],
         "ema_decay": ckpt["hparams"]["ema_decay"],
         "random_hflip": ckpt["hparams"]["hflip"],
-        **({"balanced_class_draws": bool(ckpt["hparams"].get("balance_classes"))} if ckpt["config"].get("num_classes") else {}),
         "sessions": stats.get("sessions"),
         "warm_starts": stats.get("warm_starts"),
     }
+    if ckpt["config"].get("num_classes"):
+        training["balanced_class_draws"] = bool(ckpt["hparams"].get("balance_classes"))
     data_meta = None
     dataset_json = {}
     dpath = os.path.join(CACHE, args.dataset + ".json")

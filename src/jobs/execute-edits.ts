@@ -21,13 +21,12 @@ export async function variation(row: ClaimedRow, deps: EditDeps, options: Progre
   const source = await storedSource(row, deps);
   const progress = new ProgressReporter([row], deps, options);
   const result = await deps.engine.vary(variationParams(row, info), source, (p) => progress.report(0, p), signal);
-  // As for a generation, the last progress write goes out while the images encode.
-  const flushed = progress.flush();
-  const images: ImageRow[] = [];
-  for (let k = 0; k < row.count; k++) images.push({ index: k, contentType: 'image/png', data: await deps.render.imagePng(result.images, k) });
-  if (row.count > 1) images.push({ index: GRID_INDEX, contentType: 'image/png', data: await deps.render.batchPng(result.images) });
-  await flushed;
-  return images;
+  return progress.flushDuring(async () => {
+    const images: ImageRow[] = [];
+    for (let k = 0; k < row.count; k++) images.push({ index: k, contentType: 'image/png', data: await deps.render.imagePng(result.images, k) });
+    if (row.count > 1) images.push({ index: GRID_INDEX, contentType: 'image/png', data: await deps.render.batchPng(result.images) });
+    return images;
+  });
 }
 
 /** The request's stored source image as the model-space tensor the engine takes. */
@@ -47,12 +46,12 @@ export async function interpolation(row: ClaimedRow, deps: EditDeps, options: Pr
       : 'labelA' in params
         ? await deps.engine.interpolateLabels(params, report, signal)
         : await deps.engine.interpolateFromImage(params, await storedSource(row, deps), report, signal);
-  const flushed = progress.flush();
-  const images: ImageRow[] = [];
-  for (let k = 0; k < row.count; k++) images.push({ index: k, contentType: 'image/png', data: await deps.render.imagePng(result.images, k) });
-  images.push({ index: GRID_INDEX, contentType: 'image/png', data: result.stripPng }, { index: GIF_INDEX, contentType: 'image/gif', data: result.gif });
-  await flushed;
-  return images;
+  return progress.flushDuring(async () => {
+    const images: ImageRow[] = [];
+    for (let k = 0; k < row.count; k++) images.push({ index: k, contentType: 'image/png', data: await deps.render.imagePng(result.images, k) });
+    images.push({ index: GRID_INDEX, contentType: 'image/png', data: result.stripPng }, { index: GIF_INDEX, contentType: 'image/gif', data: result.gif });
+    return images;
+  });
 }
 
 /**
@@ -63,12 +62,10 @@ export async function inversion(row: ClaimedRow, deps: EditDeps, options: Progre
   const source = await storedSource(row, deps);
   const progress = new ProgressReporter([row], deps, options);
   const result = await deps.engine.invert(inversionParams(row), source, (p) => progress.report(0, p), signal);
-  const flushed = progress.flush();
-  const images: ImageRow[] = [
+  const images = await progress.flushDuring(async (): Promise<ImageRow[]> => [
     { index: 0, contentType: 'image/png', data: await deps.render.imagePng(source) },
     { index: RECONSTRUCTION_INDEX, contentType: 'image/png', data: await deps.render.imagePng(result.reconstruction) },
     { index: GRID_INDEX, contentType: 'image/png', data: await deps.render.batchPng(concatBatch([source, result.reconstruction])) },
-  ];
-  await flushed;
+  ]);
   return { images, result: { psnr: Number.isFinite(result.psnr) ? result.psnr : null } };
 }

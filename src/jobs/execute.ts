@@ -44,21 +44,20 @@ export async function execute(rows: readonly ClaimedRow[], deps: ExecuteDeps, op
     },
     signal,
   );
-  // The last progress write goes out while the images encode.
-  const flushed = progress.flush();
-  const out: RunOutput[] = [];
-  for (let i = 0; i < results.length; i++) {
-    const images = results[i]!.images;
-    const count = params[i]!.count;
-    const encoded: ImageRow[] = [];
-    for (let k = 0; k < count; k++) encoded.push({ index: k, contentType: 'image/png', data: await deps.render.imagePng(images, k) });
-    if (count > 1) encoded.push({ index: GRID_INDEX, contentType: 'image/png', data: await deps.render.batchPng(images) });
-    const trajectory = trajectories[i];
-    if (trajectory) encoded.push({ index: GIF_INDEX, contentType: 'image/gif', data: await trajectory.gif(encoded[0]!.data) });
-    out.push({ images: encoded });
-  }
-  await flushed;
-  return out;
+  return progress.flushDuring(async () => {
+    const out: RunOutput[] = [];
+    for (let i = 0; i < results.length; i++) {
+      const images = results[i]!.images;
+      const count = params[i]!.count;
+      const encoded: ImageRow[] = [];
+      for (let k = 0; k < count; k++) encoded.push({ index: k, contentType: 'image/png', data: await deps.render.imagePng(images, k) });
+      if (count > 1) encoded.push({ index: GRID_INDEX, contentType: 'image/png', data: await deps.render.batchPng(images) });
+      const trajectory = trajectories[i];
+      if (trajectory) encoded.push({ index: GIF_INDEX, contentType: 'image/gif', data: await trajectory.gif(encoded[0]!.data) });
+      out.push({ images: encoded });
+    }
+    return out;
+  });
 }
 
 /** Noise demos are claimed one at a time. */

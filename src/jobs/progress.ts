@@ -82,9 +82,16 @@ export class ProgressReporter {
     await this.deps.bus.carried(events);
   }
 
-  async flush(): Promise<void> {
+  /**
+   * Runs `encode` (the results, once sampling is done) while the last progress write goes out, and
+   * resolves when both are done, so that the final event cannot overtake it.
+   */
+  async flushDuring<T>(encode: () => Promise<T>): Promise<T> {
     this.sendGathered();
-    await this.chain;
+    const sent = this.chain;
+    const result = await encode();
+    await sent;
+    return result;
   }
 }
 
