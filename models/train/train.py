@@ -198,6 +198,13 @@ def load_optimizer_state(opt, model, hp, state):
         opt.state[p] = s
 
 
+def p2_weights(sched, gamma):
+    """Per-timestep loss weights 1 / (1 + SNR(t))^gamma scaled to mean 1 (all ones for gamma 0)."""
+    ac = sched.alphas_cumprod
+    w = (1.0 + ac / (1.0 - ac)) ** -gamma
+    return (w / w.mean()).float()
+
+
 def data_meta(args):
     """The dataset's .json written by prepare_data.py."""
     base = os.path.splitext(args.data or os.path.join(CACHE, args.dataset + ".npz"))[0]
@@ -261,6 +268,10 @@ def main():
                          "each class alike, and the rarest emoji categories are the ones it draws worst); the "
                          "null-label examples keep the data's mix; stored in the run's hyper-parameters, pass it "
                          "again after a warm start")
+    ap.add_argument("--p2-gamma", type=float, default=None,
+                    help="P2 loss weighting (Choi et al. 2022): weigh step t by 1 / (1 + SNR(t))^gamma, normalised "
+                         "to mean 1 over t; 0 = the simple loss. Moves the network's effort from removing the last "
+                         "specks of noise to the noise levels where shapes form (stored in the hyper-parameters)")
     ap.add_argument("--p-uncond", type=float, default=0.15,
                     help="conditional training: probability of replacing a label with the null label")
     ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
@@ -341,6 +352,11 @@ def main():
         if args.balance_classes and not cfg.get("num_classes"):
             sys.exit("--balance-classes 1 needs a conditional model (--conditional)")
         hp["balance_classes"] = bool(args.balance_classes)
+    if args.p2_gamma is not None:
+        hp["p2_gamma"] = args.p2_gamma
+        if args.p2_gamma:
+            hp["loss"] = "P2-weighted MSE(eps, eps_pred), weight 1 / (1 + SNR(t))^%g with mean 1, t ~ U{0..999}" \
+                % args.p2_gamma
     opt = make_optimizer(model, hp)
     gen = torch.Generator().manual_seed(hp["seed"] + 1)
     step = 0
@@ -399,6 +415,7 @@ def main():
     # Balanced draws weigh each image by 1 / (its class's size), so every class is drawn alike.
     draw_weights = 1.0 / torch.bincount(y_train).double()[y_train] if hp.get("balance_classes") else None
     sched = DDPMSchedule()
+    loss_weights = p2_weights(sched, hp.get("p2_gamma", 0.0))
     print("dataset %s: %d training images %s, model %d params, config %s, hparams %s"
           % (args.dataset, n_train, tuple(x_train.shape[1:]), n_params, model.config, hp), flush=True)
 
@@ -464,7 +481,7 @@ def main():
         t = torch.randint(0, sched.T, (bs,), generator=gen)
         noise = torch.randn(x0.shape, generator=gen)
         xt = sched.q_sample(x0, t, noise)
-        loss = torch.mean((model(xt, t, labels) - noise) ** 2)
+        loss = torch.mean(loss_weights[t] * torch.mean((model(xt, t, labels) - noise) ** 2, dim=(1, 2, 3)))
         lr = hp["lr"] * min(1.0, (step - warmup_from + 1) / max(1, hp["warmup"]))
         if args.cooldown:
             lr *= 0.5 * (1 + math.cos(math.pi * (step - cooldown_from) / args.cooldown))
