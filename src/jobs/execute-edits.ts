@@ -5,15 +5,24 @@
 import { concatBatch } from '../core/tensor.ts';
 import type { ClaimedRow, ImageRow, RunOutput } from '../db/queue-store.ts';
 import { interpolationInfo, interpolationParams, inversionParams, variationInfo, variationParams } from './edits.ts';
+import type { Tensor } from '../core/tensor.ts';
 import type { EnginePort, RenderPort, StepProgress } from './engine-port.ts';
 import { ProgressReporter, type ProgressDeps, type ProgressOptions } from './progress.ts';
+import { GIF_INDEX, GRID_INDEX, RECONSTRUCTION_INDEX } from './views.ts';
 
 /** What an edit runs with (execute.ts passes its own deps, a superset). */
 export interface EditDeps extends ProgressDeps {
   readonly engine: Pick<EnginePort, 'sourceImage' | 'vary' | 'interpolate' | 'interpolateLabels' | 'interpolateFromImage' | 'invert'>;
   readonly render: RenderPort;
 }
-import { GIF_INDEX, GRID_INDEX, RECONSTRUCTION_INDEX } from './views.ts';
+
+/** Images 0..count-1 of a batch as PNG rows, and with `grid` the whole batch as one more. */
+export async function numberedPngs(render: RenderPort, images: Tensor, count: number, grid: boolean): Promise<ImageRow[]> {
+  const rows: ImageRow[] = [];
+  for (let k = 0; k < count; k++) rows.push({ index: k, contentType: 'image/png', data: await render.imagePng(images, k) });
+  if (grid) rows.push({ index: GRID_INDEX, contentType: 'image/png', data: await render.batchPng(images) });
+  return rows;
+}
 
 /** Variations: images 0..count-1, and the grid when there are several. */
 export async function variation(row: ClaimedRow, deps: EditDeps, options: ProgressOptions, signal: AbortSignal): Promise<ImageRow[]> {
@@ -21,12 +30,7 @@ export async function variation(row: ClaimedRow, deps: EditDeps, options: Progre
   const source = await storedSource(row, deps);
   const progress = new ProgressReporter([row], deps, options);
   const result = await deps.engine.vary(variationParams(row, info), source, (p) => progress.report(0, p), signal);
-  return progress.flushDuring(async () => {
-    const images: ImageRow[] = [];
-    for (let k = 0; k < row.count; k++) images.push({ index: k, contentType: 'image/png', data: await deps.render.imagePng(result.images, k) });
-    if (row.count > 1) images.push({ index: GRID_INDEX, contentType: 'image/png', data: await deps.render.batchPng(result.images) });
-    return images;
-  });
+  return progress.flushDuring(() => numberedPngs(deps.render, result.images, row.count, row.count > 1));
 }
 
 /** The request's stored source image as the model-space tensor the engine takes. */
@@ -46,12 +50,11 @@ export async function interpolation(row: ClaimedRow, deps: EditDeps, options: Pr
       : 'labelA' in params
         ? await deps.engine.interpolateLabels(params, report, signal)
         : await deps.engine.interpolateFromImage(params, await storedSource(row, deps), report, signal);
-  return progress.flushDuring(async () => {
-    const images: ImageRow[] = [];
-    for (let k = 0; k < row.count; k++) images.push({ index: k, contentType: 'image/png', data: await deps.render.imagePng(result.images, k) });
-    images.push({ index: GRID_INDEX, contentType: 'image/png', data: result.stripPng }, { index: GIF_INDEX, contentType: 'image/gif', data: result.gif });
-    return images;
-  });
+  return progress.flushDuring(async () => [
+    ...(await numberedPngs(deps.render, result.images, row.count, false)),
+    { index: GRID_INDEX, contentType: 'image/png', data: result.stripPng },
+    { index: GIF_INDEX, contentType: 'image/gif', data: result.gif },
+  ]);
 }
 
 /**

@@ -6,7 +6,7 @@
 import type { ClaimedRow, ImageRow, RunOutput } from '../db/queue-store.ts';
 import type { EnginePort, GenerationParams, RenderPort } from './engine-port.ts';
 import { GIF_INDEX, GRID_INDEX, RECONSTRUCTION_INDEX } from './views.ts';
-import { interpolation, inversion, variation } from './execute-edits.ts';
+import { interpolation, inversion, numberedPngs, variation } from './execute-edits.ts';
 import { ProgressReporter, TrajectoryRecorder, type ProgressDeps, type ProgressOptions } from './progress.ts';
 
 /** What a worker runs: everything of the engine but the submit-side validation. */
@@ -47,11 +47,8 @@ export async function execute(rows: readonly ClaimedRow[], deps: ExecuteDeps, op
   return progress.flushDuring(async () => {
     const out: RunOutput[] = [];
     for (let i = 0; i < results.length; i++) {
-      const images = results[i]!.images;
       const count = params[i]!.count;
-      const encoded: ImageRow[] = [];
-      for (let k = 0; k < count; k++) encoded.push({ index: k, contentType: 'image/png', data: await deps.render.imagePng(images, k) });
-      if (count > 1) encoded.push({ index: GRID_INDEX, contentType: 'image/png', data: await deps.render.batchPng(images) });
+      const encoded = await numberedPngs(deps.render, results[i]!.images, count, count > 1);
       const trajectory = trajectories[i];
       if (trajectory) encoded.push({ index: GIF_INDEX, contentType: 'image/gif', data: await trajectory.gif(encoded[0]!.data) });
       out.push({ images: encoded });
