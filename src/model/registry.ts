@@ -71,14 +71,23 @@ export class ModelRegistry {
     return this.models.find((m) => m.name === name);
   }
 
-  /** Adds a model folder given by path (CLI `--model ./dir`); returns its entry. */
+  /**
+   * Adds a model folder given by path (CLI `--model ./dir`); returns its entry. The folder was named
+   * on purpose, so it takes the place of an installed model of the same name (a retrained copy, say).
+   */
   async addFolder(dir: string): Promise<InstalledModel> {
     const manifest = await readManifest(dir);
     const existing = this.find(manifest.name);
     if (existing && path.resolve(existing.dir) === path.resolve(dir)) return existing;
-    if (existing) throw new Error(`a model named "${manifest.name}" is already installed from ${existing.dir}`);
     const model = { name: manifest.name, dir: path.resolve(dir), manifest };
-    this.models.push(model);
+    if (existing) {
+      this.models.splice(this.models.indexOf(existing), 1, model);
+      const session = this.sessions.get(existing.name);
+      this.sessions.delete(existing.name);
+      await session?.then((s) => s.close(), () => undefined);
+    } else {
+      this.models.push(model);
+    }
     return model;
   }
 

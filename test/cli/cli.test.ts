@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -123,6 +123,22 @@ describe('ddpm-bot CLI', () => {
     expect(a!.equals(direct)).toBe(true);
     expect(b!.equals(direct)).toBe(true);
     expect(c!.equals(direct)).toBe(false);
+  });
+
+  it('runs a model folder given by path in place of the installed model of the same name', async () => {
+    // A retrained copy of "tiny": the conditional fixture's weights under tiny's name, next to the installed tiny.
+    const copy = path.join(out, 'retrained-tiny');
+    await cp(path.join(root, 'test/fixtures/conditional/tiny-cond'), copy, { recursive: true });
+    const manifest = JSON.parse(await readFile(path.join(copy, 'model.json'), 'utf8')) as Record<string, unknown>;
+    await writeFile(path.join(copy, 'model.json'), JSON.stringify({ ...manifest, name: 'tiny' }));
+    const file = path.join(out, 'retrained.png');
+    const run = await cli('generate', ...models, '--model', copy, '--label', '1', '--guidance', '3', '--steps', '10', '--seed', '5', '--out', file);
+    expect(run).toMatchObject({ code: 0, stdout: 'seed 5\n' });
+    expect(run.stderr).toContain('(8x8 px, tiny, label class 1, guidance 3,');
+    const engine = await Engine.load({ modelsDir: path.join(root, 'test/fixtures/conditional') });
+    const direct = await imagePng((await engine.generate(engine.validate({ model: 'tiny-cond', label: 'class 1', guidance: 3, steps: 10, seed: 5 }))).images);
+    await engine.close();
+    expect((await readFile(file)).equals(direct)).toBe(true);
   });
 
   it('uses the manifest\'s default model, not the first by name, and lists classes and default guidance', async () => {
