@@ -186,7 +186,8 @@ def main():
         "hardware": stats.get("hardware"),
         "torch_version": stats.get("torch_version"),
         "final_loss": last.get("loss"),
-        "final_loss_note": "mean training MSE (epsilon) over the last logged window of steps, ending at step %s"
+        "loss": ckpt["hparams"].get("loss"),
+        "final_loss_note": "mean training loss over the last logged window of steps, ending at step %s"
                            % last.get("step"),
         "final_loss_ema": stats.get("loss_ema"),
         "optimizer": ckpt["hparams"].get("optimizer"),

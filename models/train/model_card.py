@@ -172,10 +172,13 @@ def card(name, models_dir=MODELS):
                 fmt(cfg.get("num_res_blocks")), fmt(cfg.get("groups")), fmt(cfg.get("attn_resolutions")),
                 fmt(cfg.get("dropout"))))
     L.append("")
-    L.append("Diffusion: T = %d, %s betas %g..%g, %s prediction, simple loss (MSE between true and predicted noise, "
-             "t uniform). Scheduler config for sampling is in `model.json` (`variance_type` %s, `clip_sample` %s)."
+    simple = "MSE(eps, eps_pred), t ~ U{0..999}"
+    loss = tr.get("loss") or simple
+    loss = "simple loss (MSE between true and predicted noise, t uniform)" if loss == simple else "loss " + loss
+    L.append("Diffusion: T = %d, %s betas %g..%g, %s prediction, %s. Scheduler config for sampling is in "
+             "`model.json` (`variance_type` %s, `clip_sample` %s)."
              % (sch["num_train_timesteps"], sch["beta_schedule"], sch["beta_start"], sch["beta_end"],
-                sch["prediction_type"], sch["variance_type"], json.dumps(sch["clip_sample"])))
+                sch["prediction_type"], loss, sch["variance_type"], json.dumps(sch["clip_sample"])))
     if not sch["clip_sample"]:
         L.append("")
         L.append("`clip_sample` is off because clipping x0 makes deterministic DDIM drift: it then steps along an "
