@@ -229,7 +229,7 @@ def card(name, models_dir=MODELS):
                 L.append("")
     for w in tr.get("warm_starts") or []:
         L.append("At step %s (%s) training continued on a machine without the checkpoint (`train.py --warm-start`): "
-                 "model and EMA started from the exported EMA weights, the optimizer moments and LR warmup "
+                 "model and EMA started from the weights in the shipped `model.onnx`, the optimizer moments and LR warmup "
                  "restarted." % (fmt(w.get("step")), fmt(w.get("utc"))))
         L.append("")
     L.append("The loss curve (mean loss per 100 steps) is in `training_log.json`.")
