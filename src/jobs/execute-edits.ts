@@ -2,10 +2,9 @@
  * Running a claimed variation, interpolation or inversion (always alone): the engine call with the stored
  * parameters, progress and previews like a generation's, and the images each keeps.
  */
-import { concatBatch } from '../core/tensor.ts';
+import { concatBatch, type Tensor } from '../core/tensor.ts';
 import type { ClaimedRow, ImageRow, RunOutput } from '../db/queue-store.ts';
 import { interpolationInfo, interpolationParams, inversionParams, variationInfo, variationParams } from './edits.ts';
-import type { Tensor } from '../core/tensor.ts';
 import type { EnginePort, RenderPort, StepProgress } from './engine-port.ts';
 import { ProgressReporter, type ProgressDeps, type ProgressOptions } from './progress.ts';
 import { GIF_INDEX, GRID_INDEX, RECONSTRUCTION_INDEX } from './views.ts';
