@@ -14,6 +14,7 @@ import json
 import os
 
 from card_guidance import guidance_section
+from loss_names import SIMPLE_LOSS
 from verdicts import verdict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -172,9 +173,8 @@ def card(name, models_dir=MODELS):
                 fmt(cfg.get("num_res_blocks")), fmt(cfg.get("groups")), fmt(cfg.get("attn_resolutions")),
                 fmt(cfg.get("dropout"))))
     L.append("")
-    simple = "MSE(eps, eps_pred), t ~ U{0..999}"
-    loss = tr.get("loss") or simple
-    loss = "simple loss (MSE between true and predicted noise, t uniform)" if loss == simple else "loss " + loss
+    loss = tr.get("loss") or SIMPLE_LOSS
+    loss = "simple loss (MSE between true and predicted noise, t uniform)" if loss == SIMPLE_LOSS else "loss " + loss
     L.append("Diffusion: T = %d, %s betas %g..%g, %s prediction, %s. Scheduler config for sampling is in "
              "`model.json` (`variance_type` %s, `clip_sample` %s)."
              % (sch["num_train_timesteps"], sch["beta_schedule"], sch["beta_start"], sch["beta_end"],

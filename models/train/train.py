@@ -39,6 +39,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from loss_names import SIMPLE_LOSS, loss_description  # noqa: E402
 from unet import CONFIGS, DDPMSchedule, UNet, count_params, grow_res_blocks  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -299,7 +300,7 @@ def main():
     hp = {"batch_size": args.batch_size or (64 if args.dataset == "mnist" else 32), "lr": args.lr,
           "warmup": args.warmup, "grad_clip": args.grad_clip, "ema_decay": args.ema_decay,
           "hflip": bool(args.hflip if args.hflip is not None else args.dataset == "emoji"),
-          "optimizer": "AdamW(betas=(0.9, 0.999), weight_decay=0)", "loss": "MSE(eps, eps_pred), t ~ U{0..999}",
+          "optimizer": "AdamW(betas=(0.9, 0.999), weight_decay=0)", "loss": SIMPLE_LOSS,
           "seed": args.seed}
 
     ckpt = None
@@ -354,9 +355,7 @@ def main():
         hp["balance_classes"] = bool(args.balance_classes)
     if args.p2_gamma is not None:
         hp["p2_gamma"] = args.p2_gamma
-        if args.p2_gamma:
-            hp["loss"] = "P2-weighted MSE(eps, eps_pred), weight 1 / (1 + SNR(t))^%g with mean 1, t ~ U{0..999}" \
-                % args.p2_gamma
+        hp["loss"] = loss_description(args.p2_gamma)
     opt = make_optimizer(model, hp)
     gen = torch.Generator().manual_seed(hp["seed"] + 1)
     step = 0
