@@ -14,7 +14,7 @@ import json
 import os
 
 from card_guidance import guidance_section
-from loss_names import SIMPLE_LOSS
+from losses import SIMPLE_LOSS
 from verdicts import verdict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
