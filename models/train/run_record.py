@@ -39,10 +39,13 @@ def cpu_name():
     return platform.processor() or "unknown"
 
 
-def hardware_info(threads):
-    return {"device": "cpu", "cpu": cpu_name(), "logical_cores": os.cpu_count(), "torch_threads": threads,
+def hardware_info(threads, device):
+    info = {"device": device.type, "cpu": cpu_name(), "logical_cores": os.cpu_count(), "torch_threads": threads,
             "note": "shared machine: other jobs (and the other model's training) ran concurrently; "
                     "per-session threads, niceness and load average are in `sessions`"}
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    return info
 
 
 def loadavg1():
@@ -65,7 +68,7 @@ def atomic_json(obj, path):
     os.replace(tmp, path)
 
 
-def start_session(stats, dataset, model, hp, threads, step, cooldown):
+def start_session(stats, dataset, model, hp, threads, device, step, cooldown):
     """The run's statistics (new, or carried from a checkpoint or warm start) with this invocation's session."""
     if stats is None:
         stats = {"dataset": dataset, "params": sum(p.numel() for p in model.parameters()), "config": model.config,
@@ -74,10 +77,12 @@ def start_session(stats, dataset, model, hp, threads, step, cooldown):
     stats["config"] = model.config
     stats["hparams"] = hp
     stats["torch_version"] = torch.__version__
-    stats["hardware"] = hardware_info(threads)
+    stats["hardware"] = hardware_info(threads, device)
     session = {"start_utc": utcnow().isoformat(timespec="seconds"), "start_step": step, "end_step": step,
                "wall_seconds": 0.0, "threads": threads, "nice": os.nice(0), "loadavg1_start": loadavg1(),
                "cpu": stats["hardware"]["cpu"]}
+    if "gpu" in stats["hardware"]:
+        session["gpu"] = stats["hardware"]["gpu"]
     if cooldown:
         session["lr_schedule"] = "cosine decay from %g to 0 over steps %d..%d" % (hp["lr"], step, step + cooldown)
     stats["sessions"].append(session)

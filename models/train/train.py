@@ -95,6 +95,9 @@ def parse_args():
     ap.add_argument("--p-uncond", type=float, default=0.15,
                     help="conditional training: probability of replacing a label with the null label")
     ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
+    ap.add_argument("--device", default="auto",
+                    help="torch device: auto (cuda when torch sees a GPU, else cpu), cpu, cuda or cuda:N. The data "
+                         "order, timesteps and noise are drawn on the CPU, so a run draws the same batches anywhere")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--ckpt-minutes", type=float, default=3.0)
     ap.add_argument("--log-every", type=int, default=100)
@@ -123,6 +126,20 @@ def load_optimizer_state(opt, model, hp, state):
     for p, s in single.state.items():
         opt.state[p] = s
 
+
+
+def pick_device(name):
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        sys.exit("--device %s: expected auto, cpu, cuda or cuda:N" % name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        sys.exit("--device %s: this torch sees no CUDA GPU (torch %s)" % (name, torch.__version__))
+    if device.type not in ("cpu", "cuda"):
+        sys.exit("--device %s: expected auto, cpu, cuda or cuda:N" % name)
+    return device
 
 
 def initial_config(args):
@@ -172,6 +189,7 @@ def window_record(step, window_losses, loss_ema, window_t0, window_s0, t_start):
 def main():
     args = parse_args()
     torch.set_num_threads(args.threads)
+    device = pick_device(args.device)
     out = args.out or os.path.join(CACHE, args.dataset)
     os.makedirs(out, exist_ok=True)
     ckpt_path = os.path.join(out, "last.pt")
@@ -193,7 +211,7 @@ def main():
         sys.exit("--grow-res-blocks needs --warm-start (and no checkpoint in the run directory)")
     torch.manual_seed(hp["seed"])
     random.seed(hp["seed"])
-    model = UNet(**cfg)
+    model = UNet(**cfg).to(device)
     ema = copy.deepcopy(model).eval()
     for p in ema.parameters():
         p.requires_grad_(False)
@@ -217,7 +235,7 @@ def main():
         step = warmup_from = warm["step"]
         # A fresh data order: replaying the first run's batches from step 0 would repeat them.
         gen.manual_seed(hp["seed"] + 1 + step)
-    stats, session = start_session(stats, args.dataset, model, hp, args.threads, step, args.cooldown)
+    stats, session = start_session(stats, args.dataset, model, hp, args.threads, device, step, args.cooldown)
     cooldown_from = step
 
     x_train, y_train = load_data(data_path(args), hp.get("labels", "category"))
@@ -225,7 +243,7 @@ def main():
     stats["n_train"] = int(n_train)
     draw_weights = balanced_draw_weights(y_train) if hp.get("balance_classes") else None
     sched = DDPMSchedule()
-    loss_weights = p2_weights(sched, hp.get("p2_gamma", 0.0))
+    loss_weights = p2_weights(sched, hp.get("p2_gamma", 0.0)).to(device)
     print("dataset %s: %d training images %s, model %d params, config %s, hparams %s"
           % (args.dataset, n_train, tuple(x_train.shape[1:]), count_params(model), model.config, hp), flush=True)
 
@@ -267,7 +285,8 @@ def main():
         x0, labels = draw_batch(x_train, y_train, cfg.get("num_classes"), hp, draw_weights, gen)
         t = torch.randint(0, sched.T, (x0.shape[0],), generator=gen)
         noise = torch.randn(x0.shape, generator=gen)
-        xt = sched.q_sample(x0, t, noise)
+        xt, t, noise = sched.q_sample(x0, t, noise).to(device), t.to(device), noise.to(device)
+        labels = labels.to(device) if labels is not None else None
         loss = torch.mean(loss_weights[t] * torch.mean((model(xt, t, labels) - noise) ** 2, dim=(1, 2, 3)))
         lr = hp["lr"] * min(1.0, (step - warmup_from + 1) / max(1, hp["warmup"]))
         if args.cooldown:
