@@ -6,6 +6,8 @@ import platform
 
 import torch
 
+from unet import count_params
+
 
 def utcnow():
     return dt.datetime.now(dt.timezone.utc)
@@ -71,7 +73,7 @@ def atomic_json(obj, path):
 def start_session(stats, dataset, model, hp, threads, device, step, cooldown):
     """The run's statistics (new, or carried from a checkpoint or warm start) with this invocation's session."""
     if stats is None:
-        stats = {"dataset": dataset, "params": sum(p.numel() for p in model.parameters()), "config": model.config,
+        stats = {"dataset": dataset, "params": count_params(model), "config": model.config,
                  "hparams": hp, "train_wall_seconds": 0.0, "steps": 0, "sessions": []}
     # A warm start or --class-lr-mult may have changed them since the stats were first written.
     stats["config"] = model.config

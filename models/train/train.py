@@ -134,11 +134,11 @@ def pick_device(name):
     try:
         device = torch.device(name)
     except RuntimeError:
+        device = None
+    if device is None or device.type not in ("cpu", "cuda"):
         sys.exit("--device %s: expected auto, cpu, cuda or cuda:N" % name)
     if device.type == "cuda" and not torch.cuda.is_available():
         sys.exit("--device %s: this torch sees no CUDA GPU (torch %s)" % (name, torch.__version__))
-    if device.type not in ("cpu", "cuda"):
-        sys.exit("--device %s: expected auto, cpu, cuda or cuda:N" % name)
     return device
 
 
